@@ -1,0 +1,3 @@
+from containersync.cli import main
+
+raise SystemExit(main())

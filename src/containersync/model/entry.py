@@ -1,0 +1,102 @@
+"""Snapshots of one path on each side, and the base the index recorded between them.
+
+Invariants:
+- ``path`` is always the *local relative path*: POSIX separators, NFC, no leading slash,
+  no ``.``/``..`` segments (see ``containersync.model.paths``).
+- A ``LocalFile`` always carries its sha256 (the scanner reuses the base's digest when
+  size and mtime_ns are unchanged, and hashes otherwise).
+- A ``RemoteFile`` is one container file object; ``bytes`` may be ``None`` (the live
+  service reports null for files the assistant wrote).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Mode(StrEnum):
+    """How changes flow for one mapping."""
+
+    TWO_WAY = "two-way"
+    PUSH = "push"
+    PULL = "pull"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFile:
+    file_id: str
+    path: str  # the local relative path this object maps to
+    remote_path: str  # the absolute sandbox path the server reports
+    created_at: int
+    source: str  # "user", "assistant" or anything else the server says
+    bytes: int | None = None
+
+    @property
+    def order_key(self) -> tuple[int, str]:
+        """Newest wins: later ``created_at``, then the larger id."""
+        return (self.created_at, self.file_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BaseEntry:
+    """What was in sync after the last successful action on ``path``.
+
+    ``remote_id`` is ``None`` when the current generation of the container does not hold
+    the path yet (after a new generation: re-seed by uploading, never delete locally).
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    remote_id: str | None = None
+    remote_path: str | None = None
+    remote_created_at: int | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteObject:
+    """One raw object of a container listing, before it is mapped to a local path."""
+
+    file_id: str
+    remote_path: str
+    created_at: int
+    source: str
+    bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A per-path difficulty that does not stop the rest of the mapping."""
+
+    path: str
+    kind: str  # stable kebab-case: "unsafe-remote-path", "symlink", "upload-failed", ...
+    message: str
+
+
+@dataclass(frozen=True)
+class RemoteView:
+    """The container's files grouped by the local path each maps to.
+
+    ``files``: the newest object per mapped path (only objects that may be pulled, plus
+    this program's own uploads). ``garbage``: older objects this program uploaded, to be
+    deleted. ``foreign``: objects left alone (user uploads that are not ours, sources not
+    pulled, objects superseded by a newer one that is not ours). ``problems``: objects
+    whose path cannot be mapped safely.
+    """
+
+    files: Mapping[str, RemoteFile] = field(default_factory=dict)
+    garbage: tuple[RemoteFile, ...] = ()
+    foreign: tuple[RemoteFile, ...] = ()
+    problems: tuple[Problem, ...] = ()
