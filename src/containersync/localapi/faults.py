@@ -1,0 +1,135 @@
+"""Fault injection for client retry tests: make the next N matching ``/v1`` requests fail.
+
+A ``Fault`` matches on method (or any) and a regex searched in the path. ``when="before"``
+answers the error without touching the store; ``when="after"`` lets the request run to the
+end (its effects are real), throws its answer away and sends the error instead: the
+ambiguous failure a client meets when a connection drops after the server acted.
+
+Invariants: faults live in memory of the serving process only; each match consumes one
+use, and an exhausted fault is removed; the first registered matching fault wins.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from containersync.localapi.errors import BadRequest, invalid_type, invalid_value
+
+
+@dataclass
+class Fault:
+    method: str | None
+    path_regex: re.Pattern[str]
+    status: int
+    times: int
+    when: str = "before"
+    retry_after_ms: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def response_headers(self) -> list[tuple[bytes, bytes]]:
+        headers = {"content-type": "application/json"}
+        if self.retry_after_ms is not None:
+            headers["retry-after-ms"] = str(self.retry_after_ms)
+            headers["retry-after"] = str(math.ceil(self.retry_after_ms / 1000))
+        headers.update({k.lower(): v for k, v in self.headers.items()})
+        return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+    def body(self) -> bytes:
+        kind = "server_error" if self.status >= 500 else "invalid_request_error"
+        return json.dumps({"error": {"message": f"Injected fault ({self.status}).",
+                                     "type": kind, "param": None, "code": "injected_fault"}}).encode()
+
+
+def parse_fault(body: object) -> Fault:
+    if not isinstance(body, dict):
+        raise invalid_type("body", "an object", body)
+    method = body.get("method")
+    if method is not None and not isinstance(method, str):
+        raise invalid_type("method", "a string", method)
+    try:
+        regex = re.compile(str(body.get("path_regex", ".*")))
+    except re.error:
+        raise invalid_value("path_regex", body.get("path_regex")) from None
+    status, times = body.get("status", 503), body.get("times", 1)
+    if not isinstance(status, int) or not 400 <= status <= 599:
+        raise invalid_value("status", status)
+    if not isinstance(times, int) or times < 1:
+        raise invalid_value("times", times)
+    when = body.get("when", "before")
+    if when not in ("before", "after"):
+        raise invalid_value("when", when, ("before", "after"))
+    retry_after_ms = body.get("retry_after_ms")
+    if retry_after_ms is not None and (not isinstance(retry_after_ms, int) or retry_after_ms < 0):
+        raise invalid_value("retry_after_ms", retry_after_ms)
+    headers = body.get("headers") or {}
+    if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise BadRequest("'headers' must map strings to strings.", param="headers")
+    return Fault(method.upper() if method else None, regex, status, times, when,
+                 retry_after_ms, headers)
+
+
+class FaultRegistry:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The first fault matching this request, with one use consumed."""
+        with self._lock:
+            for fault in self._faults:
+                if (fault.method in (None, method)) and fault.path_regex.search(path):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+
+async def send_fault(fault: Fault, send: Send) -> None:
+    await send({"type": "http.response.start", "status": fault.status,
+                "headers": fault.response_headers()})
+    await send({"type": "http.response.body", "body": fault.body()})
+
+
+class FaultMiddleware:
+    """Applies registered faults to HTTP requests whose path starts with ``/v1``."""
+
+    def __init__(self, app: ASGIApp, registry: FaultRegistry) -> None:
+        self.app = app
+        self.registry = registry
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1"):
+            await self.app(scope, receive, send)
+            return
+        fault = self.registry.take(scope["method"], scope["path"])
+        if fault is None:
+            await self.app(scope, receive, send)
+        elif fault.when == "before":
+            await send_fault(fault, send)
+        else:
+            async def swallow(message: Message) -> None:
+                return None
+            await self.app(scope, receive, swallow)
+            await send_fault(fault, send)
+
+
+def describe(fault: Fault) -> dict[str, Any]:
+    return {"method": fault.method, "path_regex": fault.path_regex.pattern,
+            "status": fault.status, "times": fault.times, "when": fault.when}

@@ -1,0 +1,123 @@
+"""HTTP plumbing shared by the ``/v1`` and admin routes: body parsing, errors, downloads.
+
+Invariants: a malformed JSON body, a broken or truncated multipart body and a wrong
+content type all become a 400 envelope (never a 500); store calls run in the threadpool so
+the event loop keeps serving; download handles are closed when the response ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from typing import IO, Any, TypeVar
+from urllib.parse import quote
+
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from containersync.localapi.errors import ApiError, BadRequest, missing
+from containersync.localapi.store import Store
+
+T = TypeVar("T")
+CHUNK = 256 * 1024
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+async def call(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking store call off the event loop."""
+    return await run_in_threadpool(func, *args, **kwargs)
+
+
+def ok(payload: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(payload)
+
+
+async def json_body(request: Request) -> Any:
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        raise BadRequest("The request body was cut short.", code="invalid_body") from None
+    try:
+        return json.loads(raw) if raw else {}
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("We could not parse the JSON body of your request. (HINT: This likely "
+                         "means you aren't using your HTTP library correctly.)",
+                         code="invalid_json") from None
+
+
+def is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
+
+
+async def read_form(request: Request) -> FormData:
+    """The parsed multipart form; the caller must ``await form.close()``."""
+    if not is_multipart(request):
+        raise BadRequest("Expected a multipart/form-data body.", code="invalid_body")
+    try:
+        return await request.form(max_files=4, max_fields=32)
+    except (MultiPartException, HTTPException, ClientDisconnect, ValueError) as exc:
+        raise BadRequest(f"Could not parse the multipart body: {exc}", code="invalid_body") from None
+
+
+def form_file(form: FormData, name: str = "file") -> UploadFile:
+    value = form.get(name)
+    if value is None:
+        raise missing(name)
+    if not isinstance(value, UploadFile):
+        raise BadRequest(f"'{name}' must be a file part (with a filename).", param=name,
+                         code="invalid_type")
+    return value
+
+
+def form_text(form: FormData, name: str) -> str | None:
+    value = form.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"'{name}' must be a text field.", param=name, code="invalid_type")
+    return value
+
+
+def content_disposition(filename: str) -> str:
+    plain = "".join(ch for ch in filename if 32 <= ord(ch) < 127 and ch not in '"\\') or "download"
+    value = f'attachment; filename="{plain}"'
+    if plain != filename:
+        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return value
+
+
+def download(handle: IO[bytes], content_type: str, filename: str) -> Response:
+    size = os.fstat(handle.fileno()).st_size
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            while block := handle.read(CHUNK):
+                yield block
+        finally:
+            handle.close()
+
+    return StreamingResponse(iterate_in_threadpool(chunks()), media_type=content_type, headers={
+        "content-length": str(size), "content-disposition": content_disposition(filename)})
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.envelope(), status_code=exc.status)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    kind = "invalid_request_error" if exc.status_code < 500 else "server_error"
+    message = ("Invalid URL (" + request.method + " " + request.url.path + ")"
+               if exc.status_code in (404, 405) else str(exc.detail))
+    return JSONResponse({"error": {"message": message, "type": kind, "param": None,
+                                   "code": None}}, status_code=exc.status_code)

@@ -1,0 +1,88 @@
+"""Ids and wire objects of the local backend: rows in, the live API's JSON shapes out.
+
+Invariants: ids have the live prefixes and lengths (``cntr_`` + 48 hex, ``cfile_`` + 32 hex,
+``file-`` + 24 alphanumerics); timestamps on the wire are whole unix seconds; a list
+envelope has ``first_id``/``last_id`` null when its page is empty; secrets and skills are
+never rendered.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import string
+from typing import Any
+
+_ALNUM = string.ascii_letters + string.digits
+
+
+def new_container_id() -> str:
+    return "cntr_" + secrets.token_hex(24)
+
+
+def new_container_file_id() -> str:
+    return "cfile_" + secrets.token_hex(16)
+
+
+def new_file_id() -> str:
+    return "file-" + "".join(secrets.choice(_ALNUM) for _ in range(24))
+
+
+def upload_prefix() -> str:
+    """The random part of a server-chosen upload path (32 hex)."""
+    return secrets.token_hex(16)
+
+
+def container(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "object": "container",
+        "name": row["name"],
+        "created_at": int(row["created_at"]),
+        "status": row["status"],
+        "expires_after": {"anchor": "last_active_at", "minutes": row["expires_minutes"]},
+        "last_active_at": int(row["last_active_at"]),
+        "memory_limit": row["memory_limit"],
+        "network_policy": json.loads(row["network_policy"]),
+    }
+
+
+def container_file(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "object": "container.file",
+        "container_id": row["container_id"],
+        "created_at": int(row["created_at"]),
+        "bytes": row["size"] if row["record_bytes"] else None,
+        "path": row["path"],
+        "source": row["source"],
+    }
+
+
+def file(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "object": "file",
+        "bytes": row["size"],
+        "created_at": int(row["created_at"]),
+        "expires_at": None,
+        "filename": row["filename"],
+        "purpose": row["purpose"],
+        "status": "processed",
+        "status_details": None,
+    }
+
+
+def page(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": has_more,
+    }
+
+
+def deleted(object_id: str, kind: str) -> dict[str, Any]:
+    return {"id": object_id, "object": kind, "deleted": True}
