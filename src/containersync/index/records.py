@@ -1,0 +1,89 @@
+"""The rows the index hands out: frozen values, detached from the database.
+
+Invariants: every value is a plain frozen dataclass built from one committed (or, inside a
+write transaction, that transaction's own) state; mutating the index never changes a value
+already returned. Times are unix seconds as the caller passed them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class IntentKind(StrEnum):
+    """A remote side effect announced before it happens (stable kebab-case spellings)."""
+
+    CREATE_CONTAINER = "create-container"
+    UPLOAD = "upload"
+    DELETE_REMOTE = "delete-remote"
+    DOWNLOAD = "download"
+
+
+@dataclass(frozen=True, slots=True)
+class HaltState:
+    """Why a safety rail stopped the mapping, and since when."""
+
+    rail: str
+    reason: str
+    since: float
+
+
+@dataclass(frozen=True, slots=True)
+class MappingState:
+    """One mapping's row: its container, generation, halt, timings and last summary.
+
+    ``generation`` is 0 until the first container is attached, then 1, 2, ...
+    ``adopted`` is true when the user named the container by id (never recreate it).
+    """
+
+    name: str
+    container_id: str | None = None
+    container_name: str | None = None
+    adopted: bool = False
+    generation: int = 0
+    halt: HaltState | None = None
+    last_push: float | None = None
+    last_pull: float | None = None
+    last_full_list: float | None = None
+    rules_fingerprint: str | None = None
+    summary: Mapping[str, Any] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A remote side effect that was started and whose result is not recorded yet."""
+
+    id: int
+    mapping: str
+    generation: int
+    kind: IntentKind
+    started_at: float
+    path: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    remote_path: str | None = None
+    file_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictRow:
+    """A conflict copy saved beside ``path`` (``copy_path`` is local and relative)."""
+
+    path: str
+    copy_path: str
+    remote_id: str | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemRow:
+    """A per-path problem of the last cycle; ``first_seen`` survives while it persists."""
+
+    path: str
+    kind: str
+    message: str
+    first_seen: float
+    last_seen: float

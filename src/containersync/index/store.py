@@ -1,0 +1,179 @@
+"""The index: one SQLite file holding every mapping's base, intents and status.
+
+Responsibilities: open (create, configure, migrate) the file and answer reads; writes go
+through ``Index.write()``, which yields a ``WriteTx`` (see ``containersync.index.write``).
+
+Invariants:
+- WAL journal, ``synchronous=FULL``: an intent row must be on disk *before* the remote side
+  effect it announces, or a power loss could forget an upload that really happened. The
+  cost is one fsync per commit, small beside an HTTP round trip. ``foreign_keys=ON``.
+- Transactions are explicit (``isolation_level=None``): every write is ``BEGIN IMMEDIATE``
+  ... ``COMMIT``, or ``ROLLBACK`` when the block raises, so there is one writer at a time
+  and a waiting writer queues on ``busy_timeout`` instead of failing on upgrade.
+- Threads: an ``Index`` belongs to the thread that opened it (sqlite3's same-thread check
+  stays on, so misuse fails loudly). Each other thread opens its own ``Index`` on the same
+  file with ``Index.open`` (cheap once migrated); SQLite serialises their writers and WAL
+  lets readers run beside the writer.
+- Every read returns detached frozen values; nothing the caller holds changes later.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+from containersync.errors import InvariantViolation
+from containersync.index.migrate import Step, migrate, user_version
+from containersync.index.records import (
+    ConflictRow,
+    HaltState,
+    Intent,
+    IntentKind,
+    MappingState,
+    ProblemRow,
+)
+from containersync.index.write import WriteTx
+from containersync.model.entry import BaseEntry, RemoteObject
+
+DEFAULT_BUSY_TIMEOUT_MS = 10_000
+
+
+class Index:
+    """A connection to the index file, used by one thread."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self._path = path
+        self._writing = False
+
+    @classmethod
+    def open(cls, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+             steps: Sequence[Step] | None = None) -> Index:
+        """Open (creating folders and file as needed) and migrate the index at ``path``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise InvariantViolation(f"{path}: SQLite refused WAL mode (got {mode!r})")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn, path, steps)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def schema_version(self) -> int:
+        return user_version(self._conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTx]:
+        """One write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` on error."""
+        if self._writing:
+            raise InvariantViolation("nested index write transaction")
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._writing = True
+        tx = WriteTx(self._conn)
+        try:
+            yield tx
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._writing = False
+            tx.closed = True
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def mapping_names(self) -> list[str]:
+        return [r[0] for r in self._conn.execute("SELECT name FROM mappings ORDER BY name")]
+
+    def mapping(self, name: str) -> MappingState | None:
+        row = self._conn.execute(
+            "SELECT name, container_id, container_name, adopted, generation, halt_rail,"
+            " halt_reason, halt_since, last_push, last_pull, last_full_list,"
+            " rules_fingerprint, summary_json FROM mappings WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        halt = HaltState(row[5], row[6] or "", row[7] or 0.0) if row[5] is not None else None
+        return MappingState(
+            name=row[0], container_id=row[1], container_name=row[2], adopted=bool(row[3]),
+            generation=row[4], halt=halt, last_push=row[8], last_pull=row[9],
+            last_full_list=row[10], rules_fingerprint=row[11],
+            summary=json.loads(row[12]) if row[12] is not None else None)
+
+    def bases(self, name: str) -> dict[str, BaseEntry]:
+        rows = self._conn.execute(
+            "SELECT path, size, mtime_ns, sha256, remote_id, remote_path, remote_created_at,"
+            " source FROM bases WHERE mapping = ?", (name,))
+        return {r[0]: BaseEntry(*r) for r in rows}
+
+    def own_uploads(self, name: str) -> dict[str, str]:
+        rows = self._conn.execute(
+            "SELECT file_id, path FROM own_uploads WHERE mapping = ?", (name,))
+        return {r[0]: r[1] for r in rows}
+
+    def digests(self, name: str) -> dict[str, str]:
+        rows = self._conn.execute("SELECT file_id, sha256 FROM digests WHERE mapping = ?",
+                                  (name,))
+        return {r[0]: r[1] for r in rows}
+
+    def remote_cache(self, name: str) -> list[RemoteObject]:
+        """The cached listing, newest first (``created_at``, then id, both descending)."""
+        rows = self._conn.execute(
+            "SELECT file_id, remote_path, created_at, source, bytes FROM remote_cache"
+            " WHERE mapping = ? ORDER BY created_at DESC, file_id DESC", (name,))
+        return [RemoteObject(*r) for r in rows]
+
+    def known_remote_ids(self, name: str) -> set[str]:
+        rows = self._conn.execute("SELECT file_id FROM remote_cache WHERE mapping = ?",
+                                  (name,))
+        return {r[0] for r in rows}
+
+    def intents(self, name: str) -> list[Intent]:
+        """Open intents, oldest first."""
+        rows = self._conn.execute(
+            "SELECT id, mapping, generation, kind, started_at, path, sha256, size,"
+            " remote_path, file_id FROM intents WHERE mapping = ? ORDER BY id", (name,))
+        return [Intent(r[0], r[1], r[2], IntentKind(r[3]), *r[4:]) for r in rows]
+
+    def conflicts(self, name: str) -> list[ConflictRow]:
+        rows = self._conn.execute(
+            "SELECT path, copy_path, remote_id, created_at FROM conflicts WHERE mapping = ?"
+            " ORDER BY created_at, id", (name,))
+        return [ConflictRow(*r) for r in rows]
+
+    def problems(self, name: str) -> list[ProblemRow]:
+        rows = self._conn.execute(
+            "SELECT path, kind, message, first_seen, last_seen FROM problems"
+            " WHERE mapping = ? ORDER BY path, kind", (name,))
+        return [ProblemRow(*r) for r in rows]
+
+
+def index_path(state_dir: Path) -> Path:
+    """Where the index lives inside a state directory."""
+    return Path(state_dir) / "index.sqlite3"

@@ -1,0 +1,195 @@
+"""Everything that changes the index, inside one ``BEGIN IMMEDIATE`` transaction.
+
+A ``WriteTx`` is handed out by ``Index.write()`` and is valid only inside that ``with``
+block; the block commits as a whole or not at all.
+
+Invariants:
+- Every mapping-scoped call requires the mapping row to exist (``ensure_mapping`` first),
+  so a typo in a name fails loudly instead of writing orphan rows.
+- ``attach_container`` starts a new generation: the generation goes up by one, and every
+  fact about the old container's objects (the bases' ``remote_*`` fields, own uploads,
+  digests, the listing cache, the listing times) is forgotten in the same transaction.
+  Bases keep their local fields, so the new container is re-seeded from local and nothing
+  is deleted on either side.
+- ``set_problems`` replaces the mapping's problems with the given ones, keeping
+  ``first_seen`` of a (path, kind) that is still present.
+- Intents record the generation they were written in.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from containersync.errors import InvariantViolation
+from containersync.index.records import IntentKind
+from containersync.model.entry import BaseEntry, Problem, RemoteObject
+
+_UNSET: Any = object()
+
+
+class WriteTx:
+    """The write operations of one open transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.closed = False
+
+    def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        if self.closed:
+            raise InvariantViolation("index write used after its transaction ended")
+        return self._conn.execute(sql, tuple(params))
+
+    def _generation(self, name: str) -> int:
+        row = self._exec("SELECT generation FROM mappings WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise InvariantViolation(f"index has no mapping {name!r} (call ensure_mapping)")
+        return int(row[0])
+
+    # -- the mapping row -------------------------------------------------------------------
+
+    def ensure_mapping(self, name: str) -> None:
+        self._exec("INSERT OR IGNORE INTO mappings (name) VALUES (?)", (name,))
+
+    def drop_mapping(self, name: str) -> None:
+        """Forget a mapping and everything recorded for it."""
+        self._exec("DELETE FROM mappings WHERE name = ?", (name,))
+
+    def attach_container(self, name: str, container_id: str, container_name: str | None,
+                         adopted: bool) -> int:
+        """Start a new generation on ``container_id``; return the new generation number."""
+        generation = self._generation(name) + 1
+        self._exec(
+            "UPDATE mappings SET container_id = ?, container_name = ?, adopted = ?,"
+            " generation = ?, last_pull = NULL, last_full_list = NULL WHERE name = ?",
+            (container_id, container_name, int(adopted), generation, name))
+        self._exec("UPDATE bases SET remote_id = NULL, remote_path = NULL,"
+                   " remote_created_at = NULL, source = NULL WHERE mapping = ?", (name,))
+        for table in ("own_uploads", "digests", "remote_cache"):
+            self._exec(f"DELETE FROM {table} WHERE mapping = ?", (name,))
+        return generation
+
+    def set_halt(self, name: str, rail: str, reason: str, at: float) -> None:
+        self._generation(name)
+        self._exec("UPDATE mappings SET halt_rail = ?, halt_reason = ?, halt_since = ?"
+                   " WHERE name = ?", (rail, reason, at, name))
+
+    def clear_halt(self, name: str) -> None:
+        self._generation(name)
+        self._exec("UPDATE mappings SET halt_rail = NULL, halt_reason = NULL,"
+                   " halt_since = NULL WHERE name = ?", (name,))
+
+    def set_times(self, name: str, *, last_push: float | None = _UNSET,
+                  last_pull: float | None = _UNSET,
+                  last_full_list: float | None = _UNSET) -> None:
+        """Set the given times; arguments left out keep their stored value."""
+        self._generation(name)
+        given = {"last_push": last_push, "last_pull": last_pull,
+                 "last_full_list": last_full_list}
+        for column, value in given.items():
+            if value is not _UNSET:
+                self._exec(f"UPDATE mappings SET {column} = ? WHERE name = ?", (value, name))
+
+    def set_summary(self, name: str, summary: Mapping[str, Any]) -> None:
+        self._generation(name)
+        text = json.dumps(dict(summary), sort_keys=True)
+        self._exec("UPDATE mappings SET summary_json = ? WHERE name = ?", (text, name))
+
+    def set_rules_fingerprint(self, name: str, fingerprint: str | None) -> None:
+        self._generation(name)
+        self._exec("UPDATE mappings SET rules_fingerprint = ? WHERE name = ?",
+                   (fingerprint, name))
+
+    # -- bases, own uploads, digests ---------------------------------------------------------
+
+    def put_base(self, name: str, entry: BaseEntry) -> None:
+        self._generation(name)
+        self._exec(
+            "INSERT OR REPLACE INTO bases (mapping, path, size, mtime_ns, sha256, remote_id,"
+            " remote_path, remote_created_at, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, entry.path, entry.size, entry.mtime_ns, entry.sha256, entry.remote_id,
+             entry.remote_path, entry.remote_created_at, entry.source))
+
+    def drop_base(self, name: str, path: str) -> None:
+        self._exec("DELETE FROM bases WHERE mapping = ? AND path = ?", (name, path))
+
+    def add_own_upload(self, name: str, file_id: str, path: str) -> None:
+        self._generation(name)
+        self._exec("INSERT OR REPLACE INTO own_uploads (mapping, file_id, path)"
+                   " VALUES (?, ?, ?)", (name, file_id, path))
+
+    def remove_own_upload(self, name: str, file_id: str) -> None:
+        self._exec("DELETE FROM own_uploads WHERE mapping = ? AND file_id = ?",
+                   (name, file_id))
+
+    def put_digest(self, name: str, file_id: str, sha256: str) -> None:
+        self._generation(name)
+        self._exec("INSERT OR REPLACE INTO digests (mapping, file_id, sha256)"
+                   " VALUES (?, ?, ?)", (name, file_id, sha256))
+
+    def drop_digest(self, name: str, file_id: str) -> None:
+        self._exec("DELETE FROM digests WHERE mapping = ? AND file_id = ?", (name, file_id))
+
+    # -- the remote listing cache --------------------------------------------------------------
+
+    def replace_remote_cache(self, name: str, objects: Iterable[RemoteObject]) -> None:
+        self._generation(name)
+        self._exec("DELETE FROM remote_cache WHERE mapping = ?", (name,))
+        self.add_remote_objects(name, objects)
+
+    def add_remote_objects(self, name: str, objects: Iterable[RemoteObject]) -> None:
+        self._generation(name)
+        for obj in objects:
+            self._exec(
+                "INSERT OR REPLACE INTO remote_cache (mapping, file_id, remote_path,"
+                " created_at, source, bytes) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, obj.file_id, obj.remote_path, obj.created_at, obj.source, obj.bytes))
+
+    def remove_remote_objects(self, name: str, ids: Iterable[str]) -> None:
+        for file_id in ids:
+            self._exec("DELETE FROM remote_cache WHERE mapping = ? AND file_id = ?",
+                       (name, file_id))
+
+    # -- intents, conflicts, problems ------------------------------------------------------
+
+    def add_intent(self, name: str, kind: IntentKind | str, *, started_at: float,
+                   path: str | None = None, sha256: str | None = None,
+                   size: int | None = None, remote_path: str | None = None,
+                   file_id: str | None = None) -> int:
+        """Record a remote side effect about to start; return the intent's id."""
+        generation = self._generation(name)
+        cur = self._exec(
+            "INSERT INTO intents (mapping, generation, kind, path, sha256, size, remote_path,"
+            " file_id, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, generation, IntentKind(kind).value, path, sha256, size, remote_path,
+             file_id, started_at))
+        return int(cur.lastrowid or 0)
+
+    def clear_intent(self, intent_id: int) -> None:
+        self._exec("DELETE FROM intents WHERE id = ?", (intent_id,))
+
+    def add_conflict(self, name: str, path: str, copy_path: str, remote_id: str | None,
+                     at: float) -> None:
+        self._generation(name)
+        self._exec(
+            "INSERT OR REPLACE INTO conflicts (mapping, path, copy_path, remote_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?)", (name, path, copy_path, remote_id, at))
+
+    def remove_conflict(self, name: str, copy_path: str) -> None:
+        """Forget a conflict copy (the user resolved or deleted it, or it was pruned)."""
+        self._exec("DELETE FROM conflicts WHERE mapping = ? AND copy_path = ?",
+                   (name, copy_path))
+
+    def set_problems(self, name: str, problems: Iterable[Problem], at: float) -> None:
+        self._generation(name)
+        kept = {(r[0], r[1]): r[2] for r in self._exec(
+            "SELECT path, kind, first_seen FROM problems WHERE mapping = ?", (name,))}
+        self._exec("DELETE FROM problems WHERE mapping = ?", (name,))
+        for p in problems:
+            first = kept.get((p.path, p.kind), at)
+            self._exec(
+                "INSERT OR REPLACE INTO problems (mapping, path, kind, message, first_seen,"
+                " last_seen) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, p.path, p.kind, p.message, first, at))
