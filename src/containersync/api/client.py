@@ -1,0 +1,307 @@
+"""``ContainersClient``: the only code in containersync that speaks HTTP to the Containers API.
+
+Responsibilities and invariants:
+- Every request goes through ``_call``: one attempt, then the retry policy of
+  ``api.retry`` (408/409/429/5xx, timeouts, network errors; server hints honoured; capped
+  jittered backoff; the injected ``sleep`` does the waiting), then ``api.errors.translate``
+  once the failure is final. ``requests_made`` counts every request actually sent,
+  retries included, under a lock.
+- Non-idempotent calls are never blindly repeated: after a failure the server may have
+  acted on, ``create_container`` and ``upload_file`` look for the object the attempt may
+  have made and adopt it (rules in ``api.recover``).
+- Bodies are streamed both ways: uploads hand httpx an open file (httpx reads it in 64 KiB
+  chunks and sends a Content-Length from ``fstat``), downloads are written to ``dest`` chunk
+  by chunk while hashed; a retried download starts over by truncating ``dest``.
+- Safe to use from many threads at once over one connection pool; the pool is bounded by
+  ``max_connections``.
+- The API key lives only in the httpx client's headers: it never appears in ``repr`` or in
+  an error message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import IO, Any, BinaryIO, Protocol, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from containersync import __version__
+from containersync.api import recover
+from containersync.api.errors import translate
+from containersync.api.retry import Failure, RetryPolicy, may_have_been_processed
+from containersync.api.wire import (
+    Container,
+    ContainerFile,
+    ContainerSpec,
+    Deleted,
+    Identified,
+    Page,
+    parse,
+)
+from containersync.errors import LocalError
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+ItemT = TypeVar("ItemT", bound=Identified)
+CHUNK = 1024 * 1024
+
+
+class _Sink(Protocol):
+    def write(self, data: bytes, /) -> int | None: ...
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+    def truncate(self, size: int | None = None, /) -> int: ...
+
+
+class _HashOnly:
+    """A sink that keeps nothing: used to fingerprint a remote object."""
+
+    def write(self, data: bytes, /) -> int:
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        return 0
+
+    def truncate(self, size: int | None = None, /) -> int:
+        return 0
+
+
+class ContainersClient:
+    """Typed, retrying, streaming access to the Containers API."""
+
+    def __init__(self, http: httpx.Client, *, max_retries: int = 4, backoff_base: float = 0.5,
+                 backoff_cap: float = 8.0, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._http = http
+        self._policy = RetryPolicy(max_retries=max_retries, backoff_base=backoff_base,
+                                   backoff_cap=backoff_cap)
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._requests = 0
+        self._handed_out: dict[str, set[str]] = {}
+        auth = http.headers.get("authorization", "")
+        token = auth.split(" ", 1)[1] if " " in auth else auth
+        self._secrets: tuple[str, ...] = tuple(s for s in (auth, token) if s)
+
+    @classmethod
+    def connect(cls, base_url: str, api_key: str | None, *, timeout: float = 60.0,
+                max_connections: int = 8, **kw: Any) -> ContainersClient:
+        """A client with its own bounded connection pool, authenticated with ``api_key``."""
+        headers = {"User-Agent": f"containersync/{__version__}"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        http = httpx.Client(
+            base_url=base_url.rstrip("/") + "/", headers=headers,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=max_connections,
+                                max_keepalive_connections=max_connections))
+        return cls(http, **kw)
+
+    def __repr__(self) -> str:
+        return f"ContainersClient(base_url={str(self._http.base_url)!r})"
+
+    @property
+    def requests_made(self) -> int:
+        with self._lock:
+            return self._requests
+
+    def close(self) -> None:
+        """Close the connection pool (the client owns the httpx client it was given)."""
+        self._http.close()
+
+    def __enter__(self) -> ContainersClient:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- the one request loop -------------------------------------------------------------
+
+    def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        with self._lock:
+            self._requests += 1
+        return self._http.send(request, stream=stream)
+
+    def _call(self, make: Callable[[], httpx.Request], read: Callable[[httpx.Response], T], *,
+              stream: bool = False, file_route: bool = False, container_id: str | None = None,
+              recover_with: Callable[[], T | None] | None = None) -> T:
+        """Send, retry per policy, and return ``read(response)`` of the first success."""
+        attempt = 0
+        while True:
+            failure: Failure
+            try:
+                response = self._send(make(), stream=stream)
+                try:
+                    if response.is_success:
+                        return read(response)
+                    response.read()
+                finally:
+                    response.close()
+                failure = response
+            except httpx.HTTPError as exc:
+                failure = exc
+            if recover_with is not None and may_have_been_processed(failure):
+                found = recover_with()
+                if found is not None:
+                    return found
+            delay = self._policy.next_delay(attempt, failure)
+            if delay is None:
+                error = translate(failure, file_route=file_route, container_id=container_id,
+                                  redact=self._secrets)
+                if isinstance(failure, httpx.HTTPError):
+                    raise error from failure
+                raise error
+            self._sleep(delay)
+            attempt += 1
+
+    def _json(self, method: str, url: str, model: type[M], *, json: Any = None,
+              params: dict[str, Any] | None = None, file_route: bool = False,
+              container_id: str | None = None,
+              recover_with: Callable[[], M | None] | None = None) -> M:
+        def make() -> httpx.Request:
+            return self._http.build_request(method, url, json=json, params=params)
+
+        def read(response: httpx.Response) -> M:
+            return parse(model, response.content, what=f"{method} {url}")
+
+        return self._call(make, read, file_route=file_route, container_id=container_id,
+                          recover_with=recover_with)
+
+    def _pages(self, url: str, model: type[Page[ItemT]], params: dict[str, Any],
+               after: str | None, container_id: str | None = None) -> Iterator[ItemT]:
+        """Lazily walk a cursor list: ``after`` = last id, stop on ``has_more`` false or empty."""
+        while True:
+            query = dict(params)
+            if after is not None:
+                query["after"] = after
+            page = self._json("GET", url, model, params=query, container_id=container_id,
+                              file_route=container_id is not None)
+            yield from page.data
+            if not page.has_more or not page.data:
+                return
+            after = page.data[-1].id
+
+    # -- containers -----------------------------------------------------------------------
+
+    def create_container(self, spec: ContainerSpec) -> Container:
+        """Create a container; an ambiguous failure never leaves two (see ``api.recover``)."""
+        before = {c.id: c.created_at for c in self.list_containers(name=spec.name)}
+
+        def look() -> Container | None:
+            return recover.find_created_container(
+                self.list_containers(name=spec.name), spec.name, before)
+
+        return self._json("POST", "containers", Container, json=spec.create_body(),
+                          recover_with=look)
+
+    def retrieve_container(self, cid: str) -> Container:
+        return self._json("GET", f"containers/{cid}", Container, container_id=cid)
+
+    def list_containers(self, *, name: str | None = None, order: str = "desc",
+                        page_size: int = 100) -> Iterator[Container]:
+        params: dict[str, Any] = {"order": order, "limit": page_size}
+        if name is not None:
+            params["name"] = name
+        return self._pages("containers", Page[Container], params, None)
+
+    def delete_container(self, cid: str) -> None:
+        self._json("DELETE", f"containers/{cid}", Deleted, container_id=cid)
+
+    # -- container files ------------------------------------------------------------------
+
+    def _remember(self, cid: str, obj: ContainerFile) -> ContainerFile:
+        with self._lock:
+            self._handed_out.setdefault(cid, set()).add(obj.id)
+        return obj
+
+    def upload_file(self, cid: str, source: Path, *, remote_path: str | None = None,
+                    filename: str | None = None) -> ContainerFile:
+        """Stream ``source`` into the container; sends ``path`` when ``remote_path`` is set."""
+        name = filename or (PurePosixPath(remote_path).name if remote_path else source.name)
+        try:
+            size = source.stat().st_size
+        except OSError as exc:
+            raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
+        url = f"containers/{cid}/files"
+        opened: list[IO[bytes]] = []
+
+        def make() -> httpx.Request:
+            for fh in opened:
+                fh.close()
+            opened.clear()
+            try:
+                fh = source.open("rb")
+            except OSError as exc:
+                raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
+            opened.append(fh)
+            data = {"path": remote_path} if remote_path is not None else None
+            return self._http.build_request(
+                "POST", url, data=data,
+                files={"file": (name, fh, "application/octet-stream")})
+
+        def read(response: httpx.Response) -> ContainerFile:
+            return parse(ContainerFile, response.content, what=f"POST {url}")
+
+        def look() -> ContainerFile | None:
+            with self._lock:
+                known = frozenset(self._handed_out.get(cid, ()))
+            return recover.find_uploaded_file(
+                self.list_files(cid), size=size, filename=name, remote_path=remote_path,
+                local_sha256=lambda: recover.file_sha256(source),
+                remote_sha256=lambda fid: self._download(cid, fid, _HashOnly())[1],
+                known_ids=known)
+
+        try:
+            obj = self._call(make, read, file_route=True, container_id=cid, recover_with=look)
+        finally:
+            for fh in opened:
+                fh.close()
+        return self._remember(cid, obj)
+
+    def copy_file(self, cid: str, file_id: str) -> ContainerFile:
+        """Copy a Files API object (``file-...``) into the container."""
+        obj = self._json("POST", f"containers/{cid}/files", ContainerFile,
+                         json={"file_id": file_id}, file_route=True, container_id=cid)
+        return self._remember(cid, obj)
+
+    def list_files(self, cid: str, *, order: str = "desc", page_size: int = 100,
+                   after: str | None = None) -> Iterator[ContainerFile]:
+        params: dict[str, Any] = {"order": order, "limit": page_size}
+        return self._pages(f"containers/{cid}/files", Page[ContainerFile], params, after,
+                           container_id=cid)
+
+    def retrieve_file(self, cid: str, fid: str) -> ContainerFile:
+        return self._json("GET", f"containers/{cid}/files/{fid}", ContainerFile,
+                          file_route=True, container_id=cid)
+
+    def delete_file(self, cid: str, fid: str) -> None:
+        self._json("DELETE", f"containers/{cid}/files/{fid}", Deleted, file_route=True,
+                   container_id=cid)
+
+    def download_file(self, cid: str, fid: str, dest: BinaryIO) -> tuple[int, str]:
+        """Stream the content into ``dest``; returns (bytes written, sha256 hex)."""
+        return self._download(cid, fid, dest)
+
+    def _download(self, cid: str, fid: str, dest: _Sink) -> tuple[int, str]:
+        url = f"containers/{cid}/files/{fid}/content"
+
+        def make() -> httpx.Request:
+            return self._http.build_request("GET", url)
+
+        def read(response: httpx.Response) -> tuple[int, str]:
+            dest.seek(0)
+            dest.truncate()
+            digest = hashlib.sha256()
+            written = 0
+            for chunk in response.iter_bytes(CHUNK):
+                dest.write(chunk)
+                digest.update(chunk)
+                written += len(chunk)
+            return written, digest.hexdigest()
+
+        return self._call(make, read, stream=True, file_route=True, container_id=cid)
