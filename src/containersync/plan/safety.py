@@ -1,0 +1,136 @@
+"""Safety rails 1-3 of SYNC_SEMANTICS: decide whether a plan must not run. Pure.
+
+``check_safety`` looks at a plan and the snapshots it came from and returns a ``Halt``
+(a stable kebab-case rail name and a human reason with numbers) or ``None``. Each rail is a
+halt, never "sync less". Checked in this order, the first that trips wins:
+
+1. ``local-root-gone``: the local root is missing, not a directory, or empty while the
+   index tracks two or more files there (an unmounted disk is not a deletion).
+2. ``remote-emptied``: the same container, still running, lists no files while the index
+   tracks two or more remote files (base entries with a ``remote_id``).
+3. ``too-many-deletions``: one pass would delete more than half of a side's tracked files,
+   and more than one. Local deletions are ``TrashLocal``; remote deletions are
+   ``DeleteRemote`` of a tracked path that leaves it with no file (garbage, i.e. an older
+   version whose path keeps a newer object, and ``Upload.replaces`` do not count). A
+   deletion paired with a creation of the same sha256 on that side (a rename: an
+   ``Upload`` of the same content, or a ``Download`` whose digest is known and equal) does
+   not count.
+
+``force=True`` turns every rail off. The caller raises ``Halted(rail, reason)``
+(``Halt.as_error()``) or records the halt for ``status``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from containersync.errors import Halted, InvariantViolation
+from containersync.model.entry import BaseEntry, LocalFile, RemoteView
+from containersync.model.plan import DeleteRemote, Download, Plan, TrashLocal, Upload
+
+TOO_MANY_DELETIONS = "too-many-deletions"
+LOCAL_ROOT_GONE = "local-root-gone"
+REMOTE_EMPTIED = "remote-emptied"
+
+# Values of ``local_root_state`` (what the scanner found at the local root).
+ROOT_OK = "ok"
+ROOT_MISSING = "missing"
+ROOT_NOT_A_DIRECTORY = "not-a-directory"
+ROOT_EMPTY = "empty"
+ROOT_STATES = frozenset({ROOT_OK, ROOT_MISSING, ROOT_NOT_A_DIRECTORY, ROOT_EMPTY})
+
+_FORCE_HINT = "run again with --force if that is intended"
+_NO_DIGESTS: Mapping[str, str] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Halt:
+    rail: str
+    reason: str
+
+    def as_error(self) -> Halted:
+        return Halted(self.rail, self.reason)
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
+def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
+                 remote: RemoteView, *, local_root_state: str, remote_listed_count: int,
+                 container_running: bool, force: bool,
+                 digests: Mapping[str, str] = _NO_DIGESTS) -> Halt | None:
+    """The first rail ``plan`` trips, or ``None`` (always ``None`` with ``force``).
+
+    ``local_root_state`` is one of ``ROOT_STATES``; ``remote_listed_count`` is how many
+    objects the full listing returned (all of them, foreign included); ``digests`` is the
+    same known-digest map given to ``reconcile`` (used to recognise pulled renames).
+    """
+    if local_root_state not in ROOT_STATES:
+        raise InvariantViolation(f"unknown local root state {local_root_state!r}")
+    if force:
+        return None
+    tracked_local = len(base)
+    if local_root_state != ROOT_OK and tracked_local >= 2:
+        what = {ROOT_MISSING: "is missing", ROOT_NOT_A_DIRECTORY: "is not a directory",
+                ROOT_EMPTY: "is empty"}[local_root_state]
+        return Halt(LOCAL_ROOT_GONE,
+                    f"the local folder {what} while the index tracks {tracked_local} files "
+                    f"there; if a disk is not mounted, mount it; if the files were removed on "
+                    f"purpose, {_FORCE_HINT}")
+    tracked_remote = sum(1 for b in base.values() if b.remote_id is not None)
+    if container_running and remote_listed_count == 0 and tracked_remote >= 2:
+        return Halt(REMOTE_EMPTIED,
+                    f"the running container lists no files while the index tracks "
+                    f"{tracked_remote} remote files; if they were deleted on purpose, "
+                    f"{_FORCE_HINT}")
+    local_deleted, remote_deleted = _deletions(plan, base, remote)
+    local_made, remote_made = _creations(plan, digests)
+    for side, deleted, made, tracked in (("local", local_deleted, local_made, tracked_local),
+                                         ("remote", remote_deleted, remote_made,
+                                          tracked_remote)):
+        renames = _paired(deleted, made)
+        count = len(deleted) - renames
+        if count > 1 and count * 2 > tracked:
+            note = f" (not counting {renames} renamed)" if renames else ""
+            return Halt(TOO_MANY_DELETIONS,
+                        f"would delete {count} of {tracked} tracked {side} files{note}; "
+                        f"{_FORCE_HINT}")
+    return None
+
+
+def _deletions(plan: Plan, base: Mapping[str, BaseEntry],
+               remote: RemoteView) -> tuple[list[str], list[str]]:
+    """sha256 of each tracked file this plan removes locally / remotely (one per path)."""
+    uploaded = {a.path for a in plan.actions if isinstance(a, Upload)}
+    local: dict[str, str] = {}
+    remote_gone: dict[str, str] = {}
+    for a in plan.actions:
+        b = base.get(a.path)
+        if isinstance(a, TrashLocal):
+            local[a.path] = a.expect_local.sha256
+        elif isinstance(a, DeleteRemote) and b is not None and a.path not in uploaded:
+            winner = remote.files.get(a.path)
+            if winner is None or winner.file_id == a.remote.file_id:
+                remote_gone[a.path] = b.sha256
+    return list(local.values()), list(remote_gone.values())
+
+
+def _creations(plan: Plan, digests: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """sha256 of each file this plan creates locally (known digests only) / remotely."""
+    local: list[str] = []
+    remote: list[str] = []
+    for a in plan.actions:
+        if isinstance(a, Upload):
+            remote.append(a.local.sha256)
+        elif isinstance(a, Download) and a.remote.file_id in digests:
+            local.append(digests[a.remote.file_id])
+    return local, remote
+
+
+def _paired(deleted: Iterable[str], created: Iterable[str]) -> int:
+    """How many deletions a creation of the same content pairs with (each used once)."""
+    gone, made = Counter(deleted), Counter(created)
+    return sum(min(n, made[sha]) for sha, n in gone.items())
