@@ -1,0 +1,106 @@
+"""Schema versions: a fresh or empty file, a hand-written version 1 file, failed steps."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from containersync.errors import ConfigError
+from containersync.index import Index
+from containersync.index.migrate import Step, shipped_steps, split_statements
+from containersync.model.entry import BaseEntry
+
+V2 = Step(2, """
+-- version 2 (test only): a note per base and a new table
+ALTER TABLE bases ADD COLUMN note TEXT;
+CREATE TABLE notes (mapping TEXT NOT NULL, body TEXT NOT NULL) STRICT;
+""")
+
+
+def _write_v1_by_hand(path: Path) -> None:
+    """A version 1 file as an older containersync left it, with one base recorded."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript(shipped_steps()[0].sql)
+    conn.execute("INSERT INTO mappings (name, generation, container_id) VALUES"
+                 " ('analysis', 1, 'cntr_1')")
+    conn.execute("INSERT INTO bases (mapping, path, size, mtime_ns, sha256) VALUES"
+                 " ('analysis', 'a.txt', 3, 7, 'ff')")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+
+
+def _columns(path: Path, table: str) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+    finally:
+        conn.close()
+
+
+def test_shipped_steps_start_at_one_and_are_contiguous() -> None:
+    steps = shipped_steps()
+    assert [s.version for s in steps] == list(range(1, len(steps) + 1))
+
+
+def test_empty_existing_file_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    path.write_bytes(b"")
+    with Index.open(path) as idx:
+        assert idx.schema_version == len(shipped_steps())
+        assert idx.mapping_names() == []
+
+
+def test_version_1_file_migrates_to_version_2_keeping_data(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    _write_v1_by_hand(path)
+    with Index.open(path, steps=[*shipped_steps()[:1], V2]) as idx:
+        assert idx.schema_version == 2
+        assert idx.bases("analysis") == {"a.txt": BaseEntry("a.txt", 3, 7, "ff")}
+        state = idx.mapping("analysis")
+        assert state is not None and state.container_id == "cntr_1"
+    assert "note" in _columns(path, "bases")
+    assert _columns(path, "notes") == ["mapping", "body"]
+    with Index.open(path, steps=[*shipped_steps()[:1], V2]) as idx:  # idempotent
+        assert idx.schema_version == 2
+
+
+def test_failed_step_leaves_previous_version_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    _write_v1_by_hand(path)
+    broken = Step(2, "CREATE TABLE half (x INTEGER); INSERT INTO no_such_table VALUES (1);")
+    with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+        Index.open(path, steps=[*shipped_steps()[:1], broken])
+    with Index.open(path, steps=shipped_steps()[:1]) as idx:
+        assert idx.schema_version == 1
+        assert set(idx.bases("analysis")) == {"a.txt"}
+    assert _columns(path, "half") == []
+
+
+def test_file_from_a_newer_program_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(ConfigError) as info:
+        Index.open(path)
+    assert info.value.file == str(path)
+    assert "newer containersync (schema 99" in str(info.value)
+
+
+def test_split_statements_keeps_triggers_whole() -> None:
+    script = """
+    CREATE TABLE t (x INTEGER);  -- one
+    CREATE TRIGGER tr AFTER INSERT ON t BEGIN UPDATE t SET x = 1; DELETE FROM t; END;
+    -- a trailing comment
+    """
+    statements = split_statements(script)
+    assert len(statements) == 2
+    assert "CREATE TRIGGER" in statements[1] and statements[1].endswith("END;")
+    conn = sqlite3.connect(":memory:")
+    for statement in statements:
+        conn.execute(statement)
+    conn.execute("INSERT INTO t VALUES (5)")
+    assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 0  # the trigger ran
+    conn.close()
