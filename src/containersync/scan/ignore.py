@@ -1,0 +1,168 @@
+"""Which relative paths are left out of syncing, and which of those are held-back secrets.
+
+Rules use gitignore syntax (``pathspec``) and come from four sources, later wins:
+built-in defaults, the root's ``.gitignore`` (optional, root only), ``.containersyncignore``
+in the local root, and the mapping's ``exclude`` list. A user ``!pattern`` re-includes
+anything a default left out, with git's one restriction: nothing below an ignored
+directory can be re-included (re-include the directory itself, e.g. ``!.aws/``).
+
+Invariants:
+- This program's temporaries (``.containersync-tmp-*``) and conflict copies are always
+  ignored, whatever the user writes (even ``!*``): they are never uploaded.
+- ``ignored(rel)`` is true when ``rel`` or any folder above it is ignored, so it agrees
+  with a scanner that does not descend into ignored folders.
+- ``fingerprint`` changes exactly when the effective rules change (source and order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from enum import IntEnum
+from pathlib import Path
+
+import pathspec
+
+from containersync.errors import ConfigError
+from containersync.model.paths import is_conflict_copy
+
+TEMP_PREFIX = ".containersync-tmp-"
+IGNORE_FILE = ".containersyncignore"
+
+DEFAULTS: dict[str, tuple[str, ...]] = {
+    "default-vcs": (".git/", ".hg/", ".svn/"),
+    "default-editor": ("*.swp", "*.swo", "*.swx", "4913", "*~", ".#*", r"\#*#",
+                       "*___jb_tmp___", "*___jb_old___", ".*.kate-swp", ".idea/"),
+    "default-cache": ("__pycache__/", ".pytest_cache/", "node_modules/", ".venv/",
+                      ".mypy_cache/", ".DS_Store"),
+    "default-secret": (".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_ed25519*", ".netrc",
+                       ".npmrc", ".pypirc", ".aws/", ".ssh/", "*.p12", "*.pfx"),
+    "default-own": (TEMP_PREFIX + "*",
+                    "*.conflict-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]*"),
+}
+SECRET_SOURCE = "default-secret"
+
+_FLOATING = "^(?:.+/)?"
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+class Verdict(IntEnum):
+    KEEP = 0
+    IGNORED = 1
+    SECRET = 2  # ignored by a secret default: "held back", logged once
+
+
+def _is_rule(line: str) -> bool:
+    return bool(line.strip()) and not line.startswith("#")
+
+
+def _read_rules(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise ConfigError(f"cannot read ignore file: {exc.strerror}", file=str(path)) from exc
+    return text.splitlines()
+
+
+class IgnoreRules:
+    """The effective ignore rules of one mapping. Build with ``IgnoreRules.load``."""
+
+    def __init__(self, sources: Iterable[tuple[str, Iterable[str]]]) -> None:
+        lines: list[str] = []
+        self._sources: list[str] = []
+        for source, rules in sources:
+            for line in rules:
+                line = line.rstrip("\r\n")
+                if _is_rule(line):
+                    lines.append(line)
+                    self._sources.append(source)
+        self._lines = lines
+        self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        if len(self._spec.patterns) != len(lines):
+            raise ConfigError("pathspec dropped ignore rules unexpectedly")
+        self.fingerprint = hashlib.sha256(
+            "\n".join(f"{src}\t{line}" for src, line in zip(self._sources, lines, strict=True)).encode()
+        ).hexdigest()
+        self._base_rx, self._path_rx = self._prefilters(lines)
+        self._dir_cache: dict[str, Verdict] = {}
+
+    def _prefilters(self, lines: list[str]) -> tuple[re.Pattern[str] | None,
+                                                     re.Pattern[str] | None]:
+        """Two combined regexes that say cheaply whether any *ignoring* rule can match.
+
+        Rules without an inner ``/`` match on the last segment alone, so they are tried on
+        the name; the others on the whole path. Only a hit pays for pathspec's exact,
+        last-match-wins evaluation.
+        """
+        base: list[str] = []
+        full: list[str] = []
+        for line, pat in zip(lines, self._spec.patterns, strict=True):
+            regex = getattr(pat, "regex", None)
+            if pat.include is not True or regex is None:
+                continue
+            text = _NAMED_GROUP.sub("(?:", regex.pattern)
+            core = line.rstrip("/")
+            if text.startswith(_FLOATING) and "/" not in core and "**" not in core:
+                base.append(text[len(_FLOATING):])
+            else:
+                full.append(text)
+        return (re.compile("|".join(f"(?:{r})" for r in base)) if base else None,
+                re.compile("|".join(f"(?:{r})" for r in full)) if full else None)
+
+    @classmethod
+    def load(cls, root: Path, exclude: Sequence[str] = (),
+             use_gitignore: bool = False) -> IgnoreRules:
+        """Defaults, then ``.gitignore`` (if asked), ``.containersyncignore``, ``exclude``."""
+        sources: list[tuple[str, Iterable[str]]] = list(DEFAULTS.items())
+        if use_gitignore:
+            sources.append(("gitignore", _read_rules(root / ".gitignore")))
+        sources.append(("containersyncignore", _read_rules(root / IGNORE_FILE)))
+        sources.append(("exclude", exclude))
+        return cls(sources)
+
+    def classify(self, rel: str, is_dir: bool = False, *, ancestors: bool = True) -> Verdict:
+        """The verdict for ``rel``. ``ancestors=False`` skips the folders above it (the
+        scanner's walk has already decided those)."""
+        head, _, name = rel.rpartition("/")
+        if name.startswith(TEMP_PREFIX) or is_conflict_copy(name):
+            return Verdict.IGNORED
+        if ancestors and head:
+            verdict = self._dir_verdict(head)
+            if verdict is not Verdict.KEEP:
+                return verdict
+        return self._own_verdict(rel, name, is_dir)
+
+    def _own_verdict(self, rel: str, name: str, is_dir: bool) -> Verdict:
+        slash = "/" if is_dir else ""
+        if not ((self._base_rx is not None and self._base_rx.match(name + slash))
+                or (self._path_rx is not None and self._path_rx.match(rel + slash))):
+            return Verdict.KEEP
+        result = self._spec.check_file(rel + slash)
+        if result.include is not True or result.index is None:
+            return Verdict.KEEP
+        if self._sources[result.index] == SECRET_SOURCE:
+            return Verdict.SECRET
+        return Verdict.IGNORED
+
+    def _dir_verdict(self, rel_dir: str) -> Verdict:
+        cached = self._dir_cache.get(rel_dir)
+        if cached is None:
+            cached = self.classify(rel_dir, is_dir=True)
+            self._dir_cache[rel_dir] = cached
+        return cached
+
+    def ignored(self, rel: str, is_dir: bool = False) -> bool:
+        """True if ``rel`` is left out of syncing (by any rule, or a folder above it)."""
+        return self.classify(rel, is_dir) is not Verdict.KEEP
+
+    def is_secret(self, rel: str, is_dir: bool = False) -> bool:
+        """True if ``rel`` is held back by a secret default (and not re-included)."""
+        return self.classify(rel, is_dir) is Verdict.SECRET
+
+    @property
+    def rules(self) -> list[tuple[str, str]]:
+        """The effective rules as ``(source, pattern)``, in evaluation order."""
+        return list(zip(self._sources, self._lines, strict=True))
