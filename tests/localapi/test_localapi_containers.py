@@ -10,6 +10,7 @@ import base64
 
 import openai
 import pytest
+
 from support.backend import raw, sdk
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import uvicorn
 
 from containersync.errors import UsageError
 from containersync.localapi.app import create_app
-from containersync.localapi.embedded import uvicorn_config
+from containersync.localapi.embedded import bind_socket, uvicorn_config
 from containersync.localapi.store import Store
 
 MAX_EXPIRY_CAP_MINUTES = 24 * 60
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.latency_ms < 0:
         raise UsageError("--latency-ms must be >= 0")
     try:
-        sock = socket.create_server((args.host, args.port))
+        sock = bind_socket(args.host, args.port)
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     store = Store(args.data_dir, assign_paths=args.assign_paths,
