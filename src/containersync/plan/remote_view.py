@@ -107,9 +107,11 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
             else:
                 foreign.append(older)
 
-    def order(f: RemoteFile) -> tuple[str, int, str]:
-        return (f.path, -f.created_at, f.file_id)
-
-    return RemoteView(files=files, garbage=tuple(sorted(garbage, key=order)),
-                      foreign=tuple(sorted(foreign, key=order)),
+    return RemoteView(files=files, garbage=_by_path_newest_first(garbage),
+                      foreign=_by_path_newest_first(foreign),
                       problems=tuple(sorted(problems, key=lambda p: (p.path, p.message))))
+
+
+def _by_path_newest_first(files: list[RemoteFile]) -> tuple[RemoteFile, ...]:
+    newest_first = sorted(files, key=lambda f: f.order_key, reverse=True)
+    return tuple(sorted(newest_first, key=lambda f: f.path))

@@ -1,0 +1,156 @@
+"""remote_view: which local path each listed object stands for, and which one wins."""
+
+from __future__ import annotations
+
+import pytest
+from planfix import ROOT, base
+
+from containersync.model.entry import RemoteFile, RemoteObject
+from containersync.plan.remote_view import UNSAFE_REMOTE_PATH, remote_view
+
+
+def obj(file_id: str, remote_path: str, created_at: int = 100, source: str = "assistant",
+        size: int | None = None) -> RemoteObject:
+    return RemoteObject(file_id=file_id, remote_path=remote_path, created_at=created_at,
+                        source=source, bytes=size)
+
+
+def ids(files: tuple[RemoteFile, ...]) -> list[str]:
+    return [f.file_id for f in files]
+
+
+def test_assistant_files_map_by_stripping_the_root() -> None:
+    v = remote_view([obj("c1", f"{ROOT}/chart.png"), obj("c2", f"{ROOT}/out/data.csv")], {},
+                    remote_root=ROOT)
+    assert sorted(v.files) == ["chart.png", "out/data.csv"]
+    assert v.files["out/data.csv"].remote_path == f"{ROOT}/out/data.csv"
+    assert (v.garbage, v.foreign, v.problems) == ((), (), ())
+
+
+def test_our_upload_at_a_server_chosen_path_maps_by_file_id() -> None:
+    b = base(path="report.csv", remote_id="c_up", remote_path=f"{ROOT}/9f3e-report.csv")
+    v = remote_view([obj("c_up", f"{ROOT}/9f3e-report.csv", source="user")],
+                    {"report.csv": b}, remote_root=ROOT)
+    assert list(v.files) == ["report.csv"]
+    assert v.files["report.csv"].file_id == "c_up"
+
+
+def test_own_ids_map_older_uploads_and_they_become_garbage() -> None:
+    b = base(path="r.csv", remote_id="c_new", remote_path=f"{ROOT}/bb-r.csv")
+    v = remote_view([obj("c_old", f"{ROOT}/aa-r.csv", 50, "user"),
+                     obj("c_new", f"{ROOT}/bb-r.csv", 60, "user")],
+                    {"r.csv": b}, remote_root=ROOT, own_ids={"c_old": "r.csv", "c_new": "r.csv"})
+    assert v.files["r.csv"].file_id == "c_new"
+    assert ids(v.garbage) == ["c_old"]
+    assert v.garbage[0].path == "r.csv"
+
+
+def test_assistant_rewrite_of_our_upload_maps_by_remote_path() -> None:
+    b = base(path="r.csv", remote_id="c_ours", remote_path=f"{ROOT}/ab12-r.csv")
+    v = remote_view([obj("c_ours", f"{ROOT}/ab12-r.csv", 50, "user"),
+                     obj("c_ai", f"{ROOT}/ab12-r.csv", 70, "assistant")],
+                    {"r.csv": b}, remote_root=ROOT)
+    assert v.files["r.csv"].file_id == "c_ai"
+    # Our older object names the same sandbox file: deleting it could delete the rewrite.
+    assert v.garbage == ()
+    assert ids(v.foreign) == ["c_ours"]
+
+
+def test_newest_wins_by_created_at() -> None:
+    v = remote_view([obj("c_b", f"{ROOT}/x", 10), obj("c_a", f"{ROOT}/x", 20)], {},
+                    remote_root=ROOT)
+    assert v.files["x"].file_id == "c_a"
+    assert ids(v.foreign) == ["c_b"]  # older, not ours: left alone
+
+
+def test_tie_on_created_at_is_broken_by_id() -> None:
+    objs = [obj("c_1", f"{ROOT}/x", 10), obj("c_9", f"{ROOT}/x", 10), obj("c_5", f"{ROOT}/x", 10)]
+    for order in (objs, objs[::-1]):
+        v = remote_view(order, {}, remote_root=ROOT)
+        assert v.files["x"].file_id == "c_9"
+        assert ids(v.foreign) == ["c_5", "c_1"]
+
+
+def test_user_uploads_not_ours_are_foreign_by_default() -> None:
+    v = remote_view([obj("c_u", f"{ROOT}/notes.txt", source="user")], {}, remote_root=ROOT)
+    assert v.files == {}
+    assert ids(v.foreign) == ["c_u"]
+    assert v.foreign[0].path == "notes.txt"
+
+
+def test_pull_sources_can_include_user_uploads() -> None:
+    v = remote_view([obj("c_u", f"{ROOT}/notes.txt", source="user")], {}, remote_root=ROOT,
+                    pull_sources=frozenset({"assistant", "user"}))
+    assert list(v.files) == ["notes.txt"]
+
+
+def test_newer_foreign_upload_does_not_make_ours_garbage() -> None:
+    """A stranger's user upload at our path is never pulled, so it cannot supersede ours:
+    our object stays the file for the path and is not deleted."""
+    b = base(path="r.csv", remote_id="c_ours", remote_path=f"{ROOT}/r.csv")
+    v = remote_view([obj("c_ours", f"{ROOT}/r.csv", 50, "user"),
+                     obj("c_them", f"{ROOT}/r.csv", 90, "user")],
+                    {"r.csv": b}, remote_root=ROOT)
+    assert v.files["r.csv"].file_id == "c_ours"
+    assert v.garbage == ()
+    assert ids(v.foreign) == ["c_them"]
+
+
+def test_newer_assistant_object_makes_our_older_upload_garbage() -> None:
+    b = base(path="r.csv", remote_id="c_ours", remote_path=f"{ROOT}/aa-r.csv")
+    v = remote_view([obj("c_ours", f"{ROOT}/aa-r.csv", 50, "user"),
+                     obj("c_ai", f"{ROOT}/r.csv", 90)], {"r.csv": b}, remote_root=ROOT)
+    assert v.files["r.csv"].file_id == "c_ai"
+    assert ids(v.garbage) == ["c_ours"]
+
+
+def test_other_sources_are_foreign() -> None:
+    v = remote_view([obj("c_x", f"{ROOT}/tool.log", source="tool")], {}, remote_root=ROOT)
+    assert (v.files, ids(v.foreign)) == ({}, ["c_x"])
+
+
+@pytest.mark.parametrize("hostile", [
+    "/etc/passwd",
+    "/mnt/database/x",
+    f"{ROOT}/../etc/passwd",
+    f"{ROOT}/a/../../x",
+    f"{ROOT}//x",
+    f"{ROOT}/",
+    ROOT,
+    f"{ROOT}/bad\x00name",
+    f"{ROOT}/line\nbreak",
+    f"{ROOT}/back\\slash",
+    f"{ROOT}/" + "n" * 300,
+])
+def test_hostile_paths_are_problems_never_files(hostile: str) -> None:
+    v = remote_view([obj("c_h", hostile), obj("c_ok", f"{ROOT}/fine.txt")], {},
+                    remote_root=ROOT)
+    assert list(v.files) == ["fine.txt"]
+    assert len(v.problems) == 1
+    assert v.problems[0].kind == UNSAFE_REMOTE_PATH
+    assert v.problems[0].path == hostile
+    assert "c_h" in v.problems[0].message
+
+
+def test_foreign_object_outside_the_root_is_not_a_problem() -> None:
+    v = remote_view([obj("c_u", "/workspace/script.py", source="user")], {}, remote_root=ROOT)
+    assert v.problems == ()
+    assert [(f.file_id, f.path) for f in v.foreign] == [("c_u", "/workspace/script.py")]
+
+
+def test_own_id_wins_over_a_hostile_remote_path() -> None:
+    """The index decides where our own upload goes, whatever path the server reports."""
+    v = remote_view([obj("c_up", "/elsewhere/zz", source="user")], {}, remote_root=ROOT,
+                    own_ids={"c_up": "docs/a.md"})
+    assert v.files["docs/a.md"].file_id == "c_up"
+    assert v.problems == ()
+
+
+def test_remote_root_with_trailing_slash() -> None:
+    v = remote_view([obj("c1", "/workspace/src/main.py")], {}, remote_root="/workspace/")
+    assert list(v.files) == ["src/main.py"]
+
+
+def test_empty_listing() -> None:
+    v = remote_view([], {"a": base(path="a")}, remote_root=ROOT)
+    assert (dict(v.files), v.garbage, v.foreign, v.problems) == ({}, (), (), ())
