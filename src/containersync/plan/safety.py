@@ -79,13 +79,13 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
         return Halt(LOCAL_ROOT_GONE,
                     f"the local folder {what} while the index tracks {tracked_local} files "
                     f"there; if a disk is not mounted, mount it; if the files were removed on "
-                    f"purpose, {_FORCE_HINT}")
+                    "purpose, run again with --force")
     tracked_remote = sum(1 for b in base.values() if b.remote_id is not None)
     if container_running and remote_listed_count == 0 and tracked_remote >= 2:
         return Halt(REMOTE_EMPTIED,
                     f"the running container lists no files while the index tracks "
                     f"{tracked_remote} remote files; if they were deleted on purpose, "
-                    f"{_FORCE_HINT}")
+                    "run again with --force")
     local_deleted, remote_deleted = _deletions(plan, base, remote)
     local_made, remote_made = _creations(plan, digests)
     for side, deleted, made, tracked in (("local", local_deleted, local_made, tracked_local),
