@@ -233,7 +233,7 @@ class MappingConfig(_Model):
     def _exclude(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for pattern in value:
             try:
-                pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+                pathspec.GitIgnoreSpec.from_lines([pattern])
             except Exception as exc:
                 raise ValueError(f"pattern {pattern!r} is not valid gitignore syntax") from exc
         return value
