@@ -44,7 +44,7 @@ def memory_limit_bytes(value: object) -> int:
     return MEMORY_LIMITS[DEFAULT_MEMORY_LIMIT]
 
 
-def _own_cgroup_dirs() -> list[tuple[int, Path]]:
+def own_cgroup_dirs() -> list[tuple[int, Path]]:
     """Candidate parent directories, v1 memory first: [(version, dir)]."""
     mounts: dict[str, Path] = {}
     for line in Path("/proc/self/mountinfo").read_text(encoding="utf-8").splitlines():
@@ -78,7 +78,7 @@ class MemoryCgroup:
         """A fresh limited group, or the reason none could be made."""
         reasons: list[str] = []
         try:
-            parents = _own_cgroup_dirs()
+            parents = own_cgroup_dirs()
         except OSError as exc:
             return f"cannot read cgroup setup ({exc})"
         for version, parent in parents:

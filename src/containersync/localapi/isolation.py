@@ -29,6 +29,7 @@ import ctypes
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -141,6 +142,18 @@ def probe() -> dict[str, str | None]:
             except OSError as exc:
                 mount_err = str(exc)
     return {"mount": mount_err, "network": net_err}
+
+
+def probe_in_child() -> dict[str, str | None]:
+    """``probe()`` in a throwaway child process (namespaces cannot be left once entered)."""
+    done = subprocess.run([sys.executable, "-m", "containersync.localapi.isolation", "--probe"],
+                          capture_output=True, text=True, check=False, timeout=30)
+    try:
+        found: dict[str, str | None] = json.loads(done.stdout)
+    except ValueError:
+        why = done.stderr.strip() or f"probe exited {done.returncode}"
+        return {"mount": why, "network": why}
+    return found
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
