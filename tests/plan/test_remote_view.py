@@ -56,6 +56,20 @@ def test_assistant_rewrite_of_our_upload_maps_by_remote_path() -> None:
     assert ids(v.foreign) == ["c_ours"]
 
 
+def test_rewrite_stays_mapped_after_the_base_moved_on() -> None:
+    """We uploaded r.csv at ab12-r.csv, the assistant rewrote that file, then we uploaded a
+    newer r.csv (cd34-r.csv). The rewrite still stands for r.csv, not for 'ab12-r.csv'."""
+    b = base(path="r.csv", remote_id="c_new", remote_path=f"{ROOT}/cd34-r.csv")
+    v = remote_view([obj("c_ours", f"{ROOT}/ab12-r.csv", 50, "user"),
+                     obj("c_ai", f"{ROOT}/ab12-r.csv", 70, "assistant"),
+                     obj("c_new", f"{ROOT}/cd34-r.csv", 90, "user")],
+                    {"r.csv": b}, remote_root=ROOT, own_ids={"c_ours": "r.csv"})
+    assert list(v.files) == ["r.csv"]
+    assert v.files["r.csv"].file_id == "c_new"
+    assert sorted(ids(v.foreign)) == ["c_ai", "c_ours"]
+    assert v.garbage == ()
+
+
 def test_newest_wins_by_created_at() -> None:
     v = remote_view([obj("c_b", f"{ROOT}/x", 10), obj("c_a", f"{ROOT}/x", 20)], {},
                     remote_root=ROOT)

@@ -9,8 +9,10 @@ Which local path an object stands for, first rule that applies wins:
 2. its id is in ``own_ids``, a ``Mapping[file_id, local path]`` of every object this
    program uploaded that the index still remembers (older uploads not yet deleted, uploads
    adopted after a crash): that path;
-3. its ``remote_path`` equals a base's ``remote_path`` (the assistant rewrote a file we
-   uploaded at a server-chosen path such as ``/mnt/data/<hex>-name``): that base's path;
+3. its ``remote_path`` equals a base's ``remote_path``, or the ``remote_path`` of a listed
+   object matched by rule 1 or 2 (the assistant rewrote a file we uploaded at a
+   server-chosen path such as ``/mnt/data/<hex>-name``; after our next upload of that path
+   the base moves on, but our older object still anchors the sandbox path): that path;
 4. otherwise its ``remote_path`` with the remote root stripped (``remote_to_local``).
 
 Objects matched by rule 1 or 2 are *ours*. Invariants of the result:
@@ -72,6 +74,10 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
             by_remote_path.setdefault(b.remote_path, b.path)
 
     listed = list(objects)
+    for o in sorted(listed, key=lambda o: o.file_id):
+        anchor = by_remote_id.get(o.file_id) or own.get(o.file_id)
+        if anchor is not None:
+            by_remote_path.setdefault(o.remote_path, anchor)
     path_count = Counter(o.remote_path for o in listed)
     candidates: dict[str, list[tuple[RemoteFile, bool]]] = {}
     foreign: list[RemoteFile] = []
