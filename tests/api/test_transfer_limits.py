@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from containersync.api import ContainersClient, ContainerSpec
-from containersync.errors import AuthError
+from containersync.errors import AuthError, LocalError
 from containersync.localapi.embedded import start_server
 
 MiB = 1024 * 1024
@@ -116,3 +116,18 @@ def test_auth_errors_never_show_the_key(tmp_path: Path, sleeps: Any) -> None:
             list(anonymous.list_containers())
         with ContainersClient.connect(server.base_url, "sk-right", sleep=sleeps) as right:
             assert list(right.list_containers()) == []
+
+
+class FullDisk(HashingSink):
+    def write(self, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_full_disk_is_a_local_error(local_client: ContainersClient, tmp_path: Path) -> None:
+    box = local_client.create_container(ContainerSpec(name="full"))
+    source = tmp_path / "f.bin"
+    source.write_bytes(b"z" * 4096)
+    obj = local_client.upload_file(box.id, source)
+    with pytest.raises(LocalError, match="No space left"):
+        local_client.download_file(box.id, obj.id, FullDisk())  # type: ignore[arg-type]
+    assert local_client.requests_made == 4  # look-up, create, upload, one download: no retry

@@ -294,14 +294,17 @@ class ContainersClient:
             return self._http.build_request("GET", url)
 
         def read(response: httpx.Response) -> tuple[int, str]:
-            dest.seek(0)
-            dest.truncate()
             digest = hashlib.sha256()
             written = 0
-            for chunk in response.iter_bytes(CHUNK):
-                dest.write(chunk)
-                digest.update(chunk)
-                written += len(chunk)
+            try:
+                dest.seek(0)
+                dest.truncate()
+                for chunk in response.iter_bytes(CHUNK):
+                    dest.write(chunk)
+                    digest.update(chunk)
+                    written += len(chunk)
+            except OSError as exc:
+                raise LocalError(f"cannot write the download of {fid}: {exc.strerror}") from exc
             return written, digest.hexdigest()
 
         return self._call(make, read, stream=True, file_route=True, container_id=cid)
