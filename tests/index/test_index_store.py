@@ -214,6 +214,10 @@ def test_data_survives_reopen(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite3"
     with Index.open(path) as idx, idx.write() as tx:
         tx.ensure_mapping(A)
-        tx.put_base(A, _base("a"))
-    with Index.open(path) as idx:
-        assert idx.bases(A) == {"a": _base("a")}
+        tx.put_bases(A, [_base("a"), _base("b")])
+        tx.add_intent(A, "create-container", started_at=4.0)
+    with Index.open(path) as idx:  # as a restarted process would, to settle intents
+        assert idx.bases(A) == {"a": _base("a"), "b": _base("b")}
+        [intent] = idx.intents(A)
+        assert (intent.kind, intent.path, intent.started_at) == (
+            IntentKind.CREATE_CONTAINER, None, 4.0)

@@ -112,6 +112,11 @@ class WriteTx:
             (name, entry.path, entry.size, entry.mtime_ns, entry.sha256, entry.remote_id,
              entry.remote_path, entry.remote_created_at, entry.source))
 
+    def put_bases(self, name: str, entries: Iterable[BaseEntry]) -> None:
+        """``put_base`` for many entries at once (a first scan, a re-seed)."""
+        for entry in entries:
+            self.put_base(name, entry)
+
     def drop_base(self, name: str, path: str) -> None:
         self._exec("DELETE FROM bases WHERE mapping = ? AND path = ?", (name, path))
 
