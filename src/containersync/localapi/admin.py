@@ -19,13 +19,13 @@ from starlette.routing import Route
 
 from containersync.localapi.errors import BadRequest, invalid_type, invalid_value, missing
 from containersync.localapi.faults import FaultRegistry, describe, parse_fault
+from containersync.localapi.forms import parse_form
 from containersync.localapi.httpio import (
     call,
     form_file,
     form_text,
     json_body,
     ok,
-    read_form,
     store_of,
 )
 
@@ -63,7 +63,7 @@ async def clear_faults(request: Request) -> Response:
 
 
 async def add_assistant_file(request: Request) -> Response:
-    form = await read_form(request)
+    form = await parse_form(request)
     try:
         upload = form_file(form)
         path = form_text(form, "path")
@@ -79,7 +79,7 @@ async def add_assistant_file(request: Request) -> Response:
                              source=form_text(form, "source") or "assistant",
                              record_bytes=flag == "true"))
     finally:
-        await form.close()
+        form.close()
 
 
 def routes() -> list[Route]:

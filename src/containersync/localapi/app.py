@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from containersync.localapi import admin, validate
 from containersync.localapi.errors import ApiError, BadRequest, Unauthorized, missing
 from containersync.localapi.faults import FaultMiddleware, FaultRegistry
+from containersync.localapi.forms import parse_form
 from containersync.localapi.httpio import (
     api_error,
     call,
@@ -31,7 +32,6 @@ from containersync.localapi.httpio import (
     is_multipart,
     json_body,
     ok,
-    read_form,
     store_of,
 )
 from containersync.localapi.store import FILES_MAX_LIMIT, Store
@@ -64,14 +64,14 @@ async def create_container_file(request: Request) -> Response:
         if not isinstance(body["file_id"], str):
             raise BadRequest("'file_id' must be a string.", param="file_id", code="invalid_type")
         return ok(await call(store.copy_file_into_container, cid, body["file_id"]))
-    form = await read_form(request)
+    form = await parse_form(request)
     try:
         upload = form_file(form)
         return ok(await call(store.upload_container_file, cid, stream=upload.file,
                              filename=upload.filename, content_type=upload.content_type,
                              path=form_text(form, "path")))
     finally:
-        await form.close()
+        form.close()
 
 
 async def list_container_files(request: Request) -> Response:
@@ -97,14 +97,14 @@ async def container_file_content(request: Request) -> Response:
 
 
 async def create_file(request: Request) -> Response:
-    form = await read_form(request)
+    form = await parse_form(request)
     try:
         upload = form_file(form)
         return ok(await call(store_of(request).create_file, stream=upload.file,
                              filename=upload.filename, content_type=upload.content_type,
                              purpose=form_text(form, "purpose")))
     finally:
-        await form.close()
+        form.close()
 
 
 async def list_files(request: Request) -> Response:

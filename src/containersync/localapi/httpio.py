@@ -1,7 +1,7 @@
 """HTTP plumbing shared by the ``/v1`` and admin routes: body parsing, errors, downloads.
 
-Invariants: a malformed JSON body, a broken or truncated multipart body and a wrong
-content type all become a 400 envelope (never a 500); store calls run in the threadpool so
+Invariants: a malformed JSON body, a broken or truncated multipart body (see ``forms.py``)
+and a wrong content type all become a 400 envelope (never a 500); store calls run in the threadpool so
 the event loop keeps serving; download handles are closed when the response ends.
 """
 
@@ -14,13 +14,12 @@ from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from containersync.localapi.errors import ApiError, BadRequest, missing
+from containersync.localapi.forms import FilePart, Form
 from containersync.localapi.store import Store
 
 T = TypeVar("T")
@@ -58,33 +57,20 @@ def is_multipart(request: Request) -> bool:
     return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
 
 
-async def read_form(request: Request) -> FormData:
-    """The parsed multipart form; the caller must ``await form.close()``."""
-    if not is_multipart(request):
-        raise BadRequest("Expected a multipart/form-data body.", code="invalid_body")
-    try:
-        return await request.form(max_files=4, max_fields=32)
-    except (MultiPartException, HTTPException, ClientDisconnect, ValueError) as exc:
-        raise BadRequest(f"Could not parse the multipart body: {exc}", code="invalid_body") from None
-
-
-def form_file(form: FormData, name: str = "file") -> UploadFile:
-    value = form.get(name)
-    if value is None:
+def form_file(form: Form, name: str = "file") -> FilePart:
+    part = form.files.get(name)
+    if part is None:
+        if name in form.fields:
+            raise BadRequest(f"'{name}' must be a file part (with a filename).", param=name,
+                             code="invalid_type")
         raise missing(name)
-    if not isinstance(value, UploadFile):
-        raise BadRequest(f"'{name}' must be a file part (with a filename).", param=name,
-                         code="invalid_type")
-    return value
+    return part
 
 
-def form_text(form: FormData, name: str) -> str | None:
-    value = form.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
+def form_text(form: Form, name: str) -> str | None:
+    if name in form.files:
         raise BadRequest(f"'{name}' must be a text field.", param=name, code="invalid_type")
-    return value
+    return form.fields.get(name)
 
 
 def content_disposition(filename: str) -> str:
