@@ -67,6 +67,8 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
     ``local_root_state`` is one of ``ROOT_STATES``; ``remote_listed_count`` is how many
     objects the full listing returned (all of them, foreign included); ``digests`` is the
     same known-digest map given to ``reconcile`` (used to recognise pulled renames).
+    ``local`` is the scan the plan came from; the rails read what the plan's actions
+    expect instead, so it is accepted for a stable signature only.
     """
     if local_root_state not in ROOT_STATES:
         raise InvariantViolation(f"unknown local root state {local_root_state!r}")
