@@ -1,0 +1,173 @@
+"""A watchdog inotify observer that reports what watchdog 7 keeps to itself.
+
+What watchdog 7.1 does (read from ``watchdog/observers/inotify_c.py`` and ``inotify.py``):
+
+- **Queue overflow** (``IN_Q_OVERFLOW``, wd -1): ``InotifyFD.handle_event`` logs the warning
+  "Inotify queue overflowed; filesystem events were lost" on ``watchdog.observers.inotify_c``
+  and calls ``on_queue_overflow()`` on every ``InotifyWatchGroup``, which drops half-paired
+  move events and re-adds its recursive watches. **No event reaches the event handler**,
+  so a plain ``FileSystemEventHandler`` never learns that events were lost.
+- **Watch limit** (``ENOSPC`` from ``inotify_add_watch``, ``fs.inotify.max_user_watches``):
+  ``InotifyFD._raise_error`` raises ``OSError(ENOSPC, "inotify watch limit reached")``, but
+  ``InotifyWatchGroup._add_callback`` **swallows every OSError except for the root**: a
+  tree larger than the limit is watched partially and silently. Only a failure on the
+  root itself propagates, out of ``observer.start()``/``schedule()``.
+- **Instance limit** (``EMFILE`` from ``inotify_init``, ``fs.inotify.max_user_instances``):
+  ``InotifyObserver()`` itself raises ``OSError(EMFILE, "inotify instance limit reached")``.
+
+This module subclasses the watch group (``on_queue_overflow`` and ``_add_callback``, the
+latter re-stating watchdog's five lines so the errno is kept, and skipping a directory
+that is already watched under the same (device, inode): watchdog would re-register it and
+emit a RuntimeWarning, which kills its thread under ``-W error``) and wires it in through an
+emitter and observer subclass. It also skips directories the caller ignores, so ``.git``
+or ``node_modules`` do not use up watches. It depends on watchdog 7.1 internals: ``HOOKS_OK``
+is False when they are missing, and the caller then falls back to polling.
+
+Invariants: every failed ``inotify_add_watch`` reaches ``InotifyReporter.watch_failed``;
+every kernel overflow reaches ``InotifyReporter.queue_overflow``; watched-directory counts
+are exact (``ReportingObserver.watched_dirs``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+try:
+    from watchdog.observers.inotify import InotifyEmitter, InotifyObserver, InotifyWatchGroup
+    from watchdog.observers.inotify_c import InotifyFD, WatchDescriptor
+
+    HOOKS_OK = all(
+        hasattr(InotifyWatchGroup, name)
+        for name in ("on_queue_overflow", "_add_callback", "_add_all_callbacks")
+    )
+except ImportError:  # not Linux, or a watchdog without these internals
+    HOOKS_OK = False
+
+
+def _identity(path: bytes) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class InotifyReporter(Protocol):
+    """What the watcher hears from the inotify layer (called on watchdog's threads)."""
+
+    def queue_overflow(self) -> None: ...
+
+    def watch_failed(self, path: bytes, error: OSError) -> None: ...
+
+
+if HOOKS_OK:
+
+    @dataclass
+    class ReportingWatchGroup(InotifyWatchGroup):
+        """An ``InotifyWatchGroup`` that reports overflows and failed watches."""
+
+        reporter: InotifyReporter | None = None
+        skip_dir: Callable[[bytes], bool] = field(default=lambda _path: False)
+        _identities: dict[bytes, tuple[int, int]] = field(default_factory=dict, init=False)
+
+        def on_queue_overflow(self) -> None:
+            super().on_queue_overflow()
+            if self.reporter is not None:
+                self.reporter.queue_overflow()
+
+        def _add_all_callbacks(self, path: bytes) -> None:
+            # Same walk as watchdog's, minus directories the caller ignores.
+            self._add_callback(path)
+            if not (self.is_recursive and os.path.isdir(path)):
+                return
+            for root, dirnames, _files in os.walk(path, followlinks=self.follow_symlink):
+                kept = []
+                for name in dirnames:
+                    full = os.path.join(root, name)
+                    if (not self.follow_symlink and os.path.islink(full)) or self.skip_dir(full):
+                        continue
+                    kept.append(name)
+                    self._add_callback(full)
+                dirnames[:] = kept
+
+        def _add_callback(self, path: bytes) -> None:
+            identity = _identity(path)
+            if identity is not None and self._identities.get(path) == identity \
+                    and path in self._active_callbacks_by_path:
+                # Already watched (a new directory is reached both by the walk of its
+                # parent and by its own IN_CREATE); watchdog would warn and re-register.
+                return
+            try:
+                wd = self._inotify_fd.add_callback(path, self.event_mask, self._callback, self._id)
+            except OSError as error:
+                if self.reporter is not None:
+                    self.reporter.watch_failed(path, error)
+                if path == self.path:
+                    raise
+                return
+            self._active_callbacks_by_path[path] = wd
+            self._active_callbacks_by_watch[wd] = path
+            if identity is not None:
+                self._identities[path] = identity
+
+        def _remove_watch_internally(self, wd: WatchDescriptor) -> None:
+            path = self._active_callbacks_by_watch.get(wd)
+            super()._remove_watch_internally(wd)
+            if path is not None and path not in self._active_callbacks_by_path:
+                self._identities.pop(path, None)
+
+        @property
+        def watched_dirs(self) -> int:
+            return len(self._active_callbacks_by_path)
+
+    class ReportingEmitter(InotifyEmitter):
+        """Builds a ``ReportingWatchGroup`` instead of watchdog's own."""
+
+        def __init__(self, *args: Any, reporter: InotifyReporter,
+                     skip_dir: Callable[[bytes], bool], **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._reporter = reporter
+            self._skip_dir = skip_dir
+
+        def on_thread_start(self) -> None:
+            self._inotify = ReportingWatchGroup(
+                self._inotify_fd,
+                os.fsencode(self.watch.path),
+                is_recursive=self.watch.is_recursive,
+                event_mask=self.get_event_mask_from_filter(),
+                follow_symlink=self.watch.follow_symlink,
+                reporter=self._reporter,
+                skip_dir=self._skip_dir,
+            )
+
+        @property
+        def watched_dirs(self) -> int:
+            group = self._inotify
+            return group.watched_dirs if isinstance(group, ReportingWatchGroup) else 0
+
+    class ReportingObserver(InotifyObserver):
+        """``InotifyObserver`` with one private inotify instance and reporting emitters.
+
+        Raises ``OSError(EMFILE)`` when the inotify instance limit is reached.
+        """
+
+        def __init__(self, *, reporter: InotifyReporter, skip_dir: Callable[[bytes], bool],
+                     timeout: float = 1.0) -> None:
+            # Deliberately not InotifyObserver.__init__: it hard-codes the emitter class.
+            self._inotify_fd = InotifyFD()
+            self._inotify_fd.start()
+            super(InotifyObserver, self).__init__(
+                ReportingEmitter, timeout=timeout, inotify_fd=self._inotify_fd,
+                reporter=reporter, skip_dir=skip_dir,
+            )
+
+        @property
+        def watched_dirs(self) -> int:
+            return sum(getattr(e, "watched_dirs", 0) for e in self.emitters)
+
+        def release(self) -> None:
+            """Free the inotify instance of an observer whose ``start()`` failed."""
+            self.stop()

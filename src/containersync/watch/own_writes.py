@@ -1,0 +1,146 @@
+"""Recognise filesystem events caused by containersync's own local writes.
+
+The executor writes a download to a temporary file (``.containersync-tmp-*``, always
+ignored by the watcher), fsyncs it and renames it over the target. That rename, and a
+delete or move-to-trash done by the executor, would come back from the watcher as "dirty"
+and cause a pointless rescan (or worse, an upload of what was just downloaded).
+
+How suppression decides (chosen over suppression by time alone):
+
+- An expectation names a relative path, a deadline on the watcher's clock, and what the
+  path should look like: a ``Fingerprint`` (inode, size, mtime_ns) for a file, ``ABSENT``
+  for a path we deleted, or ``ANY`` (time only).
+- An event for that path is dropped only while the path *still looks like what we wrote*
+  (its ``lstat`` matches the fingerprint, or it is still absent) and the deadline has not
+  passed. If the user changes the file right after our write, its size/mtime/inode no
+  longer match and the event counts, even though it arrived inside the window.
+- ``ANY`` suppresses by time alone: it is used only between the start of an ``own_write``
+  block and the moment the executor says what will land (or the block ends). Pass the
+  temp file to ``OwnWrite.landing`` *before* renaming it: rename keeps inode, size and
+  mtime, so the fingerprint is exact and is in place before any event can be produced.
+- Expectations are not consumed by a match (one write yields several events: moved-to,
+  close-write, attrib); they expire at their deadline and are pruned lazily.
+
+Thread-safe: registered from the executor's thread, checked from watchdog's thread.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a path looked like right after our write (``size``/``mtime_ns`` None for a dir)."""
+
+    ino: int
+    size: int | None
+    mtime_ns: int | None
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Fingerprint:
+        if stat.S_ISDIR(st.st_mode):
+            return cls(st.st_ino, None, None)  # a directory's size and mtime change with its entries
+        return cls(st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class _Special(Enum):
+    ABSENT = "absent"
+    ANY = "any"
+
+
+ABSENT = _Special.ABSENT
+ANY = _Special.ANY
+Expected = Fingerprint | _Special
+
+
+def current_state(path: Path) -> Fingerprint | _Special:
+    """``Fingerprint`` of ``path`` (not following symlinks), or ``ABSENT``."""
+    try:
+        return Fingerprint.of(path.lstat())
+    except FileNotFoundError:
+        return ABSENT
+    except NotADirectoryError:
+        return ABSENT
+
+
+class OwnWrites:
+    """The set of pending expectations for one root."""
+
+    def __init__(self, root: Path, clock: Callable[[], float]) -> None:
+        self._root = root
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._expected: dict[str, tuple[float, Expected]] = {}
+
+    def expect(self, rel: str, until: float, expected: Expected = ANY) -> None:
+        with self._lock:
+            self._expected[rel] = (until, expected)
+
+    def forget(self, rel: str) -> None:
+        with self._lock:
+            self._expected.pop(rel, None)
+
+    def is_own(self, rel: str) -> bool:
+        """True when an event for ``rel`` is explained by our own write."""
+        now = self._clock()
+        with self._lock:
+            for path in [p for p, (until, _) in self._expected.items() if until <= now]:
+                del self._expected[path]
+            entry = self._expected.get(rel)
+        if entry is None:
+            return False
+        expected = entry[1]
+        if expected is ANY:
+            return True
+        state = current_state(self._root / rel)
+        if expected is ABSENT or state is ABSENT:
+            return state is expected
+        assert isinstance(expected, Fingerprint) and isinstance(state, Fingerprint)
+        if expected.size is None:  # a directory: same inode is enough
+            return state.ino == expected.ino
+        return state == expected
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._expected)
+
+
+class OwnWrite:
+    """Handle given to the body of ``LocalWatcher.own_write``."""
+
+    def __init__(self, owner: OwnWrites, rel: str, until: float) -> None:
+        self._owner = owner
+        self.rel = rel
+        self.until = until
+        self.declared = False
+
+    def landing(self, source: Path) -> None:
+        """``source`` (the temp file, fsynced, mtime set) is about to be renamed onto ``rel``."""
+        self._owner.expect(self.rel, self.until, Fingerprint.of(source.lstat()))
+        self.declared = True
+
+    def removing(self) -> None:
+        """``rel`` is about to be deleted or moved away (e.g. to the trash)."""
+        self._owner.expect(self.rel, self.until, ABSENT)
+        self.declared = True
+
+
+@contextmanager
+def own_write_block(owner: OwnWrites, root: Path, rel: str, until: float) -> Iterator[OwnWrite]:
+    """Suppress by time while the block runs; afterwards by what the path looks like."""
+    owner.expect(rel, until, ANY)
+    handle = OwnWrite(owner, rel, until)
+    try:
+        yield handle
+    finally:
+        if not handle.declared:
+            # Weaker fallback: fingerprint whatever is there now.
+            owner.expect(rel, until, current_state(root / rel))

@@ -1,0 +1,360 @@
+"""LocalWatcher with real watchdog observers on real temp dirs.
+
+No fixed sleeps: every wait polls for the expected state with a bounded deadline, and
+negative checks ("this was NOT reported") use a sentinel file written afterwards: inotify
+delivers events in order, so once the sentinel is seen every earlier event has been too.
+
+Kernel limits are lowered for real through /proc/sys/fs/inotify (we run as root here)
+and restored in a ``finally`` right after the watcher has started, so the window in which
+other processes of this user see the low limit is a few milliseconds. Where /proc is not
+writable the limit tests are skipped, except queue overflow, which then injects the
+kernel's overflow record into watchdog's real handling path (said in that test).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from containersync.watch.coalesce import FULL_RESCAN, Coalescer
+from containersync.watch.dirty import DirtyPaths
+from containersync.watch.observer import LocalWatcher
+
+PROC = Path("/proc/sys/fs/inotify")
+DEADLINE = 10.0
+
+
+def _writable(name: str) -> bool:
+    return os.geteuid() == 0 and os.access(PROC / name, os.W_OK)
+
+
+@contextlib.contextmanager
+def lowered(name: str, value: int) -> Iterator[None]:
+    """Set /proc/sys/fs/inotify/<name> to ``value``; always put the original back."""
+    path = PROC / name
+    original = path.read_text().strip()
+    try:
+        path.write_text(f"{value}\n")
+        yield
+    finally:
+        path.write_text(f"{original}\n")
+        assert path.read_text().strip() == original
+
+
+def inotify_watches_in_use() -> int:
+    total = 0
+    for info in glob.glob("/proc/[0-9]*/fdinfo/*"):
+        with contextlib.suppress(OSError):
+            total += Path(info).read_text().count("inotify wd:")
+    return total
+
+
+def inotify_instances_in_use() -> int:
+    total = 0
+    for fd in glob.glob("/proc/[0-9]*/fd/*"):
+        with contextlib.suppress(OSError):
+            total += os.readlink(fd) == "anon_inode:inotify"
+    return total
+
+
+class Recorder:
+    """Collects what the watcher reports, raw and through a real Coalescer."""
+
+    def __init__(self) -> None:
+        self.raw: list[str] = []
+        self.rescans: list[str] = []
+        self.dirty = DirtyPaths(Coalescer(quiet=0.1, max_wait=2.0))
+        self._lock = threading.Lock()
+
+    def on_dirty(self, rel: str) -> None:
+        with self._lock:
+            self.raw.append(rel)
+        self.dirty.add(rel)
+
+    def on_full_rescan(self, reason: str) -> None:
+        with self._lock:
+            self.rescans.append(reason)
+        self.dirty.add_full_rescan(reason)
+
+    def seen(self) -> set[str]:
+        with self._lock:
+            return set(self.raw)
+
+    def wait_for(self, cond: Callable[[], bool], what: str) -> None:
+        end = time.monotonic() + DEADLINE
+        while not cond():
+            if time.monotonic() > end:
+                raise AssertionError(f"timed out waiting for {what}; raw={self.raw} "
+                                     f"rescans={self.rescans}")
+            time.sleep(0.01)
+
+    def wait_seen(self, *paths: str) -> None:
+        self.wait_for(lambda: set(paths) <= self.seen(), f"dirty {paths}")
+
+    def batches_until(self, *paths: str) -> list[list[str]]:
+        """Batches released by the Coalescer until ``paths`` have all been released."""
+        batches: list[list[str]] = []
+        end = time.monotonic() + DEADLINE
+        while not set(paths) <= {p for b in batches for p in b}:
+            assert time.monotonic() < end, f"timed out; batches={batches} raw={self.raw}"
+            batch = self.dirty.wait_due(timeout=0.5)
+            if batch:
+                batches.append(batch)
+        return batches
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+    assert not leaked, f"threads left running: {leaked}"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    r = tmp_path / "root"
+    r.mkdir()
+    return r
+
+
+def start(root: Path, rec: Recorder, **kwargs: object) -> LocalWatcher:
+    watcher = LocalWatcher(root, rec.on_dirty, rec.on_full_rescan, **kwargs)  # type: ignore[arg-type]
+    watcher.start()
+    return watcher
+
+
+def sentinel(root: Path, rec: Recorder, name: str = "zz-sentinel") -> None:
+    (root / name).write_text("s")
+    rec.wait_seen(name)
+
+
+def test_create_modify_delete_and_stop_joins_threads(root: Path) -> None:
+    rec = Recorder()
+    existing = root / "old.txt"
+    existing.write_text("old")
+    watcher = start(root, rec)
+    try:
+        assert watcher.mode == "inotify" and watcher.degraded is None
+        assert watcher.watched_dirs == watcher.walked_dirs == 1
+        (root / "new.txt").write_text("new")
+        with existing.open("a") as f:
+            f.write("more")
+        (root / "gone.txt").write_text("x")
+        (root / "gone.txt").unlink()
+        rec.wait_seen("new.txt", "old.txt", "gone.txt")
+    finally:
+        watcher.stop()
+    watcher.stop()  # idempotent
+
+
+def test_rename_reports_both_sides_and_directory_moves(root: Path) -> None:
+    rec = Recorder()
+    (root / "a.txt").write_text("a")
+    (root / "d1").mkdir()
+    (root / "d1" / "inner.txt").write_text("i")
+    with LocalWatcher(root, rec.on_dirty, rec.on_full_rescan):
+        os.rename(root / "a.txt", root / "b.txt")
+        os.rename(root / "d1", root / "d2")
+        rec.wait_seen("a.txt", "b.txt", "d1", "d2")
+        batches = rec.batches_until("a.txt", "b.txt", "d1", "d2")
+    released = [p for b in batches for p in b]
+    # the moved directory's children fold into the directory
+    assert "d2/inner.txt" not in released and "d1/inner.txt" not in released
+
+
+def test_atomic_save_is_one_path_through_the_coalescer(root: Path) -> None:
+    rec = Recorder()
+    (root / "notes.md").write_text("v1")
+    with LocalWatcher(root, rec.on_dirty, rec.on_full_rescan,
+                      ignored=lambda rel, is_dir: rel.endswith(".tmp")):
+        tmp = root / "notes.md.tmp"
+        tmp.write_text("v2")
+        os.replace(tmp, root / "notes.md")
+        batches = rec.batches_until("notes.md")
+    assert batches == [["notes.md"]]
+
+
+def test_new_directory_tree_is_watched_and_folded(root: Path) -> None:
+    rec = Recorder()
+    with LocalWatcher(root, rec.on_dirty, rec.on_full_rescan) as watcher:
+        (root / "x" / "y").mkdir(parents=True)
+        (root / "x" / "y" / "f.txt").write_text("f")
+        rec.wait_seen("x")
+        batches = rec.batches_until("x")
+        assert batches[-1] == ["x"] or "x" in batches[-1]
+        # the new sub-directory is watched: a later change inside it is reported
+        (root / "x" / "y" / "g.txt").write_text("g")
+        rec.wait_seen("x/y/g.txt")
+        assert watcher.mode == "inotify"
+
+
+def test_ignored_paths_and_own_temporaries_are_dropped(root: Path) -> None:
+    rec = Recorder()
+    (root / "node_modules" / "pkg").mkdir(parents=True)
+    ignored_dirs = {"node_modules", ".git"}
+
+    def ignored(rel: str, is_dir: bool) -> bool:
+        return rel.endswith(".swp") or (is_dir and rel.split("/")[-1] in ignored_dirs)
+
+    with LocalWatcher(root, rec.on_dirty, rec.on_full_rescan, ignored=ignored) as watcher:
+        assert watcher.watched_dirs == watcher.walked_dirs == 1  # node_modules is not watched
+        (root / ".notes.swp").write_text("x")
+        (root / "node_modules" / "pkg" / "index.js").write_text("x")
+        (root / ".git").mkdir()
+        (root / ".git" / "HEAD").write_text("ref")
+        (root / ".containersync-tmp-abc123").write_text("x")
+        (root / "kept.txt").write_text("k")
+        sentinel(root, rec)
+    assert rec.seen() == {"kept.txt", "zz-sentinel"}
+
+
+def test_own_write_with_landing_is_suppressed_but_a_later_user_edit_is_not(root: Path) -> None:
+    rec = Recorder()
+    target = root / "report.csv"
+    with LocalWatcher(root, rec.on_dirty, rec.on_full_rescan) as watcher:
+        # what the executor does for a download: temp file, fsync, declare, rename over
+        with watcher.own_write("report.csv") as write:
+            tmp = root / ".containersync-tmp-report"
+            with tmp.open("wb") as f:
+                f.write(b"downloaded")
+                f.flush()
+                os.fsync(f.fileno())
+            write.landing(tmp)
+            os.replace(tmp, target)
+        # and a delete done by the executor
+        (root / "old.bin").write_bytes(b"o")
+        sentinel(root, rec, "zz-0")
+        user_events = rec.raw.count("old.bin")
+        with watcher.own_write("old.bin") as write:
+            write.removing()
+            (root / "old.bin").unlink()
+        sentinel(root, rec, "zz-1")
+        assert "report.csv" not in rec.seen()
+        assert rec.raw.count("old.bin") == user_events  # the user's create, not our delete
+
+        # the user edits right after us, inside the suppression window: reported
+        with target.open("ab") as f:
+            f.write(b" and edited")
+        rec.wait_seen("report.csv")
+
+
+def test_own_write_without_landing_falls_back_to_the_final_state(root: Path) -> None:
+    rec = Recorder()
+    with LocalWatcher(root, rec.on_dirty, rec.on_full_rescan) as watcher:
+        with watcher.own_write("made.txt"):
+            (root / "made.txt").write_text("ours")
+        sentinel(root, rec)
+        assert "made.txt" not in rec.seen()
+
+
+def test_polling_mode_reports_changes(root: Path) -> None:
+    rec = Recorder()
+    (root / "d").mkdir()
+    with LocalWatcher(root, rec.on_dirty, rec.on_full_rescan, use_polling=True,
+                      polling_interval=0.05) as watcher:
+        assert watcher.mode == "polling" and watcher.degraded is None
+        (root / "d" / "f.txt").write_text("f")
+        os.rename(root / "d", root / "e")
+        rec.wait_for(lambda: "e" in rec.seen() or "e/f.txt" in rec.seen(), "polling events")
+
+
+@pytest.mark.skipif(not _writable("max_user_watches"),
+                    reason="needs root and a writable /proc/sys/fs/inotify/max_user_watches")
+def test_watch_limit_at_start_falls_back_to_polling(root: Path) -> None:
+    for i in range(40):
+        (root / f"dir{i:02d}").mkdir()
+    rec = Recorder()
+    watcher = LocalWatcher(root, rec.on_dirty, rec.on_full_rescan, polling_interval=0.05)
+    try:
+        with lowered("max_user_watches", inotify_watches_in_use() + 10):
+            watcher.start()
+        assert watcher.mode == "polling"
+        assert watcher.degraded is not None
+        assert "sysctl fs.inotify.max_user_watches=524288" in watcher.degraded
+        assert "polling" in watcher.degraded
+        assert watcher.walked_dirs == 41 and watcher.watched_dirs < 41
+        (root / "dir39" / "late.txt").write_text("still seen by polling")
+        rec.wait_seen("dir39/late.txt")
+    finally:
+        watcher.stop()
+
+
+@pytest.mark.skipif(not _writable("max_user_watches"),
+                    reason="needs root and a writable /proc/sys/fs/inotify/max_user_watches")
+def test_watch_limit_while_running_switches_to_polling(root: Path) -> None:
+    rec = Recorder()
+    watcher = LocalWatcher(root, rec.on_dirty, rec.on_full_rescan, polling_interval=0.05)
+    try:
+        watcher.start()
+        assert watcher.mode == "inotify"
+        with lowered("max_user_watches", inotify_watches_in_use()):
+            (root / "newdir").mkdir()
+            rec.wait_for(lambda: "watch-limit" in rec.rescans, "the watch-limit fallback")
+        rec.wait_for(lambda: watcher.mode == "polling", "polling mode")
+        assert "fs.inotify.max_user_watches" in (watcher.degraded or "")
+        (root / "newdir" / "f.txt").write_text("seen by polling")
+        rec.wait_seen("newdir/f.txt")
+    finally:
+        watcher.stop()
+
+
+@pytest.mark.skipif(not _writable("max_user_instances"),
+                    reason="needs root and a writable /proc/sys/fs/inotify/max_user_instances")
+def test_instance_limit_falls_back_to_polling(root: Path) -> None:
+    rec = Recorder()
+    watcher = LocalWatcher(root, rec.on_dirty, rec.on_full_rescan, polling_interval=0.05)
+    try:
+        with lowered("max_user_instances", inotify_instances_in_use()):
+            watcher.start()
+        assert watcher.mode == "polling"
+        assert "fs.inotify.max_user_instances" in (watcher.degraded or "")
+    finally:
+        watcher.stop()
+
+
+def test_queue_overflow_asks_for_a_full_rescan(root: Path) -> None:
+    rec = Recorder()
+    watcher = LocalWatcher(root, rec.on_dirty, rec.on_full_rescan)
+    try:
+        if _writable("max_queued_events"):
+            # The queue size is fixed when the inotify instance is created (in start()).
+            with lowered("max_queued_events", 16):
+                watcher.start()
+            end = time.monotonic() + DEADLINE
+            round_ = 0
+            while "queue-overflow" not in rec.rescans:
+                assert time.monotonic() < end, "no overflow despite a 16-event queue"
+                for i in range(300):
+                    (root / f"flood-{round_}-{i}").write_bytes(b"x")
+                round_ += 1
+                rec.wait_for(lambda: rec.dirty.pending() != [] or bool(rec.rescans), "events")
+        else:
+            # Injected: the kernel's IN_Q_OVERFLOW record (wd -1) fed to watchdog's own
+            # handler, because the queue size cannot be lowered without root.
+            from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent
+
+            watcher.start()
+            fd = watcher._observer._inotify_fd  # type: ignore[union-attr]
+            fd.handle_event(InotifyEvent(-1, InotifyConstants.IN_Q_OVERFLOW, 0, b""))
+        rec.wait_for(lambda: "queue-overflow" in rec.rescans, "queue-overflow")
+        assert FULL_RESCAN in rec.dirty.pending()
+        assert "queue-overflow" in rec.dirty.full_rescan_reasons
+        # still watching afterwards (a write may itself be lost while the reader catches
+        # up with the flood, which is what the full rescan is for: so retry, bounded)
+        end = time.monotonic() + DEADLINE
+        n = 0
+        while not any(p.startswith("after-") for p in rec.seen()):
+            assert time.monotonic() < end, "watcher stopped reporting after the overflow"
+            (root / f"after-{n}").write_text("a")
+            n += 1
+            time.sleep(0.05)
+    finally:
+        watcher.stop()
