@@ -7,6 +7,7 @@ while the server keeps serving it.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,19 @@ def test_data_dir_without_backend_state_is_a_usage_error(tmp_path: Path) -> None
     result = local_exec("cntr_x", "true", data_dir=tmp_path / "empty")
     assert result.returncode == 2
     assert "no local backend data" in result.stderr
+
+
+def test_sigterm_reaches_the_command_and_its_files_are_still_recorded(
+        local_server: RunningServer) -> None:
+    cid = create_container(local_server)
+    argv = [sys.executable, "-m", "containersync", "local", "exec", cid, "--base-url",
+            local_server.base_url, "--", "sh", "-c",
+            "echo partial > p.txt; echo ready; exec sleep 30"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"  # the command is running: stop us now
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert listing(local_server, cid)["/mnt/data/p.txt"]["source"] == "assistant"

@@ -21,11 +21,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from containersync import errors
 from containersync.errors import UsageError
-from containersync.localapi.sandbox import HttpSandboxFiles, SandboxFiles, StoreSandboxFiles
+
+if TYPE_CHECKING:  # the transports import httpx and the store: only load them to run
+    from containersync.localapi.sandbox import SandboxFiles
 
 PREFIX = "containersync local exec:"
 
@@ -99,6 +101,8 @@ def note(text: str) -> None:
 
 
 def open_files(args: argparse.Namespace) -> SandboxFiles:
+    from containersync.localapi.sandbox import HttpSandboxFiles, StoreSandboxFiles
+
     if args.base_url:
         if args.data_dir is not None:
             raise UsageError("local exec: give --base-url or --data-dir, not both")

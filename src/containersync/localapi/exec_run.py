@@ -18,7 +18,8 @@ Invariants:
 - Our own notes go through ``note`` (stderr, prefixed); the command's output is never
   captured or altered.
 - The temporary tree and the cgroup are removed whatever happens; Ctrl-C reaches the
-  command (same process group) and we still record what it left.
+  command (same process group), SIGTERM/SIGHUP are passed on to it, and we still record
+  what it left.
 """
 
 from __future__ import annotations
@@ -111,19 +112,30 @@ def _record(files: SandboxFiles, tree: Path, changes: TreeChanges, record_bytes:
 
 
 @contextlib.contextmanager
-def _sigint_passed_to_child() -> Iterator[None]:
-    """Ctrl-C reaches the command (same process group); we survive it to record results.
+def _signals_handled(children: list[subprocess.Popen[bytes]]) -> Iterator[None]:
+    """Survive the signals that end the command, so its results are still recorded.
 
-    A no-op handler, not SIG_IGN: an ignored signal would stay ignored in the command.
+    Ctrl-C already reaches the command (same process group): we only ignore it, with a
+    no-op handler rather than SIG_IGN (which the command would inherit). SIGTERM and SIGHUP
+    are passed on to the command.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+
+    def forward(signum: int, frame: object) -> None:
+        for child in children:  # empty until started: then the command never ran
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signum)
+
+    handlers = {signal.SIGINT: lambda signum, frame: None, signal.SIGTERM: forward,
+                signal.SIGHUP: forward}
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _run_limited(tree: Path, command: Sequence[str], limit_text: str, no_network: bool,
@@ -136,8 +148,10 @@ def _run_limited(tree: Path, command: Sequence[str], limit_text: str, no_network
     argv = trampoline_argv(tree, command, memory=limit, no_network=no_network,
                            cgroup=group.path if group else None)
     try:
-        with _sigint_passed_to_child():
-            returncode = subprocess.run(argv, check=False).returncode
+        children: list[subprocess.Popen[bytes]] = []
+        with _signals_handled(children):
+            children.append(subprocess.Popen(argv))
+            returncode = children[0].wait()
     finally:
         if group is not None:
             killed = group.oom_kills()
