@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from containersync.errors import RemoteFileGone
 from containersync.localapi.exec_limits import memory_limit_bytes
 from containersync.localapi.exec_tree import diff_tree, materialise, unsafe_reason
 
@@ -106,3 +107,16 @@ def test_files_outside_the_two_mounts_keep_their_absolute_sandbox_path(tree: Pat
     ("bogus", 1 << 30)])
 def test_memory_limit_spellings(text: str | None, expected: int) -> None:
     assert memory_limit_bytes(text) == expected
+
+
+def test_an_object_deleted_meanwhile_skips_only_its_path(tree: Path) -> None:
+    def racing_fetch(file_id: str, dest: Path) -> None:
+        if file_id == "f1":
+            raise RemoteFileGone("No such file", status=404)
+        fetch(file_id, dest)
+
+    before, skipped = materialise(tree, [obj("f1", "/mnt/data/a", 1), obj("f3", "/mnt/data/b", 1)],
+                                  racing_fetch, tolerate=(RemoteFileGone,))
+    assert sorted(before) == ["/mnt/data/b"]
+    assert skipped == ["/mnt/data/a not materialised: No such file"]
+    assert not (tree / "mnt/data/a").exists()

@@ -67,7 +67,8 @@ def run_in_container(files: SandboxFiles, command: Sequence[str], *, record_byte
     with tempfile.TemporaryDirectory(prefix="containersync-exec-") as tmp:
         tree = Path(tmp) / "work"
         tree.mkdir(mode=0o700)
-        before, skipped = materialise(tree, objects, files.fetch)
+        before, skipped = materialise(tree, objects, files.fetch,
+                                      tolerate=(errors.RemoteFileGone,))
         for line in skipped:
             note(line)
         code = _run_limited(tree, command, limit_text, policy == "disabled", note)

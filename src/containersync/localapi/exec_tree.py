@@ -19,6 +19,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -75,15 +76,20 @@ def newest_by_path(objects: Iterable[Mapping[str, Any]]) -> dict[str, list[Mappi
 
 
 def materialise(tree: Path, objects: Iterable[Mapping[str, Any]],
-                fetch: Callable[[str, Path], None]) -> tuple[dict[str, Materialised], list[str]]:
+                fetch: Callable[[str, Path], None],
+                tolerate: tuple[type[Exception], ...] = ()) -> tuple[dict[str, Materialised],
+                                                                   list[str]]:
     """Fill the empty directory ``tree``; ``fetch(file_id, dest)`` writes one object's bytes.
 
     Returns the materialised paths and the reasons for every path that was not written.
+    Errors of the types in ``tolerate`` (e.g. an object deleted meanwhile) skip that path
+    instead of failing the whole run.
     """
     for sub in SANDBOX_DIRS:
         (tree / sub).mkdir(parents=True, exist_ok=True)
     done: dict[str, Materialised] = {}
     skipped: list[str] = []
+    caught: tuple[type[Exception], ...] = (OSError, ValueError, *tolerate)
     for path, group in sorted(newest_by_path(objects).items()):
         why = unsafe_reason(path)
         if why:
@@ -94,7 +100,9 @@ def materialise(tree: Path, objects: Iterable[Mapping[str, Any]],
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
             fetch(str(group[-1]["id"]), dest)
-        except (OSError, ValueError) as exc:
+        except caught as exc:
+            with contextlib.suppress(OSError):
+                dest.unlink()
             skipped.append(f"{path} not materialised: {exc}")
             continue
         done[path] = Materialised(path, sha256_of(dest), tuple(str(o["id"]) for o in group))
