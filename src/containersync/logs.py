@@ -1,0 +1,160 @@
+"""Logging setup: structlog and stdlib loggers to one stream, secrets never printed.
+
+``configure_logging()`` routes everything through one stdlib handler with a structlog
+``ProcessorFormatter``: containersync's structlog loggers *and* stdlib loggers of the
+libraries (watchdog, uvicorn, httpx, httpcore, apscheduler) come out in the same format.
+The libraries are held at WARNING (httpx logs every request at INFO).
+
+Output: a console renderer when the stream is a terminal, JSON lines otherwise (or as
+forced by ``json=``); timestamps are ISO 8601 in UTC; exceptions are rendered as text
+before redaction so a traceback cannot carry a secret past it.
+
+Redaction (invariant: no secret reaches a log line):
+
+1. values under keys that name secrets (``api_key``, ``authorization``, ``token``,
+   ``password``, ``secret``, ``*_api_key``, ``*_token``, ...; any case, nested dicts too)
+   become ``"[redacted]"``;
+2. in every string value, anything shaped like an OpenAI key (``sk-...``) or a bearer
+   credential (``Bearer ...``) is masked;
+3. the finished line is scanned once more with the same patterns (covers text a
+   renderer produced from objects' ``repr``).
+
+``configure_logging`` is idempotent: calling it again replaces the handler it installed
+before instead of adding a second one. ``log_cycle`` writes the per-cycle "canonical log
+line" (STYLE.md section 9).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+LIBRARY_LOGGERS = ("watchdog", "uvicorn", "uvicorn.access", "uvicorn.error", "httpx",
+                   "httpcore", "apscheduler")
+REDACTED = "[redacted]"
+
+_SECRET_KEY = re.compile(
+    r"^(?:api[_-]?key|authorization|proxy[_-]authorization|token|access[_-]?token|"
+    r"refresh[_-]?token|password|passwd|secret|client[_-]secret|cookie|set[_-]cookie|"
+    r".*[_-]api[_-]?key|.*[_-]token|.*[_-]secret|.*[_-]password)$",
+    re.IGNORECASE,
+)
+_SECRET_TEXT = re.compile(
+    r"(?P<key>\bsk-[A-Za-z0-9_\-]{6,})"
+    r"|(?P<bearer>\b[Bb]earer\s+)[A-Za-z0-9._~+/=\-]{6,}"
+)
+
+_HANDLER_MARK = "_containersync_handler"
+
+
+def redact_text(text: str) -> str:
+    """Mask API keys and bearer credentials inside free text."""
+
+    def repl(match: re.Match[str]) -> str:
+        if match.group("bearer"):
+            return match.group("bearer") + REDACTED
+        return "sk-" + REDACTED
+
+    return _SECRET_TEXT.sub(repl, text)
+
+
+def _redact_value(key: str | None, value: Any) -> Any:
+    if key is not None and _SECRET_KEY.match(key) and value not in (None, ""):
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: _redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact_value(None, v) for v in value)
+    return value
+
+
+def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: redaction rules 1 and 2 (see module docstring)."""
+    for key in list(event_dict):
+        if key.startswith("_"):  # structlog's own bookkeeping (_record, _from_structlog)
+            continue
+        event_dict[key] = _redact_value(key, event_dict[key])
+    return event_dict
+
+
+def _redact_line(_logger: WrappedLogger, _method: str, line: Any) -> Any:
+    return redact_text(line) if isinstance(line, str) else line
+
+
+def configure_logging(*, json: bool | None = None, level: str = "info",
+                      stream: TextIO | None = None) -> None:
+    """Send all logging to ``stream`` (default stderr); see the module docstring."""
+    stream = sys.stderr if stream is None else stream
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}")
+    if json is None:
+        json = not (hasattr(stream, "isatty") and stream.isatty())
+
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact_secrets,
+    ]
+    renderer: Processor = (structlog.processors.JSONRenderer() if json
+                           else structlog.dev.ConsoleRenderer(colors=stream.isatty()))
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer,
+                    _redact_line],
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    setattr(handler, _HANDLER_MARK, True)
+
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]:
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    logging.getLogger("containersync").setLevel(numeric)
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+
+    structlog.configure(
+        processors=[structlog.stdlib.filter_by_level, *shared,
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to the stdlib logger ``name`` (use ``__name__``)."""
+    return structlog.stdlib.get_logger(name)
+
+
+def log_cycle(logger: Any, mapping: str, counts: Mapping[str, int], duration_s: float,
+              **extra: Any) -> None:
+    """One "canonical log line" per sync cycle: ``event="cycle"``, mapping, counts, duration.
+
+    ``counts`` (e.g. pushed, pulled, deleted, conflicts, problems) and ``extra`` become
+    top-level fields; a name that clashes with the fixed fields is an error. Logged at
+    warning level when ``counts["problems"]`` or ``extra["halted"]`` is truthy.
+    """
+    fields: dict[str, Any] = {"mapping": mapping, "duration_s": round(duration_s, 3)}
+    for source in (counts, extra):
+        for key, value in source.items():
+            if key in fields or key in ("event", "level", "timestamp", "logger"):
+                raise ValueError(f"log_cycle field {key!r} given twice or reserved")
+            fields[key] = value
+    method = logger.warning if counts.get("problems") or extra.get("halted") else logger.info
+    method("cycle", **fields)
