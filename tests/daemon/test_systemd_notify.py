@@ -51,6 +51,8 @@ def test_ready_status_watchdog_stopping_reach_the_socket(manager: FakeManager) -
     assert manager.receive() == ["STATUS=idle 2 mappings"]
     assert systemd.watchdog_ping()
     assert manager.receive() == ["WATCHDOG=1"]
+    assert systemd.extend_timeout(90)
+    assert manager.receive() == ["EXTEND_TIMEOUT_USEC=90000000"]
     assert systemd.stopping()
     assert manager.receive() == ["STOPPING=1"]
     assert manager.nothing_pending()

@@ -12,7 +12,9 @@ How the daemon uses it (STYLE.md section 9):
 - ``status(text)`` with a one-line summary after each cycle;
 - ``watchdog_ping()`` from the loop that does the work, every ``watchdog_interval() / 2``
   seconds (a stuck loop then gets the unit restarted by ``WatchdogSec=``);
-- ``stopping()`` on the first SIGTERM, before draining.
+- ``stopping()`` on the first SIGTERM, before draining;
+- ``extend_timeout(s)`` while a first sync or a drain runs longer than the unit's
+  ``TimeoutStartSec=``/``TimeoutStopSec=``.
 
 Invariants: never raises for a missing or dead socket (returns False and logs at debug);
 never unsets the environment (child processes of the daemon are not ours to notify for).
@@ -87,6 +89,11 @@ def stopping(status_text: str | None = None) -> bool:
 def watchdog_ping() -> bool:
     """``WATCHDOG=1``: the work loop is alive."""
     return notify("WATCHDOG=1")
+
+
+def extend_timeout(seconds: float) -> bool:
+    """``EXTEND_TIMEOUT_USEC``: ask for ``seconds`` more to start or stop (a long first sync)."""
+    return notify(f"EXTEND_TIMEOUT_USEC={max(1, int(seconds * 1_000_000))}")
 
 
 def watchdog_interval(env: Mapping[str, str] | None = None) -> float | None:
