@@ -25,7 +25,7 @@ from pathlib import Path
 import pathspec
 
 from containersync.errors import ConfigError
-from containersync.model.paths import is_conflict_copy
+from containersync.model.paths import CONFLICT_MARK, is_conflict_copy
 
 TEMP_PREFIX = ".containersync-tmp-"
 IGNORE_FILE = ".containersyncignore"
@@ -113,9 +113,10 @@ class IgnoreRules:
                 re.compile("|".join(f"(?:{r})" for r in full)) if full else None)
 
     @classmethod
-    def load(cls, root: Path, exclude: Sequence[str] = (),
+    def load(cls, root: Path | str, exclude: Sequence[str] = (),
              use_gitignore: bool = False) -> IgnoreRules:
         """Defaults, then ``.gitignore`` (if asked), ``.containersyncignore``, ``exclude``."""
+        root = Path(root)
         sources: list[tuple[str, Iterable[str]]] = list(DEFAULTS.items())
         if use_gitignore:
             sources.append(("gitignore", _read_rules(root / ".gitignore")))
@@ -127,7 +128,7 @@ class IgnoreRules:
         """The verdict for ``rel``. ``ancestors=False`` skips the folders above it (the
         scanner's walk has already decided those)."""
         head, _, name = rel.rpartition("/")
-        if name.startswith(TEMP_PREFIX) or is_conflict_copy(name):
+        if name.startswith(TEMP_PREFIX) or (CONFLICT_MARK in name and is_conflict_copy(name)):
             return Verdict.IGNORED
         if ancestors and head:
             verdict = self._dir_verdict(head)

@@ -1,0 +1,190 @@
+"""Every local write containersync makes goes through here.
+
+Invariants:
+- Nothing is created, written or renamed outside the local root: every path is
+  normalized (``normalize_relpath``) and its parent folders are opened one by one from the
+  root with ``O_NOFOLLOW|O_DIRECTORY``, so a symlink (or a file) where a folder is expected
+  raises ``UnsafePath`` instead of being followed.
+- A file appears under its real name only complete and fsynced: content goes to
+  ``.containersync-tmp-<random>`` in the same folder (``O_EXCL|O_NOFOLLOW``), is fsynced, then
+  renamed over the target, and the folder is fsynced. On any failure the temporary file is
+  removed and the target is untouched.
+- OS failures become ``LocalError``; errors of our own tree raised by ``fill`` (say a
+  ``TransientError`` while streaming a download) pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat as st_mod
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO, TypeVar
+
+from containersync.errors import ContainerSyncError, LocalError, UnsafePath
+from containersync.model.entry import LocalFile
+from containersync.model.paths import normalize_relpath
+from containersync.scan.digest import sha256_fd
+from containersync.scan.ignore import TEMP_PREFIX
+
+T = TypeVar("T")
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def open_parent(root: Path | str, rel: str, *, create: bool) -> tuple[int, str]:
+    """Open the folder holding ``rel`` without following links; return (fd, last name).
+
+    ``create`` makes missing folders. Without it a missing folder raises
+    ``FileNotFoundError``. A symlink or non-folder on the way raises ``UnsafePath``.
+    """
+    rel = normalize_relpath(rel)
+    *dirs, name = rel.split("/")
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise LocalError(f"cannot open local root {os.fspath(root)!r}: {exc.strerror}") from exc
+    walked = ""
+    try:
+        for part in dirs:
+            walked = f"{walked}/{part}" if walked else part
+            try:
+                nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                # FileExistsError: made by someone else meanwhile; opened (checked) below
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o777, dir_fd=fd)
+                nfd = _open_dir_checked(fd, part, walked)
+            except OSError as exc:
+                nfd = _open_dir_checked(fd, part, walked, exc)
+            os.close(fd)
+            fd = nfd
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, name
+
+
+def _open_dir_checked(fd: int, part: str, walked: str, first: OSError | None = None) -> int:
+    try:
+        s = os.stat(part, dir_fd=fd, follow_symlinks=False)
+    except OSError as exc:
+        raise LocalError(f"cannot open folder {walked!r}: {exc.strerror}") from exc
+    if st_mod.S_ISLNK(s.st_mode):
+        raise UnsafePath(walked, "a parent folder is a symbolic link")
+    if not st_mod.S_ISDIR(s.st_mode):
+        raise UnsafePath(walked, "a parent folder is not a folder")
+    try:
+        return os.open(part, _DIR_FLAGS, dir_fd=fd)
+    except OSError as exc:
+        raise LocalError(f"cannot open folder {walked!r}: {exc.strerror}") from (first or exc)
+
+
+def safe_parent(root: Path, rel: str) -> Path:
+    """Create the missing parent folders of ``rel`` inside ``root``; return the parent."""
+    fd, _ = open_parent(root, rel, create=True)
+    os.close(fd)
+    head = normalize_relpath(rel).rpartition("/")[0]
+    return Path(root, head) if head else Path(root)
+
+
+def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
+                     before_replace: Callable[[], None] | None = None) -> T:
+    """Write ``rel`` via a temporary file that ``fill`` writes; return what ``fill`` returns.
+
+    ``before_replace`` runs after the content is durable and just before the rename: the
+    place to re-check the target (``matches``) and move the old copy to the trash, so the
+    window in which a user edit could be overwritten is as small as it can be. If it
+    raises, nothing is replaced.
+    """
+    dfd, name = open_parent(root, rel, create=True)
+    tmp = f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+    created = False
+    try:
+        try:
+            target = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        except FileNotFoundError:
+            target = None
+        if target is not None and st_mod.S_ISDIR(target.st_mode):
+            raise LocalError(f"cannot write {rel!r}: a folder is in the way")
+        fd = os.open(tmp, _NEW_FILE, 0o666, dir_fd=dfd)
+        created = True
+        with os.fdopen(fd, "wb") as out:
+            if target is not None and st_mod.S_ISREG(target.st_mode):
+                os.fchmod(out.fileno(), st_mod.S_IMODE(target.st_mode))
+            result = fill(out)
+            out.flush()
+            os.fsync(out.fileno())
+        if before_replace is not None:
+            before_replace()
+        os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        created = False
+        os.fsync(dfd)
+        return result
+    except ContainerSyncError:
+        raise
+    except OSError as exc:
+        raise LocalError(f"cannot write {rel!r}: {exc.strerror or exc}") from exc
+    except Exception as exc:
+        raise LocalError(f"cannot write {rel!r}: {exc}") from exc
+    finally:
+        if created:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dfd)
+        os.close(dfd)
+
+
+def _lstat(root: Path | str, rel: str) -> os.stat_result | None:
+    try:
+        dfd, name = open_parent(root, rel, create=False)
+    except FileNotFoundError:
+        return None
+    try:
+        return os.stat(name, dir_fd=dfd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    finally:
+        os.close(dfd)
+
+
+def matches(root: Path, rel: str, expect: LocalFile | None, *, check_hash: bool = False) -> bool:
+    """True if ``rel`` is still what a plan expected: ``None`` means nothing may be there;
+    otherwise a regular file with the same size and mtime_ns (and sha256 if asked)."""
+    s = _lstat(root, rel)
+    if expect is None:
+        return s is None
+    if s is None or not st_mod.S_ISREG(s.st_mode):
+        return False
+    if (s.st_size, s.st_mtime_ns) != (expect.size, expect.mtime_ns):
+        return False
+    return not check_hash or stat_local(root, rel).sha256 == expect.sha256
+
+
+def stat_local(root: Path, rel: str, sha256: str | None = None) -> LocalFile:
+    """Describe the regular file at ``rel`` now; ``sha256`` is what the caller wrote there
+    (``HashingWriter.hexdigest()``), else the file is read and hashed."""
+    rel = normalize_relpath(rel)
+    dfd, name = open_parent(root, rel, create=False)
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                     dir_fd=dfd)
+    except OSError as exc:
+        raise LocalError(f"cannot read {rel!r}: {exc.strerror}") from exc
+    finally:
+        os.close(dfd)
+    try:
+        s = os.fstat(fd)
+        if not st_mod.S_ISREG(s.st_mode):
+            raise LocalError(f"{rel!r} is not a regular file")
+        if sha256 is None:
+            sha256, count = sha256_fd(fd)
+            after = os.fstat(fd)
+            if count != after.st_size or after.st_mtime_ns != s.st_mtime_ns:
+                raise LocalError(f"{rel!r} changed while it was read")
+        return LocalFile(rel, s.st_size, s.st_mtime_ns, sha256)
+    finally:
+        os.close(fd)

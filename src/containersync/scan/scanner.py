@@ -1,0 +1,346 @@
+"""Filesystem -> snapshot: walk a local root and describe every syncable regular file.
+
+Invariants:
+- Symlinks are never followed while walking; each is reported as a ``symlink`` problem
+  (unless ignored). With ``follow_internal_symlinks`` a link to a regular, non-ignored file
+  inside the root is described by its target's size, mtime and content instead.
+- Special files (FIFOs, sockets, devices) are skipped silently.
+- Names are NFC; a name that is not valid UTF-8, holds control characters or is too long,
+  and names that collide after NFC (or case-insensitively on a case-insensitive
+  filesystem) are problems, never crashes.
+- A file is hashed only when its size or mtime_ns differ from the base; the digest
+  returned always belongs to the size and mtime_ns returned with it (a file that keeps
+  changing while hashed becomes a ``changing`` problem).
+- Absence means deletion only where ``ScanResult.covers(path)`` is true: paths outside a
+  targeted scan's ``scope`` and paths at/below an ``incomplete`` entry (every problem path:
+  unreadable folders, unreadable or changing files, bad names, symlinks) are unknown.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as st_mod
+import sys
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from containersync.errors import UnsafePath
+from containersync.model.entry import BaseEntry, LocalFile, Problem
+from containersync.model.paths import check_component, normalize_relpath
+from containersync.scan.digest import CHUNK, sha256_fd
+from containersync.scan.ignore import IgnoreRules, Verdict
+
+HASH_ATTEMPTS = 3
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _under(rel: str, prefixes: set[str]) -> bool:
+    """True if ``rel`` equals one of ``prefixes`` or lies below one."""
+    if rel in prefixes:
+        return True
+    cut = rel.rfind("/")
+    while cut > 0:
+        if rel[:cut] in prefixes:
+            return True
+        cut = rel.rfind("/", 0, cut)
+    return False
+
+
+@dataclass
+class ScanResult:
+    files: dict[str, LocalFile]
+    problems: list[Problem]
+    hashed: int
+    held_back: list[str]  # paths left out by a secret default; folders end with "/"
+    root_state: str  # "ok", "missing", "not-a-directory", "unreadable"
+    scope: tuple[str, ...] | None = None  # None: the whole tree was scanned
+    incomplete: set[str] = field(default_factory=set)  # state unknown at/below these
+
+    def covers(self, rel: str) -> bool:
+        """True if ``rel`` missing from ``files`` means no syncable file is there now
+        (it may still be ignored: ask the rules)."""
+        if self.root_state != "ok":
+            return False
+        if self.scope is not None and not _under(rel, set(self.scope)):
+            return False
+        return not _under(rel, self.incomplete)
+
+
+def detect_case_insensitive(root: str) -> bool:
+    """Best guess whether ``root`` lives on a case-insensitive filesystem."""
+    head, name = os.path.split(os.path.abspath(root))
+    swapped = name.swapcase()
+    if swapped != name:
+        try:
+            a, b = os.stat(root), os.stat(os.path.join(head, swapped))
+        except OSError:
+            return False
+        return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+    return sys.platform in ("darwin", "win32")
+
+
+class _Scan:
+    def __init__(self, root: str, rules: IgnoreRules, base: Mapping[str, BaseEntry],
+                 follow_links: bool, fold_case: bool) -> None:
+        self.root = root
+        self.real_root = os.path.realpath(root)
+        self.rules = rules
+        self.base = base
+        self.follow_links = follow_links
+        self.fold_case = fold_case
+        self.files: dict[str, LocalFile] = {}
+        self.problems: list[Problem] = []
+        self.held_back: list[str] = []
+        self.incomplete: set[str] = set()
+        self.hashed = 0
+        self.buffer = bytearray(CHUNK)
+
+    def problem(self, rel: str, kind: str, message: str) -> None:
+        self.problems.append(Problem(rel, kind, message))
+        self.incomplete.add(rel)
+
+    # -- the walk ---------------------------------------------------------------------
+    def walk(self, top: str, prefix: str) -> None:
+        """Walk the folder ``top`` whose relative path is ``prefix`` ("" or ending in "/")."""
+        stack = [(top, prefix)]
+        classify, base_get = self.rules.classify, self.base.get
+        while stack:
+            d_abs, d_rel = stack.pop()
+            try:
+                with os.scandir(d_abs) as it:
+                    entries = list(it)
+            except OSError as exc:
+                self.problem(d_rel.rstrip("/"), "unreadable", f"cannot list folder: {exc.strerror}")
+                continue
+            for entry, name, bad in self._names(entries, d_rel):
+                rel = d_rel + name
+                if entry.is_symlink():
+                    if classify(rel, False, ancestors=False) is Verdict.KEEP:
+                        self.link(entry.path, rel, bad)
+                elif entry.is_dir(follow_symlinks=False):
+                    verdict = classify(rel, True, ancestors=False)
+                    if verdict is Verdict.KEEP:
+                        if bad:
+                            self.problem(rel, "unsafe-name", bad)
+                        else:
+                            stack.append((entry.path, rel + "/"))
+                    elif verdict is Verdict.SECRET:
+                        self.held_back.append(rel + "/")
+                elif entry.is_file(follow_symlinks=False):
+                    verdict = classify(rel, False, ancestors=False)
+                    if verdict is Verdict.KEEP:
+                        if bad:
+                            self.problem(rel, "unsafe-name", bad)
+                            continue
+                        try:
+                            s = entry.stat(follow_symlinks=False)
+                        except FileNotFoundError:
+                            continue  # deleted since listed: absent is the truth
+                        b = base_get(rel)
+                        if b is not None and b.size == s.st_size and b.mtime_ns == s.st_mtime_ns:
+                            self.files[rel] = LocalFile(rel, s.st_size, s.st_mtime_ns, b.sha256)
+                        else:
+                            self.hash_file(entry.path, rel, nofollow=True)
+                    elif verdict is Verdict.SECRET:
+                        self.held_back.append(rel)
+
+    def _names(self, entries: list[os.DirEntry[str]], d_rel: str
+               ) -> Iterable[tuple[os.DirEntry[str], str, str]]:
+        """(entry, NFC name, reason-if-unsafe) for each entry; collisions are problems."""
+        out: list[tuple[os.DirEntry[str], str, str]] = []
+        changed = False
+        for entry in entries:
+            raw = entry.name
+            try:
+                name = check_component(raw)
+                bad = ""
+            except UnsafePath as exc:
+                name = raw.encode("utf-8", "backslashreplace").decode("utf-8")
+                bad = exc.reason
+            changed = changed or name != raw
+            out.append((entry, name, bad))
+        if not (changed or self.fold_case):
+            return out
+        seen: dict[str, int] = {}
+        for _, name, _ in out:
+            key = name.casefold() if self.fold_case else name
+            seen[key] = seen.get(key, 0) + 1
+        kept = []
+        for entry, name, bad in out:
+            key = name.casefold() if self.fold_case else name
+            if seen[key] > 1:
+                self.problem(d_rel + name, "name-collision",
+                             "several names here are the same after Unicode normalisation"
+                             + (" or case folding" if self.fold_case else ""))
+            else:
+                kept.append((entry, name, bad))
+        return kept
+
+    # -- single entries ---------------------------------------------------------------
+    def link(self, abs_path: str, rel: str, bad: str) -> None:
+        if bad:
+            self.problem(rel, "unsafe-name", bad)
+            return
+        if not self.follow_links:
+            self.problem(rel, "symlink", "symbolic links are not followed or uploaded")
+            return
+        target = os.path.realpath(abs_path)
+        if not target.startswith(self.real_root + os.sep):
+            self.problem(rel, "symlink", "symbolic link points outside the local root")
+            return
+        target_rel = unicodedata.normalize("NFC", target[len(self.real_root) + 1:])
+        if self.rules.classify(target_rel.replace(os.sep, "/")) is not Verdict.KEEP:
+            self.problem(rel, "symlink", "symbolic link points to an ignored file")
+            return
+        try:
+            s = os.stat(target)
+        except OSError as exc:
+            self.problem(rel, "symlink", f"symbolic link target unusable: {exc.strerror}")
+            return
+        if not st_mod.S_ISREG(s.st_mode):
+            self.problem(rel, "symlink", "symbolic link does not point to a regular file")
+            return
+        b = self.base.get(rel)
+        if b is not None and b.size == s.st_size and b.mtime_ns == s.st_mtime_ns:
+            self.files[rel] = LocalFile(rel, s.st_size, s.st_mtime_ns, b.sha256)
+        else:
+            self.hash_file(target, rel, nofollow=True)
+
+    def hash_file(self, abs_path: str, rel: str, *, nofollow: bool) -> None:
+        """Hash ``abs_path`` into ``files[rel]`` with the size/mtime the digest belongs to."""
+        flags = _OPEN_FLAGS | (os.O_NOFOLLOW if nofollow else 0)
+        try:
+            fd = os.open(abs_path, flags)
+        except FileNotFoundError:
+            return  # deleted since listed
+        except OSError as exc:
+            self.problem(rel, "unreadable", f"cannot read file: {exc.strerror}")
+            return
+        try:
+            for _ in range(HASH_ATTEMPTS):
+                before = os.fstat(fd)
+                if not st_mod.S_ISREG(before.st_mode):
+                    return  # replaced by something that is not a regular file
+                os.lseek(fd, 0, os.SEEK_SET)
+                digest, count = sha256_fd(fd, buffer=self.buffer)
+                after = os.fstat(fd)
+                self.hashed += 1
+                if (before.st_size == after.st_size == count
+                        and before.st_mtime_ns == after.st_mtime_ns):
+                    self.files[rel] = LocalFile(rel, count, after.st_mtime_ns, digest)
+                    return
+            self.problem(rel, "changing", "file kept changing while it was read; will retry")
+        except OSError as exc:
+            self.problem(rel, "unreadable", f"cannot read file: {exc.strerror}")
+        finally:
+            os.close(fd)
+
+    def target(self, rel: str) -> None:
+        """Rescan one relative path (file or folder, possibly gone) for a targeted scan."""
+        parts = rel.split("/")
+        cur, cur_rel = self.root, ""
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            found = self._lookup(cur, part)
+            if found is None:
+                return  # gone: absent
+            cur, s = found
+            cur_rel = cur_rel + "/" + part if cur_rel else part
+            if st_mod.S_ISLNK(s.st_mode):
+                if self.rules.classify(cur_rel, not last) is Verdict.KEEP:
+                    self.link(cur, cur_rel, "")
+                return
+            if st_mod.S_ISDIR(s.st_mode):
+                verdict = self.rules.classify(cur_rel, True, ancestors=False)
+                if verdict is Verdict.SECRET:
+                    self.held_back.append(cur_rel + "/")
+                if verdict is not Verdict.KEEP:
+                    return
+                if last:
+                    self.walk(cur, cur_rel + "/")
+                continue
+            if not last or not st_mod.S_ISREG(s.st_mode):
+                return  # a file where a folder was expected, or a special file
+            verdict = self.rules.classify(cur_rel, False, ancestors=False)
+            if verdict is Verdict.SECRET:
+                self.held_back.append(cur_rel)
+            elif verdict is Verdict.KEEP:
+                b = self.base.get(cur_rel)
+                if b is not None and b.size == s.st_size and b.mtime_ns == s.st_mtime_ns:
+                    self.files[cur_rel] = LocalFile(cur_rel, s.st_size, s.st_mtime_ns, b.sha256)
+                else:
+                    self.hash_file(cur, cur_rel, nofollow=True)
+
+    @staticmethod
+    def _lookup(folder: str, name: str) -> tuple[str, os.stat_result] | None:
+        """Find ``name`` (NFC) in ``folder``: directly, else by listing (NFD on disk)."""
+        path = os.path.join(folder, name)
+        try:
+            return path, os.lstat(path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return None
+        try:
+            with os.scandir(folder) as it:
+                for entry in it:
+                    if unicodedata.normalize("NFC", entry.name) == name:
+                        return entry.path, entry.stat(follow_symlinks=False)
+        except OSError:
+            return None
+        return None
+
+
+def _root_state(root: str) -> str:
+    try:
+        s = os.stat(root)
+    except FileNotFoundError:
+        return "missing"
+    except OSError:
+        return "unreadable"
+    if not st_mod.S_ISDIR(s.st_mode):
+        return "not-a-directory"
+    try:
+        with os.scandir(root):
+            pass
+    except OSError:
+        return "unreadable"
+    return "ok"
+
+
+def _scope(only: Iterable[str], problems: list[Problem]) -> tuple[str, ...]:
+    wanted: set[str] = set()
+    for raw in only:
+        try:
+            wanted.add(normalize_relpath(raw.strip("/")))
+        except UnsafePath as exc:
+            problems.append(Problem(raw, "unsafe-name", exc.reason))
+    return tuple(sorted(p for p in wanted if not _under(p.rpartition("/")[0], wanted)))
+
+
+def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, BaseEntry], *,
+         only: Iterable[str] | None = None, follow_internal_symlinks: bool = False,
+         case_insensitive: bool | None = None) -> ScanResult:
+    """Describe the syncable files under ``root``.
+
+    ``only``: rescan just these relative paths (files or folders, possibly deleted); the
+    result's ``scope`` lists them and ``covers()`` answers only inside it.
+    ``case_insensitive``: ``None`` detects it from the root's own name.
+    """
+    root_s = os.fspath(root)
+    state = _root_state(root_s)
+    problems: list[Problem] = []
+    scope = None if only is None else _scope(only, problems)
+    if state != "ok":
+        return ScanResult({}, problems, 0, [], state, scope)
+    fold = detect_case_insensitive(root_s) if case_insensitive is None else case_insensitive
+    run = _Scan(root_s, rules, base, follow_internal_symlinks, fold)
+    run.problems = problems
+    if scope is None:
+        run.walk(root_s, "")
+    else:
+        for rel in scope:
+            run.target(rel)
+    return ScanResult(run.files, run.problems, run.hashed, run.held_back, "ok", scope,
+                      run.incomplete)
