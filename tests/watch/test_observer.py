@@ -48,19 +48,31 @@ def lowered(name: str, value: int) -> Iterator[None]:
         assert path.read_text().strip() == original
 
 
+def _our_processes() -> list[str]:
+    """/proc/<pid> of processes of our uid: the inotify limits are counted per user."""
+    mine = []
+    for proc in glob.glob("/proc/[0-9]*"):
+        with contextlib.suppress(OSError):
+            if os.stat(proc).st_uid == os.geteuid():
+                mine.append(proc)
+    return mine
+
+
 def inotify_watches_in_use() -> int:
     total = 0
-    for info in glob.glob("/proc/[0-9]*/fdinfo/*"):
-        with contextlib.suppress(OSError):
-            total += Path(info).read_text().count("inotify wd:")
+    for proc in _our_processes():
+        for info in glob.glob(f"{proc}/fdinfo/*"):
+            with contextlib.suppress(OSError):
+                total += Path(info).read_text().count("inotify wd:")
     return total
 
 
 def inotify_instances_in_use() -> int:
     total = 0
-    for fd in glob.glob("/proc/[0-9]*/fd/*"):
-        with contextlib.suppress(OSError):
-            total += os.readlink(fd) == "anon_inode:inotify"
+    for proc in _our_processes():
+        for fd in glob.glob(f"{proc}/fd/*"):
+            with contextlib.suppress(OSError):
+                total += os.readlink(fd) == "anon_inode:inotify"
     return total
 
 

@@ -1,1 +1,10 @@
-"""watch."""
+"""watch: local filesystem events -> debounced dirty paths for the daemon.
+
+- ``coalesce.Coalescer``: pure debouncer (quiet period, max wait, parent folding,
+  ``FULL_RESCAN``).
+- ``dirty.DirtyPaths``: the Coalescer behind a lock, fed by watcher callbacks, drained by
+  the daemon loop with ``wait_due``.
+- ``observer.LocalWatcher``: watchdog (inotify, or polling as a fallback) -> relative dirty
+  paths; own-write suppression (``own_writes``); lost-event and watch-limit reporting
+  (``inotify_hooks``).
+"""
