@@ -169,3 +169,11 @@ def test_conflict_copies_of_sorts_oldest_first_and_filters() -> None:
         "d/report.conflict-20261123-101500-2.csv",
         "d/report.conflict-20261123-111500.csv",
     ]
+
+
+def test_one_segment_cannot_hold_a_slash() -> None:
+    from containersync.model.paths import check_component
+
+    assert check_component("ok name") == "ok name"
+    with pytest.raises(UnsafePath, match="slash"):
+        check_component("../m")

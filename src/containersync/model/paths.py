@@ -36,8 +36,8 @@ MAX_PATH_BYTES = 4096
 
 CONFLICT_MARK = ".conflict-"
 _STAMP_FORMAT = "%Y%m%d-%H%M%S"
-# Any Cc character (C0, DEL, C1) or a backslash.
-_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
+# Any Cc character (C0, DEL, C1), a backslash, or a slash (inside one segment).
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\\/]")
 _CONFLICT_RE = re.compile(r"\.conflict-(\d{8}-\d{6})(?:-(\d+))?(?=\.|$)")
 _TAR_COMPOUND = re.compile(r"\.tar\.[A-Za-z0-9]{1,8}$")
 
@@ -55,7 +55,8 @@ def check_component(name: str) -> str:
         raise UnsafePath(name, "empty, '.' or '..' segment")
     bad = _BAD_CHARS.search(name)
     if bad is not None:
-        what = "backslash" if bad.group() == "\\" else f"control character {bad.group()!r}"
+        what = {"\\": "backslash", "/": "slash"}.get(bad.group(),
+                                                     f"control character {bad.group()!r}")
         raise UnsafePath(name, f"name contains a {what}")
     if len(name) > MAX_COMPONENT_BYTES // 4 and len(name.encode("utf-8")) > MAX_COMPONENT_BYTES:
         raise UnsafePath(name, f"name is longer than {MAX_COMPONENT_BYTES} bytes")
