@@ -17,6 +17,7 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
@@ -63,6 +64,11 @@ def _read_rules(path: Path) -> list[str]:
     except FileNotFoundError:
         return []
     except OSError as exc:
+        try:
+            with os.scandir(path.parent):
+                pass
+        except OSError:
+            return []  # the root itself is unusable: the scan reports that, nothing syncs
         raise ConfigError(f"cannot read ignore file: {exc.strerror}", file=str(path)) from exc
     return text.splitlines()
 
