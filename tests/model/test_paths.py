@@ -177,3 +177,21 @@ def test_one_segment_cannot_hold_a_slash() -> None:
     assert check_component("ok name") == "ok name"
     with pytest.raises(UnsafePath, match="slash"):
         check_component("../m")
+
+
+def test_paths_module_is_pure() -> None:
+    """model/paths.py decides; it must not touch the filesystem, network or clock."""
+    import ast
+    import inspect
+
+    import containersync.model.paths as mod
+
+    tree = ast.parse(inspect.getsource(mod))
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+                for a in n.names}
+    imported |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
+                 if isinstance(n, ast.ImportFrom)}
+    assert not imported & {"os", "pathlib", "shutil", "socket", "io", "time", "subprocess"}
+    calls = {n.func.id for n in ast.walk(tree)
+             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    assert "open" not in calls
