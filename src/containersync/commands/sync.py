@@ -1,15 +1,143 @@
-"""`containersync sync`."""
+"""`containersync sync`: make every mapped folder and its container agree, once, and exit.
+
+Exit codes (SYNC_SEMANTICS): 0 converged, 1 per-path problems or a mapping that could not
+run (retry later), 2 usage, 3 halted by a safety rail, 78 invalid configuration.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import json
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from containersync.errors import ContainerSyncError, Halted, LockedError
+
+if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
+    from containersync.config import Config
+    from containersync.engine.session import Session
+    from containersync.index.store import Index
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED = 0, 1, 3
 
 
 def add_parser(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("sync", help="(not built yet)")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "sync", help="sync every mapping once and exit",
+        description="Make each mapped folder and its container agree, once, then exit.",
+    )
+    p.add_argument("--config", type=Path, help="config file (default: $CONTAINERSYNC_CONFIG, "
+                   "else $XDG_CONFIG_HOME/containersync/config.toml)")
+    p.add_argument("--mapping", action="append", metavar="NAME",
+                   help="only this mapping (repeatable)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the plan; change nothing anywhere")
+    p.add_argument("--force", action="store_true",
+                   help="proceed past a safety rail (too many deletions, emptied side)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.set_defaults(func=run)
 
 
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("containersync sync: not built yet")
+    from containersync.config import load_config
+    from containersync.engine.session import session
+
+    cfg = load_config(args.config).config
+    names = args.mapping or [m.name for m in cfg.mappings]
+    mappings = [cfg.mapping(n) for n in names]
+    results: list[dict[str, Any]] = []
+    with session(cfg) as sess, _index(sess, cfg, dry_run=args.dry_run) as index:
+        for m in mappings:
+            results.append(_sync_one(sess, index, m, args))
+    code = _exit_code(results)
+    if args.json:
+        json.dump({"exit_code": code, "mappings": results}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    return code
+
+
+def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from containersync.engine.cycle import CycleOptions
+    from containersync.engine.progress import Progress
+    from containersync.engine.runner import sync_mapping
+    from containersync.index.lock import MappingLock
+
+    ctx = sess.context(m, index)
+    progress = Progress(m.name, quiet=False)
+    opts = CycleOptions(force=args.force, dry_run=args.dry_run,
+                        on_outcome=progress.on_outcome, on_plan=progress.on_plan)
+    lock = MappingLock(sess.state_dir, m.name, purpose="containersync sync")
+    try:
+        with lock:
+            report = sync_mapping(ctx, opts, now=now)
+    except Halted as exc:
+        _say(args, f"{m.name}: HALTED ({exc.rail}): {exc.reason}")
+        return {"mapping": m.name, "status": "halted", "rail": exc.rail, "reason": exc.reason}
+    except LockedError as exc:
+        _say(args, f"{m.name}: skipped: {exc}")
+        return {"mapping": m.name, "status": "locked", "reason": str(exc)}
+    except ContainerSyncError as exc:
+        _say(args, f"{m.name}: failed: {exc}")
+        return {"mapping": m.name, "status": "failed", "reason": str(exc)}
+    finally:
+        progress.close()
+    if not args.dry_run:
+        ctx.trash.purge(now())
+    _say(args, report.line())
+    if report.held_back:
+        shown = ", ".join(report.held_back[:5]) + (" ..." if len(report.held_back) > 5 else "")
+        _say(args, f"{m.name}: held back {len(report.held_back)} secret file(s), never sent "
+                   f"to a sandbox unless re-included with !pattern: {shown}")
+    for problem in report.problems:
+        _say(args, f"{m.name}: problem ({problem.kind}) {problem.path}: {problem.message}")
+    if args.dry_run and not args.json:
+        for action in report.plan.actions:
+            print(f"  would {type(action).__name__}: {action.path}")
+    return {"status": "converged" if report.converged else "problems", **report.to_dict()}
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    print(text, file=sys.stderr if args.json else sys.stdout)
+
+
+def _exit_code(results: list[dict[str, Any]]) -> int:
+    statuses = {r["status"] for r in results}
+    if "halted" in statuses:
+        return EXIT_HALTED
+    if statuses - {"converged"}:
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+class _index:
+    """The index to plan against. A dry run never writes it: with no index yet, it plans
+    against an empty throwaway one."""
+
+    def __init__(self, sess: Session, cfg: Config, *, dry_run: bool) -> None:
+        self.sess, self.cfg, self.dry_run = sess, cfg, dry_run
+        self.tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.index: Index | None = None
+
+    def __enter__(self) -> Index:
+        from containersync.index.store import Index
+
+        path = Path(self.cfg.state.index_file)
+        if self.dry_run and not path.exists():
+            self.tmp = tempfile.TemporaryDirectory(prefix="containersync-dry-run-")
+            self.index = Index.open(Path(self.tmp.name) / "index.sqlite3")
+        else:
+            self.index = Index.open(path)
+        return self.index
+
+    def __exit__(self, *exc: object) -> None:
+        if self.index is not None:
+            self.index.close()
+        if self.tmp is not None:
+            self.tmp.cleanup()

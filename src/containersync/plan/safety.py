@@ -61,12 +61,15 @@ def _files(n: int) -> str:
 def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
                  remote: RemoteView, *, local_root_state: str, remote_listed_count: int,
                  container_running: bool, force: bool,
-                 digests: Mapping[str, str] = _NO_DIGESTS) -> Halt | None:
+                 digests: Mapping[str, str] = _NO_DIGESTS,
+                 max_delete_fraction: float = 0.5) -> Halt | None:
     """The first rail ``plan`` trips, or ``None`` (always ``None`` with ``force``).
 
     ``local_root_state`` is one of ``ROOT_STATES``; ``remote_listed_count`` is how many
     objects the full listing returned (all of them, foreign included); ``digests`` is the
     same known-digest map given to ``reconcile`` (used to recognise pulled renames).
+    ``max_delete_fraction``: the share of a side's tracked files one pass may delete
+    (SYNC_SEMANTICS: half).
     ``local`` is the scan the plan came from; the rails read what the plan's actions
     expect instead, so it is accepted for a stable signature only.
     """
@@ -95,7 +98,7 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
                                           tracked_remote)):
         renames = _paired(deleted, made)
         count = len(deleted) - renames
-        if count > 1 and count * 2 > tracked:
+        if count > 1 and count > tracked * max_delete_fraction:
             note = f" (not counting {renames} renamed)" if renames else ""
             return Halt(TOO_MANY_DELETIONS,
                         f"would delete {count} of {tracked} tracked {side} files{note}; "

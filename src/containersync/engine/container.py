@@ -1,0 +1,127 @@
+"""Which container a mapping uses, and starting a new generation when it is gone.
+
+Rules (SYNC_SEMANTICS "Safety rails" 4):
+- A mapping with no container gets one created from its spec; a create is guarded by an
+  intent so a crash between "created" and "recorded" adopts the container on the next run
+  instead of creating a second one.
+- An expired or vanished container is not a deletion: a new container is created and the
+  index starts a new generation (every base loses its remote half, so the cycle re-seeds
+  by uploading and deletes nothing).
+- A container the user named by id is never recreated: its loss halts the mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from containersync.api.wire import Container
+from containersync.engine.context import MappingContext
+from containersync.errors import ContainerGone, Halted
+
+GONE_STATUSES = frozenset({"expired", "deleted", "terminated", "failed"})
+#: how far the server's clock may lag ours when looking for a container a crashed run made
+CLOCK_SKEW_S = 300
+
+
+@dataclass(frozen=True)
+class Attached:
+    """The container a cycle works against. ``container`` is None only in a dry run that
+    would have to create one first."""
+
+    container: Container | None
+    generation: int
+    new_generation: bool  # this run created or replaced the container
+
+
+def is_gone(container: Container) -> bool:
+    return container.status.lower() in GONE_STATUSES
+
+
+def attach(ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool) -> Attached:
+    """Return the container to sync with, creating or replacing it when needed."""
+    name = ctx.name
+    state = ctx.index.mapping(name)
+    wanted_id = ctx.settings.container_id
+    current = state.container_id if state else None
+    generation = state.generation if state else 0
+
+    if wanted_id and wanted_id != current:
+        return _adopt(ctx, wanted_id, generation, dry_run=dry_run)
+
+    if current:
+        found = _retrieve(ctx, current)
+        if found is not None and not is_gone(found):
+            return Attached(found, generation, new_generation=False)
+        if state is not None and state.adopted:
+            raise Halted(
+                "container-gone",
+                f"container {current} (set by id in the config) is "
+                f"{found.status if found else 'gone'}; containersync does not recreate a "
+                "container you named. Remove `id` to let it create one, or set a new id.",
+            )
+    adopted = _settle_create_intents(ctx, now=now, dry_run=dry_run)
+    if adopted is not None:
+        return adopted
+    if dry_run:
+        return Attached(None, generation + 1, new_generation=True)
+    with ctx.index.write() as tx:
+        intent = tx.add_intent(name, "create-container", started_at=now().timestamp())
+    created = ctx.client.create_container(ctx.settings.container_spec)
+    with ctx.index.write() as tx:
+        tx.attach_container(name, created.id, created.name, adopted=False)
+        tx.clear_intent(intent)
+    new_state = ctx.index.mapping(name)
+    return Attached(created, new_state.generation if new_state else generation + 1, True)
+
+
+def _retrieve(ctx: MappingContext, container_id: str) -> Container | None:
+    try:
+        return ctx.client.retrieve_container(container_id)
+    except ContainerGone:
+        return None
+
+
+def _adopt(ctx: MappingContext, container_id: str, generation: int, *, dry_run: bool) -> Attached:
+    found = _retrieve(ctx, container_id)
+    if found is None or is_gone(found):
+        raise Halted(
+            "container-gone",
+            f"container {container_id} named in the config is "
+            f"{found.status if found else 'not found'}; set a running container's id, or "
+            "remove `id` to let containersync create one.",
+        )
+    if dry_run:
+        return Attached(found, generation + 1, new_generation=True)
+    with ctx.index.write() as tx:
+        tx.attach_container(ctx.name, found.id, found.name, adopted=True)
+    state = ctx.index.mapping(ctx.name)
+    return Attached(found, state.generation if state else generation + 1, True)
+
+
+def _settle_create_intents(
+    ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool
+) -> Attached | None:
+    """A crashed run may have created a container without recording it: adopt it."""
+    pending = [i for i in ctx.index.intents(ctx.name) if i.kind == "create-container"]
+    if not pending:
+        return None
+    earliest = min(i.started_at for i in pending) - CLOCK_SKEW_S
+    state = ctx.index.mapping(ctx.name)
+    old = state.container_id if state else None
+    candidates = [
+        c for c in ctx.client.list_containers(name=ctx.settings.container_spec.name)
+        if c.id != old and c.created_at >= earliest and not is_gone(c)
+    ]
+    if dry_run:
+        return None
+    with ctx.index.write() as tx:
+        for intent in pending:
+            tx.clear_intent(intent.id)
+        if not candidates:
+            return None
+        newest = max(candidates, key=lambda c: (c.created_at, c.id))
+        tx.attach_container(ctx.name, newest.id, newest.name, adopted=False)
+    state = ctx.index.mapping(ctx.name)
+    return Attached(newest, state.generation if state else 1, new_generation=True)

@@ -1,0 +1,59 @@
+"""Everything one mapping's cycle needs, gathered once: values from the config and live parts.
+
+The core never sees the whole config (STYLE.md 8): ``MappingSettings`` carries the values a
+cycle uses, and ``MappingContext`` adds the parts with side effects (API client, index, trash,
+ignore rules). Building a context does no I/O beyond loading the ignore files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from containersync.api.client import ContainersClient
+from containersync.api.wire import ContainerSpec
+from containersync.execute.trash import Trash
+from containersync.index.store import Index
+from containersync.model.entry import Mode
+from containersync.scan.ignore import IgnoreRules
+
+
+@dataclass(frozen=True)
+class MappingSettings:
+    """The values of one ``[[mappings]]`` entry that a cycle acts on."""
+
+    name: str
+    local_root: Path
+    mode: Mode
+    remote_root: str
+    exclude: tuple[str, ...]
+    use_gitignore: bool
+    pull_sources: frozenset[str]
+    container_spec: ContainerSpec
+    container_id: str | None  # an adopted container (explicit id): never recreated
+    concurrency: int = 8
+    honour_paths: bool = True  # send the seed-003 ``path`` field on upload
+    max_delete_fraction: float = 0.5
+
+
+@dataclass
+class MappingContext:
+    """A mapping's settings plus the live parts its cycles use."""
+
+    settings: MappingSettings
+    client: ContainersClient
+    index: Index
+    trash: Trash
+    rules: IgnoreRules
+    #: called with a relative path just before the executor writes or removes it locally,
+    #: so a watcher can ignore the events our own writes cause
+    on_local_write: Callable[[str], None] = field(default=lambda _rel: None)
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    def reload_rules(self) -> None:
+        s = self.settings
+        self.rules = IgnoreRules.load(s.local_root, s.exclude, use_gitignore=s.use_gitignore)

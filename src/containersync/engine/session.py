@@ -1,0 +1,114 @@
+"""Open what a run needs from a loaded config: the API client (and the embedded backend when
+``base_url = "local"``), the index, the trash, and one ``MappingContext`` per mapping.
+
+The session is the only place that reads the whole config; the cycle receives values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from containersync.api.client import ContainersClient
+from containersync.api.wire import ContainerSpec
+from containersync.config import Config, MappingConfig, resolve_api_key
+from containersync.engine.context import MappingContext, MappingSettings
+from containersync.execute.trash import Trash
+from containersync.index.store import Index
+from containersync.localapi.embedded import RunningServer, start_server
+from containersync.scan.ignore import IgnoreRules
+
+
+def settings_for(m: MappingConfig, *, concurrency: int) -> MappingSettings:
+    spec = m.container
+    policy: dict[str, Any] | None = None
+    if spec.network_policy is not None:
+        policy = {"type": spec.network_policy.type}
+        if spec.network_policy.type == "allowlist":
+            policy["allowed_domains"] = list(spec.network_policy.allowed_domains)
+    return MappingSettings(
+        name=m.name,
+        local_root=Path(m.local),
+        mode=m.mode,
+        remote_root=m.remote_root,
+        exclude=tuple(m.exclude),
+        use_gitignore=m.use_gitignore,
+        pull_sources=frozenset(m.pull_sources),
+        container_spec=ContainerSpec(
+            name=spec.create_name(m.name),
+            expires_after_minutes=spec.expires_after_minutes,
+            memory_limit=spec.memory_limit,
+            network_policy=policy,
+            file_ids=tuple(spec.file_ids) or None,
+        ),
+        container_id=spec.id,
+        concurrency=concurrency,
+        max_delete_fraction=m.max_delete_fraction,
+    )
+
+
+@dataclass
+class Session:
+    config: Config
+    client: ContainersClient
+    backend: RunningServer | None = None
+    _indexes: list[Index] = field(default_factory=list)
+
+    @property
+    def state_dir(self) -> Path:
+        return Path(self.config.state.dir)
+
+    def open_index(self) -> Index:
+        """An index connection for the calling thread (connections are per thread)."""
+        index = Index.open(Path(self.config.state.index_file))
+        self._indexes.append(index)
+        return index
+
+    def context(self, m: MappingConfig, index: Index) -> MappingContext:
+        s = settings_for(m, concurrency=self.config.api.concurrency)
+        return MappingContext(
+            settings=s, client=self.client, index=index,
+            trash=Trash(Path(self.config.state.trash_dir), self.config.state.trash_retention_days),
+            rules=IgnoreRules.load(s.local_root, s.exclude, use_gitignore=s.use_gitignore),
+        )
+
+    def close(self) -> None:
+        for index in self._indexes:
+            with contextlib.suppress(Exception):
+                index.close()
+        self._indexes.clear()
+        self.client.close()
+        if self.backend is not None:
+            self.backend.stop()
+            self.backend = None
+
+
+def open_session(config: Config, env: Mapping[str, str] | None = None) -> Session:
+    """Connect to the configured API; ``base_url = "local"`` starts the embedded backend
+    with its data under the state dir (no key, no network)."""
+    env = os.environ if env is None else env
+    api = config.api
+    backend = None
+    if api.is_local:
+        backend = start_server(Path(config.state.dir) / "localapi")
+        base_url, key = backend.base_url, None
+    else:
+        base_url, key = api.base_url, resolve_api_key(config, env)
+    client = ContainersClient.connect(
+        base_url, key, timeout=api.timeout_seconds, max_connections=api.concurrency,
+        max_retries=api.max_retries,
+    )
+    return Session(config=config, client=client, backend=backend)
+
+
+@contextlib.contextmanager
+def session(config: Config, env: Mapping[str, str] | None = None) -> Iterator[Session]:
+    s = open_session(config, env)
+    try:
+        yield s
+    finally:
+        s.close()

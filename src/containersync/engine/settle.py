@@ -1,0 +1,130 @@
+"""Settling intents left by a run that stopped between a remote side effect and its record.
+
+- upload: the object may exist without the index knowing it. It is found among the objects
+  that appeared after the intent started, at the requested path or with the server-chosen
+  ``<hex>-<name>`` form, with source "user", an id nobody recorded, and the right size. Its
+  content is hashed; the first match for the recorded sha256 is adopted as our upload and
+  any later match is a duplicate of ours and is deleted, so nothing stays uploaded twice.
+  A candidate with other content is not provably ours and is left alone.
+- delete-remote: repeated (deleting what is gone already is fine).
+- download: a temporary file may be left in the target's folder; it is removed.
+- create-container: handled by ``engine.container`` before anything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from containersync.engine.context import MappingContext
+from containersync.errors import ContainerSyncError, RemoteFileGone
+from containersync.execute.localfs import open_parent
+from containersync.index.records import Intent
+from containersync.model.entry import RemoteObject
+from containersync.scan.ignore import TEMP_PREFIX
+
+CLOCK_SKEW_S = 300
+
+
+class _Sink:
+    """A write-only stream that only hashes (for checking a remote object's content)."""
+
+    def __init__(self) -> None:
+        self.h = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.h.update(data)
+        return len(data)
+
+    def seek(self, *_: int) -> int:
+        self.h = hashlib.sha256()
+        return 0
+
+    def truncate(self, *_: int) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+
+def remote_sha256(ctx: MappingContext, container_id: str, file_id: str) -> str:
+    sink = _Sink()
+    ctx.client.download_file(container_id, file_id, sink)  # type: ignore[arg-type]
+    return sink.h.hexdigest()
+
+
+def settle_intents(
+    ctx: MappingContext, container_id: str, objects: Sequence[RemoteObject]
+) -> int:
+    """Settle pending intents against a fresh full listing; returns how many were settled."""
+    intents = [i for i in ctx.index.intents(ctx.name) if i.kind != "create-container"]
+    if not intents:
+        return 0
+    claimed = set(ctx.index.own_uploads(ctx.name))
+    claimed |= {b.remote_id for b in ctx.index.bases(ctx.name).values() if b.remote_id}
+    for intent in intents:
+        if intent.kind == "upload":
+            claimed |= _settle_upload(ctx, container_id, intent, objects, claimed)
+        elif intent.kind == "delete-remote" and intent.file_id:
+            with contextlib.suppress(RemoteFileGone):
+                ctx.client.delete_file(container_id, intent.file_id)
+        elif intent.kind == "download" and intent.path:
+            remove_temp_files(ctx.settings.local_root, intent.path)
+        with ctx.index.write() as tx:
+            tx.clear_intent(intent.id)
+    return len(intents)
+
+
+def remove_temp_files(root: Path, rel: str) -> int:
+    """Remove our temporary files left in ``rel``'s folder by an interrupted download."""
+    try:
+        dfd, _ = open_parent(root, rel, create=False)
+    except (OSError, ContainerSyncError):
+        return 0
+    removed = 0
+    try:
+        for name in os.listdir(dfd):
+            if name.startswith(TEMP_PREFIX):
+                with contextlib.suppress(OSError):
+                    os.unlink(name, dir_fd=dfd)
+                    removed += 1
+    finally:
+        os.close(dfd)
+    return removed
+
+
+def _settle_upload(
+    ctx: MappingContext, container_id: str, intent: Intent,
+    objects: Sequence[RemoteObject], claimed: set[str],
+) -> set[str]:
+    if not intent.path:
+        return set()
+    name = intent.path.rsplit("/", 1)[-1]
+    since = intent.started_at - CLOCK_SKEW_S
+    candidates = [
+        o for o in objects
+        if o.file_id not in claimed and o.source == "user" and o.created_at >= since
+        and (o.remote_path == intent.remote_path or o.remote_path.endswith("-" + name)
+             or o.remote_path.endswith("/" + name))
+        and (o.bytes is None or intent.size is None or o.bytes == intent.size)
+    ]
+    adopted = False
+    for o in sorted(candidates, key=lambda o: (o.created_at, o.file_id)):
+        try:
+            same = remote_sha256(ctx, container_id, o.file_id) == intent.sha256
+        except RemoteFileGone:
+            continue
+        if not same:
+            continue
+        if not adopted:
+            with ctx.index.write() as tx:
+                tx.add_own_upload(ctx.name, o.file_id, intent.path)
+                tx.put_digest(ctx.name, o.file_id, intent.sha256 or "")
+            adopted = True
+        else:
+            with contextlib.suppress(RemoteFileGone):
+                ctx.client.delete_file(container_id, o.file_id)
+    return {o.file_id for o in candidates}

@@ -1,0 +1,135 @@
+"""What one cycle did, for people (a summary line), scripts (``--json``) and ``status``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from containersync.execute.outcome import Outcome
+from containersync.model.entry import Problem
+from containersync.model.plan import Plan
+
+if TYPE_CHECKING:
+    from containersync.engine.container import Attached
+
+#: outcome kind -> summary counter
+COUNTER = {
+    "uploaded": "uploaded",
+    "downloaded": "downloaded",
+    "deleted-remote": "deleted_remote",
+    "trashed-local": "deleted_local",
+    "conflict-copy": "conflicts",
+    "recorded": "recorded",
+    "dropped": "forgotten",
+}
+
+
+@dataclass
+class CycleReport:
+    mapping: str
+    dry_run: bool = False
+    container_id: str | None = None
+    generation: int = 0
+    new_generation: bool = False
+    plan: Plan = field(default_factory=Plan)
+    outcomes: list[Outcome] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    bytes_up: int = 0
+    bytes_down: int = 0
+    hashed: int = 0
+    settled: int = 0
+    held_back: list[str] = field(default_factory=list)
+    requests: int = 0
+    seconds: float = 0.0
+
+    def note_container(self, attached: Attached) -> None:
+        self.container_id = attached.container.id if attached.container else None
+        self.generation = attached.generation
+        self.new_generation = attached.new_generation
+
+    def add(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        key = COUNTER.get(outcome.kind)
+        if key:
+            self.counts[key] = self.counts.get(key, 0) + 1
+        self.bytes_up += outcome.bytes_up
+        self.bytes_down += outcome.bytes_down
+
+    def finish(self, problems: list[Problem], started: float, requests: int) -> None:
+        self.problems = problems
+        self.requests = requests
+        self.seconds = round(time.monotonic() - started, 3)
+
+    @property
+    def converged(self) -> bool:
+        return not self.problems
+
+    def planned_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for action in self.plan.actions:
+            key = type(action).__name__
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "mapping": self.mapping,
+            "dry_run": self.dry_run,
+            "container_id": self.container_id,
+            "generation": self.generation,
+            "new_generation": self.new_generation,
+            "uploaded": self.counts.get("uploaded", 0),
+            "downloaded": self.counts.get("downloaded", 0),
+            "deleted_remote": self.counts.get("deleted_remote", 0),
+            "deleted_local": self.counts.get("deleted_local", 0),
+            "conflicts": self.counts.get("conflicts", 0),
+            "problems": [
+                {"path": p.path, "kind": p.kind, "message": p.message} for p in self.problems
+            ],
+            "bytes_up": self.bytes_up,
+            "bytes_down": self.bytes_down,
+            "files_hashed": self.hashed,
+            "held_back": self.held_back,
+            "requests": self.requests,
+            "seconds": self.seconds,
+        }
+        if self.dry_run:
+            out["plan"] = [describe(a) for a in self.plan.actions]
+        return out
+
+    def line(self) -> str:
+        d = self.to_dict()
+        verb = "would sync" if self.dry_run else "synced"
+        parts = [
+            f"{self.mapping}: {verb}",
+            f"↑{d['uploaded']} ↓{d['downloaded']}",
+            f"deleted remote {d['deleted_remote']} local {d['deleted_local']}",
+            f"conflicts {d['conflicts']}",
+            f"problems {len(self.problems)}",
+            f"{_size(self.bytes_up + self.bytes_down)}",
+            f"{self.seconds:.1f}s",
+        ]
+        if self.dry_run:
+            planned = ", ".join(f"{k} {v}" for k, v in sorted(self.planned_counts().items()))
+            parts[1] = f"plan: {planned or 'nothing to do'}"
+        return " · ".join(parts)
+
+
+def describe(action: object) -> dict[str, Any]:
+    """A JSON-friendly description of a planned action."""
+    out: dict[str, Any] = {"action": type(action).__name__, "path": getattr(action, "path", "")}
+    copy_path = getattr(action, "copy_path", None)
+    if copy_path:
+        out["copy_path"] = copy_path
+    return out
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

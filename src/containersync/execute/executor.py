@@ -1,0 +1,282 @@
+"""Carry out a plan: the only place where a sync cycle touches files and the remote.
+
+Invariants:
+- Every action is checked against the state it was planned on just before it acts
+  (``localfs.matches``); a mismatch is a per-path problem, and the next cycle re-plans.
+- An intent row is written (by the caller's ``begin`` hook, on the calling thread) before
+  each remote side effect, and cleared with the result in the same transaction.
+- Remote deletions run after every upload and download of the plan, so a rename uploads
+  the new name before the old one is deleted.
+- Local writes go through ``localfs`` (temp file + fsync + rename, no symlink following);
+  replaced or deleted local files go to the trash, never straight to unlink.
+- Transfers run on a bounded thread pool; index writes stay on the calling thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from containersync.api.client import ContainersClient
+from containersync.errors import (
+    AuthError,
+    ContainerGone,
+    ContainerSyncError,
+    LocalError,
+    RemoteFileGone,
+)
+from containersync.execute import localfs
+from containersync.execute.outcome import Outcome
+from containersync.execute.trash import Trash
+from containersync.model.entry import BaseEntry, LocalFile, Problem, RemoteFile, RemoteObject
+from containersync.model.paths import conflict_copies_of, local_to_remote
+from containersync.model.plan import (
+    Action,
+    Conflict,
+    DeleteRemote,
+    Download,
+    DropBase,
+    RecordBase,
+    SaveConflictCopy,
+    TrashLocal,
+    Upload,
+)
+
+MAX_CONFLICT_COPIES = 10
+
+#: errors that stop the whole cycle instead of becoming a per-path problem
+FATAL = (ContainerGone, AuthError)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the executor acts: the local root and the container."""
+
+    mapping: str
+    local_root: Path
+    container_id: str
+    remote_root: str
+    honour_paths: bool
+
+
+class Executor:
+    def __init__(
+        self,
+        target: Target,
+        client: ContainersClient,
+        trash: Trash,
+        *,
+        digests: dict[str, str],
+        now: Callable[[], datetime],
+        concurrency: int = 8,
+        on_local_write: Callable[[str], None] = lambda _rel: None,
+    ) -> None:
+        self.t = target
+        self.client = client
+        self.trash = trash
+        self.digests = digests
+        self.now = now
+        self.concurrency = max(1, concurrency)
+        self.on_local_write = on_local_write
+
+    # -- scheduling --------------------------------------------------------------------
+
+    def run(
+        self,
+        actions: Sequence[Action],
+        *,
+        begin: Callable[[Action], int | None],
+        done: Callable[[Outcome, int | None], None],
+    ) -> None:
+        """Run ``actions``; ``begin`` writes an intent before each one and returns its id,
+        ``done`` records each outcome. Both run on this thread. A fatal error (container
+        gone, auth) stops submitting, lets in-flight work finish, and is re-raised."""
+        first = [a for a in actions if not isinstance(a, DeleteRemote)]
+        second = [a for a in actions if isinstance(a, DeleteRemote)]
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="transfer") as pool:
+            for phase in (first, second):
+                self._run_phase(pool, phase, begin, done)
+
+    def _run_phase(
+        self,
+        pool: ThreadPoolExecutor,
+        actions: Iterable[Action],
+        begin: Callable[[Action], int | None],
+        done: Callable[[Outcome, int | None], None],
+    ) -> None:
+        inflight: dict[Future[Outcome], int | None] = {}
+        fatal: BaseException | None = None
+
+        def collect(block: bool) -> None:
+            nonlocal fatal
+            if not inflight:
+                return
+            finished, _ = wait(list(inflight), timeout=None if block else 0,
+                               return_when=FIRST_COMPLETED)
+            for fut in finished:
+                intent = inflight.pop(fut)
+                try:
+                    done(fut.result(), intent)
+                except FATAL as exc:
+                    fatal = fatal or exc
+
+        for action in actions:
+            if fatal is not None:
+                break
+            while len(inflight) >= 2 * self.concurrency:
+                collect(block=True)
+            intent = begin(action)
+            inflight[pool.submit(self.perform, action)] = intent
+        while inflight:
+            collect(block=True)
+        if fatal is not None:
+            raise fatal
+
+    # -- one action --------------------------------------------------------------------
+
+    def perform(self, action: Action) -> Outcome:
+        """Carry out one action; per-path failures become ``Outcome.problem``."""
+        try:
+            if isinstance(action, Upload):
+                return self._upload(action)
+            if isinstance(action, DeleteRemote):
+                return self._delete_remote(action)
+            if isinstance(action, Download):
+                return self._download(action)
+            if isinstance(action, TrashLocal):
+                return self._trash_local(action)
+            if isinstance(action, SaveConflictCopy):
+                return self._save_conflict(action)
+            if isinstance(action, RecordBase):
+                return self._record_base(action)
+            if isinstance(action, DropBase):
+                return Outcome(action, "dropped", drop_base=True)
+        except FATAL:
+            raise
+        except ContainerSyncError as exc:
+            return _problem(action, _failure_kind(action), str(exc))
+        except OSError as exc:
+            return _problem(action, "local-error", f"{exc.strerror or exc}")
+        raise AssertionError(f"unknown action {action!r}")
+
+    def _upload(self, a: Upload) -> Outcome:
+        root = self.t.local_root
+        if not localfs.matches(root, a.path, a.local):
+            return _problem(a, "changed-since-scan", "changed while syncing; will retry")
+        remote_path = local_to_remote(a.path, self.t.remote_root) if self.t.honour_paths else None
+        obj = self.client.upload_file(
+            self.t.container_id, root / a.path, remote_path=remote_path,
+            filename=a.path.rsplit("/", 1)[-1],
+        )
+        stable = localfs.matches(root, a.path, a.local)
+        deleted: tuple[str, ...] = ()
+        if a.replaces is not None and a.replaces.file_id != obj.id:
+            self._delete_quietly(a.replaces.file_id)
+            deleted = (a.replaces.file_id,)
+        base = BaseEntry(
+            path=a.path, size=a.local.size, mtime_ns=a.local.mtime_ns, sha256=a.local.sha256,
+            remote_id=obj.id, remote_path=obj.path, remote_created_at=obj.created_at,
+            source=obj.source,
+        )
+        new = RemoteObject(obj.id, obj.path, obj.created_at, obj.source, obj.bytes)
+        return Outcome(
+            a, "uploaded", base=base, new_remote=new, deleted_remote_ids=deleted,
+            # what was sent is only known for sure when the file did not move meanwhile
+            digest=(obj.id, a.local.sha256) if stable else None,
+            bytes_up=a.local.size,
+        )
+
+    def _delete_remote(self, a: DeleteRemote) -> Outcome:
+        self._delete_quietly(a.remote.file_id)
+        return Outcome(a, "deleted-remote", deleted_remote_ids=(a.remote.file_id,))
+
+    def _delete_quietly(self, file_id: str) -> None:
+        with contextlib.suppress(RemoteFileGone):
+            self.client.delete_file(self.t.container_id, file_id)
+
+    def _download(self, a: Download) -> Outcome:
+        root = self.t.local_root
+        if not localfs.matches(root, a.path, a.expect_local):
+            return _problem(a, "changed-since-scan", "changed locally while syncing; will retry")
+
+        def before_replace() -> None:
+            # the last look before the old copy goes: it must still be what we planned on
+            if not localfs.matches(root, a.path, a.expect_local):
+                raise LocalError(f"{a.path!r} changed locally while downloading; kept it")
+            if a.expect_local is not None:
+                self.trash.move_in(root, a.path, self.t.mapping, self.now())
+
+        local, nbytes = self._fetch_into(a.path, a.remote, before_replace)
+        return Outcome(
+            a, "downloaded", base=_base_from(local, a.remote), digest=(a.remote.file_id, local.sha256),
+            bytes_down=nbytes,
+        )
+
+    def _save_conflict(self, a: SaveConflictCopy) -> Outcome:
+        local, nbytes = self._fetch_into(a.copy_path, a.remote, None)
+        self._prune_conflict_copies(a.path)
+        return Outcome(
+            a, "conflict-copy", digest=(a.remote.file_id, local.sha256), bytes_down=nbytes,
+            conflict=Conflict(a.path, a.copy_path, a.remote.file_id),
+        )
+
+    def _fetch_into(
+        self, rel: str, remote: RemoteFile, before_replace: Callable[[], None] | None
+    ) -> tuple[LocalFile, int]:
+        self.on_local_write(rel)
+        cid = self.t.container_id
+        nbytes, sha = localfs.write_atomically(
+            self.t.local_root, rel, lambda f: self.client.download_file(cid, remote.file_id, f),
+            before_replace=before_replace,
+        )
+        return localfs.stat_local(self.t.local_root, rel, sha), nbytes
+
+    def _prune_conflict_copies(self, rel: str) -> None:
+        folder_rel, _, _ = rel.rpartition("/")
+        folder = self.t.local_root / folder_rel if folder_rel else self.t.local_root
+        try:
+            names = sorted(e.name for e in folder.iterdir())
+        except OSError:
+            return
+        copies = conflict_copies_of(rel, names)  # oldest first
+        for extra in copies[: max(0, len(copies) - MAX_CONFLICT_COPIES)]:
+            extra_rel = f"{folder_rel}/{extra}" if folder_rel else extra
+            self.on_local_write(extra_rel)
+            self.trash.move_in(self.t.local_root, extra_rel, self.t.mapping, self.now())
+
+    def _trash_local(self, a: TrashLocal) -> Outcome:
+        if not localfs.matches(self.t.local_root, a.path, a.expect_local):
+            return _problem(a, "changed-since-scan", "changed locally while syncing; kept")
+        self.on_local_write(a.path)
+        self.trash.move_in(self.t.local_root, a.path, self.t.mapping, self.now())
+        return Outcome(a, "trashed-local", drop_base=True)
+
+    def _record_base(self, a: RecordBase) -> Outcome:
+        return Outcome(a, "recorded", base=_base_from(a.local, a.remote),
+                       digest=(a.remote.file_id, a.local.sha256))
+
+
+def _base_from(local: LocalFile, remote: RemoteFile) -> BaseEntry:
+    return BaseEntry(
+        path=local.path, size=local.size, mtime_ns=local.mtime_ns, sha256=local.sha256,
+        remote_id=remote.file_id, remote_path=remote.remote_path,
+        remote_created_at=remote.created_at, source=remote.source,
+    )
+
+
+def _problem(action: Action, kind: str, message: str) -> Outcome:
+    return Outcome(action, "skipped", problem=Problem(action.path, kind, message))
+
+
+def _failure_kind(action: Action) -> str:
+    return {
+        Upload: "upload-failed",
+        DeleteRemote: "remote-delete-failed",
+        Download: "download-failed",
+        SaveConflictCopy: "download-failed",
+        TrashLocal: "local-error",
+    }.get(type(action), "failed")

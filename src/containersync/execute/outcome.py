@@ -1,0 +1,61 @@
+"""What carrying out one action produced, and how that is written to the index.
+
+The executor returns an ``Outcome`` per action; ``record`` turns it into index writes inside
+the caller's transaction. The index learns from results only, never from the plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from containersync.index.write import WriteTx
+from containersync.model.entry import BaseEntry, Problem, RemoteObject
+from containersync.model.plan import Action, Conflict
+
+
+@dataclass
+class Outcome:
+    action: Action
+    kind: str  # uploaded | downloaded | deleted-remote | trashed-local | conflict-copy | recorded | dropped | skipped
+    problem: Problem | None = None
+    base: BaseEntry | None = None
+    drop_base: bool = False
+    new_remote: RemoteObject | None = None
+    deleted_remote_ids: tuple[str, ...] = ()
+    digest: tuple[str, str] | None = None  # (file id, sha256)
+    conflict: Conflict | None = None
+    bytes_up: int = 0
+    bytes_down: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def record(
+    tx: WriteTx, mapping: str, outcome: Outcome, current_remote_id: str | None, at: float
+) -> bool:
+    """Write one outcome; returns whether the path's base was dropped. ``current_remote_id`` is the base's remote id for the path right now
+    (a remote delete drops the base only when it deleted the object the base points at)."""
+    path = outcome.action.path
+    if outcome.new_remote is not None:
+        tx.add_own_upload(mapping, outcome.new_remote.file_id, path)
+        tx.add_remote_objects(mapping, [outcome.new_remote])
+    for file_id in outcome.deleted_remote_ids:
+        tx.remove_own_upload(mapping, file_id)
+    if outcome.deleted_remote_ids:
+        tx.remove_remote_objects(mapping, list(outcome.deleted_remote_ids))
+    if outcome.digest is not None:
+        tx.put_digest(mapping, *outcome.digest)
+    if outcome.conflict is not None:
+        c = outcome.conflict
+        tx.add_conflict(mapping, c.path, c.copy_path, c.remote_file_id, at)
+    if outcome.base is not None:
+        tx.put_base(mapping, outcome.base)
+        return False
+    if outcome.drop_base or (
+        outcome.kind == "deleted-remote" and current_remote_id in outcome.deleted_remote_ids
+    ):
+        tx.drop_base(mapping, path)
+        return True
+    return False
