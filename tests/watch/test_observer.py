@@ -14,6 +14,7 @@ kernel's overflow record into watchdog's real handling path (said in that test).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import glob
 import os
 import threading
@@ -35,17 +36,45 @@ def _writable(name: str) -> bool:
     return os.geteuid() == 0 and os.access(PROC / name, os.W_OK)
 
 
+SYSCTL_LOCK = Path("/tmp/containersync-test-inotify-sysctl.lock")
+
+
+@pytest.fixture(autouse=True)
+def limits_lock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The inotify limits are machine-wide (per uid): tests that lower them hold this lock
+    exclusively, every other watcher test holds it shared, so concurrent runs of this file
+    never see each other's lowered limits or read them as "original"."""
+    exclusive = "lowers_inotify_limits" in request.fixturenames
+    with SYSCTL_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+
+
+@pytest.fixture
+def lowers_inotify_limits() -> None:
+    """Marks a test that changes /proc/sys/fs/inotify (takes ``limits_lock`` exclusively)."""
+
+
 @contextlib.contextmanager
 def lowered(name: str, value: int) -> Iterator[None]:
-    """Set /proc/sys/fs/inotify/<name> to ``value``; always put the original back."""
+    """Set /proc/sys/fs/inotify/<name> to ``value``; always put the original back.
+
+    Only under ``lowers_inotify_limits``. The original is saved to a file first: if a run
+    is killed inside the window, the next run restores it before doing anything else.
+    """
     path = PROC / name
+    saved = SYSCTL_LOCK.with_name(f"{SYSCTL_LOCK.stem}.{name}.orig")
+    if saved.exists():  # a previous run died while the limit was lowered
+        path.write_text(saved.read_text())
     original = path.read_text().strip()
+    saved.write_text(f"{original}\n")
     try:
         path.write_text(f"{value}\n")
         yield
     finally:
         path.write_text(f"{original}\n")
         assert path.read_text().strip() == original
+        saved.unlink()
 
 
 def _our_processes() -> list[str]:
@@ -280,6 +309,7 @@ def test_polling_mode_reports_changes(root: Path) -> None:
 
 @pytest.mark.skipif(not _writable("max_user_watches"),
                     reason="needs root and a writable /proc/sys/fs/inotify/max_user_watches")
+@pytest.mark.usefixtures("lowers_inotify_limits")
 def test_watch_limit_at_start_falls_back_to_polling(root: Path) -> None:
     for i in range(40):
         (root / f"dir{i:02d}").mkdir()
@@ -301,6 +331,7 @@ def test_watch_limit_at_start_falls_back_to_polling(root: Path) -> None:
 
 @pytest.mark.skipif(not _writable("max_user_watches"),
                     reason="needs root and a writable /proc/sys/fs/inotify/max_user_watches")
+@pytest.mark.usefixtures("lowers_inotify_limits")
 def test_watch_limit_while_running_switches_to_polling(root: Path) -> None:
     rec = Recorder()
     watcher = LocalWatcher(root, rec.on_dirty, rec.on_full_rescan, polling_interval=0.05)
@@ -320,6 +351,7 @@ def test_watch_limit_while_running_switches_to_polling(root: Path) -> None:
 
 @pytest.mark.skipif(not _writable("max_user_instances"),
                     reason="needs root and a writable /proc/sys/fs/inotify/max_user_instances")
+@pytest.mark.usefixtures("lowers_inotify_limits")
 def test_instance_limit_falls_back_to_polling(root: Path) -> None:
     rec = Recorder()
     watcher = LocalWatcher(root, rec.on_dirty, rec.on_full_rescan, polling_interval=0.05)
@@ -332,6 +364,7 @@ def test_instance_limit_falls_back_to_polling(root: Path) -> None:
         watcher.stop()
 
 
+@pytest.mark.usefixtures("lowers_inotify_limits")
 def test_queue_overflow_asks_for_a_full_rescan(root: Path) -> None:
     rec = Recorder()
     watcher = LocalWatcher(root, rec.on_dirty, rec.on_full_rescan)
