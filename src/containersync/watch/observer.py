@@ -52,13 +52,14 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from containersync.scan.ignore import TEMP_PREFIX
 from containersync.watch import inotify_hooks
 from containersync.watch.own_writes import ANY, Expected, OwnWrite, OwnWrites, own_write_block
 
 log = logging.getLogger(__name__)
 
-OWN_TEMP_PREFIX = ".containersync-tmp-"
-"""Basename prefix of containersync's temporary files; always ignored by the watcher."""
+OWN_TEMP_PREFIX = TEMP_PREFIX
+"""Basename prefix of containersync's temporary files (``scan.ignore``); always ignored."""
 
 WATCH_LIMIT_FIX = "sysctl fs.inotify.max_user_watches=524288"
 INSTANCE_LIMIT_FIX = "sysctl fs.inotify.max_user_instances=1024"
