@@ -1,15 +1,164 @@
-"""`containersync status`."""
+"""`containersync status`: what each mapping is doing, safe to run while the daemon runs.
+
+Reads only: the index through its own connection (WAL lets it read beside the daemon's
+writer) and the daemon's per-mapping state files (``daemon/state.py``). It makes no API
+call, so it answers at once even when the network is down. Exit code 0.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from containersync.config import Config, MappingConfig, load_config
+from containersync.daemon.state import is_live, read_state
+from containersync.index.store import Index
 
 
 def add_parser(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("status", help="(not built yet)")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "status", help="show each mapping's container, queue, conflicts, problems and halts",
+        description="Show what each mapping is doing; works while the daemon runs.",
+    )
+    p.add_argument("--config", type=Path, help="config file (default: $CONTAINERSYNC_CONFIG, "
+                   "else $XDG_CONFIG_HOME/containersync/config.toml)")
+    p.add_argument("--json", action="store_true", help="print JSON on stdout")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("containersync status: not built yet")
+    cfg = load_config(args.config).config
+    result = collect(cfg)
+    if args.json:
+        json.dump(result, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render(result))
+    return 0
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _latest(*times: float | None) -> float | None:
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def collect(cfg: Config) -> dict[str, Any]:
+    """Everything ``status`` shows, as JSON-ready data."""
+    path = Path(cfg.state.index_file)
+    index = Index.open(path) if path.exists() else None
+    try:
+        return {"state_dir": str(cfg.state.dir),
+                "mappings": [_one(cfg, m, index) for m in cfg.mappings]}
+    finally:
+        if index is not None:
+            index.close()
+
+
+def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
+    row = index.mapping(m.name) if index is not None else None
+    daemon = read_state(Path(cfg.state.dir), m.name)
+    live = daemon is not None and is_live(daemon)
+    d: dict[str, Any] = daemon if (live and daemon is not None) else {}
+    out: dict[str, Any] = {
+        "mapping": m.name, "local": str(m.local), "mode": str(m.mode.value),
+        "synced": row is not None and row.generation > 0,
+        "container": {
+            "id": d.get("container_id") or (row.container_id if row else None),
+            "status": d.get("container_status"),
+            "generation": row.generation if row else 0,
+            "adopted": bool(row.adopted) if row else m.container.adopted,
+            "expires_at": _iso(d.get("expires_at")),
+        },
+        "last_push": _iso(_latest(row.last_push if row else None, d.get("last_push"))),
+        "last_pull": _iso(_latest(row.last_pull if row else None, d.get("last_pull"))),
+        "last_full_listing": _iso(row.last_full_list if row else None),
+        "pending_intents": len(index.intents(m.name)) if index is not None and row else 0,
+        "queue": d.get("queue", 0),
+        "conflicts": [{"path": c.path, "copy": c.copy_path, "at": _iso(c.created_at)}
+                      for c in (index.conflicts(m.name) if index is not None and row else [])],
+        "problems": [{"path": p.path, "kind": p.kind, "message": p.message,
+                      "since": _iso(p.first_seen)}
+                     for p in (index.problems(m.name) if index is not None and row else [])],
+        "halt": ({"rail": row.halt.rail, "reason": row.halt.reason,
+                  "since": _iso(row.halt.since)} if row and row.halt else None),
+        "daemon": _daemon(daemon, live),
+    }
+    return out
+
+
+def _daemon(d: dict[str, Any] | None, live: bool) -> dict[str, Any]:
+    if d is None or not live:
+        return {"running": False,
+                "last_state": d.get("state") if d else None,
+                "last_seen": _iso(d.get("updated_at")) if d else None}
+    watcher = d.get("watcher") or {}
+    return {
+        "running": True, "pid": d.get("pid"), "state": d.get("state"),
+        "idle": d.get("idle", False), "error": d.get("error"),
+        "retry_at": _iso(d.get("retry_at")),
+        "watcher": watcher.get("mode"), "watcher_degraded": watcher.get("degraded"),
+        "full_rescans": watcher.get("full_rescans", 0),
+        "last_rescan_reason": watcher.get("last_rescan_reason"),
+        "keepalives": d.get("keepalives", 0), "last_keepalive": _iso(d.get("last_keepalive")),
+        "last_pull_check": _iso(d.get("last_pull_check")),
+        "cycles": d.get("cycles", 0), "last_cycle": d.get("last_cycle"),
+        "replacements": d.get("replacements", 0),
+        "last_replacement": d.get("last_replacement"),
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    """The human-readable form of ``collect``'s result."""
+    lines: list[str] = []
+    if not result["mappings"]:
+        lines.append("no mappings configured (run `containersync init FOLDER`)")
+    for m in result["mappings"]:
+        c, dmn = m["container"], m["daemon"]
+        lines.append(f"{m['mapping']}  {m['local']}  ({m['mode']})")
+        if dmn["running"]:
+            text = f"running (pid {dmn['pid']}): {dmn['state']}"
+            if dmn["idle"]:
+                text += ", idle (not keeping the container alive)"
+            text += f"; queue {m['queue']}; keep-alives {dmn['keepalives']}"
+            lines.append(f"  daemon:     {text}")
+            if dmn["error"]:
+                lines.append(f"  error:      {dmn['error']} (retry at {dmn['retry_at']})")
+            lines.append(f"  watcher:    {dmn['watcher']}")
+            if dmn["watcher_degraded"]:
+                lines.append(f"  WARNING:    {dmn['watcher_degraded']}")
+            if dmn["last_replacement"]:
+                r = dmn["last_replacement"]
+                lines.append(f"  replaced:   container {r['old_container']} was gone; now "
+                             f"{r['container']} (generation {r['generation']}), re-seeded "
+                             "from local files")
+        else:
+            lines.append("  daemon:     not running")
+        if not m["synced"]:
+            lines.append("  container:  none yet (never synced)")
+        else:
+            status = f" {c['status']}" if c["status"] else ""
+            expires = f", expires {c['expires_at']}" if c["expires_at"] else ""
+            adopted = ", adopted" if c["adopted"] else ""
+            lines.append(f"  container:  {c['id']}{status}, generation {c['generation']}"
+                         f"{adopted}{expires}")
+        lines.append(f"  last push:  {m['last_push'] or '-'}   last pull: {m['last_pull'] or '-'}")
+        lines.append(f"  pending:    {m['pending_intents']} intent(s); "
+                     f"{len(m['conflicts'])} conflict(s); {len(m['problems'])} problem(s)")
+        for conflict in m["conflicts"]:
+            lines.append(f"    conflict: {conflict['copy']} (beside {conflict['path']})")
+        for p in m["problems"][:20]:
+            lines.append(f"    problem ({p['kind']}): {p['path']}: {p['message']}")
+        if m["halt"]:
+            h = m["halt"]
+            lines.append(f"  HALTED ({h['rail']}) since {h['since']}: {h['reason']}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,89 @@
+"""The cycles a daemon mapping loop runs, built on ``engine.runner.sync_mapping``.
+
+Three kinds, all through the same engine cycle (settle intents, scan, list, reconcile,
+safety, execute, commit):
+
+- **full**: whole local scan, full remote listing (start-up, the periodic reconcile, after an
+  outage or a watcher overflow; the only kind that sees remote deletions);
+- **targeted**: the dirty local paths plus the paths that new remote objects map to, with an
+  incremental listing;
+- **pull**: a targeted cycle with no dirty paths, run only when the newest-first listing shows
+  something new. ``new_remote_paths`` is the check: it costs one request when nothing is
+  new, whatever the tree size.
+
+Why the check also runs before every targeted cycle: an incremental listing records the new
+objects it saw as known, and a cycle only acts on the paths it scanned; without adding their
+paths, a remote change seen by a cycle for unrelated local paths would wait for the next
+full listing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from containersync.engine import remote as listing
+from containersync.engine.context import MappingContext
+from containersync.engine.cycle import CycleOptions
+from containersync.engine.runner import sync_mapping
+from containersync.engine.summary import CycleReport
+from containersync.execute.outcome import Outcome
+from containersync.model.plan import Plan
+from containersync.plan.remote_view import remote_view
+
+
+@dataclass
+class CycleRequest:
+    kind: str  # "first" | "full" | "targeted" | "pull"
+    only: Sequence[str] | None = None  # None: the whole tree
+    listing: str = "full"
+    fresh: int = 0  # new remote objects seen by the check
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def new_remote_paths(ctx: MappingContext) -> tuple[list[str], int] | None:
+    """Local paths of objects added to the container since the last listing, and how many
+    new objects there are; None when the mapping has no container yet (needs a full cycle).
+
+    Raises what the client raises (``ContainerGone`` when it expired)."""
+    state = ctx.index.mapping(ctx.name)
+    if state is None or state.container_id is None:
+        return None
+    fresh = listing.list_new(ctx, state.container_id, ctx.index.known_remote_ids(ctx.name))
+    if not fresh:
+        return [], 0
+    s = ctx.settings
+    view = remote_view(fresh, ctx.index.bases(ctx.name), remote_root=s.remote_root,
+                       pull_sources=s.pull_sources, own_ids=ctx.index.own_uploads(ctx.name))
+    paths = set(view.files) | {f.path for f in view.garbage}
+    return sorted(paths), len(fresh)
+
+
+def run(ctx: MappingContext, request: CycleRequest, *, now: Callable[[], datetime],
+        should_stop: Callable[[], bool], on_progress: Callable[[], None]) -> CycleReport:
+    """Run one cycle of ``request``; errors propagate (the loop decides how to retry)."""
+    def outcome(_o: Outcome) -> None:
+        on_progress()
+
+    def plan(_p: Plan) -> None:
+        on_progress()
+
+    opts = CycleOptions(only=request.only, listing=request.listing, on_outcome=outcome,
+                        on_plan=plan, should_stop=should_stop)
+    return sync_mapping(ctx, opts, now=now)
+
+
+def counts(report: CycleReport) -> dict[str, int]:
+    d = report.to_dict()
+    return {
+        "uploaded": d["uploaded"], "downloaded": d["downloaded"],
+        "deleted_remote": d["deleted_remote"], "deleted_local": d["deleted_local"],
+        "conflicts": d["conflicts"], "problems": len(report.problems),
+    }
+
+
+def changed_anything(report: CycleReport) -> bool:
+    c = counts(report)
+    return any(c[k] for k in ("uploaded", "downloaded", "deleted_remote", "deleted_local",
+                              "conflicts"))

@@ -1,0 +1,196 @@
+"""The daemon process: every mapping of the config in one process, until a signal.
+
+Responsibilities: open the session (API client, embedded backend for ``base_url =
+"local"``), start one ``MappingWorker`` per mapping and the scheduler that feeds them,
+then run the main loop on the main thread: handle signal requests, write each mapping's
+state file for ``containersync status``, and talk to systemd (READY=1 once every mapping
+finished its first attempt, STATUS= on change, WATCHDOG=1, STOPPING=1).
+
+Invariants:
+- The watchdog is pinged only while every worker thread is alive and has beaten within the
+  watchdog interval: a hung or crashed mapping loop stops the pings and systemd restarts us.
+- A reload (SIGHUP) validates the new config before touching anything; a bad one is logged
+  and the running workers keep going. A good one drains the workers (commit, release the
+  locks) and starts new ones.
+- Stopping drains: workers stop taking work, in-flight transfers finish and are committed;
+  after ``drain_timeout`` the process gives up waiting and exits 1 (open intents are
+  settled on the next start).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from containersync.config import LoadedConfig, load_config, resolve_api_key
+from containersync.daemon import state as state_files
+from containersync.daemon import systemd
+from containersync.daemon.schedule import start_scheduler, stop_scheduler
+from containersync.daemon.signals import RELOAD, STOP, SignalInbox
+from containersync.daemon.worker import MappingWorker
+from containersync.engine.session import Session, open_session
+from containersync.errors import ConfigError
+from containersync.logs import get_logger
+
+log = get_logger(__name__)
+TICK_S = 0.5
+DRAIN_TIMEOUT_S = 30.0
+
+
+class Daemon:
+    def __init__(self, config_path: Path | None, loaded: LoadedConfig, *,
+                 drain_timeout: float = DRAIN_TIMEOUT_S) -> None:
+        self.config_path = config_path
+        self.loaded = loaded
+        self.drain_timeout = drain_timeout
+        self.inbox = SignalInbox()
+        self.session: Session | None = None
+        self.workers: list[MappingWorker] = []
+        self.scheduler: BackgroundScheduler | None = None
+        self._ready_sent = False
+        self._last_status = ""
+        self._last_ping = 0.0
+
+    # -- whole run -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.inbox.install()
+        try:
+            self._start(self.loaded)
+            while True:
+                requests = self.inbox.wait(TICK_S)
+                self._tick()
+                if STOP in requests:
+                    break
+                if RELOAD in requests:
+                    self._reload()
+            systemd.stopping("draining: finishing transfers in flight")
+            log.info("stopping: finishing transfers in flight", drain_timeout_s=self.drain_timeout)
+            return 0 if self._stop_workers() else 1
+        finally:
+            self._close_session()
+            self.inbox.restore()
+
+    def _start(self, loaded: LoadedConfig) -> None:
+        cfg = loaded.config
+        self.session = open_session(cfg)
+        self.workers = [MappingWorker(self.session, m, cfg.daemon) for m in cfg.mappings]
+        if not self.workers:
+            log.warning("the configuration has no mappings; nothing to do",
+                        config=str(loaded.file))
+        for worker in self.workers:
+            worker.start()
+        self.scheduler = start_scheduler(cfg.daemon, zip(cfg.mappings, self.workers,
+                                                         strict=True))
+        log.info("daemon started", config=str(loaded.file),
+                 mappings=[m.name for m in cfg.mappings],
+                 backend=self.session.backend.base_url if self.session.backend else
+                 cfg.api.base_url)
+
+    def _stop_workers(self) -> bool:
+        if self.scheduler is not None:
+            stop_scheduler(self.scheduler)
+            self.scheduler = None
+        for worker in self.workers:
+            worker.request_stop()
+        deadline = time.monotonic() + self.drain_timeout
+        clean = True
+        for worker in self.workers:
+            if not worker.join(max(0.0, deadline - time.monotonic())):
+                log.error("mapping did not finish in time; its open intents are settled on "
+                          "the next start", mapping=worker.name)
+                clean = False
+        self._write_states()
+        self.workers = []
+        return clean
+
+    def _close_session(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    # -- reload ----------------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        try:
+            loaded = load_config(self.config_path)
+            resolve_api_key(loaded.config)
+        except ConfigError as exc:
+            log.error("reload refused: the new configuration is invalid; keeping the running "
+                      "one", error=str(exc))
+            return
+        log.info("reloading the configuration", config=str(loaded.file))
+        if not self._stop_workers():
+            raise SystemExit(1)
+        self._close_session()
+        try:
+            self._start(loaded)
+        except Exception as exc:
+            log.error("could not start with the new configuration; going back to the old one",
+                      error=str(exc))
+            self._close_session()
+            self._start(self.loaded)
+            return
+        self.loaded = loaded
+        self._ready_sent = False
+
+    # -- each tick ---------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        self._write_states()
+        if not self._ready_sent and all(w.first_attempt.is_set() for w in self.workers):
+            self._ready_sent = True
+            systemd.ready(self._summary())
+            log.info("ready: every mapping finished its first sync attempt")
+        summary = self._summary()
+        if summary != self._last_status:
+            self._last_status = summary
+            systemd.status(summary)
+        self._watchdog()
+
+    def _write_states(self) -> None:
+        if self.session is None:
+            return
+        for worker in self.workers:
+            try:
+                state_files.write_state(self.session.state_dir, worker.name, worker.snapshot())
+            except OSError as exc:
+                log.warning("cannot write the daemon state file", mapping=worker.name,
+                            error=str(exc))
+
+    def _summary(self) -> str:
+        if not self.workers:
+            return "no mappings configured"
+        parts = []
+        for w in self.workers:
+            snap = w.snapshot()
+            text = f"{w.name}: {snap['state']}"
+            if snap["queue"]:
+                text += f", {snap['queue']} queued"
+            if snap["error"]:
+                text += f" ({snap['error'][:60]})"
+            parts.append(text)
+        return "; ".join(parts)
+
+    def _watchdog(self) -> None:
+        interval = systemd.watchdog_interval()
+        if interval is None:
+            return
+        now = time.monotonic()
+        if now - self._last_ping < interval / 2:
+            return
+        stale = [w.name for w in self.workers if w.join(0) or now - w.heartbeat > interval]
+        if stale:
+            log.error("not pinging the watchdog: mapping loop stuck or dead", mappings=stale)
+            return
+        self._last_ping = now
+        systemd.watchdog_ping()
+
+
+def run_daemon(config_path: Path | None) -> int:
+    """Load the config (``ConfigError`` propagates: exit 78) and run until a signal."""
+    loaded = load_config(config_path)
+    resolve_api_key(loaded.config)
+    return Daemon(config_path, loaded).run()

@@ -1,0 +1,75 @@
+"""The daemon's live state on disk, for ``containersync status``: one small JSON file per
+mapping in ``<state_dir>/daemon/<mapping>.json``.
+
+The index holds what is durable (bases, intents, conflicts, problems, halts); this file holds
+what only the running daemon knows: its queue, watcher mode, idle state, keep-alives, the
+last error and when it retries. The daemon rewrites it about once a second.
+
+Invariants: a file is replaced atomically (temp file + ``os.replace``), so a reader sees the
+old or the new state, never half of one; a reader treats a file as live only while its
+``pid`` exists and ``updated_at`` is recent (``is_live``), so a daemon killed with -9 shows
+as "not running" instead of a frozen state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+STALE_AFTER_S = 30.0
+
+
+def state_file(state_dir: Path, mapping: str) -> Path:
+    return Path(state_dir) / "daemon" / f"{mapping}.json"
+
+
+def write_state(state_dir: Path, mapping: str, data: dict[str, Any]) -> None:
+    """Replace the mapping's state file with ``data`` plus ``pid`` and ``updated_at``."""
+    path = state_file(state_dir, mapping)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {**data, "pid": os.getpid(), "updated_at": time.time()}
+    fd, tmp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(payload, f, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def clear_state(state_dir: Path, mapping: str, data: dict[str, Any]) -> None:
+    """The daemon stopped serving the mapping: leave a last state that says so."""
+    write_state(state_dir, mapping, {**data, "state": "stopped"})
+
+
+def read_state(state_dir: Path, mapping: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(state_file(state_dir, mapping).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_live(data: dict[str, Any], *, now: float | None = None) -> bool:
+    """True when the daemon that wrote ``data`` still runs and still writes it."""
+    if data.get("state") == "stopped":
+        return False
+    pid = data.get("pid")
+    updated = data.get("updated_at")
+    if not isinstance(pid, int) or not isinstance(updated, int | float):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    return (time.time() if now is None else now) - updated < STALE_AFTER_S
+

@@ -1,0 +1,362 @@
+"""One mapping in the daemon: a thread that owns the mapping's lock, index connection,
+watcher and cycles, and works through its triggers one at a time.
+
+Triggers: dirty local paths (from the watcher, debounced), and timer ticks that the
+scheduler *enqueues* with ``trigger()``: ``pull``, ``full``, ``keepalive``. Only this thread
+runs cycles and writes the mapping's index rows, so there is one writer per mapping.
+
+The loop, each time it wakes (a due batch, a trigger, a stop request, or at least every
+second so the watchdog heartbeat stays fresh):
+
+1. take due dirty paths into ``pending`` (they stay there until a cycle that covered them
+   succeeds, so an outage loses no change);
+2. in backoff (after a failure)? wait;
+3. decide: a full cycle when one is owed (first sync, timer, watcher overflow, after an
+   error), else a targeted cycle for ``pending`` plus new remote paths, else a pull check;
+   then a keep-alive when due;
+4. on failure: back off (0.5 s doubling to 60 s); remote errors owe a full cycle.
+
+Idle: after ``keepalive_idle_limit`` without a change on either side, keep-alives and full
+cycles stop and pulls slow down; a container found gone while idle is not replaced until a
+local change arrives (then the engine starts a new generation and re-seeds it).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from containersync.config import DaemonConfig, MappingConfig
+from containersync.daemon import cycles
+from containersync.daemon.backoff import Backoff
+from containersync.daemon.status_model import WorkerStatus
+from containersync.daemon.watching import MappingWatch
+from containersync.engine.container import is_gone
+from containersync.engine.context import MappingContext
+from containersync.engine.session import Session
+from containersync.errors import (
+    AuthError,
+    ContainerGone,
+    Halted,
+    LockedError,
+    RemoteError,
+)
+from containersync.index.lock import MappingLock
+from containersync.logs import get_logger, log_cycle
+from containersync.watch.coalesce import FULL_RESCAN, Coalescer
+from containersync.watch.dirty import DirtyPaths
+
+log = get_logger(__name__)
+TICK_S = 1.0
+LOCK_RETRY_S = 5.0
+HALT_RETRY_S = 60.0
+TRIGGERS = ("pull", "full", "keepalive")
+RULE_FILES = (".containersyncignore",)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MappingWorker:
+    def __init__(self, session: Session, mapping: MappingConfig, daemon: DaemonConfig, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], datetime] = _utcnow) -> None:
+        self.name = mapping.name
+        self._session = session
+        self._mapping = mapping
+        self._cfg = daemon
+        self._clock = clock
+        self._now = now
+        self.dirty = DirtyPaths(Coalescer(daemon.debounce_ms / 1000, daemon.max_wait_ms / 1000),
+                                clock=clock)
+        self.status = WorkerStatus(self.name)
+        self._lock = MappingLock(session.state_dir, self.name, purpose="containersync daemon")
+        self._stop = threading.Event()
+        self.first_attempt = threading.Event()
+        self._triggers: set[str] = set()
+        self._tlock = threading.Lock()
+        self._pending: set[str] = set()
+        self._owe_full = True
+        self._first_done = False
+        self._retry_at: float | None = None
+        self._backoff = Backoff()
+        self._last_change = clock()
+        self._last_pull = float("-inf")
+        self._container_gone_idle = False
+        self.heartbeat = clock()
+        self._ctx: MappingContext | None = None
+        self._watch: MappingWatch | None = None
+        self._thread = threading.Thread(target=self._main, name=f"containersync:{self.name}",
+                                        daemon=True)
+
+    # -- control (any thread) ------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def trigger(self, kind: str) -> None:
+        """Enqueue a timer tick; the worker acts on it when it is free."""
+        with self._tlock:
+            self._triggers.add(kind)
+        self.dirty.wake()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        self.dirty.wake()
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def snapshot(self) -> dict[str, Any]:
+        queue = len(self._pending) + len(self.dirty.pending())
+        watch = self._watch
+        return self.status.to_dict(
+            queue=queue,
+            watcher={"mode": watch.mode if watch else "not-watching",
+                     "degraded": watch.degraded if watch else None,
+                     "full_rescans": watch.full_rescans if watch else 0,
+                     "last_rescan_reason": watch.last_rescan_reason if watch else None},
+            idle=self._idle(),
+        )
+
+    # -- the thread ------------------------------------------------------------------------
+
+    def _main(self) -> None:
+        index = None
+        try:
+            index = self._session.open_index()
+            ctx = self._session.context(self._mapping, index)
+            self._ctx = ctx
+            self._watch = MappingWatch(
+                ctx.settings.local_root, lambda: ctx.rules, self.dirty,
+                use_polling=self._cfg.poll_fallback == "always",
+                polling_interval=self._cfg.poll_interval_seconds, clock=self._clock)
+            ctx.on_local_write = self._watch.on_local_write
+            self._loop(ctx, self._watch)
+        except BaseException as exc:  # a bug: say so loudly; the watchdog stops pinging
+            log.exception("mapping loop crashed", mapping=self.name)
+            self.status.state = "crashed"
+            self.status.set_error(f"internal error: {exc!r}", None)
+        finally:
+            self.first_attempt.set()
+            if self._watch is not None:
+                self._watch.stop()
+            self._lock.release()
+            if index is not None:
+                index.close()
+            if self.status.state != "crashed":
+                self.status.state = "stopped"
+
+    def _loop(self, ctx: MappingContext, watch: MappingWatch) -> None:
+        watch.start()
+        while not self._stop.is_set():
+            timeout = TICK_S
+            if self._retry_at is not None:
+                timeout = max(0.0, min(timeout, self._retry_at - self._clock()))
+            due = self.dirty.wait_due(timeout=timeout)
+            self.heartbeat = self._clock()
+            if due:
+                self._pending.update(due)
+                self._last_change = self._clock()
+                self._container_gone_idle = False
+            if self._stop.is_set():
+                break
+            if self._retry_at is not None and self._clock() < self._retry_at:
+                continue
+            self._retry_at = None
+            self._step(ctx, watch)
+        self.status.state = "stopping"
+
+    def _take_triggers(self) -> set[str]:
+        with self._tlock:
+            taken, self._triggers = self._triggers, set()
+        return taken
+
+    def _idle(self) -> bool:
+        limit = self._cfg.keepalive_idle_limit_seconds
+        return limit > 0 and self._clock() - self._last_change >= limit
+
+    def _step(self, ctx: MappingContext, watch: MappingWatch) -> None:
+        triggers = self._take_triggers()
+        try:
+            if not self._hold_lock():
+                return
+            if not watch.running and watch.start():
+                self._owe_full = True  # the root (re)appeared: look at everything
+            self._sync_step(ctx, watch, triggers)
+            if "keepalive" in triggers and not self._idle() and not self._container_gone_idle:
+                self._keepalive(ctx, watch)
+            self._backoff.reset()
+            self.status.clear_error()
+        except Halted as exc:
+            self._on_halt(exc)
+        except Exception as exc:
+            self._on_failure(exc, triggers)
+        finally:
+            if not self._first_done and not self.first_attempt.is_set() \
+                    and self.status.state in ("halted", "backoff"):
+                self.first_attempt.set()  # READY=1 must not wait for the network forever
+
+    def _hold_lock(self) -> bool:
+        if self._lock.held:
+            return True
+        try:
+            self._lock.acquire()
+        except LockedError as exc:
+            if self.status.state != "waiting-for-lock":
+                log.warning("mapping is locked; waiting", mapping=self.name, holder=exc.holder)
+            self.status.state = "waiting-for-lock"
+            self.status.set_error(str(exc), self._now().timestamp() + LOCK_RETRY_S)
+            self._retry_at = self._clock() + LOCK_RETRY_S
+            return False
+        return True
+
+    def _sync_step(self, ctx: MappingContext, watch: MappingWatch, triggers: set[str]) -> None:
+        idle = self._idle()
+        if any(p in RULE_FILES for p in self._pending):
+            ctx.reload_rules()
+            watch.restart()
+            self._owe_full = True
+        if FULL_RESCAN in self._pending or ("full" in triggers and not idle):
+            self._owe_full = True
+        if self._owe_full:
+            kind = "full" if self._first_done else "first"
+            self._cycle(ctx, watch, cycles.CycleRequest(kind, None, "full"))
+            return
+        pull_due = "pull" in triggers and not self._container_gone_idle and (
+            not idle or self._clock() - self._last_pull >= self._cfg.idle_pull_interval_seconds)
+        if not self._pending and not pull_due:
+            return
+        try:
+            found = cycles.new_remote_paths(ctx)
+        except ContainerGone as exc:
+            self._container_lost(ctx, watch, exc)
+            return
+        self._last_pull = self._clock()
+        self.status.last_pull_check = self._now().timestamp()
+        if found is None:
+            self._owe_full = True
+            self._cycle(ctx, watch, cycles.CycleRequest("full", None, "full"))
+            return
+        remote_paths, fresh = found
+        if fresh:
+            self._last_change = self._clock()
+        if not self._pending and not fresh:
+            return
+        only = sorted(self._pending | set(remote_paths))
+        kind = "targeted" if self._pending else "pull"
+        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental", fresh=fresh))
+
+    def _cycle(self, ctx: MappingContext, watch: MappingWatch,
+               request: cycles.CycleRequest) -> None:
+        taken = set(self._pending)
+        self.status.state = "syncing"
+        before = ctx.index.mapping(self.name)
+        previous_cid = before.container_id if before else None
+        try:
+            report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
+                                on_progress=self._beat)
+        finally:
+            watch.after_cycle(lambda: ctx.index.bases(self.name))
+        self._pending -= taken
+        if request.only is None:
+            self._owe_full = False
+        if not self._first_done:
+            self._first_done = True
+            self.first_attempt.set()
+            self.trigger("keepalive")  # learn the container's expiry for status at once
+        if cycles.changed_anything(report):
+            self._last_change = self._clock()
+        if report.new_generation and previous_cid and report.container_id != previous_cid:
+            log.warning("container replaced: started a new generation and re-seeded it from "
+                        "local files; nothing was deleted", mapping=self.name,
+                        old_container=previous_cid, container=report.container_id,
+                        generation=report.generation)
+            self.status.note_replacement(previous_cid, report.container_id,
+                                         report.generation, self._now().timestamp())
+        self.status.note_cycle(request.kind, report, self._now().timestamp())
+        log_cycle(log, self.name, cycles.counts(report), report.seconds, kind=request.kind,
+                  paths=len(request.only) if request.only is not None else None,
+                  container=report.container_id, generation=report.generation,
+                  requests=report.requests)
+        for problem in report.problems[:20]:
+            log.warning("problem", mapping=self.name, path=problem.path, kind=problem.kind,
+                        message=problem.message)
+        if report.held_back:
+            log.warning("held back secret files (re-include with !pattern to send them)",
+                        mapping=self.name, count=len(report.held_back),
+                        paths=report.held_back[:5])
+        self.status.state = "idle" if self._idle() else "watching"
+
+    def _keepalive(self, ctx: MappingContext, watch: MappingWatch) -> None:
+        state = ctx.index.mapping(self.name)
+        if state is None or state.container_id is None:
+            return
+        try:
+            container = ctx.client.retrieve_container(state.container_id)
+        except ContainerGone as exc:
+            self._container_lost(ctx, watch, exc)
+            return
+        if is_gone(container):
+            self._container_lost(ctx, watch, ContainerGone(f"container is {container.status}",
+                                                    container_id=container.id))
+            return
+        self.status.note_keepalive(container, self._now().timestamp())
+
+    def _container_lost(self, ctx: MappingContext, watch: MappingWatch,
+                        exc: ContainerGone) -> None:
+        self.status.container_status = "expired"
+        if self._idle():
+            if not self._container_gone_idle:
+                log.info("container expired while idle; a new one is made on the next local "
+                         "change", mapping=self.name, error=str(exc))
+            self._container_gone_idle = True
+            self.status.state = "idle"
+            return
+        log.warning("container is gone; starting a new generation", mapping=self.name,
+                    error=str(exc))
+        self._owe_full = True
+        self._cycle(ctx, watch, cycles.CycleRequest("full", None, "full"))
+
+    def _on_halt(self, exc: Halted) -> None:
+        log.error("mapping halted by a safety rail; it retries every minute and acts only "
+                  "once the cause is gone (or stop the daemon and run `containersync sync "
+                  "--force`)", mapping=self.name, rail=exc.rail, reason=exc.reason)
+        self.status.state = "halted"
+        self.status.set_error(f"halted ({exc.rail}): {exc.reason}",
+                              self._now().timestamp() + HALT_RETRY_S)
+        self._retry_at = self._clock() + HALT_RETRY_S
+        self._lock.release()  # let `containersync sync --force` take it meanwhile
+
+    def _on_failure(self, exc: Exception, triggers: set[str]) -> None:
+        delay = self._backoff.next_delay()
+        if isinstance(exc, AuthError):
+            message = f"the API refused the key: {exc}"
+        elif isinstance(exc, RemoteError):
+            message = f"server unreachable or failing: {exc}"
+        else:
+            message = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, RemoteError | OSError):
+            self._owe_full = True  # after an outage, look at everything once
+            log.warning("cycle failed; retrying", mapping=self.name, error=message,
+                        retry_in_s=round(delay, 1), failures=self._backoff.failures)
+        else:
+            log.exception("cycle failed unexpectedly; retrying", mapping=self.name,
+                          retry_in_s=round(delay, 1))
+        with self._tlock:
+            self._triggers |= triggers & {"keepalive"}
+        self.status.state = "backoff"
+        self.status.set_error(message, self._now().timestamp() + delay)
+        self._retry_at = self._clock() + delay
+
+    def _beat(self) -> None:
+        self.heartbeat = self._clock()
