@@ -309,3 +309,21 @@ def test_config_is_frozen(tmp_path: Path, env: dict[str, str], home: Path) -> No
         cfg.mappings[0].name = "other"  # type: ignore[misc]
     with pytest.raises(ConfigError, match="no mapping named 'zzz'"):
         cfg.mapping("zzz")
+
+
+def test_api_key_comes_from_systemd_credential_before_env(tmp_path: Path) -> None:
+    """The hardened unit passes the key with LoadCredential=; it wins over the env var."""
+    from containersync.config import parse_config, resolve_api_key
+
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "openai-api-key").write_text("sk-from-credential\n")
+    text = (
+        '[api]\nbase_url = "https://api.openai.com/v1"\napi_key_credential = "openai-api-key"\n'
+        f'[state]\ndir = "{tmp_path / "state"}"\n'
+    )
+    cfg = parse_config(text, file=tmp_path / "c.toml", env={})
+    env = {"CREDENTIALS_DIRECTORY": str(creds), "OPENAI_API_KEY": "sk-from-env"}
+    assert resolve_api_key(cfg, env) == "sk-from-credential"
+    # without the credential directory (not under systemd) the env var is used
+    assert resolve_api_key(cfg, {"OPENAI_API_KEY": "sk-from-env"}) == "sk-from-env"

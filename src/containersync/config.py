@@ -84,6 +84,9 @@ def _path_field(value: Any, info: ValidationInfo) -> Any:
 class ApiConfig(_Model):
     base_url: str = LOCAL_BASE_URL
     api_key_env: str = "OPENAI_API_KEY"
+    #: name of a systemd credential (LoadCredential=NAME:...) holding the key; read from
+    #: $CREDENTIALS_DIRECTORY/NAME when set, before falling back to ``api_key_env``
+    api_key_credential: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
     timeout_seconds: float = Field(default=60.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
     concurrency: int = Field(default=8, ge=1, le=64)
@@ -331,6 +334,9 @@ def resolve_api_key(config: Config, env: Mapping[str, str] | None = None) -> str
     env = os.environ if env is None else env
     if config.api.is_local:
         return None
+    key = _credential(config.api.api_key_credential, env)
+    if key:
+        return key
     key = env.get(config.api.api_key_env, "").strip()
     if not key:
         raise ConfigError(f"${config.api.api_key_env} is not set, and {config.api.base_url} "
@@ -338,6 +344,17 @@ def resolve_api_key(config: Config, env: Mapping[str, str] | None = None) -> str
                           fix=f"export {config.api.api_key_env}=..., or set api.base_url = "
                           '"local" to use the embedded backend')
     return key
+
+
+def _credential(name: str | None, env: Mapping[str, str]) -> str | None:
+    """The key systemd passed with LoadCredential=, if configured and present."""
+    folder = env.get("CREDENTIALS_DIRECTORY")
+    if not name or not folder:
+        return None
+    try:
+        return (Path(folder) / name).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 # -- error translation ----------------------------------------------------------------------
