@@ -67,6 +67,7 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     from containersync.engine.cycle import CycleOptions
     from containersync.engine.progress import Progress
     from containersync.engine.runner import sync_mapping
+    from containersync.engine.summary import NOTICE_KINDS
     from containersync.index.lock import MappingLock
 
     ctx = sess.context(m, index)
@@ -95,7 +96,12 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
         shown = ", ".join(report.held_back[:5]) + (" ..." if len(report.held_back) > 5 else "")
         _say(args, f"{m.name}: held back {len(report.held_back)} secret file(s), never sent "
                    f"to a sandbox unless re-included with !pattern: {shown}")
+    first_seen = {(p.path, p.kind): p.first_seen == p.last_seen for p in index.problems(m.name)}
     for problem in report.problems:
+        if problem.kind in NOTICE_KINDS:
+            if first_seen.get((problem.path, problem.kind), True):
+                _say(args, f"{m.name}: note: {problem.path}: {problem.message}")
+            continue
         _say(args, f"{m.name}: problem ({problem.kind}) {problem.path}: {problem.message}")
     if args.dry_run and not args.json:
         for action in report.plan.actions:

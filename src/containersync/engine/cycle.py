@@ -43,6 +43,9 @@ class CycleOptions:
     listing: str = "full"
     on_outcome: Callable[[Outcome], None] = field(default=lambda _o: None)
     on_plan: Callable[[Plan], None] = field(default=lambda _p: None)
+    #: asked between actions; True stops submitting new ones (in-flight ones finish and are
+    #: recorded). The daemon's drain on SIGTERM.
+    should_stop: Callable[[], bool] = field(default=lambda: False)
 
 
 def run_cycle(
@@ -67,7 +70,7 @@ def run_cycle(
         if report.settled:
             objects = _list_remote(ctx, cid, opts)
 
-    if not opts.dry_run:
+    if not opts.dry_run and s.local_root.is_dir():
         _rebaseline_if_rules_changed(ctx)
     base = ctx.index.bases(name)
     scanned = scan(s.local_root, ctx.rules, base, only=opts.only)
@@ -155,7 +158,7 @@ def _execute(
         report.add(outcome)
         opts.on_outcome(outcome)
 
-    executor.run(actions, begin=begin, done=done)
+    executor.run(actions, begin=begin, done=done, should_stop=opts.should_stop)
 
 
 def _list_remote(ctx: MappingContext, cid: str | None, opts: CycleOptions) -> list[RemoteObject]:

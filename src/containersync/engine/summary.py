@@ -25,6 +25,11 @@ COUNTER = {
 }
 
 
+#: problem kinds that are notices, not failures: reported once, they do not make a run
+#: "finished with problems" (a symlink is never synced; retrying will not change that)
+NOTICE_KINDS = frozenset({"symlink"})
+
+
 @dataclass
 class CycleReport:
     mapping: str
@@ -64,7 +69,7 @@ class CycleReport:
 
     @property
     def converged(self) -> bool:
-        return not self.problems
+        return all(p.kind in NOTICE_KINDS for p in self.problems)
 
     def planned_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -107,7 +112,7 @@ class CycleReport:
             f"↑{d['uploaded']} ↓{d['downloaded']}",
             f"deleted remote {d['deleted_remote']} local {d['deleted_local']}",
             f"conflicts {d['conflicts']}",
-            f"problems {len(self.problems)}",
+            f"problems {sum(p.kind not in NOTICE_KINDS for p in self.problems)}",
             f"{_size(self.bytes_up + self.bytes_down)}",
             f"{self.seconds:.1f}s",
         ]
