@@ -220,11 +220,14 @@ def _commit_cycle(
         tx.clear_halt(ctx.name)
         pushed = report.counts.get("uploaded", 0) + report.counts.get("deleted_remote", 0)
         pulled = report.counts.get("downloaded", 0) + report.counts.get("deleted_local", 0)
-        tx.set_times(
-            ctx.name,
-            last_push=at if pushed else None,
-            last_pull=at if pulled or opts.listing == "full" else None,
-            last_full_list=at if opts.listing == "full" else None,
-        )
+        times: dict[str, float] = {}
+        if pushed:
+            times["last_push"] = at
+        if pulled or opts.listing == "full":
+            times["last_pull"] = at
+        if opts.listing == "full":
+            times["last_full_list"] = at
+        if times:
+            tx.set_times(ctx.name, **times)
         tx.set_summary(ctx.name, report.to_dict())
 
