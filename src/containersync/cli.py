@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from containersync import __version__
-from containersync.errors import ConfigError, ContainerSyncError, Halted, LockedError, UsageError
+from containersync.errors import ConfigError, ContainerSyncError, Halted, UsageError
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -53,20 +53,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(func(args))
-    except ConfigError as exc:
-        print(f"containersync: configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except UsageError as exc:
-        print(f"containersync: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except Halted as exc:
-        print(f"containersync: {exc}", file=sys.stderr)
-        return EXIT_HALTED
-    except LockedError as exc:
-        print(f"containersync: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
     except ContainerSyncError as exc:
-        print(f"containersync: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
+        prefix, code = _exit_for(exc)
+        print(f"containersync: {prefix}{exc}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         return 130
+
+
+def _exit_for(exc: ContainerSyncError) -> tuple[str, int]:
+    """The message prefix and exit code for an error that reached the command line."""
+    if isinstance(exc, ConfigError):
+        return "configuration error: ", EXIT_CONFIG
+    if isinstance(exc, UsageError):
+        return "", EXIT_USAGE
+    if isinstance(exc, Halted):
+        return "", EXIT_HALTED
+    return "", EXIT_PROBLEMS
