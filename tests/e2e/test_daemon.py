@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -234,3 +235,36 @@ def test_watch_limit_falls_back_to_polling_and_status_says_why(
     run.wait_remote(lambda r: r.get("c/d/y.txt") == b"seen by polling", "a polled change")
     assert "inotify watch limit" in run.log()
     assert run.stop() == 0
+
+
+def test_sighup_keeps_running_on_a_bad_config_and_applies_a_good_one(
+        tmp_path: Path, local_server: RunningServer, runs: list[DaemonRun]) -> None:
+    run = DaemonRun(tmp_path, local_server)
+    (run.local / "a.txt").write_text("a")
+    runs.append(run.start())
+    run.wait_remote(lambda r: "a.txt" in r, "the first sync")
+    cid = run.container_id()
+    good = run.config.read_text()
+    assert run.proc is not None
+    run.config.write_text(good + "\n[daemon]\nno_such_key = 1\n")
+    run.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload refused" in run.log(), "the refusal in the log")
+    (run.local / "b.txt").write_text("b")
+    run.wait_remote(lambda r: "b.txt" in r, "the old config still syncing", cid=cid)
+
+    run.config.write_text(good.replace("debounce_ms = 50", "debounce_ms = 60"))
+    run.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reloading the configuration" in run.log(), "the reload")
+    wait_for(lambda: run.log().count("daemon started") == 2, "workers restarted")
+    (run.local / "c.txt").write_text("c")
+    run.wait_remote(lambda r: "c.txt" in r, "syncing under the new config")
+    assert run.stop() == 0
+
+
+def test_invalid_config_exits_78(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[daemon]\ndebounce_ms = "soon"\n')
+    done = subprocess.run([sys.executable, "-m", "containersync", "daemon", "--config",
+                           str(config)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 78
+    assert "debounce_ms" in done.stderr

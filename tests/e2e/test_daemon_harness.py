@@ -136,9 +136,9 @@ class DaemonRun:
         return out
 
     def wait_remote(self, cond: Callable[[dict[str, bytes]], bool], what: str,
-                    timeout: float = DEADLINE) -> dict[str, bytes]:
+                    timeout: float = DEADLINE, cid: str | None = None) -> dict[str, bytes]:
         result: dict[str, bytes] = wait_for(
-            lambda: (lambda r: r if cond(r) else None)(self.remote()), what, timeout)
+            lambda: (lambda r: r if cond(r) else None)(self.remote(cid)), what, timeout)
         return result
 
     def wait_ready(self) -> None:

@@ -1,0 +1,67 @@
+"""The daemon's small pure parts: backoff bounds, state-file liveness, schedule intervals,
+the signal inbox, and `status` for a config that never synced."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from containersync.commands.status import collect, render
+from containersync.config import parse_config
+from containersync.daemon.backoff import Backoff
+from containersync.daemon.schedule import intervals
+from containersync.daemon.signals import RELOAD, STOP, SignalInbox
+from containersync.daemon.state import is_live, read_state, write_state
+
+
+def test_backoff_doubles_to_the_cap_and_resets() -> None:
+    b = Backoff(0.5, 60, rand=lambda: 1.0)
+    delays = [b.next_delay() for _ in range(12)]
+    assert delays[:4] == [0.5, 1.0, 2.0, 4.0]
+    assert max(delays) == 60.0 and delays[-1] == 60.0
+    low = Backoff(0.5, 60, rand=lambda: 0.0)
+    assert min(low.next_delay() for _ in range(12)) == 0.25  # never spins
+    b.reset()
+    assert b.next_delay() == 0.5
+
+
+def test_state_file_is_live_only_while_its_writer_runs(tmp_path: Path) -> None:
+    write_state(tmp_path, "m", {"state": "watching", "queue": 3})
+    data = read_state(tmp_path, "m")
+    assert data is not None and data["queue"] == 3 and data["pid"] == os.getpid()
+    assert is_live(data)
+    assert not is_live({**data, "updated_at": data["updated_at"] - 3600})
+    assert not is_live({**data, "state": "stopped"})
+    assert not is_live({**data, "pid": 2**22 + 12345})
+    assert read_state(tmp_path, "other") is None
+
+
+def _config(tmp_path: Path, extra: str = "") -> str:
+    return (f'[state]\ndir = "{tmp_path / "state"}"\n[daemon]\n{extra}\n'
+            f'[[mappings]]\nname = "docs"\nlocal = "{tmp_path / "docs"}"\n'
+            "[mappings.container]\nexpires_after_minutes = 10\n")
+
+
+def test_schedule_intervals_follow_the_config(tmp_path: Path) -> None:
+    cfg = parse_config(_config(tmp_path), file=tmp_path / "c.toml", env=os.environ)
+    assert intervals(cfg.daemon, cfg.mappings[0]) == {"pull": 5, "full": 600, "keepalive": 300}
+    cfg = parse_config(_config(tmp_path, "keepalive_interval_seconds = 7"),
+                       file=tmp_path / "c.toml", env=os.environ)
+    assert intervals(cfg.daemon, cfg.mappings[0])["keepalive"] == 7
+
+
+def test_signal_inbox_delivers_requests_in_order() -> None:
+    inbox = SignalInbox()
+    assert inbox.wait(0) == []
+    inbox.post(RELOAD)
+    inbox.post(STOP)
+    assert inbox.wait(1) == [RELOAD, STOP]
+
+
+def test_status_of_a_mapping_that_never_synced(tmp_path: Path) -> None:
+    cfg = parse_config(_config(tmp_path), file=tmp_path / "c.toml", env=os.environ)
+    result = collect(cfg)
+    m = result["mappings"][0]
+    assert m["synced"] is False and m["daemon"]["running"] is False
+    text = render(result)
+    assert "never synced" in text and "daemon:     not running" in text
