@@ -116,6 +116,14 @@ def remote_objects(server: RunningServer, cid: str) -> list[dict[str, Any]]:
             after = page["data"][-1]["id"]
 
 
+def create_container(server: RunningServer, name: str, **spec: Any) -> str:
+    with raw(server) as client:
+        response = client.post("/v1/containers", json={"name": name, **spec})
+        response.raise_for_status()
+        cid: str = response.json()["id"]
+        return cid
+
+
 def remote_content(server: RunningServer, cid: str, file_id: str) -> bytes:
     with raw(server) as client:
         response = client.get(f"/v1/containers/{cid}/files/{file_id}/content")
@@ -256,6 +264,7 @@ class World:
     server: RunningServer
     base: Path
     api_key: str | None = None
+    adopted: str | None = None  # a container given by id in the config
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -304,8 +313,15 @@ class World:
     @property
     def cid(self) -> str:
         cid, _ = self._read_index()
+        cid = cid or self.adopted
         assert cid, "no container yet: run a sync first"
         return cid
+
+    def adopt(self, **mapping: Any) -> str:
+        """Create a container over the API and name it by id in the config."""
+        self.adopted = create_container(self.server, "adopted")
+        self.configure(container={"id": self.adopted}, **mapping)
+        return self.adopted
 
     # the two sides
     def write(self, files: Mapping[str, Content]) -> None:
@@ -316,6 +332,7 @@ class World:
 
     def remote(self) -> dict[str, str]:
         cid, own = self._read_index()
+        cid = cid or self.adopted
         assert cid
         return remote_tree(self.server, cid, own=own)
 
@@ -336,6 +353,7 @@ class World:
 
     def _sandbox_paths(self, rels: list[str]) -> dict[str, str]:
         cid, own = self._read_index()
+        cid = cid or self.adopted
         objects = remote_objects(self.server, cid) if cid else []
         out = {}
         for rel in rels:
