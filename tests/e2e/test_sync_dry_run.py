@@ -1,0 +1,94 @@
+"""``sync --dry-run`` prints the plan and changes nothing anywhere.
+
+"Nothing" is checked on every side a real run would touch: the remote listing (same object
+ids), the index file (same bytes and mtime; absent stays absent, and no container is
+created), the local tree (same content and mtimes, folders included) and the trash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from support.backend import raw
+from support.scenario import PATH_MODES, World, mtimes
+
+
+@pytest.fixture(params=PATH_MODES)
+def world(request: pytest.FixtureRequest, local_server_factory, tmp_path: Path) -> World:
+    return World(local_server_factory(assign_paths=request.param), tmp_path)
+
+
+def _index_state(world: World) -> tuple[str, int] | None:
+    f = world.index_file
+    if not f.exists():
+        return None
+    return hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_mtime_ns
+
+
+def _containers(world: World) -> list[str]:
+    with raw(world.server) as client:
+        return [c["id"] for c in client.get("/v1/containers").json()["data"]]
+
+
+def test_dry_run_changes_nothing_and_shows_the_plan(world: World) -> None:
+    world.write({"keep.txt": "k", "mod.txt": "v1", "del.txt": "d", "rdel.txt": "r",
+                 "rmod.txt": "v1", "x.txt": "x"})
+    assert world.sync().code == 0
+    world.assistant_changes({"rnew.txt": "from the assistant", "rdel.txt": None,
+                             "rmod.txt": "v2"})
+    world.write({"new.txt": "n", "mod.txt": "v2", "del.txt": None})
+    cid = world.cid
+    objects, index, local, trash = world.objects(), _index_state(world), mtimes(world.root), \
+        world.trash()
+    tree = world.local()
+
+    result = world.sync("--dry-run")
+    assert result.code == 0, result.err
+    m = result.m
+    assert m["dry_run"] is True and m["container_id"] == cid
+    assert m["uploaded"] == m["downloaded"] == m["deleted_remote"] == m["deleted_local"] == 0
+    plan = sorted((a["action"], a["path"]) for a in m["plan"])
+    assert plan == [("DeleteRemote", "del.txt"), ("Download", "rmod.txt"),
+                    ("Download", "rnew.txt"), ("TrashLocal", "rdel.txt"),
+                    ("Upload", "mod.txt"), ("Upload", "new.txt")]
+
+    text = world.sync("--dry-run", json_out=False)
+    assert text.code == 0
+    assert "would sync" in text.out and "would Upload: new.txt" in text.out
+    assert "would TrashLocal: rdel.txt" in text.out
+
+    assert world.objects() == objects
+    assert _index_state(world) == index
+    assert mtimes(world.root) == local and world.local() == tree
+    assert world.trash() == trash
+    assert _containers(world) == [cid]
+
+    real = world.sync()  # the plan shown is the plan carried out
+    assert real.counts == {"uploaded": 2, "downloaded": 2, "deleted_remote": 1,
+                           "deleted_local": 1, "conflicts": 0}
+
+
+def test_dry_run_before_the_first_sync_creates_nothing(world: World) -> None:
+    world.write({"a.txt": "a", "sub/b.txt": "b"})
+    local = mtimes(world.root)
+    result = world.sync("--dry-run")
+    assert result.code == 0, result.err
+    assert result.m["container_id"] is None and result.m["new_generation"] is True
+    assert sorted((a["action"], a["path"]) for a in result.m["plan"]) == [
+        ("Upload", "a.txt"), ("Upload", "sub/b.txt")]
+    assert not world.index_file.exists()
+    assert _containers(world) == []
+    assert mtimes(world.root) == local
+
+
+def test_dry_run_of_a_halt_still_exits_3_and_records_no_halt(world: World) -> None:
+    world.write({f"f{i}": str(i) for i in range(4)})
+    assert world.sync().code == 0
+    world.write(dict.fromkeys(["f0", "f1", "f2"]))
+    index = _index_state(world)
+    result = world.sync("--dry-run")
+    assert result.code == 3 and result.m["status"] == "halted"
+    assert _index_state(world) == index
