@@ -24,7 +24,7 @@ from containersync.engine.summary import CycleReport
 from containersync.errors import Halted
 from containersync.execute.executor import Executor, Target
 from containersync.execute.outcome import Outcome, record
-from containersync.model.entry import Problem, RemoteFile, RemoteObject
+from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject
 from containersync.model.paths import local_to_remote
 from containersync.model.plan import Action, DeleteRemote, Plan, Upload
 from containersync.plan.reconcile import reconcile
@@ -73,6 +73,9 @@ def run_cycle(
     if not opts.dry_run and s.local_root.is_dir():
         _rebaseline_if_rules_changed(ctx)
     base = ctx.index.bases(name)
+    if opts.dry_run and attached.new_generation:
+        # what attaching a new container would do to the base: forget the remote halves
+        base = {p: _without_remote(b) for p, b in base.items()}
     scanned = scan(s.local_root, ctx.rules, base, only=opts.only)
     report.hashed = scanned.hashed
     if scanned.root_state == "missing" and len(base) < 2 and not opts.dry_run:
@@ -119,7 +122,7 @@ def run_cycle(
         report.finish(problems, started, ctx.client.requests_made - requests_before)
         return report
 
-    _execute(ctx, cid, plan.actions, digests, report, opts, now=now)
+    _execute(ctx, cid, plan.actions, base, digests, report, opts, now=now)
     problems += [o.problem for o in report.outcomes if o.problem is not None]
     report.finish(problems, started, ctx.client.requests_made - requests_before)
     _commit_cycle(ctx, report, opts, now=now)
@@ -127,8 +130,9 @@ def run_cycle(
 
 
 def _execute(
-    ctx: MappingContext, cid: str, actions: Sequence[Action], digests: dict[str, str],
-    report: CycleReport, opts: CycleOptions, *, now: Callable[[], datetime],
+    ctx: MappingContext, cid: str, actions: Sequence[Action], base: dict[str, BaseEntry],
+    digests: dict[str, str], report: CycleReport, opts: CycleOptions, *,
+    now: Callable[[], datetime],
 ) -> None:
     s = ctx.settings
     executor = Executor(
@@ -136,7 +140,7 @@ def _execute(
         ctx.client, ctx.trash, digests=digests, now=now, concurrency=s.concurrency,
         on_local_write=ctx.on_local_write,
     )
-    base_ids = {p: b.remote_id for p, b in ctx.index.bases(ctx.name).items()}
+    base_ids = {p: b.remote_id for p, b in base.items()}
 
     def begin(action: Action) -> int | None:
         fields = _intent_fields(action, now().timestamp(), s.remote_root if s.honour_paths else None)
@@ -159,6 +163,10 @@ def _execute(
         opts.on_outcome(outcome)
 
     executor.run(actions, begin=begin, done=done, should_stop=opts.should_stop)
+
+
+def _without_remote(b: BaseEntry) -> BaseEntry:
+    return replace(b, remote_id=None, remote_path=None, remote_created_at=None, source=None)
 
 
 def _list_remote(ctx: MappingContext, cid: str | None, opts: CycleOptions) -> list[RemoteObject]:

@@ -91,15 +91,18 @@ class Executor:
         *,
         begin: Callable[[Action], int | None],
         done: Callable[[Outcome, int | None], None],
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         """Run ``actions``; ``begin`` writes an intent before each one and returns its id,
         ``done`` records each outcome. Both run on this thread. A fatal error (container
-        gone, auth) stops submitting, lets in-flight work finish, and is re-raised."""
+        gone, auth) stops submitting, lets in-flight work finish, and is re-raised.
+        ``should_stop()`` returning True stops submitting too (a drain): in-flight work
+        finishes and is recorded, the rest is left for the next cycle."""
         first = [a for a in actions if not isinstance(a, DeleteRemote)]
         second = [a for a in actions if isinstance(a, DeleteRemote)]
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="transfer") as pool:
             for phase in (first, second):
-                self._run_phase(pool, phase, begin, done)
+                self._run_phase(pool, phase, begin, done, should_stop)
 
     def _run_phase(
         self,
@@ -107,6 +110,7 @@ class Executor:
         actions: Iterable[Action],
         begin: Callable[[Action], int | None],
         done: Callable[[Outcome, int | None], None],
+        should_stop: Callable[[], bool],
     ) -> None:
         inflight: dict[Future[Outcome], int | None] = {}
         fatal: BaseException | None = None
@@ -125,7 +129,7 @@ class Executor:
                     fatal = fatal or exc
 
         for action in actions:
-            if fatal is not None:
+            if fatal is not None or should_stop():
                 break
             while len(inflight) >= 2 * self.concurrency:
                 collect(block=True)
