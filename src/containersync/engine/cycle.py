@@ -26,7 +26,7 @@ from containersync.execute.executor import Executor, Target
 from containersync.execute.outcome import Outcome, record
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject
 from containersync.model.paths import local_to_remote
-from containersync.model.plan import Action, DeleteRemote, Plan, Upload
+from containersync.model.plan import Action, DeleteRemote, Download, Plan, SaveConflictCopy, Upload
 from containersync.plan.reconcile import reconcile
 from containersync.plan.remote_view import remote_view
 from containersync.plan.safety import check_safety
@@ -104,7 +104,8 @@ def run_cycle(
                          ignored=ignored)
     opts.on_plan(plan)
     report.plan = plan
-    problems: list[Problem] = [*scanned.problems, *view.problems, *plan.problems]
+    # plan.problems already carries the remote view's problems (reconcile passes them on)
+    problems: list[Problem] = [*scanned.problems, *plan.problems]
 
     halt = check_safety(
         plan, scoped_base, scanned.files, view,
@@ -187,7 +188,7 @@ def _list_remote(ctx: MappingContext, cid: str | None, opts: CycleOptions) -> li
 
 
 def _intent_fields(action: Action, at: float, remote_root: str | None) -> dict[str, Any] | None:
-    """The intent row written before an action's remote side effect (None: no remote effect)."""
+    """The intent row written before an action's side effect (None: nothing to settle)."""
     if isinstance(action, Upload):
         requested = local_to_remote(action.path, remote_root) if remote_root else None
         return {"kind": "upload", "path": action.path, "sha256": action.local.sha256,
@@ -196,6 +197,11 @@ def _intent_fields(action: Action, at: float, remote_root: str | None) -> dict[s
     if isinstance(action, DeleteRemote):
         return {"kind": "delete-remote", "path": action.path,
                 "file_id": action.remote.file_id, "started_at": at}
+    if isinstance(action, Download | SaveConflictCopy):
+        # not a remote effect, but a crash leaves a temporary file in the path's folder
+        # that only this intent points settling at (the scan skips our temporaries)
+        return {"kind": "download", "path": action.path, "file_id": action.remote.file_id,
+                "started_at": at}
     return None
 
 
