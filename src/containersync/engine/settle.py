@@ -5,7 +5,9 @@
   ``<hex>-<name>`` form, with source "user", an id nobody recorded, and the right size. Its
   content is hashed; the first match for the recorded sha256 is adopted as our upload and
   any later match is a duplicate of ours and is deleted, so nothing stays uploaded twice.
-  A candidate with other content is not provably ours and is left alone.
+  A candidate with other content is not provably ours and is left alone. When the upload
+  replaced an object (modified file) and was adopted, the replaced object is deleted, which
+  finishes what the executor started.
 - delete-remote: repeated (deleting what is gone already is fine).
 - download: a temporary file may be left in the target's folder; it is removed.
 - create-container: handled by ``engine.container`` before anything else.
@@ -111,7 +113,7 @@ def _settle_upload(
              or o.remote_path.endswith("/" + name))
         and (o.bytes is None or intent.size is None or o.bytes == intent.size)
     ]
-    adopted = False
+    adopted = _adopted_before(ctx, intent, objects, since)
     for o in sorted(candidates, key=lambda o: (o.created_at, o.file_id)):
         try:
             same = remote_sha256(ctx, container_id, o.file_id) == intent.sha256
@@ -127,4 +129,29 @@ def _settle_upload(
         else:
             with contextlib.suppress(RemoteFileGone):
                 ctx.client.delete_file(container_id, o.file_id)
+    if adopted and intent.file_id:
+        _finish_replace(ctx, container_id, intent.file_id)
     return {o.file_id for o in candidates}
+
+
+def _adopted_before(
+    ctx: MappingContext, intent: Intent, objects: Sequence[RemoteObject], since: float
+) -> bool:
+    """Whether an earlier, interrupted settling already adopted this intent's upload."""
+    own, digests = ctx.index.own_uploads(ctx.name), ctx.index.digests(ctx.name)
+    return any(
+        own.get(o.file_id) == intent.path and o.file_id != intent.file_id
+        and o.created_at >= since and digests.get(o.file_id) == intent.sha256
+        for o in objects
+    )
+
+
+def _finish_replace(ctx: MappingContext, container_id: str, old_id: str) -> None:
+    """The upload replaced ``old_id`` and landed: delete the old object, as the executor
+    would have. Left alone, an old object at the new one's sandbox path is never garbage
+    (``remote_view`` does not delete an object that shares its path)."""
+    with contextlib.suppress(RemoteFileGone):
+        ctx.client.delete_file(container_id, old_id)
+    with ctx.index.write() as tx:
+        tx.remove_own_upload(ctx.name, old_id)
+        tx.remove_remote_objects(ctx.name, [old_id])
