@@ -11,7 +11,7 @@ and writes nothing anywhere: no remote call that writes, no index write, no loca
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from containersync.engine.summary import CycleReport
 from containersync.errors import Halted
 from containersync.execute.executor import Executor, Target
 from containersync.execute.outcome import Outcome, record
-from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject
+from containersync.model.entry import BaseEntry, LocalFile, Problem, RemoteFile, RemoteObject
 from containersync.model.paths import local_to_remote
 from containersync.model.plan import Action, DeleteRemote, Download, Plan, SaveConflictCopy, Upload
 from containersync.plan.reconcile import reconcile
@@ -81,6 +81,8 @@ def run_cycle(
     if scanned.root_state == "missing" and len(base) < 2 and not opts.dry_run:
         s.local_root.mkdir(parents=True, exist_ok=True)
         scanned = scan(s.local_root, ctx.rules, base, only=opts.only)
+    if not opts.dry_run:
+        base = _refresh_touched_bases(ctx, base, scanned.files)
 
     # only paths whose local state the scan knows take part (a targeted scan, or a folder
     # that could not be read, must not look like deletions)
@@ -203,6 +205,21 @@ def _intent_fields(action: Action, at: float, remote_root: str | None) -> dict[s
         return {"kind": "download", "path": action.path, "file_id": action.remote.file_id,
                 "started_at": at}
     return None
+
+
+def _refresh_touched_bases(
+    ctx: MappingContext, base: dict[str, BaseEntry], files: Mapping[str, LocalFile]
+) -> dict[str, BaseEntry]:
+    """A file touched without a change of content (same sha256, new mtime) needs no action,
+    but its base takes the new stat; otherwise every later scan hashes it again."""
+    touched = [replace(b, size=lf.size, mtime_ns=lf.mtime_ns) for p, b in base.items()
+               if (lf := files.get(p)) is not None and lf.sha256 == b.sha256
+               and (lf.size, lf.mtime_ns) != (b.size, b.mtime_ns)]
+    if not touched:
+        return base
+    with ctx.index.write() as tx:
+        tx.put_bases(ctx.name, touched)
+    return {**base, **{b.path: b for b in touched}}
 
 
 def _fetch_digests(
