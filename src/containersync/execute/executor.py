@@ -10,11 +10,16 @@ Invariants:
 - Local writes go through ``localfs`` (temp file + fsync + rename, no symlink following);
   replaced or deleted local files go to the trash, never straight to unlink.
 - Transfers run on a bounded thread pool; index writes stay on the calling thread.
+- A local folder that our trash moves emptied is removed after the plan ran (deepest first,
+  then parents emptied that way), through ``open_parent`` so no link is followed. Never
+  the root, never a folder that still holds anything (``rmdir`` refuses), and never one
+  that was already empty or that the user emptied (we only look at folders we took from).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -82,6 +87,7 @@ class Executor:
         self.now = now
         self.concurrency = max(1, concurrency)
         self.on_local_write = on_local_write
+        self._emptied: set[str] = set()  # folders (relative) we trashed a file from
 
     # -- scheduling --------------------------------------------------------------------
 
@@ -103,6 +109,7 @@ class Executor:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="transfer") as pool:
             for phase in (first, second):
                 self._run_phase(pool, phase, begin, done, should_stop)
+        self._remove_emptied_folders()
 
     def _run_phase(
         self,
@@ -257,7 +264,30 @@ class Executor:
             return _problem(a, "changed-since-scan", "changed locally while syncing; kept")
         self.on_local_write(a.path)
         self.trash.move_in(self.t.local_root, a.path, self.t.mapping, self.now())
+        folder = a.path.rpartition("/")[0]
+        if folder:
+            self._emptied.add(folder)
         return Outcome(a, "trashed-local", drop_base=True)
+
+    def _remove_emptied_folders(self) -> None:
+        pending = set(self._emptied)
+        while pending:
+            rel = max(pending, key=lambda r: (r.count("/"), r))  # deepest first
+            pending.discard(rel)
+            try:
+                fd, name = localfs.open_parent(self.t.local_root, rel, create=False)
+            except (OSError, ContainerSyncError):
+                continue
+            try:
+                self.on_local_write(rel)
+                os.rmdir(name, dir_fd=fd)  # only an empty folder; a link is ENOTDIR
+            except OSError:
+                continue
+            finally:
+                os.close(fd)
+            parent = rel.rpartition("/")[0]
+            if parent:
+                pending.add(parent)
 
     def _record_base(self, a: RecordBase) -> Outcome:
         return Outcome(a, "recorded", base=_base_from(a.local, a.remote),
