@@ -78,7 +78,7 @@ def run_cycle(
         base = {p: _without_remote(b) for p, b in base.items()}
     scanned = scan(s.local_root, ctx.rules, base, only=opts.only)
     report.hashed = scanned.hashed
-    if scanned.root_state == "missing" and len(base) < 2 and not opts.dry_run:
+    if scanned.root_state == "missing" and (len(base) < 2 or opts.force) and not opts.dry_run:
         s.local_root.mkdir(parents=True, exist_ok=True)
         scanned = scan(s.local_root, ctx.rules, base, only=opts.only)
     if not opts.dry_run:
@@ -110,7 +110,9 @@ def run_cycle(
     problems: list[Problem] = [*scanned.problems, *plan.problems]
 
     halt = check_safety(
-        plan, scoped_base, scanned.files, view,
+        # a root that could not be scanned covers nothing, so scoped_base is empty: the
+        # local-root rail must count everything the index tracks there
+        plan, scoped_base if scanned.root_state == "ok" else base, scanned.files, view,
         local_root_state=root_state, remote_listed_count=len(objects),
         container_running=bool(cid) and not attached.new_generation,
         force=opts.force, digests=digests, max_delete_fraction=s.max_delete_fraction,
