@@ -24,7 +24,14 @@ from containersync.engine.summary import CycleReport
 from containersync.errors import Halted
 from containersync.execute.executor import Executor, Target
 from containersync.execute.outcome import Outcome, record
-from containersync.model.entry import BaseEntry, LocalFile, Problem, RemoteFile, RemoteObject
+from containersync.model.entry import (
+    BaseEntry,
+    LocalFile,
+    Problem,
+    RemoteFile,
+    RemoteObject,
+    RemoteView,
+)
 from containersync.model.paths import local_to_remote
 from containersync.model.plan import Action, DeleteRemote, Download, Plan, SaveConflictCopy, Upload
 from containersync.plan.reconcile import reconcile
@@ -63,12 +70,12 @@ def run_cycle(
     report.note_container(attached)
     cid = attached.container.id if attached.container else None
 
-    objects = _list_remote(ctx, cid, opts)
+    objects, fresh = _list_remote(ctx, cid, opts)
     if cid and not opts.dry_run and ctx.index.intents(name):
         full = objects if opts.listing == "full" else listing.list_full(ctx, cid)
         report.settled = settle_intents(ctx, cid, full)
         if report.settled:
-            objects = _list_remote(ctx, cid, opts)
+            objects, fresh = _list_remote(ctx, cid, opts)
 
     if not opts.dry_run and s.local_root.is_dir():
         _rebaseline_if_rules_changed(ctx)
@@ -76,19 +83,20 @@ def run_cycle(
     if opts.dry_run and attached.new_generation:
         # what attaching a new container would do to the base: forget the remote halves
         base = {p: _without_remote(b) for p, b in base.items()}
-    scanned = scan(s.local_root, ctx.rules, base, only=opts.only)
+    view = remote_view(objects, base, remote_root=s.remote_root, pull_sources=s.pull_sources,
+                       own_ids=ctx.index.own_uploads(name))
+    only = _with_fresh_paths(opts.only, view, fresh)
+    scanned = scan(s.local_root, ctx.rules, base, only=only)
     report.hashed = scanned.hashed
     if scanned.root_state == "missing" and (len(base) < 2 or opts.force) and not opts.dry_run:
         s.local_root.mkdir(parents=True, exist_ok=True)
-        scanned = scan(s.local_root, ctx.rules, base, only=opts.only)
+        scanned = scan(s.local_root, ctx.rules, base, only=only)
     if not opts.dry_run:
         base = _refresh_touched_bases(ctx, base, scanned.files)
 
     # only paths whose local state the scan knows take part (a targeted scan, or a folder
     # that could not be read, must not look like deletions)
     scoped_base = {p: b for p, b in base.items() if p in scanned.files or scanned.covers(p)}
-    view = remote_view(objects, base, remote_root=s.remote_root, pull_sources=s.pull_sources,
-                       own_ids=ctx.index.own_uploads(name))
     if scanned.scope is not None or scanned.incomplete:
         view = replace(view, files={p: r for p, r in view.files.items()
                                     if p in scanned.files or scanned.covers(p)})
@@ -174,21 +182,36 @@ def _without_remote(b: BaseEntry) -> BaseEntry:
     return replace(b, remote_id=None, remote_path=None, remote_created_at=None, source=None)
 
 
-def _list_remote(ctx: MappingContext, cid: str | None, opts: CycleOptions) -> list[RemoteObject]:
-    """List the container and keep the index's cache of the listing up to date."""
+def _list_remote(
+    ctx: MappingContext, cid: str | None, opts: CycleOptions
+) -> tuple[list[RemoteObject], list[RemoteObject]]:
+    """List the container and keep the index's cache of the listing up to date.
+    Returns every object and, for an incremental listing, the ones that are new."""
     if cid is None:
-        return []
+        return [], []
     if opts.listing == "full":
         objects = listing.list_full(ctx, cid)
         if not opts.dry_run:
             with ctx.index.write() as tx:
                 tx.replace_remote_cache(ctx.name, objects)
-        return objects
-    objects, fresh = listing.list_incremental(ctx, cid)
+        return objects, []
+    objects, count = listing.list_incremental(ctx, cid)
+    fresh = objects[len(objects) - count:] if count else []
     if fresh and not opts.dry_run:
         with ctx.index.write() as tx:
-            tx.add_remote_objects(ctx.name, objects[-fresh:])
-    return objects
+            tx.add_remote_objects(ctx.name, fresh)
+    return objects, fresh
+
+
+def _with_fresh_paths(
+    only: Sequence[str] | None, view: RemoteView, fresh: Sequence[RemoteObject]
+) -> Sequence[str] | None:
+    """A targeted cycle also looks at the paths new remote objects map to: once listed they
+    count as known, so leaving them out would hide them until the next full listing."""
+    if only is None or not fresh:
+        return only
+    fresh_ids = {o.file_id for o in fresh}
+    return [*only, *(p for p, r in view.files.items() if r.file_id in fresh_ids)]
 
 
 def _intent_fields(action: Action, at: float, remote_root: str | None) -> dict[str, Any] | None:
