@@ -40,7 +40,7 @@ import pytest
 from containersync import cli
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer
-from support.backend import raw
+from support.backend import TEST_KEY, raw
 
 MAPPING = "m"
 REMOTE_ROOT = "/mnt/data"
@@ -98,11 +98,16 @@ def dirs(root: Path) -> set[str]:
 
 # -- the remote side ---------------------------------------------------------------------
 
-def remote_objects(server: RunningServer, cid: str) -> list[dict[str, Any]]:
+def _key(api_key: str | None) -> str:
+    return api_key or TEST_KEY
+
+
+def remote_objects(server: RunningServer, cid: str, *,
+                   api_key: str | None = None) -> list[dict[str, Any]]:
     """Every file object of the container, as the API lists it (all pages)."""
     out: list[dict[str, Any]] = []
     after: str | None = None
-    with raw(server) as client:
+    with raw(server, api_key=_key(api_key)) as client:
         while True:
             params: dict[str, Any] = {"limit": 100, "order": "asc"}
             if after:
@@ -116,27 +121,29 @@ def remote_objects(server: RunningServer, cid: str) -> list[dict[str, Any]]:
             after = page["data"][-1]["id"]
 
 
-def create_container(server: RunningServer, name: str, **spec: Any) -> str:
-    with raw(server) as client:
+def create_container(server: RunningServer, name: str, *, api_key: str | None = None,
+                     **spec: Any) -> str:
+    with raw(server, api_key=_key(api_key)) as client:
         response = client.post("/v1/containers", json={"name": name, **spec})
         response.raise_for_status()
         cid: str = response.json()["id"]
         return cid
 
 
-def remote_content(server: RunningServer, cid: str, file_id: str) -> bytes:
-    with raw(server) as client:
+def remote_content(server: RunningServer, cid: str, file_id: str, *,
+                   api_key: str | None = None) -> bytes:
+    with raw(server, api_key=_key(api_key)) as client:
         response = client.get(f"/v1/containers/{cid}/files/{file_id}/content")
         response.raise_for_status()
         return response.content
 
 
 def remote_tree(server: RunningServer, cid: str, *, own: Mapping[str, str] | None = None,
-                remote_root: str = REMOTE_ROOT) -> dict[str, str]:
+                remote_root: str = REMOTE_ROOT, api_key: str | None = None) -> dict[str, str]:
     """The remote side as local paths -> content of the newest object (see module doc).
     ``own`` maps the file ids this program uploaded to their local paths."""
     own = own or {}
-    objects = remote_objects(server, cid)
+    objects = remote_objects(server, cid, api_key=api_key)
     anchors = {o["path"]: own[o["id"]] for o in objects if o["id"] in own}
     newest: dict[str, dict[str, Any]] = {}
     prefix = remote_root.rstrip("/") + "/"
@@ -152,7 +159,7 @@ def remote_tree(server: RunningServer, cid: str, *, own: Mapping[str, str] | Non
         best = newest.get(rel)
         if best is None or (o["created_at"], o["id"]) > (best["created_at"], best["id"]):
             newest[rel] = o
-    return {rel: _text(remote_content(server, cid, o["id"])) for rel, o in sorted(newest.items())}
+    return {rel: _text(remote_content(server, cid, o["id"], api_key=api_key)) for rel, o in sorted(newest.items())}
 
 
 def assistant(server: RunningServer, cid: str, script: str, *, api_key: str | None = None,
@@ -319,7 +326,7 @@ class World:
 
     def adopt(self, **mapping: Any) -> str:
         """Create a container over the API and name it by id in the config."""
-        self.adopted = create_container(self.server, "adopted")
+        self.adopted = create_container(self.server, "adopted", api_key=self.api_key)
         self.configure(container={"id": self.adopted}, **mapping)
         return self.adopted
 
@@ -334,10 +341,10 @@ class World:
         cid, own = self._read_index()
         cid = cid or self.adopted
         assert cid
-        return remote_tree(self.server, cid, own=own)
+        return remote_tree(self.server, cid, own=own, api_key=self.api_key)
 
     def objects(self) -> list[dict[str, Any]]:
-        return remote_objects(self.server, self.cid)
+        return remote_objects(self.server, self.cid, api_key=self.api_key)
 
     def trash(self) -> dict[str, str]:
         """Relative path -> content of everything in this mapping's trash (all moves)."""
@@ -354,7 +361,7 @@ class World:
     def _sandbox_paths(self, rels: list[str]) -> dict[str, str]:
         cid, own = self._read_index()
         cid = cid or self.adopted
-        objects = remote_objects(self.server, cid) if cid else []
+        objects = remote_objects(self.server, cid, api_key=self.api_key) if cid else []
         out = {}
         for rel in rels:
             mine = [o for o in objects if own.get(o["id"]) == rel]
