@@ -139,7 +139,7 @@ class DaemonConfig(_Model):
     full_sync_interval_seconds: float = Field(default=600, gt=0)
     keepalive_idle_limit_seconds: float = Field(default=28800, ge=0)
     keepalive_interval_seconds: float | None = Field(default=None, gt=0)
-    poll_fallback: Literal["auto", "always", "never"] = "auto"
+    poll_fallback: Literal["auto", "always"] = "auto"
     poll_interval_seconds: float = Field(default=2, gt=0)
 
     @model_validator(mode="after")
