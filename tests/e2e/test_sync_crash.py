@@ -1,0 +1,79 @@
+"""Crash safety of ``containersync sync`` while it pushes: SIGKILL during the initial
+container creation and after uploads landed but before they were recorded, then run again.
+
+See ``test_sync_crash_harness`` for how the kill point is placed and what "converged" checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from test_sync_crash_harness import (
+    MAPPING,
+    KillPoint,
+    Rig,
+    assert_converged,
+    containers_named,
+    pushed_tree,
+    rig_maker,
+    write_tree,
+)
+
+from containersync.localapi.embedded import RunningServer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def rig_factory(tmp_path: Path, local_server_factory: Callable[..., RunningServer],
+                ) -> Callable[..., Rig]:
+    return rig_maker(tmp_path, local_server_factory)
+
+
+@pytest.fixture(params=[False, True], ids=["paths-honoured", "paths-assigned"])
+def assign_paths(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+def test_kill_after_container_created_before_recorded(
+        rig_factory: Callable[..., Rig], assign_paths: bool) -> None:
+    rig = rig_factory(assign_paths=assign_paths)
+    files = pushed_tree(60)
+    write_tree(rig.root, files)
+    rig.sync_killed_at(KillPoint(rig.server, "create_container", 1))
+    assert len(containers_named(rig)) == 1  # made, never recorded
+    assert_converged(rig, files, honoured=not assign_paths)
+
+
+def test_kill_before_container_create_lands(rig_factory: Callable[..., Rig]) -> None:
+    rig = rig_factory()
+    files = pushed_tree(20)
+    write_tree(rig.root, files)
+    rig.sync_killed_at(KillPoint(rig.server, "create_container", 1, after=False))
+    assert containers_named(rig) == []
+    assert_converged(rig, files, honoured=True)
+
+
+@pytest.mark.parametrize("nth", [1, 100])
+def test_kill_after_uploads_landed_before_recorded(
+        rig_factory: Callable[..., Rig], assign_paths: bool, nth: int) -> None:
+    rig = rig_factory(assign_paths=assign_paths)
+    files = pushed_tree(200)
+    write_tree(rig.root, files)
+    rig.sync_killed_at(KillPoint(rig.server, "upload_container_file", nth))
+    with rig.index() as index:
+        assert index.intents(MAPPING), "the kill left no upload to settle"
+    assert_converged(rig, files, honoured=not assign_paths)
+
+
+def test_two_kills_in_a_row_then_converges(rig_factory: Callable[..., Rig],
+                                           assign_paths: bool) -> None:
+    rig = rig_factory(assign_paths=assign_paths)
+    files = pushed_tree(200)
+    write_tree(rig.root, files)
+    rig.sync_killed_at(KillPoint(rig.server, "upload_container_file", 40))
+    # the second run is killed while it settles or uploads what is left
+    rig.sync_killed_at(KillPoint(rig.server, "upload_container_file", 30))
+    assert_converged(rig, files, honoured=not assign_paths)
