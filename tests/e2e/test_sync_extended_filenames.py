@@ -49,16 +49,19 @@ def test_local_odd_names_sync_and_control_characters_are_problems(world: World) 
     assert (again.code, again.counts) == (1, counts())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in execute/localfs.py (not ours to edit): the scanner maps an NFD name on disk to "
-    "its NFC path, but localfs.matches/open_parent and the upload open the NFC spelling, "
-    "which does not exist; the file is a 'changed-since-scan' problem on every run and "
-    "never syncs. A download or trash of that path has the same blind spot."))
 def test_local_nfd_name_is_uploaded_under_its_nfc_name(world: World) -> None:
     world.write({NFD: "nfd", "plain.txt": "p"})
     result = world.sync()
     assert result.code == 0, result.m["problems"]
     assert world.remote() == nfc({NFD: "nfd", "plain.txt": "p"})
+    assert world.sync().counts == counts()
+    # the assistant rewrites it: the file on disk is replaced under its own (NFD) spelling,
+    # not doubled by an NFC sibling
+    world.assistant_changes({unicodedata.normalize("NFC", NFD): "new"})
+    pulled = world.sync()
+    assert (pulled.code, pulled.m["downloaded"]) == (0, 1), pulled.m["problems"]
+    assert sorted(p.name for p in world.root.iterdir()) == sorted([NFD, "plain.txt"])
+    assert (world.root / NFD).read_text() == "new"
 
 
 def test_assistant_odd_names_are_pulled_and_unsafe_ones_refused(world: World) -> None:

@@ -160,6 +160,7 @@ def test_garbage_and_replacements_are_not_deletions() -> None:
     ("missing", "is missing"),
     ("not-a-directory", "is not a directory"),
     ("empty", "is empty"),
+    ("unreadable", "cannot be read"),
 ])
 def test_local_root_gone(state: str, words: str) -> None:
     bases, _, remotes = tree(3)

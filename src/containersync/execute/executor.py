@@ -180,7 +180,7 @@ class Executor:
             return _problem(a, "changed-since-scan", "changed while syncing; will retry")
         remote_path = local_to_remote(a.path, self.t.remote_root) if self.t.honour_paths else None
         obj = self.client.upload_file(
-            self.t.container_id, root / a.path, remote_path=remote_path,
+            self.t.container_id, localfs.disk_path(root, a.path), remote_path=remote_path,
             filename=a.path.rsplit("/", 1)[-1],
         )
         stable = localfs.matches(root, a.path, a.local)

@@ -19,6 +19,7 @@ import contextlib
 import os
 import secrets
 import stat as st_mod
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -50,6 +51,7 @@ def open_parent(root: Path | str, rel: str, *, create: bool) -> tuple[int, str]:
     try:
         for part in dirs:
             walked = f"{walked}/{part}" if walked else part
+            part = on_disk_name(fd, part)
             try:
                 nfd = os.open(part, _DIR_FLAGS, dir_fd=fd)
             except FileNotFoundError:
@@ -63,10 +65,47 @@ def open_parent(root: Path | str, rel: str, *, create: bool) -> tuple[int, str]:
                 nfd = _open_dir_checked(fd, part, walked, exc)
             os.close(fd)
             fd = nfd
+        name = on_disk_name(fd, name)
     except BaseException:
         os.close(fd)
         raise
     return fd, name
+
+
+def on_disk_name(dfd: int, name: str) -> str:
+    """The entry of folder ``dfd`` that the NFC name ``name`` stands for: ``name`` itself,
+    or a spelling stored in another normal form (the scanner reports a name stored
+    decomposed, as some tools write them, under its NFC form). ``name`` when neither exists."""
+    if name.isascii():
+        return name
+    try:
+        os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        return name
+    except OSError:
+        pass
+    try:
+        entries = os.listdir(dfd)
+    except OSError:
+        return name
+    for entry in entries:
+        if entry != name and unicodedata.normalize("NFC", entry) == name:
+            return entry
+    return name
+
+
+def disk_path(root: Path, rel: str) -> Path:
+    """The path of ``rel`` as spelled on disk (see ``on_disk_name``), for readers that open
+    by path, such as an upload."""
+    if rel.isascii():
+        return Path(root, rel)
+    dfd, name = open_parent(root, rel, create=False)
+    try:
+        folder = os.readlink(f"/proc/self/fd/{dfd}") if os.path.isdir("/proc/self/fd") else None
+    finally:
+        os.close(dfd)
+    if folder is None:
+        return Path(root, rel)
+    return Path(folder, name)
 
 
 def _open_dir_checked(fd: int, part: str, walked: str, first: OSError | None = None) -> int:

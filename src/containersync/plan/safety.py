@@ -39,7 +39,9 @@ ROOT_OK = "ok"
 ROOT_MISSING = "missing"
 ROOT_NOT_A_DIRECTORY = "not-a-directory"
 ROOT_EMPTY = "empty"
-ROOT_STATES = frozenset({ROOT_OK, ROOT_MISSING, ROOT_NOT_A_DIRECTORY, ROOT_EMPTY})
+ROOT_UNREADABLE = "unreadable"
+ROOT_STATES = frozenset({ROOT_OK, ROOT_MISSING, ROOT_NOT_A_DIRECTORY, ROOT_EMPTY,
+                         ROOT_UNREADABLE})
 
 _FORCE_HINT = "run again with --force if that is intended"
 _NO_DIGESTS: Mapping[str, str] = {}
@@ -80,7 +82,7 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
     tracked_local = len(base)
     if local_root_state != ROOT_OK and tracked_local >= 2:
         what = {ROOT_MISSING: "is missing", ROOT_NOT_A_DIRECTORY: "is not a directory",
-                ROOT_EMPTY: "is empty"}[local_root_state]
+                ROOT_EMPTY: "is empty", ROOT_UNREADABLE: "cannot be read"}[local_root_state]
         return Halt(LOCAL_ROOT_GONE,
                     f"the local folder {what} while the index tracks {tracked_local} files "
                     f"there; if a disk is not mounted, mount it; if the files were removed on "
