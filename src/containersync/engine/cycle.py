@@ -192,8 +192,7 @@ def _list_remote(
     if opts.listing == "full":
         objects = listing.list_full(ctx, cid)
         if not opts.dry_run:
-            with ctx.index.write() as tx:
-                tx.replace_remote_cache(ctx.name, objects)
+            _store_full_listing(ctx, objects)
         return objects, []
     objects, count = listing.list_incremental(ctx, cid)
     fresh = objects[len(objects) - count:] if count else []
@@ -212,6 +211,19 @@ def _with_fresh_paths(
         return only
     fresh_ids = {o.file_id for o in fresh}
     return [*only, *(p for p, r in view.files.items() if r.file_id in fresh_ids)]
+
+
+def _store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject]) -> None:
+    """Make the index's cache of the listing equal ``objects``, writing only the difference
+    (rewriting 100,000 unchanged rows made a no-op sync seconds slower)."""
+    cached = {o.file_id: o for o in ctx.index.remote_cache(ctx.name)}
+    listed = {o.file_id: o for o in objects}
+    stale = [fid for fid in cached if fid not in listed]
+    fresh = [o for fid, o in listed.items() if cached.get(fid) != o]
+    if stale or fresh:
+        with ctx.index.write() as tx:
+            tx.remove_remote_objects(ctx.name, stale)
+            tx.add_remote_objects(ctx.name, fresh)
 
 
 def _intent_fields(action: Action, at: float, remote_root: str | None) -> dict[str, Any] | None:
