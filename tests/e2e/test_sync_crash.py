@@ -71,7 +71,7 @@ def test_kill_after_uploads_landed_before_recorded(
 def test_two_kills_in_a_row_then_converges(rig_factory: Callable[..., Rig],
                                            assign_paths: bool) -> None:
     rig = rig_factory(assign_paths=assign_paths)
-    files = pushed_tree(200)
+    files = pushed_tree(120)
     write_tree(rig.root, files)
     rig.sync_killed_at(KillPoint(rig.server, "upload_container_file", 40))
     # the second run is killed while it settles or uploads what is left
