@@ -42,6 +42,11 @@ class WriteTx:
             raise InvariantViolation("index write used after its transaction ended")
         return self._conn.execute(sql, tuple(params))
 
+    def _exec_many(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        if self.closed:
+            raise InvariantViolation("index write used after its transaction ended")
+        self._conn.executemany(sql, rows)
+
     def _generation(self, name: str) -> int:
         row = self._exec("SELECT generation FROM mappings WHERE name = ?", (name,)).fetchone()
         if row is None:
@@ -146,16 +151,14 @@ class WriteTx:
 
     def add_remote_objects(self, name: str, objects: Iterable[RemoteObject]) -> None:
         self._generation(name)
-        for obj in objects:
-            self._exec(
-                "INSERT OR REPLACE INTO remote_cache (mapping, file_id, remote_path,"
-                " created_at, source, bytes) VALUES (?, ?, ?, ?, ?, ?)",
-                (name, obj.file_id, obj.remote_path, obj.created_at, obj.source, obj.bytes))
+        self._exec_many(
+            "INSERT OR REPLACE INTO remote_cache (mapping, file_id, remote_path,"
+            " created_at, source, bytes) VALUES (?, ?, ?, ?, ?, ?)",
+            [(name, o.file_id, o.remote_path, o.created_at, o.source, o.bytes) for o in objects])
 
     def remove_remote_objects(self, name: str, ids: Iterable[str]) -> None:
-        for file_id in ids:
-            self._exec("DELETE FROM remote_cache WHERE mapping = ? AND file_id = ?",
-                       (name, file_id))
+        self._exec_many("DELETE FROM remote_cache WHERE mapping = ? AND file_id = ?",
+                        [(name, file_id) for file_id in ids])
 
     # -- intents, conflicts, problems ------------------------------------------------------
 

@@ -17,6 +17,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from containersync.localapi.errors import ApiError, BadRequest, missing
 from containersync.localapi.forms import FilePart, Form
@@ -81,17 +82,29 @@ def content_disposition(filename: str) -> str:
     return value
 
 
-def download(handle: IO[bytes], content_type: str, filename: str) -> Response:
-    size = os.fstat(handle.fileno()).st_size
+class _FileResponse(StreamingResponse):
+    """Streams an open blob and closes it however the response ends, including when the
+    client disconnects before the body starts (the body generator then never runs)."""
 
-    def chunks() -> Iterator[bytes]:
-        try:
+    def __init__(self, handle: IO[bytes], **kwargs: Any) -> None:
+        self._handle = handle
+
+        def chunks() -> Iterator[bytes]:
             while block := handle.read(CHUNK):
                 yield block
-        finally:
-            handle.close()
 
-    return StreamingResponse(iterate_in_threadpool(chunks()), media_type=content_type, headers={
+        super().__init__(iterate_in_threadpool(chunks()), **kwargs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._handle.close()
+
+
+def download(handle: IO[bytes], content_type: str, filename: str) -> Response:
+    size = os.fstat(handle.fileno()).st_size
+    return _FileResponse(handle, media_type=content_type, headers={
         "content-length": str(size), "content-disposition": content_disposition(filename)})
 
 
