@@ -1,0 +1,96 @@
+"""Carrying out a plan for one cycle and recording what happened.
+
+Intents are written before each action's side effect and cleared with its result in the
+same transaction; the base follows results, never the plan. All index writes happen on the
+calling thread (index connections are per thread); transfers run on the executor's pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from containersync.engine.context import MappingContext
+from containersync.engine.summary import CycleReport
+from containersync.execute.executor import Executor, Target
+from containersync.execute.outcome import Outcome, record
+from containersync.model.entry import BaseEntry
+from containersync.model.paths import local_to_remote
+from containersync.model.plan import Action, DeleteRemote, Download, SaveConflictCopy, Upload
+
+
+def execute_plan(
+    ctx: MappingContext, cid: str, actions: Sequence[Action], base: dict[str, BaseEntry],
+    digests: dict[str, str], report: CycleReport, *, now: Callable[[], datetime],
+    on_outcome: Callable[[Outcome], None], should_stop: Callable[[], bool],
+) -> None:
+    s = ctx.settings
+    executor = Executor(
+        Target(ctx.name, s.local_root, cid, s.remote_root, s.honour_paths),
+        ctx.client, ctx.trash, digests=digests, now=now, concurrency=s.concurrency,
+        on_local_write=ctx.on_local_write,
+    )
+    base_ids = {p: b.remote_id for p, b in base.items()}
+
+    def begin(action: Action) -> int | None:
+        fields = intent_fields(action, now().timestamp(), s.remote_root if s.honour_paths else None)
+        if fields is None:
+            return None
+        with ctx.index.write() as tx:
+            return tx.add_intent(ctx.name, **fields)
+
+    def done(outcome: Outcome, intent: int | None) -> None:
+        path = outcome.action.path
+        with ctx.index.write() as tx:
+            dropped = record(tx, ctx.name, outcome, base_ids.get(path), now().timestamp())
+            if intent is not None:
+                tx.clear_intent(intent)
+        if outcome.base is not None:
+            base_ids[path] = outcome.base.remote_id
+        elif dropped:
+            base_ids.pop(path, None)
+        report.add(outcome)
+        on_outcome(outcome)
+
+    executor.run(actions, begin=begin, done=done, should_stop=should_stop)
+
+
+def intent_fields(action: Action, at: float, remote_root: str | None) -> dict[str, Any] | None:
+    """The intent row written before an action's side effect (None: nothing to settle)."""
+    if isinstance(action, Upload):
+        requested = local_to_remote(action.path, remote_root) if remote_root else None
+        return {"kind": "upload", "path": action.path, "sha256": action.local.sha256,
+                "size": action.local.size, "started_at": at, "remote_path": requested,
+                "file_id": action.replaces.file_id if action.replaces else None}
+    if isinstance(action, DeleteRemote):
+        return {"kind": "delete-remote", "path": action.path,
+                "file_id": action.remote.file_id, "started_at": at}
+    if isinstance(action, Download | SaveConflictCopy):
+        # not a remote effect, but a crash leaves a temporary file in the path's folder
+        # that only this intent points settling at (the scan skips our temporaries)
+        return {"kind": "download", "path": action.path, "file_id": action.remote.file_id,
+                "started_at": at}
+    return None
+
+
+def commit_cycle(
+    ctx: MappingContext, report: CycleReport, *, full_listing: bool, now: Callable[[], datetime]
+) -> None:
+    """Record the cycle's problems, times and summary; a finished cycle clears a halt."""
+    at = now().timestamp()
+    with ctx.index.write() as tx:
+        tx.set_problems(ctx.name, report.problems, at)
+        tx.clear_halt(ctx.name)
+        pushed = report.counts.get("uploaded", 0) + report.counts.get("deleted_remote", 0)
+        pulled = report.counts.get("downloaded", 0) + report.counts.get("deleted_local", 0)
+        times: dict[str, float] = {}
+        if pushed:
+            times["last_push"] = at
+        if pulled or full_listing:
+            times["last_pull"] = at
+        if full_listing:
+            times["last_full_list"] = at
+        if times:
+            tx.set_times(ctx.name, **times)
+        tx.set_summary(ctx.name, report.to_dict())
