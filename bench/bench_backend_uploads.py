@@ -12,28 +12,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 
 import httpx
 
+from bench_sync_common import start_backend
+
 FILE_SIZE = 4096
 WINDOW_S = 3.0
-
-
-def start_backend(data_dir: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "containersync", "serve-local", "--port", "0",
-         "--data-dir", data_dir], stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    if "listening on " not in line:
-        proc.kill()
-        raise SystemExit(f"backend did not start: {line!r}")
-    return proc, line.split("listening on ")[1].split()[0]
 
 
 def measure(base: str, clients: int) -> dict[str, float]:

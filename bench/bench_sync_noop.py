@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench_sync_push import start_backend, write_config
+from bench_sync_common import run_sync, start_backend, write_config
 
 FILES = 100_000
 TIMEOUT_S = 1800
-KEY_ENV = "CONTAINERSYNC_BENCH_KEY"
 
 
 def write_tree(root: Path, count: int) -> None:
@@ -39,18 +36,6 @@ def write_tree(root: Path, count: int) -> None:
         os.close(fd)
 
 
-def run_sync(config: Path) -> tuple[float, dict[str, object], int]:
-    env = {**os.environ, KEY_ENV: "sk-bench"}
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "containersync", "sync", "--config", str(config), "--json"],
-        capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
-    seconds = time.monotonic() - started
-    if not proc.stdout.strip():
-        raise SystemExit(f"sync printed no JSON: {proc.stderr[-2000:]}")
-    return seconds, json.loads(proc.stdout)["mappings"][0], proc.returncode
-
-
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else FILES
     with tempfile.TemporaryDirectory(prefix="containersync-bench-noop-") as tmp:
@@ -59,8 +44,8 @@ def main() -> None:
         backend, base_url = start_backend(work / "backend")
         try:
             config = write_config(work, base_url)
-            initial_s, initial, code1 = run_sync(config)
-            noop_s, noop, code2 = run_sync(config)
+            initial_s, initial, code1 = run_sync(config, TIMEOUT_S)
+            noop_s, noop, code2 = run_sync(config, TIMEOUT_S)
         finally:
             backend.terminate()
             backend.wait(timeout=10)

@@ -15,37 +15,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench_sync_common import run_sync, start_backend, write_config
 
 FILES = 2000
 FILE_SIZE = 4096
 TIMEOUT_S = 300
-KEY_ENV = "CONTAINERSYNC_BENCH_KEY"
-
-
-def start_backend(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "containersync", "serve-local", "--port", "0",
-         "--data-dir", str(data_dir)], stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    if "listening on " not in line:
-        proc.kill()
-        raise SystemExit(f"backend did not start: {line!r}")
-    return proc, line.split("listening on ")[1].split()[0]
-
-
-def write_config(work: Path, base_url: str) -> Path:
-    config = work / "config.toml"
-    config.write_text(
-        f'[api]\nbase_url = "{base_url}"\napi_key_env = "{KEY_ENV}"\n'
-        f'[state]\ndir = "{work / "state"}"\n'
-        f'[[mappings]]\nname = "bench"\nlocal = "{work / "tree"}"\n')
-    return config
 
 
 def write_tree(root: Path, count: int) -> None:
@@ -55,18 +33,6 @@ def write_tree(root: Path, count: int) -> None:
         (folder / f"f{i:05d}.bin").write_bytes(os.urandom(FILE_SIZE))
 
 
-def run_sync(config: Path) -> tuple[float, dict[str, object], int]:
-    env = {**os.environ, KEY_ENV: "sk-bench"}
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "containersync", "sync", "--config", str(config), "--json"],
-        capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
-    seconds = time.monotonic() - started
-    if not proc.stdout.strip():
-        raise SystemExit(f"sync printed no JSON: {proc.stderr[-2000:]}")
-    return seconds, json.loads(proc.stdout)["mappings"][0], proc.returncode
-
-
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else FILES
     with tempfile.TemporaryDirectory(prefix="containersync-bench-push-") as tmp:
@@ -74,7 +40,7 @@ def main() -> None:
         write_tree(work / "tree", count)
         backend, base_url = start_backend(work / "backend")
         try:
-            seconds, result, code = run_sync(write_config(work, base_url))
+            seconds, result, code = run_sync(write_config(work, base_url), TIMEOUT_S)
         finally:
             backend.terminate()
             backend.wait(timeout=10)
