@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from containersync.index.store import Index
-from support.scenario import PATH_MODES, Content, World, counts
+from support.scenario import Content, World, counts
 
 TOUCH = "<touch: same content, new mtime>"
 STAMP = re.compile(r"\.conflict-(\d{8}-\d{6})(-\d+)?")
@@ -100,11 +98,6 @@ def _stamped(files: dict[str, str]) -> dict[str, str]:
 def _touch(root: Path, rel: str) -> None:
     st = (root / rel).stat()
     os.utime(root / rel, ns=(st.st_atime_ns + 5 * 10**9, st.st_mtime_ns + 5 * 10**9))
-
-
-@pytest.fixture(params=PATH_MODES)
-def world(request: pytest.FixtureRequest, local_server_factory, tmp_path: Path) -> World:
-    return World(local_server_factory(assign_paths=request.param), tmp_path)
 
 
 def test_change_matrix(world: World) -> None:

@@ -7,7 +7,6 @@ See ``test_sync_crash_harness`` for how the kill point is placed and what "conve
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from test_sync_crash_harness import (
@@ -17,24 +16,10 @@ from test_sync_crash_harness import (
     assert_converged,
     containers_named,
     pushed_tree,
-    rig_maker,
     write_tree,
 )
 
-from containersync.localapi.embedded import RunningServer
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def rig_factory(tmp_path: Path, local_server_factory: Callable[..., RunningServer],
-                ) -> Callable[..., Rig]:
-    return rig_maker(tmp_path, local_server_factory)
-
-
-@pytest.fixture(params=[False, True], ids=["paths-honoured", "paths-assigned"])
-def assign_paths(request: pytest.FixtureRequest) -> bool:
-    return bool(request.param)
 
 
 def test_kill_after_container_created_before_recorded(

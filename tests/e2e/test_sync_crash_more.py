@@ -23,25 +23,11 @@ from test_sync_crash_harness import (
     containers_named,
     local_tree,
     pushed_tree,
-    rig_maker,
     wait_until_open,
     write_tree,
 )
 
-from containersync.localapi.embedded import RunningServer
-
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def rig_factory(tmp_path: Path, local_server_factory: Callable[..., RunningServer],
-                ) -> Callable[..., Rig]:
-    return rig_maker(tmp_path, local_server_factory)
-
-
-@pytest.fixture(params=[False, True], ids=["paths-honoured", "paths-assigned"])
-def assign_paths(request: pytest.FixtureRequest) -> bool:
-    return bool(request.param)
 
 
 def test_kill_during_replace(rig_factory: Callable[..., Rig], assign_paths: bool) -> None:

@@ -8,17 +8,9 @@ created), the local tree (same content and mtimes, folders included) and the tra
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
-
-import pytest
 
 from support.backend import raw
-from support.scenario import PATH_MODES, World, mtimes
-
-
-@pytest.fixture(params=PATH_MODES)
-def world(request: pytest.FixtureRequest, local_server_factory, tmp_path: Path) -> World:
-    return World(local_server_factory(assign_paths=request.param), tmp_path)
+from support.scenario import World, mtimes
 
 
 def _index_state(world: World) -> tuple[str, int] | None:

@@ -8,18 +8,9 @@ no download, no conflict).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from support.scenario import PATH_MODES, World, counts
+from support.scenario import World, counts
 
 TREE = {"a.txt": "alpha", "sub/b.txt": "beta", "sub/deep/c.md": "# gamma\n", "empty": ""}
-
-
-@pytest.fixture(params=PATH_MODES)
-def world(request: pytest.FixtureRequest, local_server_factory, tmp_path: Path) -> World:
-    return World(local_server_factory(assign_paths=request.param), tmp_path)
 
 
 def test_first_sync_uploads_once_then_nothing(world: World) -> None:

@@ -10,11 +10,8 @@ with a control character, so on the remote side the hostile case is a backslash.
 from __future__ import annotations
 
 import unicodedata
-from pathlib import Path
 
-import pytest
-
-from support.scenario import PATH_MODES, World, counts
+from support.scenario import World, counts
 
 NFC = unicodedata.normalize("NFC", "café ünï 日本.txt")
 NFD = unicodedata.normalize("NFD", "résumé.md")
@@ -26,11 +23,6 @@ GOOD_LOCAL = {"with space.txt": "s", " leading and trailing .txt": "lt", NFC: "n
 
 def nfc(files: dict[str, str]) -> dict[str, str]:
     return {unicodedata.normalize("NFC", k): v for k, v in files.items()}
-
-
-@pytest.fixture(params=PATH_MODES)
-def world(request: pytest.FixtureRequest, local_server_factory, tmp_path: Path) -> World:
-    return World(local_server_factory(assign_paths=request.param), tmp_path)
 
 
 def test_local_odd_names_sync_and_control_characters_are_problems(world: World) -> None:

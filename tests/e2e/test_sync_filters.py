@@ -5,16 +5,7 @@ that re-baselines without deleting what became ignored on either side.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from support.scenario import PATH_MODES, World, counts
-
-
-@pytest.fixture(params=PATH_MODES)
-def world(request: pytest.FixtureRequest, local_server_factory, tmp_path: Path) -> World:
-    return World(local_server_factory(assign_paths=request.param), tmp_path)
+from support.scenario import World, counts
 
 
 def test_excludes_ignore_file_and_secrets(world: World) -> None:

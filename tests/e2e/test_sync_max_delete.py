@@ -7,19 +7,18 @@ The local halt runs as a subprocess, so its exit code is the one a user's shell 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from support.scenario import PATH_MODES, World, counts, mtimes
+from support.scenario import World, counts, mtimes
 
 TREE = {f"f{i}.txt": f"file {i}" for i in range(6)}
 DOOMED = [f"f{i}.txt" for i in range(4)]  # 4 of 6 tracked files
 
 
-@pytest.fixture(params=PATH_MODES)
-def world(request: pytest.FixtureRequest, local_server_factory, tmp_path: Path) -> World:
-    w = World(local_server_factory(assign_paths=request.param), tmp_path)
+@pytest.fixture
+def world(world: World) -> World:
+    """The shared world (both path modes), with TREE synced once."""
+    w = world
     w.write(TREE)
     assert w.sync().code == 0
     return w

@@ -8,19 +8,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from support.scenario import PATH_MODES, World, counts
+from support.scenario import World, counts
 
 TREE = {f"s{i}.txt": f"stable {i}" for i in range(4)} | {"a.txt": "a", "b.txt": "b",
                                                          "c.txt": "c"}
-
-
-@pytest.fixture(params=PATH_MODES)
-def world(request: pytest.FixtureRequest, local_server_factory, tmp_path: Path) -> World:
-    return World(local_server_factory(assign_paths=request.param), tmp_path)
 
 
 def test_push_ignores_remote_changes_and_repushes_ours(world: World) -> None:

@@ -11,19 +11,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from support.scenario import PATH_MODES, World, counts, mtimes
+from support.scenario import World, counts, mtimes
 
 TREE = {"a.txt": "a", "sub/b.txt": "b", "c.txt": "c"}
 PAST_EXPIRY_S = 21 * 60
-
-
-@pytest.fixture(params=PATH_MODES)
-def world(request: pytest.FixtureRequest, local_server_factory, tmp_path: Path) -> World:
-    return World(local_server_factory(assign_paths=request.param), tmp_path)
 
 
 def test_expired_container_starts_a_new_generation_and_reseeds(world: World) -> None:

@@ -9,20 +9,11 @@ an error (there are no folders on the remote side; it simply has nothing to sync
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from support.scenario import PATH_MODES, World, counts
+from support.scenario import World, counts
 
 STABLE = {f"stable/{i}.txt": str(i) for i in range(4)}
 TREE = {**STABLE, "keep.txt": "k", "sub/x.txt": "x", "sub/deep/y.txt": "y",
         "mixed/z.txt": "z", "mixed/stay.txt": "s", "user-emptied/w.txt": "w"}
-
-
-@pytest.fixture(params=PATH_MODES)
-def world(request: pytest.FixtureRequest, local_server_factory, tmp_path: Path) -> World:
-    return World(local_server_factory(assign_paths=request.param), tmp_path)
 
 
 def _dirs(world: World) -> set[str]:
