@@ -23,6 +23,11 @@ def test_excludes_ignore_file_and_secrets(world: World) -> None:
     pulled = world.sync()
     assert pulled.counts == counts(downloaded=1)
     assert not (world.root / "debug.log").exists() and (world.root / "b.txt").exists()
+    # the held-back files are said once, not on every run, and again when the set changes
+    assert pulled.m["held_back"] == result.m["held_back"]
+    assert "held back" not in pulled.err
+    world.write({".env.local": "K=2"})
+    assert "held back 3 secret file(s)" in world.sync().err
 
 
 def test_reinclude_with_bang(world: World) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from containersync.errors import ContainerSyncError, Halted, LockedError
+from containersync.errors import ContainerSyncError, Halted, LockedError, UsageError
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
     from containersync.config import Config
@@ -50,8 +50,12 @@ def run(args: argparse.Namespace) -> int:
     from containersync.engine.session import session
 
     cfg = load_config(args.config).config
-    names = args.mapping or [m.name for m in cfg.mappings]
-    mappings = [cfg.mapping(n) for n in names]
+    known = {m.name: m for m in cfg.mappings}
+    unknown = [n for n in args.mapping or () if n not in known]
+    if unknown:
+        raise UsageError(f"no mapping named {unknown[0]!r} in the config; "
+                         f"use one of: {', '.join(known) or '(none configured)'}")
+    mappings = [known[n] for n in args.mapping] if args.mapping else list(cfg.mappings)
     results: list[dict[str, Any]] = []
     with session(cfg) as sess, _index(sess, cfg, dry_run=args.dry_run) as index:
         for m in mappings:
@@ -67,10 +71,11 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     from containersync.engine.cycle import CycleOptions
     from containersync.engine.progress import Progress
     from containersync.engine.runner import sync_mapping
-    from containersync.engine.summary import NOTICE_KINDS
     from containersync.index.lock import MappingLock
 
     ctx = sess.context(m, index)
+    state = index.mapping(m.name)
+    held_before = (state.summary or {}).get("held_back") if state else None
     progress = Progress(m.name, quiet=False)
     opts = CycleOptions(force=args.force, dry_run=args.dry_run,
                         on_outcome=progress.on_outcome, on_plan=progress.on_plan)
@@ -92,21 +97,30 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     if not args.dry_run:
         ctx.trash.purge(now())
     _say(args, report.line())
-    if report.held_back:
+    if report.held_back and report.held_back != held_before:
+        # said when the set changes, not on every run
         shown = ", ".join(report.held_back[:5]) + (" ..." if len(report.held_back) > 5 else "")
         _say(args, f"{m.name}: held back {len(report.held_back)} secret file(s), never sent "
                    f"to a sandbox unless re-included with !pattern: {shown}")
-    first_seen = {(p.path, p.kind): p.first_seen == p.last_seen for p in index.problems(m.name)}
-    for problem in report.problems:
-        if problem.kind in NOTICE_KINDS:
-            if first_seen.get((problem.path, problem.kind), True):
-                _say(args, f"{m.name}: note: {problem.path}: {problem.message}")
-            continue
-        _say(args, f"{m.name}: problem ({problem.kind}) {problem.path}: {problem.message}")
+    _say_problems(args, index, m.name, report.problems)
     if args.dry_run and not args.json:
         for action in report.plan.actions:
             print(f"  would {type(action).__name__}: {action.path}")
     return {"status": "converged" if report.converged else "problems", **report.to_dict()}
+
+
+def _say_problems(args: argparse.Namespace, index: Index, mapping: str,
+                  problems: list[Any]) -> None:
+    """Problems every run; notices (symlinks) only the first time they are seen."""
+    from containersync.engine.summary import NOTICE_KINDS
+
+    first_seen = {(p.path, p.kind): p.first_seen == p.last_seen for p in index.problems(mapping)}
+    for problem in problems:
+        if problem.kind in NOTICE_KINDS:
+            if first_seen.get((problem.path, problem.kind), True):
+                _say(args, f"{mapping}: note: {problem.path}: {problem.message}")
+            continue
+        _say(args, f"{mapping}: problem ({problem.kind}) {problem.path}: {problem.message}")
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
