@@ -69,15 +69,17 @@ def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
     daemon = read_state(Path(cfg.state.dir), m.name)
     live = daemon is not None and is_live(daemon)
     d: dict[str, Any] = daemon if (live and daemon is not None) else {}
+    # without a running daemon, the container as the last cycle saw it
+    last = dict(row.summary or {}) if row is not None and row.container_id else {}
     out: dict[str, Any] = {
         "mapping": m.name, "local": str(m.local), "mode": str(m.mode.value),
         "synced": row is not None and row.generation > 0,
         "container": {
             "id": d.get("container_id") or (row.container_id if row else None),
-            "status": d.get("container_status"),
+            "status": d.get("container_status") or last.get("container_status"),
             "generation": row.generation if row else 0,
             "adopted": bool(row.adopted) if row else m.container.adopted,
-            "expires_at": _iso(d.get("expires_at")),
+            "expires_at": _iso(d.get("expires_at") or last.get("expires_at")),
         },
         "last_push": _iso(_latest(row.last_push if row else None, d.get("last_push"))),
         "last_pull": _iso(_latest(row.last_pull if row else None, d.get("last_pull"))),

@@ -37,6 +37,9 @@ class CycleReport:
     container_id: str | None = None
     generation: int = 0
     new_generation: bool = False
+    container_status: str | None = None
+    #: when the container expires if nothing touches it again (unix seconds), as of attach
+    expires_at: float | None = None
     plan: Plan = field(default_factory=Plan)
     outcomes: list[Outcome] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -50,9 +53,13 @@ class CycleReport:
     seconds: float = 0.0
 
     def note_container(self, attached: Attached) -> None:
-        self.container_id = attached.container.id if attached.container else None
+        c = attached.container
+        self.container_id = c.id if c else None
         self.generation = attached.generation
         self.new_generation = attached.new_generation
+        self.container_status = c.status if c else None
+        if c is not None and c.last_active_at is not None and c.expires_after is not None:
+            self.expires_at = float(c.last_active_at + c.expires_after.minutes * 60)
 
     def add(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -83,6 +90,8 @@ class CycleReport:
             "mapping": self.mapping,
             "dry_run": self.dry_run,
             "container_id": self.container_id,
+            "container_status": self.container_status,
+            "expires_at": self.expires_at,
             "generation": self.generation,
             "new_generation": self.new_generation,
             "uploaded": self.counts.get("uploaded", 0),
