@@ -62,6 +62,9 @@ def run_cycle(
 
     attached = _attach(ctx, opts, now=now)
     report.note_container(attached)
+    if attached.new_generation and (opts.only is not None or opts.listing != "full"):
+        # a new container holds nothing yet: re-seed the whole tree, not just the dirty paths
+        opts = replace(opts, only=None, listing="full")
     cid = attached.container.id if attached.container else None
     remote = _list_and_settle(ctx, cid, opts, report)
     base = _load_base(ctx, opts, attached)

@@ -1,0 +1,57 @@
+"""A targeted cycle (the daemon's, for a few dirty paths) that finds the container expired
+re-seeds the whole tree into the new container, not just the paths it was asked about."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from containersync.config import parse_config
+from containersync.engine.context import MappingContext
+from containersync.engine.cycle import CycleOptions, run_cycle
+from containersync.engine.session import Session, open_session
+from containersync.localapi.embedded import RunningServer
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def mapping(tmp_path: Path, local_server: RunningServer) -> Iterator[tuple[Session, MappingContext]]:
+    root = tmp_path / "work"
+    root.mkdir()
+    text = (f'[api]\nbase_url = "{local_server.base_url}"\napi_key_env = "CS_TEST_KEY"\n'
+            f'[state]\ndir = "{tmp_path / "state"}"\n'
+            f'[[mappings]]\nname = "m"\nlocal = "{root}"\n')
+    cfg = parse_config(text, file=tmp_path / "c.toml", env={})
+    session = open_session(cfg, env={"CS_TEST_KEY": "sk-test"})
+    try:
+        yield session, session.context(cfg.mappings[0], session.open_index())
+    finally:
+        session.close()
+
+
+def test_targeted_cycle_on_an_expired_container_reseeds_everything(
+        mapping: tuple[Session, MappingContext], local_server: RunningServer) -> None:
+    _, ctx = mapping
+    root = ctx.settings.local_root
+    for name in ("a.txt", "b.txt", "sub/c.txt"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name)
+    first = run_cycle(ctx, CycleOptions(), now=now)
+    assert first.counts == {"uploaded": 3} and first.generation == 1
+
+    local_server.advance_clock(21 * 60)  # past the default 20-minute window
+    (root / "a.txt").write_text("edited")
+    again = run_cycle(ctx, CycleOptions(only=["a.txt"], listing="incremental"), now=now)
+
+    assert (again.generation, again.new_generation) == (2, True)
+    assert again.counts == {"uploaded": 3}
+    listed = sorted(f["path"] for f in local_server.store.list_container_files(
+        again.container_id))
+    assert listed == ["/mnt/data/a.txt", "/mnt/data/b.txt", "/mnt/data/sub/c.txt"]
+    assert sorted(p.name for p in root.rglob("*") if p.is_file()) == ["a.txt", "b.txt", "c.txt"]
