@@ -169,7 +169,8 @@ def test_expired_container_is_replaced_without_deleting_local_files(
         run.status()["container"]["id"]), "a new generation")
     run.wait_remote(lambda r: len(r) == 4, "re-seeded", 30)
     assert sorted(p.name for p in run.local.iterdir()) == [f"f{i}.txt" for i in range(4)]
-    status = wait_for(lambda: (lambda s: s if s["daemon"]["last_replacement"] else None)(
+    # .get: until the daemon's first state write, status shows it as not (yet) running
+    status = wait_for(lambda: (lambda s: s if s["daemon"].get("last_replacement") else None)(
         run.status()), "the replacement in status")
     assert status["daemon"]["last_replacement"]["old_container"] == cid
     assert status["daemon"]["last_replacement"]["container"] == new_cid

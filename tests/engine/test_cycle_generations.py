@@ -55,3 +55,20 @@ def test_targeted_cycle_on_an_expired_container_reseeds_everything(
         again.container_id))
     assert listed == ["/mnt/data/a.txt", "/mnt/data/b.txt", "/mnt/data/sub/c.txt"]
     assert sorted(p.name for p in root.rglob("*") if p.is_file()) == ["a.txt", "b.txt", "c.txt"]
+
+
+def test_targeted_cycle_counts_deletions_against_the_whole_tree(
+        mapping: tuple[Session, MappingContext], local_server: RunningServer) -> None:
+    """Two files deleted among ten, seen by a cycle for just those two paths, are two of
+    ten tracked files (not two of two): no safety halt."""
+    _, ctx = mapping
+    root = ctx.settings.local_root
+    for i in range(10):
+        (root / f"f{i}.txt").write_text(str(i))
+    assert run_cycle(ctx, CycleOptions(), now=now).counts == {"uploaded": 10}
+    (root / "f1.txt").unlink()
+    (root / "f2.txt").unlink()
+    report = run_cycle(ctx, CycleOptions(only=["f1.txt", "f2.txt"], listing="incremental"),
+                       now=now)
+    assert report.counts == {"deleted_remote": 2}
+    assert len(local_server.store.list_container_files(report.container_id)) == 8

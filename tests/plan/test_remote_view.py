@@ -168,3 +168,19 @@ def test_remote_root_with_trailing_slash() -> None:
 def test_empty_listing() -> None:
     v = remote_view([], {"a": base(path="a")}, remote_root=ROOT)
     assert (dict(v.files), v.garbage, v.foreign, v.problems) == ({}, (), (), ())
+
+
+def test_a_narrowed_view_agrees_with_the_full_one_on_the_paths_it_keeps() -> None:
+    """keep= (a targeted cycle) drops other paths, but mapping still sees every object:
+    the assistant's rewrite of our server-named upload keeps its local name."""
+    b = base(path="r.csv", remote_id="c_ours", remote_path=f"{ROOT}/ab12-r.csv")
+    objs = [obj("c_ours", f"{ROOT}/ab12-r.csv", 50, "user"),
+            obj("c_ai", f"{ROOT}/ab12-r.csv", 70, "assistant"),
+            obj("c_x", f"{ROOT}/other.txt", 60), obj("c_bad", "/etc/passwd", 60)]
+    full = remote_view(objs, {"r.csv": b}, remote_root=ROOT)
+    narrow = remote_view(objs, {"r.csv": b}, remote_root=ROOT,
+                         keep=lambda o, path: path == "r.csv")
+    assert narrow.files == {"r.csv": full.files["r.csv"]}
+    assert narrow.files["r.csv"].file_id == "c_ai"
+    assert ids(narrow.foreign) == ["c_ours"] and narrow.problems == ()
+    assert "other.txt" in full.files and full.problems

@@ -28,7 +28,8 @@ from containersync.engine.settle import remote_sha256, settle_intents
 from containersync.engine.summary import CycleReport
 from containersync.errors import Halted
 from containersync.execute.outcome import Outcome
-from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteView
+from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
+from containersync.model.paths import is_under
 from containersync.model.plan import Plan
 from containersync.plan.reconcile import reconcile
 from containersync.plan.remote_view import remote_view
@@ -70,7 +71,8 @@ def run_cycle(
     base = _load_base(ctx, opts, attached)
     view = remote_view(remote.objects, base, remote_root=ctx.settings.remote_root,
                        pull_sources=ctx.settings.pull_sources,
-                       own_ids=ctx.index.own_uploads(ctx.name))
+                       own_ids=ctx.index.own_uploads(ctx.name),
+                       keep=_targeted(opts.only, remote))
     scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts)
     report.hashed, report.held_back = scanned.hashed, list(scanned.held_back)
     if not opts.dry_run:
@@ -83,7 +85,7 @@ def run_cycle(
     # plan.problems already carries the remote view's problems (reconcile passes them on)
     problems: list[Problem] = [*scanned.problems, *plan.problems]
 
-    halt = _check_safety(ctx, plan, base, known, scanned, view, digests, remote, attached,
+    halt = _check_safety(ctx, plan, base, scanned, view, digests, remote, attached,
                          force=opts.force)
     if halt is not None:
         if not opts.dry_run:
@@ -122,6 +124,19 @@ def _list_and_settle(
         if report.settled:
             remote = observe(ctx, cid, incremental=incremental, dry_run=opts.dry_run)
     return remote
+
+
+def _targeted(
+    only: Sequence[str] | None, remote: Listing
+) -> Callable[[RemoteObject, str], bool] | None:
+    """For a targeted cycle, the objects worth mapping: those at its paths, and the new
+    ones (their paths join the scan). Mapping the whole cached listing for one dirty file
+    made a cycle's cost grow with the tree."""
+    if only is None:
+        return None
+    scope = frozenset(only)
+    fresh = {o.file_id for o in remote.fresh}
+    return lambda obj, path: obj.file_id in fresh or is_under(path, scope)
 
 
 def _load_base(ctx: MappingContext, opts: CycleOptions, attached: Attached) -> dict[str, BaseEntry]:
@@ -188,16 +203,17 @@ def _fetch_digests(
 
 def _check_safety(
     ctx: MappingContext, plan: Plan, base: Mapping[str, BaseEntry],
-    known: Mapping[str, BaseEntry], scanned: ScanResult, view: RemoteView,
+    scanned: ScanResult, view: RemoteView,
     digests: Mapping[str, str], remote: Listing, attached: Attached, *, force: bool,
 ) -> Halt | None:
     root_state = scanned.root_state
     if root_state == "ok" and scanned.scope is None and not scanned.files:
         root_state = "empty"
     return check_safety(
-        # a root that could not be scanned covers nothing, so ``known`` is empty: the
-        # local-root rail must count everything the index tracks there
-        plan, known if scanned.root_state == "ok" else base, scanned.files, view,
+        # the rails count against everything the index tracks, not just what this scan
+        # covered: two deletions seen by a cycle for two dirty paths are 2 of N, not 2 of 2,
+        # and a root that could not be scanned covers nothing at all
+        plan, base, scanned.files, view,
         local_root_state=root_state, remote_listed_count=len(remote.objects),
         container_running=attached.container is not None and not attached.new_generation,
         force=force, digests=digests, max_delete_fraction=ctx.settings.max_delete_fraction,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from datetime import UTC, datetime
 
 from containersync.errors import UnsafePath
@@ -173,3 +173,16 @@ def conflict_copies_of(rel: str, names: Iterable[str]) -> list[str]:
         found.append((m.group(1), int(m.group(2) or 1), other))
     found.sort()
     return [other for _, _, other in found]
+
+
+def is_under(rel: str, prefixes: Set[str]) -> bool:
+    """True if ``rel`` equals one of ``prefixes`` or lies below one. Costs one set lookup
+    per path segment, whatever the number of prefixes."""
+    if rel in prefixes:
+        return True
+    cut = rel.rfind("/")
+    while cut > 0:
+        if rel[:cut] in prefixes:
+            return True
+        cut = rel.rfind("/", 0, cut)
+    return False

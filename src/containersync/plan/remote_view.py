@@ -31,12 +31,16 @@ Objects matched by rule 1 or 2 are *ours*. Invariants of the result:
   been pulled; a foreign one is put in ``foreign`` with ``path`` set to its raw remote
   path, since it is never written anywhere and must not make every sync report a problem.
 - Output tuples are sorted (by path, then newest first) so views compare equal.
+- ``keep(obj, path)``, when given, narrows the view to the objects it accepts (a targeted
+  cycle's paths): the others, and objects with no safe path, are left out entirely. The
+  mapping rules still see every object, so a narrowed view agrees with the full one on
+  every path it keeps.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from containersync.errors import UnsafePath
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
@@ -64,7 +68,8 @@ def _local_path(obj: RemoteObject, by_remote_id: Mapping[str, str], own: Mapping
 
 def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], *,
                 remote_root: str, pull_sources: frozenset[str] = frozenset({"assistant"}),
-                own_ids: Mapping[str, str] | None = None) -> RemoteView:
+                own_ids: Mapping[str, str] | None = None,
+                keep: Callable[[RemoteObject, str], bool] | None = None) -> RemoteView:
     """Map every listed object to a local path and pick the newest per path (see module doc)."""
     own = own_ids if own_ids is not None else {}
     by_remote_id = {b.remote_id: b.path for b in base.values() if b.remote_id is not None}
@@ -89,6 +94,8 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
         try:
             path = _local_path(obj, by_remote_id, own, by_remote_path, remote_root)
         except UnsafePath as exc:
+            if keep is not None:
+                continue
             if pulled:
                 problems.append(Problem(path=obj.remote_path, kind=UNSAFE_REMOTE_PATH,
                                         message=f"remote file {obj.file_id} at "
@@ -96,6 +103,8 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
                                                 f"{exc.reason}"))
             else:
                 foreign.append(_as_file(obj, obj.remote_path))
+            continue
+        if keep is not None and not keep(obj, path):
             continue
         if not pulled:
             foreign.append(_as_file(obj, path))

@@ -27,24 +27,12 @@ from dataclasses import dataclass, field
 
 from containersync.errors import UnsafePath
 from containersync.model.entry import BaseEntry, LocalFile, Problem
-from containersync.model.paths import check_component, normalize_relpath
+from containersync.model.paths import check_component, is_under, normalize_relpath
 from containersync.scan.digest import CHUNK, sha256_fd
 from containersync.scan.ignore import IgnoreRules, Verdict
 
 HASH_ATTEMPTS = 3
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
-
-
-def _under(rel: str, prefixes: set[str]) -> bool:
-    """True if ``rel`` equals one of ``prefixes`` or lies below one."""
-    if rel in prefixes:
-        return True
-    cut = rel.rfind("/")
-    while cut > 0:
-        if rel[:cut] in prefixes:
-            return True
-        cut = rel.rfind("/", 0, cut)
-    return False
 
 
 @dataclass
@@ -56,15 +44,19 @@ class ScanResult:
     root_state: str  # "ok", "missing", "not-a-directory", "unreadable"
     scope: tuple[str, ...] | None = None  # None: the whole tree was scanned
     incomplete: set[str] = field(default_factory=set)  # state unknown at/below these
+    _scope_set: frozenset[str] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._scope_set = None if self.scope is None else frozenset(self.scope)
 
     def covers(self, rel: str) -> bool:
         """True if ``rel`` missing from ``files`` means no syncable file is there now
         (it may still be ignored: ask the rules)."""
         if self.root_state != "ok":
             return False
-        if self.scope is not None and not _under(rel, set(self.scope)):
+        if self._scope_set is not None and not is_under(rel, self._scope_set):
             return False
-        return not _under(rel, self.incomplete)
+        return not is_under(rel, self.incomplete)
 
 
 def detect_case_insensitive(root: str) -> bool:
@@ -316,7 +308,7 @@ def _scope(only: Iterable[str], problems: list[Problem]) -> tuple[str, ...]:
             wanted.add(normalize_relpath(raw.strip("/")))
         except UnsafePath as exc:
             problems.append(Problem(raw, "unsafe-name", exc.reason))
-    return tuple(sorted(p for p in wanted if not _under(p.rpartition("/")[0], wanted)))
+    return tuple(sorted(p for p in wanted if not is_under(p.rpartition("/")[0], wanted)))
 
 
 def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, BaseEntry], *,
