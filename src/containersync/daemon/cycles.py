@@ -70,7 +70,7 @@ def run(ctx: MappingContext, request: CycleRequest, *, now: Callable[[], datetim
         on_progress()
 
     opts = CycleOptions(only=request.only, listing=request.listing, on_outcome=outcome,
-                        on_plan=plan, should_stop=should_stop)
+                        on_plan=plan, should_stop=should_stop, while_waiting=on_progress)
     return sync_mapping(ctx, opts, now=now)
 
 

@@ -24,6 +24,7 @@ def execute_plan(
     ctx: MappingContext, cid: str, actions: Sequence[Action], base: dict[str, BaseEntry],
     digests: dict[str, str], report: CycleReport, *, now: Callable[[], datetime],
     on_outcome: Callable[[Outcome], None], should_stop: Callable[[], bool],
+    while_waiting: Callable[[], None] = lambda: None,
 ) -> None:
     s = ctx.settings
     executor = Executor(
@@ -53,7 +54,8 @@ def execute_plan(
         report.add(outcome)
         on_outcome(outcome)
 
-    executor.run(actions, begin=begin, done=done, should_stop=should_stop)
+    executor.run(actions, begin=begin, done=done, should_stop=should_stop,
+                 while_waiting=while_waiting)
 
 
 def intent_fields(action: Action, at: float, remote_root: str | None) -> dict[str, Any] | None:

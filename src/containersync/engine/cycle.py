@@ -50,6 +50,8 @@ class CycleOptions:
     #: asked between actions; True stops submitting new ones (in-flight ones finish and are
     #: recorded). The daemon's drain on SIGTERM.
     should_stop: Callable[[], bool] = field(default=lambda: False)
+    #: called every few seconds while long transfers are in flight (a liveness heartbeat)
+    while_waiting: Callable[[], None] = field(default=lambda: None)
 
 
 def run_cycle(
@@ -98,7 +100,8 @@ def run_cycle(
         return report
 
     execute_plan(ctx, cid, plan.actions, base, digests, report, now=now,
-                 on_outcome=opts.on_outcome, should_stop=opts.should_stop)
+                 on_outcome=opts.on_outcome, should_stop=opts.should_stop,
+                 while_waiting=opts.while_waiting)
     finish([*problems, *(o.problem for o in report.outcomes if o.problem is not None)])
     commit_cycle(ctx, report, full_listing=opts.listing == "full", now=now)
     return report

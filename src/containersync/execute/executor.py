@@ -79,8 +79,10 @@ class Executor:
         now: Callable[[], datetime],
         concurrency: int = 8,
         on_local_write: Callable[[str], None] = lambda _rel: None,
+        wait_tick: float = 5.0,
     ) -> None:
         self.t = target
+        self.wait_tick = wait_tick  # how often ``while_waiting`` runs while slots are busy
         self.client = client
         self.trash = trash
         self.digests = digests
@@ -98,17 +100,20 @@ class Executor:
         begin: Callable[[Action], int | None],
         done: Callable[[Outcome, int | None], None],
         should_stop: Callable[[], bool] = lambda: False,
+        while_waiting: Callable[[], None] = lambda: None,
     ) -> None:
         """Run ``actions``; ``begin`` writes an intent before each one and returns its id,
         ``done`` records each outcome. Both run on this thread. A fatal error (container
         gone, auth) stops submitting, lets in-flight work finish, and is re-raised.
         ``should_stop()`` returning True stops submitting too (a drain): in-flight work
-        finishes and is recorded, the rest is left for the next cycle."""
+        finishes and is recorded, the rest is left for the next cycle. ``while_waiting``
+        runs every few seconds while a long transfer keeps every slot busy (the daemon's
+        liveness heartbeat: waiting on a transfer that is still moving is not a hang)."""
         first = [a for a in actions if not isinstance(a, DeleteRemote)]
         second = [a for a in actions if isinstance(a, DeleteRemote)]
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="transfer") as pool:
             for phase in (first, second):
-                self._run_phase(pool, phase, begin, done, should_stop)
+                self._run_phase(pool, phase, begin, done, should_stop, while_waiting)
         self._remove_emptied_folders()
 
     def _run_phase(
@@ -118,6 +123,7 @@ class Executor:
         begin: Callable[[Action], int | None],
         done: Callable[[Outcome, int | None], None],
         should_stop: Callable[[], bool],
+        while_waiting: Callable[[], None],
     ) -> None:
         inflight: dict[Future[Outcome], int | None] = {}
         fatal: BaseException | None = None
@@ -126,8 +132,12 @@ class Executor:
             nonlocal fatal
             if not inflight:
                 return
-            finished, _ = wait(list(inflight), timeout=None if block else 0,
-                               return_when=FIRST_COMPLETED)
+            while True:
+                finished, _ = wait(list(inflight), timeout=self.wait_tick if block else 0,
+                                   return_when=FIRST_COMPLETED)
+                if finished or not block:
+                    break
+                while_waiting()
             for fut in finished:
                 intent = inflight.pop(fut)
                 try:
