@@ -74,7 +74,8 @@ def run_cycle(
     view = remote_view(remote.objects, base, remote_root=ctx.settings.remote_root,
                        pull_sources=ctx.settings.pull_sources,
                        own_ids=ctx.index.own_uploads(ctx.name),
-                       keep=_targeted(opts.only, remote))
+                       keep=_targeted(opts.only, remote),
+                       unseen=frozenset(o.file_id for o in remote.fresh))
     scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts)
     report.hashed, report.held_back = scanned.hashed, list(scanned.held_back)
     if not opts.dry_run:

@@ -8,7 +8,7 @@ listing will.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from containersync.api.wire import ContainerFile
@@ -43,7 +43,8 @@ def list_incremental(ctx: MappingContext, container_id: str) -> tuple[list[Remot
 
 @dataclass
 class Listing:
-    """What a cycle saw of the container: every object, and those new since the cache."""
+    """What a cycle saw of the container: every object, and ``fresh``, those no earlier
+    listing had seen (not in the index's cache of the listing)."""
 
     objects: list[RemoteObject] = field(default_factory=list)
     fresh: list[RemoteObject] = field(default_factory=list)
@@ -55,10 +56,11 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
     if cid is None:
         return Listing()
     if not incremental:
+        cached = {o.file_id: o for o in ctx.index.remote_cache(ctx.name)}
         objects = list_full(ctx, cid)
         if not dry_run:
-            store_full_listing(ctx, objects)
-        return Listing(objects)
+            store_full_listing(ctx, objects, cached)
+        return Listing(objects, [o for o in objects if o.file_id not in cached])
     objects, count = list_incremental(ctx, cid)
     fresh = objects[len(objects) - count:] if count else []
     if fresh and not dry_run:
@@ -67,10 +69,11 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
     return Listing(objects, fresh)
 
 
-def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject]) -> None:
-    """Make the index's cache of the listing equal ``objects``, writing only the difference
-    (rewriting 100,000 unchanged rows made a no-op sync seconds slower)."""
-    cached = {o.file_id: o for o in ctx.index.remote_cache(ctx.name)}
+def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject],
+                       cached: Mapping[str, RemoteObject]) -> None:
+    """Make the index's cache of the listing (``cached``, by id) equal ``objects``, writing
+    only the difference (rewriting 100,000 unchanged rows made a no-op sync seconds
+    slower)."""
     listed = {o.file_id: o for o in objects}
     stale = [fid for fid in cached if fid not in listed]
     changed = [o for fid, o in listed.items() if cached.get(fid) != o]

@@ -93,10 +93,14 @@ class RemoteView:
     this program's own uploads). ``garbage``: older objects this program uploaded, to be
     deleted. ``foreign``: objects left alone (user uploads that are not ours, sources not
     pulled, objects superseded by a newer one that is not ours). ``problems``: objects
-    whose path cannot be mapped safely.
+    whose path cannot be mapped safely. ``ambiguous``: paths whose newest object is a
+    never-seen object written in the same second as ours (``created_at`` has one-second
+    resolution, so which came first is unknown): the local side must be compared with it as
+    if both had changed.
     """
 
     files: Mapping[str, RemoteFile] = field(default_factory=dict)
     garbage: tuple[RemoteFile, ...] = ()
     foreign: tuple[RemoteFile, ...] = ()
     problems: tuple[Problem, ...] = ()
+    ambiguous: frozenset[str] = frozenset()

@@ -29,6 +29,7 @@ from containersync.model.paths import conflict_copy_name, is_conflict_copy
 from containersync.model.plan import Action, Conflict, DeleteRemote, Plan, SaveConflictCopy
 from containersync.plan.decide import (
     Decision,
+    Local,
     Sides,
     classify_local,
     classify_remote,
@@ -62,8 +63,12 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
         b = base.get(path)
         lf = local.get(path)
         rf = remote.files.get(path)
+        local_state = classify_local(b, lf)
+        if path in remote.ambiguous and local_state is Local.UNCHANGED:
+            # a same-second rival may be newer than our upload: compare it, do not assume
+            local_state = Local.MODIFIED
         sides = Sides(path=path, base=b, local=lf, remote=rf,
-                      local_state=classify_local(b, lf), remote_state=classify_remote(b, rf),
+                      local_state=local_state, remote_state=classify_remote(b, rf),
                       remote_digest=digests.get(rf.file_id) if rf is not None else None)
         decision: Decision = decide(sides, mode)
         if decision.needs_digest:

@@ -31,6 +31,13 @@ Objects matched by rule 1 or 2 are *ours*. Invariants of the result:
   been pulled; a foreign one is put in ``foreign`` with ``path`` set to its raw remote
   path, since it is never written anywhere and must not make every sync report a problem.
 - Output tuples are sorted (by path, then newest first) so views compare equal.
+- Same-second rivals: ``created_at`` has one-second resolution, so when our object and
+  an object that is not ours share the newest second at a path, their order is unknown. If
+  the other one is in ``unseen`` (first listed now, so no earlier plan saw it), it is
+  taken as the newest and the path is marked ``ambiguous``: reconcile compares its content
+  with the local file as if both sides changed, so neither write is lost (same content:
+  recorded; different: a conflict copy). A rival seen before is older than our upload,
+  which was planned after it.
 - ``keep(obj, path)``, when given, narrows the view to the objects it accepts (a targeted
   cycle's paths): the others, and objects with no safe path, are left out entirely. The
   mapping rules still see every object, so a narrowed view agrees with the full one on
@@ -41,6 +48,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 
 from containersync.errors import UnsafePath
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
@@ -69,7 +77,8 @@ def _local_path(obj: RemoteObject, by_remote_id: Mapping[str, str], own: Mapping
 def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], *,
                 remote_root: str, pull_sources: frozenset[str] = frozenset({"assistant"}),
                 own_ids: Mapping[str, str] | None = None,
-                keep: Callable[[RemoteObject, str], bool] | None = None) -> RemoteView:
+                keep: Callable[[RemoteObject, str], bool] | None = None,
+                unseen: AbstractSet[str] = frozenset()) -> RemoteView:
     """Map every listed object to a local path and pick the newest per path (see module doc)."""
     own = own_ids if own_ids is not None else {}
     by_remote_id = {b.remote_id: b.path for b in base.values() if b.remote_id is not None}
@@ -113,8 +122,14 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
 
     files: dict[str, RemoteFile] = {}
     garbage: list[RemoteFile] = []
+    ambiguous: set[str] = set()
     for path in sorted(candidates):
         group = sorted(candidates[path], key=lambda fo: fo[0].order_key, reverse=True)
+        rival = _same_second_rival(group, unseen)
+        if rival is not None:
+            group.remove(rival)
+            group.insert(0, rival)
+            ambiguous.add(path)
         files[path] = group[0][0]
         for older, ours in group[1:]:
             if ours and path_count[older.remote_path] == 1:
@@ -124,7 +139,24 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
 
     return RemoteView(files=files, garbage=_by_path_newest_first(garbage),
                       foreign=_by_path_newest_first(foreign),
-                      problems=tuple(sorted(problems, key=lambda p: (p.path, p.message))))
+                      problems=tuple(sorted(problems, key=lambda p: (p.path, p.message))),
+                      ambiguous=frozenset(ambiguous))
+
+
+def _same_second_rival(group: list[tuple[RemoteFile, bool]],
+                       unseen: AbstractSet[str]) -> tuple[RemoteFile, bool] | None:
+    """In a newest-first group headed by our object, the newest never-seen object that is
+    not ours and shares its second (see the module doc), if any."""
+    top, top_ours = group[0]
+    if not top_ours:
+        return None
+    for item in group[1:]:
+        obj, ours = item
+        if obj.created_at != top.created_at:
+            return None
+        if not ours and obj.file_id in unseen:
+            return item
+    return None
 
 
 def _by_path_newest_first(files: list[RemoteFile]) -> tuple[RemoteFile, ...]:
