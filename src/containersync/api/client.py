@@ -253,7 +253,7 @@ class ContainersClient:
             return recover.find_uploaded_file(
                 self.list_files(cid), size=size, filename=name, remote_path=remote_path,
                 local_sha256=lambda: recover.file_sha256(source),
-                remote_sha256=lambda fid: self._download(cid, fid, _HashOnly())[1],
+                remote_sha256=lambda fid: self.file_sha256(cid, fid),
                 known_ids=known)
 
         try:
@@ -282,6 +282,10 @@ class ContainersClient:
     def delete_file(self, cid: str, fid: str) -> None:
         self._json("DELETE", f"containers/{cid}/files/{fid}", Deleted, file_route=True,
                    container_id=cid)
+
+    def file_sha256(self, cid: str, fid: str) -> str:
+        """The sha256 of a container file's content, streamed and kept nowhere."""
+        return self._download(cid, fid, _HashOnly())[1]
 
     def download_file(self, cid: str, fid: str, dest: BinaryIO) -> tuple[int, str]:
         """Stream the content into ``dest``; returns (bytes written, sha256 hex)."""

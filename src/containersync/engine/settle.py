@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,31 +30,8 @@ from containersync.scan.ignore import TEMP_PREFIX
 CLOCK_SKEW_S = 300
 
 
-class _Sink:
-    """A write-only stream that only hashes (for checking a remote object's content)."""
-
-    def __init__(self) -> None:
-        self.h = hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self.h.update(data)
-        return len(data)
-
-    def seek(self, *_: int) -> int:
-        self.h = hashlib.sha256()
-        return 0
-
-    def truncate(self, *_: int) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass
-
-
 def remote_sha256(ctx: MappingContext, container_id: str, file_id: str) -> str:
-    sink = _Sink()
-    ctx.client.download_file(container_id, file_id, sink)  # type: ignore[arg-type]
-    return sink.h.hexdigest()
+    return ctx.client.file_sha256(container_id, file_id)
 
 
 def settle_intents(
