@@ -19,14 +19,13 @@ import contextlib
 import os
 import secrets
 import stat as st_mod
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from containersync.errors import ContainerSyncError, LocalError, UnsafePath
 from containersync.model.entry import LocalFile
-from containersync.model.paths import normalize_relpath
+from containersync.model.paths import nfc_match, normalize_relpath
 from containersync.scan.digest import sha256_fd
 from containersync.scan.ignore import TEMP_PREFIX
 
@@ -87,10 +86,7 @@ def on_disk_name(dfd: int, name: str) -> str:
         entries = os.listdir(dfd)
     except OSError:
         return name
-    for entry in entries:
-        if entry != name and unicodedata.normalize("NFC", entry) == name:
-            return entry
-    return name
+    return nfc_match(entries, name) or name
 
 
 def disk_path(root: Path, rel: str) -> Path:

@@ -186,3 +186,12 @@ def is_under(rel: str, prefixes: Set[str]) -> bool:
             return True
         cut = rel.rfind("/", 0, cut)
     return False
+
+
+def nfc_match(entries: Iterable[str], name: str) -> str | None:
+    """The entry of a folder listing that the NFC name ``name`` stands for when it is
+    stored in another normal form on disk (some tools write names decomposed)."""
+    for entry in entries:
+        if entry != name and unicodedata.normalize("NFC", entry) == name:
+            return entry
+    return None

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from containersync.errors import UnsafePath
 from containersync.model.entry import BaseEntry, LocalFile, Problem
-from containersync.model.paths import check_component, is_under, normalize_relpath
+from containersync.model.paths import check_component, is_under, nfc_match, normalize_relpath
 from containersync.scan.digest import CHUNK, sha256_fd
 from containersync.scan.ignore import IgnoreRules, Verdict
 
@@ -275,13 +275,13 @@ class _Scan:
         except OSError:
             return None
         try:
-            with os.scandir(folder) as it:
-                for entry in it:
-                    if unicodedata.normalize("NFC", entry.name) == name:
-                        return entry.path, entry.stat(follow_symlinks=False)
+            found = nfc_match(os.listdir(folder), name)
+            if found is None:
+                return None
+            path = os.path.join(folder, found)
+            return path, os.lstat(path)
         except OSError:
             return None
-        return None
 
 
 def _root_state(root: str) -> str:
