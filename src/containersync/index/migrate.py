@@ -17,6 +17,7 @@ Invariants:
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -37,8 +38,11 @@ class Step:
     sql: str
 
 
+@functools.cache
 def shipped_steps() -> tuple[Step, ...]:
-    """The steps packaged with this program, ordered by version, without gaps."""
+    """The steps packaged with this program, ordered by version, without gaps. Read once
+    per process: every index connection (one per daemon thread) would otherwise re-read
+    the package files."""
     package = resources.files("containersync.index")
     steps = [Step(1, package.joinpath("schema.sql").read_text(encoding="utf-8"))]
     extra: list[Step] = []
