@@ -9,6 +9,7 @@ import pytest
 
 from containersync.errors import InvariantViolation
 from containersync.index import Index, IntentKind
+from containersync.index.migrate import shipped_steps
 from containersync.index.store import index_path
 from containersync.model.entry import BaseEntry, Problem, RemoteObject
 
@@ -30,7 +31,7 @@ def _base(path: str, remote_id: str | None = "cfile_1") -> BaseEntry:
 def test_open_creates_folders_and_uses_wal(tmp_path: Path) -> None:
     path = tmp_path / "a" / "b" / "index.sqlite3"
     with Index.open(path) as idx:
-        assert idx.schema_version == 1
+        assert idx.schema_version == len(shipped_steps())
         assert path.exists()
     raw = sqlite3.connect(path)
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
