@@ -1,0 +1,184 @@
+"""The seeded change script of the fault soak: random changes on both sides and random
+faults, with every change entered in a ``support.ledger.Ledger`` as it is made.
+
+Each change reads the side it acts on just before acting (the user sees the folder, the
+assistant sees the sandbox), so the ledger's "who had seen what" stays exact while the
+daemon runs. Assistant changes go through the store in this process, never through the
+faults. ``problems()`` is the ledger's check of the current state (empty once converged).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import time
+from typing import Any
+
+from test_daemon_harness import DaemonRun
+
+from containersync.index.store import Index
+from containersync.localapi.embedded import RunningServer
+from support.backend import add_assistant_file, inject_fault
+from support.ledger import Ledger, RemoteObject, body, local_tokens, remote_objects
+
+FOLDERS = ["", "d/", "d/e/", "h/", "k/"]
+FILES = [f"{d}{n}" for d in FOLDERS for n in ("f0.txt", "f1.txt", "f2.md", "f3.csv")]
+MOVES = [("d", "h"), ("h", "d"), ("d/e", "k/e"), ("k", "h")]
+OPS = {"local_write": 30, "local_delete": 8, "local_rename": 8, "folder_rename": 2,
+       "folder_delete": 2, "assistant_write": 20, "assistant_delete": 8, "fault": 12,
+       "tick": 10}
+FAULTS: list[dict[str, Any]] = [
+    {"status": 503},
+    {"status": 502, "method": "POST", "path_regex": r"/files$", "when": "after"},
+    {"status": 503, "method": "DELETE", "path_regex": r"/files/", "when": "after"},
+    {"status": 429, "retry_after_ms": 700},
+    {"drop": True},
+    {"drop": True, "method": "POST", "path_regex": r"/files$", "when": "after"},
+    {"drop": True, "method": "DELETE", "path_regex": r"/files/", "when": "after"},
+    {"when": "pass", "delay_ms": 800},
+]
+
+
+class Script:
+    def __init__(self, rng: random.Random, run: DaemonRun, server: RunningServer) -> None:
+        self.rng, self.run, self.server = rng, run, server
+        self.root = run.local
+        self.ledger = Ledger()
+        self.anchors: dict[str, str] = {}
+        self.cid: str | None = None
+        self.changes = self.faults = 0
+        self.mtime = time.time_ns()
+
+    # -- the two sides, as they are now ----------------------------------------------------
+
+    def local(self) -> dict[str, str | None]:
+        return local_tokens(self.root)
+
+    def own(self) -> dict[str, str]:
+        with Index.open(self.run.state / "index.sqlite3") as index:
+            own = dict(index.own_uploads("m"))
+            own.update({b.remote_id: p for p, b in index.bases("m").items() if b.remote_id})
+            return own
+
+    def objects(self) -> list[RemoteObject]:
+        assert self.cid
+        return remote_objects(self.server.store, self.cid, self.own(), self.anchors)
+
+    def problems(self) -> list[str]:
+        cid = self.run.status()["container"]["id"]
+        if cid != self.cid:
+            return [f"the daemon moved to container {cid} (was {self.cid})"]
+        return self.ledger.violations(self.local(), self.objects())
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def _kind(self) -> str:
+        return self.rng.choices(["small", "empty", "large"], [85, 10, 5])[0]
+
+    def _put(self, rel: str, kind: str) -> None:
+        path = self.root / rel
+        if path.is_dir():
+            return
+        self.ledger.superseded([self.local().get(rel)])
+        token = self.ledger.new_token("L", rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body(token, kind))
+        self.mtime = max(time.time_ns(), self.mtime + 10_000_000)  # coarse fs timestamps
+        os.utime(path, ns=(self.mtime, self.mtime))
+        self.ledger.placed(rel, token if kind != "empty" else None)
+
+    def seed_files(self, n: int) -> None:
+        for rel in self.rng.sample(FILES, n):
+            self._put(rel, self._kind())
+
+    def step(self) -> None:
+        op = self.rng.choices(list(OPS), list(OPS.values()))[0]
+        if op in ("fault", "tick"):
+            getattr(self, op)()
+        elif getattr(self, op)():
+            self.changes += 1
+
+    def local_write(self) -> bool:
+        self._put(self.rng.choice(FILES), self._kind())
+        return True
+
+    def local_delete(self) -> bool:
+        local = self.local()
+        present = sorted(p for p in local if p in FILES)
+        if not present:
+            return False
+        rel = self.rng.choice(present)
+        (self.root / rel).unlink(missing_ok=True)
+        self.ledger.deleted(rel, [local[rel]])
+        return True
+
+    def local_rename(self) -> bool:
+        local = self.local()
+        src, dst = self.rng.choice(FILES), self.rng.choice(FILES)
+        if src not in local or dst in local or (self.root / dst).is_dir():
+            return False
+        (self.root / dst).parent.mkdir(parents=True, exist_ok=True)
+        os.rename(self.root / src, self.root / dst)
+        self.ledger.moved(src, dst, local[src])
+        return True
+
+    def folder_rename(self) -> bool:
+        src, dst = self.rng.choice(MOVES)
+        if not (self.root / src).is_dir() or (self.root / dst).exists():
+            return False
+        inside = {p: t for p, t in self.local().items() if p.startswith(src + "/")}
+        (self.root / dst).parent.mkdir(parents=True, exist_ok=True)
+        os.rename(self.root / src, self.root / dst)
+        for rel, token in inside.items():
+            self.ledger.moved(rel, dst + rel[len(src):], token)
+        return True
+
+    def folder_delete(self) -> bool:
+        folder = self.rng.choice(["d", "h", "k", "d/e"])
+        if not (self.root / folder).is_dir():
+            return False
+        for rel, token in self.local().items():
+            if rel.startswith(folder + "/"):
+                self.ledger.deleted(rel, [token])
+        shutil.rmtree(self.root / folder)
+        return True
+
+    def assistant_write(self) -> bool:
+        assert self.cid
+        rel = self.rng.choice(FILES)
+        seen = [o for o in self.objects() if o.rel == rel]
+        ours = [o.path for o in seen if o.source == "user"]
+        where = ours[-1] if ours and self.rng.random() < 0.5 else f"/mnt/data/{rel}"
+        kind = self._kind()
+        token = self.ledger.new_token("A", rel)
+        self.ledger.superseded(o.token for o in seen)
+        add_assistant_file(self.server, self.cid, where, body(token, kind),
+                           record_bytes=self.rng.random() < 0.5)
+        self.ledger.placed(rel, token if kind != "empty" else None)
+        return True
+
+    def assistant_delete(self) -> bool:
+        assert self.cid
+        objects = self.objects()
+        mapped = sorted({o.rel for o in objects if not o.rel.startswith("?")})
+        if not mapped:
+            return False
+        rel = self.rng.choice(mapped)
+        where = [o for o in objects if o.rel == rel][-1].path
+        doomed = [o for o in objects if o.path == where]
+        for o in doomed:
+            self.server.store.delete_container_file(self.cid, o.id)
+        self.ledger.deleted(rel, [o.token for o in doomed])
+        return True
+
+    def fault(self) -> None:
+        fault = dict(self.rng.choice(FAULTS))
+        if fault.get("retry_after_ms"):
+            fault["retry_after_ms"] = self.rng.randint(200, 1200)
+        inject_fault(self.server, times=self.rng.randint(1, 3), **fault)
+        self.faults += 1
+
+    def tick(self) -> None:
+        self.server.advance_clock(1)
+
