@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import HealthCheck, Phase, example, given, note, settings
 from hypothesis import strategies as st
 
 from containersync.localapi.embedded import RunningServer, start_server
@@ -40,6 +40,8 @@ FAULTS = {
     "upload lands, connection drops": dict(method="POST", path_regex=r"/files$", drop=True,
                                            when="after"),
     "delete acts, answer 503": dict(method="DELETE", path_regex=r"/files/", status=503, **AFTER),
+    "delete refused 503": dict(method="DELETE", path_regex=r"/files/", status=503,
+                               retry_after_ms=0),
     "listing 503": dict(method="GET", path_regex=r"/files$", status=503, retry_after_ms=0),
     "download 429": dict(method="GET", path_regex=r"/content$", status=429, retry_after_ms=0),
     "container retrieve 503": dict(method="GET", path_regex=r"^/v1/containers/[^/]+$",
@@ -131,7 +133,7 @@ class ModelRun:
     def local_write(self, rel: str, kind: str) -> None:
         if (self.world.root / rel).is_dir():
             return
-        self.ledger.superseded([self.local().get(rel)])
+        self.ledger.superseded(rel, [self.local().get(rel)])
         token = self.ledger.new_token("L", rel)
         self.put_local(rel, body(token, kind))
         self.ledger.placed(rel, token if kind != "empty" else None)
@@ -174,30 +176,34 @@ class ModelRun:
         seen = self.at(rel)
         ours = [o.path for o in seen if o.source == "user"]
         where = ours[-1] if at_ours and ours else f"/mnt/data/{rel}"
-        self.ledger.superseded(o.token for o in seen)
+        self.ledger.superseded(rel, (o.token for o in seen))
         token = self.ledger.new_token("A", rel)
         add_assistant_file(self.server, self.cid, where, body(token, kind),
                            record_bytes=record_bytes)
         self.ledger.placed(rel, token if kind != "empty" else None)
         note(f"  assistant wrote {token} at {where}")
 
-    def assistant_delete(self, rel: str) -> None:
+    def assistant_delete(self, rel: str, every: bool) -> None:
+        """``every``: the sandbox file goes (every object at its path, as ``rm`` in
+        ``local exec``); else one API delete of the newest object standing for ``rel``."""
         seen = self.at(rel) if self.cid else []
         if not seen:
             return
-        where = seen[-1].path  # the sandbox file as code sees it: every object at that path
-        doomed = [o for o in self.objects() if o.path == where]
+        where = seen[-1].path
+        doomed = [o for o in self.objects() if o.path == where] if every else seen[-1:]
         with raw(self.server) as client:
             for o in doomed:
                 client.delete(f"/v1/containers/{self.cid}/files/{o.id}").raise_for_status()
         self.ledger.deleted(rel, [o.token for o in doomed])
-        note(f"  assistant deleted {where}: {[o.token for o in doomed]}")
+        note(f"  assistant deleted {[o.id for o in doomed]} at {where}: "
+             f"{[o.token for o in doomed]}")
 
     def tick(self) -> None:
         self.server.advance_clock(1)
 
-    def sync_with_fault(self, fault: str, times: int) -> None:
-        inject_fault(self.server, times=times, **FAULTS[fault])
+    def sync_with_faults(self, faults: tuple[tuple[str, int], ...]) -> None:
+        for fault, times in faults:
+            inject_fault(self.server, times=times, **FAULTS[fault])
         try:
             self.run_sync()
         finally:
@@ -216,7 +222,7 @@ class ModelRun:
         finally:
             clear_faults(self.server)
         if any(o.token == token for o in self.objects()):  # no upload, no write
-            self.ledger.superseded(o.token for o in seen)
+            self.ledger.superseded(rel, (o.token for o in seen))
             self.ledger.placed(rel, token)
 
     def clean_sync_and_check(self) -> None:
@@ -245,9 +251,11 @@ STEPS = st.one_of(
     _step("local_delete_folder", st.sampled_from(["d", "h", "d/e"])),
     _step("assistant_write", PATH, KINDS, st.booleans(), st.booleans()),
     _step("assistant_write", PATH, KINDS, st.booleans(), st.booleans()),
-    _step("assistant_delete", PATH),
+    _step("assistant_delete", PATH, st.booleans()),
     _step("tick"), _step("tick"),
-    _step("sync_with_fault", st.sampled_from(sorted(FAULTS)), st.integers(1, 2)),
+    _step("sync_with_faults", st.lists(st.tuples(st.sampled_from(sorted(FAULTS)),
+                                                  st.integers(1, 2)),
+                                        min_size=1, max_size=2).map(tuple)),
     _step("sync_while_assistant_writes", PATH),
     _step("clean_sync_and_check"),
 )
@@ -278,9 +286,45 @@ def _settings(examples: int, *, shrink: bool) -> settings:
                     report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
 
 
+def _steps(*steps: tuple[Any, ...]) -> list[Step]:
+    return [Step(s) for s in steps]
+
+
+#: issue 7's findings 1-4, replayed on every run before the random examples
+ISSUE_7 = [
+    # 1: same-second edits on both sides, then a calm sync
+    ((["a.txt"], "small"), _steps(("local_write", "a.txt", "small"),
+                                  ("assistant_write", "a.txt", "small", True, True),
+                                  ("clean_sync_and_check",))),
+    # 2: the assistant writes between our plan and our upload
+    (([], "small"), _steps(("local_write", "a.txt", "small"),
+                           ("sync_while_assistant_writes", "a.txt"))),
+    # 3: the assistant rewrites our upload; then a local delete / the assistant's delete
+    ((["a.txt"], "small"), _steps(("tick",), ("assistant_write", "a.txt", "small", True, True),
+                                  ("clean_sync_and_check",), ("local_delete", "a.txt"))),
+    ((["a.txt"], "small"), _steps(("tick",), ("assistant_write", "a.txt", "small", False, True),
+                                  ("clean_sync_and_check",),
+                                  ("assistant_delete", "a.txt", False))),
+    # 4: an upload lands, then its follow-up fails (the replaced object's delete; the
+    # answer, twice, so the retry lands a second copy)
+    ((["a.txt"], "small"), _steps(("local_write", "a.txt", "large"),
+                                  ("sync_with_faults", (("delete refused 503", 2),)))),
+    ((["a.txt"], "small"), _steps(("local_write", "a.txt", "small"),
+                                  ("sync_with_faults",
+                                   (("upload lands, connection drops", 2),)))),
+]
+
+
+def _with_issue_7(test: Any) -> Any:
+    for start, steps in reversed(ISSUE_7):
+        test = example(start=start, steps=steps)(test)
+    return test
+
+
 @MODES
 @_settings(int(os.environ.get("CONTAINERSYNC_MODEL_EXAMPLES", "12")), shrink=SHRINK)
 @given(start=START, steps=st.lists(STEPS, max_size=12))
+@_with_issue_7
 def test_sync_model(assign_paths: bool, start: tuple[list[str], str],
                     steps: list[Step]) -> None:
     play(assign_paths, start, steps)

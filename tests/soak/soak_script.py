@@ -80,7 +80,7 @@ class Script:
         path = self.root / rel
         if path.is_dir():
             return
-        self.ledger.superseded([self.local().get(rel)])
+        self.ledger.superseded(rel, [self.local().get(rel)])
         token = self.ledger.new_token("L", rel)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body(token, kind))
@@ -152,7 +152,7 @@ class Script:
         where = ours[-1] if ours and self.rng.random() < 0.5 else f"/mnt/data/{rel}"
         kind = self._kind()
         token = self.ledger.new_token("A", rel)
-        self.ledger.superseded(o.token for o in seen)
+        self.ledger.superseded(rel, (o.token for o in seen))
         add_assistant_file(self.server, self.cid, where, body(token, kind),
                            record_bytes=self.rng.random() < 0.5)
         self.ledger.placed(rel, token if kind != "empty" else None)
@@ -165,8 +165,10 @@ class Script:
         if not mapped:
             return False
         rel = self.rng.choice(mapped)
-        where = [o for o in objects if o.rel == rel][-1].path
-        doomed = [o for o in objects if o.path == where]
+        newest = [o for o in objects if o.rel == rel][-1]
+        # the sandbox file (every object at its path), or one API delete of the newest
+        doomed = [o for o in objects if o.path == newest.path] if self.rng.random() < 0.7 \
+            else [newest]
         for o in doomed:
             self.server.store.delete_container_file(self.cid, o.id)
         self.ledger.deleted(rel, [o.token for o in doomed])

@@ -9,7 +9,9 @@ ends up. The ``Ledger`` keeps:
   overwrote or deleted what was in the sandbox at that path). A live token must be found
   after a clean sync at its path or in a conflict copy.
 - ``gone``: (path, token) pairs deleted knowingly: that content must never come back at
-  that path (resurrection, rollback to an older version).
+  that path, locally or in the container (resurrection).
+- ``stale``: (path, token) pairs overwritten knowingly: that content must never again be
+  what the folder holds at that path (a rollback to an older version).
 
 ``violations`` checks a converged state against the ledger and against the two sides:
 every ``source: "user"`` object is one the index records as ours, at most one per local
@@ -98,6 +100,7 @@ def remote_objects(store: Store, cid: str, own: Mapping[str, str],
 class Ledger:
     live: dict[str, str] = field(default_factory=dict)
     gone: set[tuple[str, str]] = field(default_factory=set)
+    stale: set[tuple[str, str]] = field(default_factory=set)
     count: int = 0
 
     def new_token(self, side: str, rel: str) -> str:
@@ -108,11 +111,13 @@ class Ledger:
         if token is not None:
             self.live[token] = rel
             self.gone.discard((rel, token))
+            self.stale.discard((rel, token))
 
-    def superseded(self, tokens: Iterable[str | None]) -> None:
+    def superseded(self, rel: str, tokens: Iterable[str | None]) -> None:
         for token in tokens:
             if token is not None:
                 self.live.pop(token, None)
+                self.stale.add((rel, token))
 
     def deleted(self, rel: str, tokens: Iterable[str | None]) -> None:
         for token in tokens:
@@ -127,6 +132,7 @@ class Ledger:
             self.live[token] = dst
         self.gone.add((src, token))
         self.gone.discard((dst, token))
+        self.stale.discard((dst, token))
 
     def violations(self, local: Mapping[str, str | None],
                    objects: list[RemoteObject]) -> list[str]:
@@ -164,6 +170,9 @@ class Ledger:
                 out.append(f"{rel}: deleted content {token} came back locally")
             if any(o.token == token for o in by_rel.get(rel, [])):
                 out.append(f"{rel}: deleted content {token} is still in the container")
+        for rel, token in sorted(self.stale - self.gone):
+            if names.get(rel) == token:
+                out.append(f"{rel}: rolled back to overwritten content {token}")
         return out
 
 
