@@ -32,6 +32,7 @@ from typing import Any
 from containersync.config import DaemonConfig, MappingConfig
 from containersync.daemon import cycles
 from containersync.daemon.backoff import Backoff
+from containersync.daemon.deletions import DeletionWindows
 from containersync.daemon.status_model import WorkerStatus
 from containersync.daemon.watching import MappingWatch
 from containersync.engine.container import is_gone
@@ -84,6 +85,7 @@ class MappingWorker:
         self._first_done = False
         self._retry_at: float | None = None
         self._backoff = Backoff()
+        self._deletions = DeletionWindows(clock)
         self._last_change = clock()
         self._last_pull = float("-inf")
         self._container_gone_idle = False
@@ -211,6 +213,7 @@ class MappingWorker:
             return True
         try:
             self._lock.acquire()
+            self._after_reacquire()
         except LockedError as exc:
             if self.status.state != "waiting-for-lock":
                 log.warning("mapping is locked; waiting", mapping=self.name, holder=exc.holder)
@@ -219,6 +222,18 @@ class MappingWorker:
             self._retry_at = self._clock() + LOCK_RETRY_S
             return False
         return True
+
+    def _after_reacquire(self) -> None:
+        """The lock was free while we were halted: a ``sync`` (or ``sync --force``) that
+        finished meanwhile cleared the halt; its decision replaces our windows' counts."""
+        if self.status.state != "halted" or self._ctx is None:
+            return
+        row = self._ctx.index.mapping(self.name)
+        if row is not None and row.halt is None:
+            log.info("the halt was cleared by another run; deletion windows start afresh",
+                     mapping=self.name)
+            self._deletions.reset()
+            self._owe_full = True
 
     def _sync_step(self, ctx: MappingContext, watch: MappingWatch, triggers: set[str]) -> None:
         idle = self._idle()
@@ -264,9 +279,10 @@ class MappingWorker:
         previous_cid = before.container_id if before else None
         try:
             report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
-                                on_progress=self._beat)
+                                on_progress=self._beat, windows=self._deletions.windows())
         finally:
             watch.after_cycle(lambda: ctx.index.bases(self.name))
+        self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
         if request.only is None:
             self._owe_full = False
