@@ -24,7 +24,7 @@ from containersync.engine.baseline import (
 from containersync.engine.container import Attached, attach
 from containersync.engine.context import MappingContext
 from containersync.engine.remote import Listing, list_full, observe, with_fresh_paths
-from containersync.engine.settle import remote_sha256, settle_intents
+from containersync.engine.settle import remote_sha256, settle_intents, sweep_temporaries
 from containersync.engine.summary import CycleReport
 from containersync.errors import Halted
 from containersync.execute.outcome import Outcome
@@ -82,6 +82,8 @@ def run_cycle(
                        keep=_targeted(opts.only, remote),
                        unseen=frozenset(o.file_id for o in remote.fresh))
     scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts)
+    if not opts.dry_run:
+        sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
     report.hashed, report.held_back = scanned.hashed, list(scanned.held_back)
     if not opts.dry_run:
         base = refresh_touched_bases(ctx, base, scanned.files)

@@ -5,6 +5,9 @@ Invariants:
   (unless ignored). With ``follow_internal_symlinks`` a link to a regular, non-ignored file
   inside the root is described by its target's size, mtime and content instead.
 - Special files (FIFOs, sockets, devices) are skipped silently.
+- Our own temporaries (``.containersync-tmp-*`` regular files, what an interrupted
+  download leaves) are never described; a walk lists each one it meets in
+  ``temporaries`` so the run holding the mapping's lock can remove them.
 - Names are NFC; a name that is not valid UTF-8, holds control characters or is too long,
   and names that collide after NFC (or case-insensitively on a case-insensitive
   filesystem) are problems, never crashes.
@@ -29,7 +32,7 @@ from containersync.errors import UnsafePath
 from containersync.model.entry import BaseEntry, LocalFile, Problem
 from containersync.model.paths import check_component, is_under, nfc_match, normalize_relpath
 from containersync.scan.digest import CHUNK, sha256_fd
-from containersync.scan.ignore import IgnoreRules, Verdict
+from containersync.scan.ignore import TEMP_PREFIX, IgnoreRules, Verdict
 
 HASH_ATTEMPTS = 3
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -44,6 +47,8 @@ class ScanResult:
     root_state: str  # "ok", "missing", "not-a-directory", "unreadable"
     scope: tuple[str, ...] | None = None  # None: the whole tree was scanned
     incomplete: set[str] = field(default_factory=set)  # state unknown at/below these
+    #: our temporary files met by the walk (relative paths): leftovers of downloads
+    temporaries: list[str] = field(default_factory=list)
     _scope_set: frozenset[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -85,6 +90,7 @@ class _Scan:
         self.problems: list[Problem] = []
         self.held_back: list[str] = []
         self.incomplete: set[str] = set()
+        self.temporaries: list[str] = []
         self.hashed = 0
         self.buffer = bytearray(CHUNK)
 
@@ -120,6 +126,9 @@ class _Scan:
                     elif verdict is Verdict.SECRET:
                         self.held_back.append(rel + "/")
                 elif entry.is_file(follow_symlinks=False):
+                    if name.startswith(TEMP_PREFIX):
+                        self.temporaries.append(rel)
+                        continue
                     verdict = classify(rel, False, ancestors=False)
                     if verdict is Verdict.KEEP:
                         if bad:
@@ -335,4 +344,4 @@ def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, Ba
         for rel in scope:
             run.target(rel)
     return ScanResult(run.files, run.problems, run.hashed, run.held_back, "ok", scope,
-                      run.incomplete)
+                      run.incomplete, run.temporaries)
