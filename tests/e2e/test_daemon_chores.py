@@ -1,5 +1,6 @@
 """Promises the daemon keeps beside syncing (issue 8.10): it purges the trash like ``sync``;
-a key the API refuses halts the mapping instead of being retried forever."""
+a key the API refuses halts the mapping instead of being retried forever; a long start-up
+or stop asks systemd for more time (``EXTEND_TIMEOUT_USEC``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from test_daemon_harness import DaemonRun, wait_for
 
+from containersync.index.lock import MappingLock
 from containersync.localapi.embedded import RunningServer
 
 
@@ -60,3 +62,25 @@ def test_a_refused_key_halts_the_mapping_instead_of_retrying(
     assert run.log().count("the API refused the key") == 1
     assert "cycle failed; retrying" not in run.log()
     assert run.stop() == 0
+
+
+def test_a_long_start_and_the_drain_extend_the_systemd_timeout(
+        tmp_path: Path, local_server: RunningServer, runs: list[DaemonRun]) -> None:
+    """The first sync is held back (a ``sync`` holds the mapping's lock), so start-up lasts
+    as long as the test wants: the daemon keeps asking for time, and READY=1 follows."""
+    run = DaemonRun(tmp_path, local_server)
+    (run.local / "a.txt").write_text("a")
+    lock = MappingLock(run.state, "m", purpose="a long containersync sync")
+    lock.acquire()
+    try:
+        runs.append(run.start(notify=True))
+        assert run.notify is not None
+        wait_for(lambda: run.daemon()["state"] == "waiting-for-lock", "the daemon waiting")
+        lines = run.notify.drain()
+        assert "EXTEND_TIMEOUT_USEC=30000000" in lines and "READY=1" not in lines
+    finally:
+        lock.release()
+    wait_for(lambda: "READY=1" in run.notify.drain(), "READY=1 once the first sync ran")
+    assert run.stop() == 0
+    after = run.notify.lines[run.notify.lines.index("STOPPING=1"):]
+    assert "EXTEND_TIMEOUT_USEC=40000000" in after  # the drain's bound (30 s) plus 10 s
