@@ -21,6 +21,7 @@ from containersync.engine.baseline import (
     refresh_touched_bases,
     without_remote,
 )
+from containersync.engine.conflicts import forget_gone_copies
 from containersync.engine.container import Attached, attach
 from containersync.engine.context import MappingContext
 from containersync.engine.remote import Listing, list_full, observe, with_fresh_paths
@@ -114,6 +115,8 @@ def run_cycle(
                              base, view, digests)
     finish([*problems, *(o.problem for o in report.outcomes if o.problem is not None)])
     commit_cycle(ctx, report, full_listing=opts.listing == "full", now=now)
+    if opts.only is None:
+        forget_gone_copies(ctx)
     return report
 
 
