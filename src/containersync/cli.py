@@ -13,12 +13,13 @@ import sys
 from collections.abc import Sequence
 
 from containersync import __version__
-from containersync.errors import ConfigError, ContainerSyncError, Halted, UsageError
+from containersync.errors import AuthError, ConfigError, ContainerSyncError, Halted, UsageError
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_HALTED = 3
+EXIT_REFUSED = 77
 EXIT_CONFIG = 78
 
 COMMAND_MODULES = (
@@ -69,4 +70,6 @@ def _exit_for(exc: ContainerSyncError) -> tuple[str, int]:
         return "", EXIT_USAGE
     if isinstance(exc, Halted):
         return "", EXIT_HALTED
+    if isinstance(exc, AuthError):
+        return "the API refused the key: ", EXIT_REFUSED
     return "", EXIT_PROBLEMS

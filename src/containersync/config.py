@@ -204,7 +204,6 @@ class MappingConfig(_Model):
     exclude: tuple[str, ...] = ()
     use_gitignore: bool = False
     pull_sources: tuple[str, ...] = ("assistant",)
-    follow_internal_symlinks: bool = False
     max_delete_fraction: float = Field(default=0.5, gt=0, le=1)
     container: ContainerSpec = ContainerSpec()
 
@@ -212,6 +211,20 @@ class MappingConfig(_Model):
     @classmethod
     def _expand(cls, value: Any, info: ValidationInfo) -> Any:
         return _path_field(value, info)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_link_following(cls, data: Any) -> Any:
+        """``follow_internal_symlinks`` was documented but never built; ``false`` (what
+        older example configs say) is still accepted, ``true`` is refused."""
+        if isinstance(data, dict) and "follow_internal_symlinks" in data:
+            if data["follow_internal_symlinks"] is not False:
+                raise ValueError(
+                    "follow_internal_symlinks is not supported: symbolic links are never "
+                    "followed or uploaded; replace the link by the file (or a hard link), "
+                    "or remove the key")
+            data = {k: v for k, v in data.items() if k != "follow_internal_symlinks"}
+        return data
 
     @field_validator("name")
     @classmethod

@@ -1,7 +1,8 @@
 """`containersync sync`: make every mapped folder and its container agree, once, and exit.
 
 Exit codes (SYNC_SEMANTICS): 0 converged, 1 per-path problems or a mapping that could not
-run (retry later), 2 usage, 3 halted by a safety rail, 78 invalid configuration.
+run (retry later), 2 usage, 3 halted by a safety rail, 77 the API refused the key
+(retrying will not help), 78 invalid configuration.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from containersync.errors import ContainerSyncError, Halted, LockedError, UsageError
+from containersync.errors import AuthError, ContainerSyncError, Halted, LockedError, UsageError
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
     from containersync.config import Config
     from containersync.engine.session import Session
     from containersync.index.store import Index
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED = 0, 1, 3
+EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED, EXIT_REFUSED = 0, 1, 3, 77
 
 
 def add_parser(sub: Any) -> None:
@@ -89,6 +90,10 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     except LockedError as exc:
         _say(args, f"{m.name}: skipped: {exc}")
         return {"mapping": m.name, "status": "locked", "reason": str(exc)}
+    except AuthError as exc:
+        _say(args, f"{m.name}: the API refused the key: {exc}; check the key "
+                   "(retrying will not help)")
+        return {"mapping": m.name, "status": "refused", "reason": str(exc)}
     except ContainerSyncError as exc:
         _say(args, f"{m.name}: failed: {exc}")
         return {"mapping": m.name, "status": "failed", "reason": str(exc)}
@@ -129,6 +134,8 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 def _exit_code(results: list[dict[str, Any]]) -> int:
     statuses = {r["status"] for r in results}
+    if "refused" in statuses:
+        return EXIT_REFUSED
     if "halted" in statuses:
         return EXIT_HALTED
     if statuses - {"converged"}:

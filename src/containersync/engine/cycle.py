@@ -21,10 +21,11 @@ from containersync.engine.baseline import (
     refresh_touched_bases,
     without_remote,
 )
+from containersync.engine.conflicts import forget_gone_copies
 from containersync.engine.container import Attached, attach
 from containersync.engine.context import MappingContext
 from containersync.engine.remote import Listing, list_full, observe, with_fresh_paths
-from containersync.engine.settle import remote_sha256, settle_intents
+from containersync.engine.settle import remote_sha256, settle_intents, sweep_temporaries
 from containersync.engine.summary import CycleReport
 from containersync.errors import Halted
 from containersync.execute.outcome import Outcome
@@ -33,8 +34,11 @@ from containersync.model.paths import is_under
 from containersync.model.plan import Plan
 from containersync.plan.reconcile import reconcile
 from containersync.plan.remote_view import remote_view
-from containersync.plan.safety import Halt, check_safety
+from containersync.plan.safety import DeletionTally, Halt, check_safety, tally
 from containersync.scan.scanner import ScanResult, scan
+
+#: outcome kinds that deleted or created a file (what a deletion window counts)
+DONE = frozenset({"uploaded", "downloaded", "deleted-remote", "trashed-local"})
 
 
 @dataclass
@@ -52,6 +56,8 @@ class CycleOptions:
     should_stop: Callable[[], bool] = field(default=lambda: False)
     #: called every few seconds while long transfers are in flight (a liveness heartbeat)
     while_waiting: Callable[[], None] = field(default=lambda: None)
+    #: the daemon's max-delete windows: what earlier cycles deleted (``daemon/deletions``)
+    deletion_windows: Sequence[DeletionTally] = ()
 
 
 def run_cycle(
@@ -77,6 +83,8 @@ def run_cycle(
                        keep=_targeted(opts.only, remote),
                        unseen=frozenset(o.file_id for o in remote.fresh))
     scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts)
+    if not opts.dry_run:
+        sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
     report.hashed, report.held_back = scanned.hashed, list(scanned.held_back)
     if not opts.dry_run:
         base = refresh_touched_bases(ctx, base, scanned.files)
@@ -89,7 +97,7 @@ def run_cycle(
     problems: list[Problem] = [*scanned.problems, *plan.problems]
 
     halt = _check_safety(ctx, plan, base, scanned, view, digests, remote, attached,
-                         force=opts.force)
+                         force=opts.force, windows=opts.deletion_windows)
     if halt is not None:
         if not opts.dry_run:
             with ctx.index.write() as tx:
@@ -103,8 +111,12 @@ def run_cycle(
     execute_plan(ctx, cid, plan.actions, base, digests, report, now=now,
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
                  while_waiting=opts.while_waiting)
+    report.deletions = tally([o.action for o in report.outcomes if o.ok and o.kind in DONE],
+                             base, view, digests)
     finish([*problems, *(o.problem for o in report.outcomes if o.problem is not None)])
     commit_cycle(ctx, report, full_listing=opts.listing == "full", now=now)
+    if opts.only is None:
+        forget_gone_copies(ctx)
     return report
 
 
@@ -209,6 +221,7 @@ def _check_safety(
     ctx: MappingContext, plan: Plan, base: Mapping[str, BaseEntry],
     scanned: ScanResult, view: RemoteView,
     digests: Mapping[str, str], remote: Listing, attached: Attached, *, force: bool,
+    windows: Sequence[DeletionTally] = (),
 ) -> Halt | None:
     root_state = scanned.root_state
     if root_state == "ok" and scanned.scope is None and not scanned.files:
@@ -221,4 +234,5 @@ def _check_safety(
         local_root_state=root_state, remote_listed_count=len(remote.objects),
         container_running=attached.container is not None and not attached.new_generation,
         force=force, digests=digests, max_delete_fraction=ctx.settings.max_delete_fraction,
+        windows=windows,
     )

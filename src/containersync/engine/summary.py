@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import Problem
 from containersync.model.plan import Plan
+from containersync.plan.safety import DeletionTally
 
 if TYPE_CHECKING:
     from containersync.engine.container import Attached
@@ -49,6 +50,8 @@ class CycleReport:
     hashed: int = 0
     settled: int = 0
     held_back: list[str] = field(default_factory=list)
+    #: what the carried-out actions deleted and created (the daemon's max-delete windows)
+    deletions: DeletionTally = field(default_factory=DeletionTally)
     requests: int = 0
     seconds: float = 0.0
 
