@@ -6,7 +6,13 @@ in the local root, and the mapping's ``exclude`` list. A user ``!pattern`` re-in
 anything a default left out, with git's one restriction: nothing below an ignored
 directory can be re-included (re-include the directory itself, e.g. ``!.aws/``).
 
+Secrets are decided apart from the rest: the secret defaults and the config's ``exclude``
+list alone, matched case-insensitively. A rule file lives in the synced folder, where the
+sandbox's writes could reach it, so its ``!pattern`` never sends a secret.
+
 Invariants:
+- A path a secret default matches (in any case) is ``SECRET`` unless the config's
+  ``exclude`` re-includes it; nothing in ``.gitignore``/``.containersyncignore`` changes that.
 - This program's temporaries (``.containersync-tmp-*``) and conflict copies are always
   ignored, whatever the user writes (even ``!*``): they are never uploaded.
 - ``ignored(rel)`` is true when ``rel`` or any folder above it is ignored, so it agrees
@@ -37,12 +43,23 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
                        "*___jb_tmp___", "*___jb_old___", ".*.kate-swp", ".idea/"),
     "default-cache": ("__pycache__/", ".pytest_cache/", "node_modules/", ".venv/",
                       ".mypy_cache/", ".DS_Store"),
-    "default-secret": (".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_ed25519*", ".netrc",
-                       ".npmrc", ".pypirc", ".aws/", ".ssh/", "*.p12", "*.pfx"),
+    # matched in any case; each names a file that holds a credential, and none a common
+    # data file (a JSON service-account key has no fixed name: only the usual ones are here)
+    "default-secret": (
+        ".env", ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "*.ppk",  # keys, certificates
+        "id_rsa*", "id_ed25519*", "id_ecdsa*", "id_dsa*", ".ssh/", ".gnupg/",  # ssh, gpg
+        ".netrc", ".npmrc", ".pypirc", ".git-credentials", ".pgpass", ".my.cnf", ".htpasswd",
+        ".aws/", ".azure/", "**/.config/gcloud/", "application_default_credentials.json",
+        "credentials.json", "client_secret*.json", "service-account*.json",
+        "service_account*.json", ".s3cfg", ".vault-token",  # cloud and vault CLIs
+        "**/.docker/config.json", "**/.kube/config", "kubeconfig",  # registries, clusters
+        "*.keystore", "*.jks",  # Java and Android signing keystores
+    ),
     "default-own": (TEMP_PREFIX + "*",
                     "*.conflict-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]*"),
 }
 SECRET_SOURCE = "default-secret"
+CONFIG_SOURCE = "exclude"  # the only source that may re-include a secret
 
 _FLOATING = "^(?:.+/)?"
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
@@ -73,27 +90,15 @@ def _read_rules(path: Path) -> list[str]:
     return text.splitlines()
 
 
-class IgnoreRules:
-    """The effective ignore rules of one mapping. Build with ``IgnoreRules.load``."""
+class _Matcher:
+    """One ``GitIgnoreSpec`` with a cheap prefilter; ``last(rel)`` is the index of the rule
+    that decides ``rel`` when it ignores it, else None."""
 
-    def __init__(self, sources: Iterable[tuple[str, Iterable[str]]]) -> None:
-        lines: list[str] = []
-        self._sources: list[str] = []
-        for source, rules in sources:
-            for line in rules:
-                line = line.rstrip("\r\n")
-                if _is_rule(line):
-                    lines.append(line)
-                    self._sources.append(source)
-        self._lines = lines
+    def __init__(self, lines: list[str]) -> None:
         self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
         if len(self._spec.patterns) != len(lines):
             raise ConfigError("pathspec dropped ignore rules unexpectedly")
-        self.fingerprint = hashlib.sha256(
-            "\n".join(f"{src}\t{line}" for src, line in zip(self._sources, lines, strict=True)).encode()
-        ).hexdigest()
         self._base_rx, self._path_rx = self._prefilters(lines)
-        self._dir_cache: dict[str, Verdict] = {}
 
     def _prefilters(self, lines: list[str]) -> tuple[re.Pattern[str] | None,
                                                      re.Pattern[str] | None]:
@@ -117,6 +122,41 @@ class IgnoreRules:
                 full.append(text)
         return (re.compile("|".join(f"(?:{r})" for r in base)) if base else None,
                 re.compile("|".join(f"(?:{r})" for r in full)) if full else None)
+
+    def last(self, rel: str, name: str, slash: str) -> int | None:
+        if not ((self._base_rx is not None and self._base_rx.match(name + slash))
+                or (self._path_rx is not None and self._path_rx.match(rel + slash))):
+            return None
+        result = self._spec.check_file(rel + slash)
+        if result.include is not True or result.index is None:
+            return None
+        return int(result.index)
+
+
+class IgnoreRules:
+    """The effective ignore rules of one mapping. Build with ``IgnoreRules.load``."""
+
+    def __init__(self, sources: Iterable[tuple[str, Iterable[str]]]) -> None:
+        lines: list[str] = []
+        self._sources: list[str] = []
+        for source, rules in sources:
+            for line in rules:
+                line = line.rstrip("\r\n")
+                if _is_rule(line):
+                    lines.append(line)
+                    self._sources.append(source)
+        self._lines = lines
+        self.fingerprint = hashlib.sha256(
+            "\n".join(f"{src}\t{line}" for src, line in zip(self._sources, lines, strict=True)).encode()
+        ).hexdigest()
+        pairs = list(zip(self._sources, lines, strict=True))
+        self._general = _Matcher([line for src, line in pairs if src != SECRET_SOURCE])
+        # secrets: the secret defaults, then only the config's rules, all in lower case
+        secret = [line.lower() for src, line in pairs if src == SECRET_SOURCE]
+        self._secret_count = len(secret)
+        self._secret = _Matcher(secret + [line.lower() for src, line in pairs
+                                          if src == CONFIG_SOURCE])
+        self._dir_cache: dict[str, Verdict] = {}
 
     @classmethod
     def load(cls, root: Path | str, exclude: Sequence[str] = (),
@@ -144,15 +184,12 @@ class IgnoreRules:
 
     def _own_verdict(self, rel: str, name: str, is_dir: bool) -> Verdict:
         slash = "/" if is_dir else ""
-        if not ((self._base_rx is not None and self._base_rx.match(name + slash))
-                or (self._path_rx is not None and self._path_rx.match(rel + slash))):
-            return Verdict.KEEP
-        result = self._spec.check_file(rel + slash)
-        if result.include is not True or result.index is None:
-            return Verdict.KEEP
-        if self._sources[result.index] == SECRET_SOURCE:
+        hit = self._secret.last(rel.lower(), name.lower(), slash)
+        if hit is not None and hit < self._secret_count:
             return Verdict.SECRET
-        return Verdict.IGNORED
+        if self._general.last(rel, name, slash) is not None:
+            return Verdict.IGNORED
+        return Verdict.KEEP
 
     def _dir_verdict(self, rel_dir: str) -> Verdict:
         cached = self._dir_cache.get(rel_dir)
