@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from containersync.display import printable
 from containersync.errors import ContainerSyncError, Halted, LockedError, UsageError
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
@@ -103,7 +104,7 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     _say_problems(args, index, m.name, report.problems)
     if args.dry_run and not args.json:
         for action in report.plan.actions:
-            print(f"  would {type(action).__name__}: {action.path}")
+            print(printable(f"  would {type(action).__name__}: {action.path}"))
     return {"status": "converged" if report.converged else "problems", **report.to_dict()}
 
 
@@ -122,7 +123,8 @@ def _say_problems(args: argparse.Namespace, index: Index, mapping: str,
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    print(text, file=sys.stderr if args.json else sys.stdout)
+    """Every line ``sync`` prints goes here: names from the sandbox are escaped."""
+    print(printable(text), file=sys.stderr if args.json else sys.stdout)
 
 
 def _exit_code(results: list[dict[str, Any]]) -> int:
