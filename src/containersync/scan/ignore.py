@@ -91,25 +91,19 @@ def _read_rules(path: Path) -> list[str]:
 
 
 class _Matcher:
-    """One ``GitIgnoreSpec`` with a cheap prefilter; ``last(rel)`` is the index of the rule
-    that decides ``rel`` when it ignores it, else None."""
+    """One ``GitIgnoreSpec``: ``last(rel, slash)`` is the index of the rule that decides
+    ``rel`` when it ignores it, else None. ``fold``: match in any case (rules and paths are
+    lowered). ``base_parts``/``full_parts`` feed the cheap prefilter (``_prefilter``)."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], *, fold: bool = False) -> None:
+        self._fold = fold
+        if fold:
+            lines = [line.lower() for line in lines]
         self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
         if len(self._spec.patterns) != len(lines):
             raise ConfigError("pathspec dropped ignore rules unexpectedly")
-        self._base_rx, self._path_rx = self._prefilters(lines)
-
-    def _prefilters(self, lines: list[str]) -> tuple[re.Pattern[str] | None,
-                                                     re.Pattern[str] | None]:
-        """Two combined regexes that say cheaply whether any *ignoring* rule can match.
-
-        Rules without an inner ``/`` match on the last segment alone, so they are tried on
-        the name; the others on the whole path. Only a hit pays for pathspec's exact,
-        last-match-wins evaluation.
-        """
-        base: list[str] = []
-        full: list[str] = []
+        self.base_parts: list[str] = []
+        self.full_parts: list[str] = []
         for line, pat in zip(lines, self._spec.patterns, strict=True):
             regex = getattr(pat, "regex", None)
             if pat.include is not True or regex is None:
@@ -117,20 +111,26 @@ class _Matcher:
             text = _NAMED_GROUP.sub("(?:", regex.pattern)
             core = line.rstrip("/")
             if text.startswith(_FLOATING) and "/" not in core and "**" not in core:
-                base.append(text[len(_FLOATING):])
+                text, parts = text[len(_FLOATING):], self.base_parts
             else:
-                full.append(text)
-        return (re.compile("|".join(f"(?:{r})" for r in base)) if base else None,
-                re.compile("|".join(f"(?:{r})" for r in full)) if full else None)
+                parts = self.full_parts
+            parts.append(f"(?i:{text})" if fold else f"(?:{text})")
 
-    def last(self, rel: str, name: str, slash: str) -> int | None:
-        if not ((self._base_rx is not None and self._base_rx.match(name + slash))
-                or (self._path_rx is not None and self._path_rx.match(rel + slash))):
-            return None
-        result = self._spec.check_file(rel + slash)
+    def last(self, rel: str, slash: str) -> int | None:
+        result = self._spec.check_file((rel.lower() if self._fold else rel) + slash)
         if result.include is not True or result.index is None:
             return None
         return int(result.index)
+
+
+def _prefilter(parts: list[str]) -> re.Pattern[str] | None:
+    """Combined regexes that say cheaply whether any *ignoring* rule can match.
+
+    Rules without an inner ``/`` match on the last segment alone, so they are tried on the
+    name; the others on the whole path. Only a hit pays for pathspec's exact, last-match-wins
+    evaluation.
+    """
+    return re.compile("|".join(parts)) if parts else None
 
 
 class IgnoreRules:
@@ -151,11 +151,13 @@ class IgnoreRules:
         ).hexdigest()
         pairs = list(zip(self._sources, lines, strict=True))
         self._general = _Matcher([line for src, line in pairs if src != SECRET_SOURCE])
-        # secrets: the secret defaults, then only the config's rules, all in lower case
-        secret = [line.lower() for src, line in pairs if src == SECRET_SOURCE]
+        # secrets: the secret defaults, then only the config's rules, in any case
+        secret = [line for src, line in pairs if src == SECRET_SOURCE]
         self._secret_count = len(secret)
-        self._secret = _Matcher(secret + [line.lower() for src, line in pairs
-                                          if src == CONFIG_SOURCE])
+        self._secret = _Matcher(secret + [line for src, line in pairs if src == CONFIG_SOURCE],
+                                fold=True)
+        self._base_rx = _prefilter(self._secret.base_parts + self._general.base_parts)
+        self._path_rx = _prefilter(self._secret.full_parts + self._general.full_parts)
         self._dir_cache: dict[str, Verdict] = {}
 
     @classmethod
@@ -184,10 +186,13 @@ class IgnoreRules:
 
     def _own_verdict(self, rel: str, name: str, is_dir: bool) -> Verdict:
         slash = "/" if is_dir else ""
-        hit = self._secret.last(rel.lower(), name.lower(), slash)
+        if not ((self._base_rx is not None and self._base_rx.match(name + slash))
+                or (self._path_rx is not None and self._path_rx.match(rel + slash))):
+            return Verdict.KEEP
+        hit = self._secret.last(rel, slash)
         if hit is not None and hit < self._secret_count:
             return Verdict.SECRET
-        if self._general.last(rel, name, slash) is not None:
+        if self._general.last(rel, slash) is not None:
             return Verdict.IGNORED
         return Verdict.KEEP
 
