@@ -16,6 +16,7 @@ from typing import Any
 
 from containersync.config import Config, MappingConfig, load_config
 from containersync.daemon.state import is_live, read_state
+from containersync.display import printable
 from containersync.engine.conflicts import copy_exists
 from containersync.index.store import Index
 
@@ -166,4 +167,4 @@ def render(result: dict[str, Any]) -> str:
         if m["halt"]:
             h = m["halt"]
             lines.append(f"  HALTED ({h['rail']}) since {h['since']}: {h['reason']}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"  # names from the sandbox

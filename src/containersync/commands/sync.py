@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from containersync.display import printable
 from containersync.errors import AuthError, ContainerSyncError, Halted, LockedError, UsageError
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
@@ -72,11 +73,12 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     from containersync.engine.cycle import CycleOptions
     from containersync.engine.progress import Progress
     from containersync.engine.runner import sync_mapping
+    from containersync.engine.summary import HeldBackNotes
     from containersync.index.lock import MappingLock
 
     ctx = sess.context(m, index)
     state = index.mapping(m.name)
-    held_before = (state.summary or {}).get("held_back") if state else None
+    held = HeldBackNotes(state.summary if state else None)
     progress = Progress(m.name, quiet=False)
     opts = CycleOptions(force=args.force, dry_run=args.dry_run,
                         on_outcome=progress.on_outcome, on_plan=progress.on_plan)
@@ -102,15 +104,12 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     if not args.dry_run:
         ctx.trash.purge(now())
     _say(args, report.line())
-    if report.held_back and report.held_back != held_before:
-        # said when the set changes, not on every run
-        shown = ", ".join(report.held_back[:5]) + (" ..." if len(report.held_back) > 5 else "")
-        _say(args, f"{m.name}: held back {len(report.held_back)} secret file(s), never sent "
-                   f"to a sandbox unless re-included with !pattern: {shown}")
+    for note in held.notes(report):  # said when a new one appears, not on every run
+        _say(args, f"{m.name}: {note.text}")
     _say_problems(args, index, m.name, report.problems)
     if args.dry_run and not args.json:
         for action in report.plan.actions:
-            print(f"  would {type(action).__name__}: {action.path}")
+            print(printable(f"  would {type(action).__name__}: {action.path}"))
     return {"status": "converged" if report.converged else "problems", **report.to_dict()}
 
 
@@ -129,7 +128,8 @@ def _say_problems(args: argparse.Namespace, index: Index, mapping: str,
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    print(text, file=sys.stderr if args.json else sys.stdout)
+    """Every line ``sync`` prints goes here: names from the sandbox are escaped."""
+    print(printable(text), file=sys.stderr if args.json else sys.stdout)
 
 
 def _exit_code(results: list[dict[str, Any]]) -> int:

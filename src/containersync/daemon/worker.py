@@ -38,6 +38,7 @@ from containersync.daemon.watching import MappingWatch
 from containersync.engine.container import is_gone
 from containersync.engine.context import MappingContext
 from containersync.engine.session import Session
+from containersync.engine.summary import HeldBackNotes
 from containersync.errors import (
     AuthError,
     ContainerGone,
@@ -84,6 +85,7 @@ class MappingWorker:
         self._pending: set[str] = set()
         self._owe_full = True
         self._first_done = False
+        self._held = HeldBackNotes()  # each held-back file is logged once per daemon run
         self._retry_at: float | None = None
         self._backoff = Backoff()
         self._deletions = DeletionWindows(clock)
@@ -313,10 +315,8 @@ class MappingWorker:
         for problem in report.problems[:20]:
             log.warning("problem", mapping=self.name, path=problem.path, kind=problem.kind,
                         message=problem.message)
-        if report.held_back:
-            log.warning("held back secret files (re-include with !pattern to send them)",
-                        mapping=self.name, count=len(report.held_back),
-                        paths=report.held_back[:5])
+        for note in self._held.notes(report):
+            log.warning(note.event, mapping=self.name, count=len(note.paths), paths=note.paths)
         self.status.state = "idle" if self._idle() else "watching"
 
     def _keepalive(self, ctx: MappingContext, watch: MappingWatch) -> None:

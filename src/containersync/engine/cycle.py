@@ -32,6 +32,7 @@ from containersync.execute.outcome import Outcome
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
 from containersync.model.paths import is_under
 from containersync.model.plan import Plan
+from containersync.plan.protect import hold_back_pulls
 from containersync.plan.reconcile import reconcile
 from containersync.plan.remote_view import remote_view
 from containersync.plan.safety import DeletionTally, Halt, check_safety, tally
@@ -91,6 +92,7 @@ def run_cycle(
     known, view = _known_to_scan(base, view, scanned)
 
     plan, digests = _reconcile(ctx, cid, known, scanned, view, now=now)
+    plan, report.held_back_pulls = hold_back_pulls(plan)  # .envrc, rule files, .git/: never
     opts.on_plan(plan)
     report.plan = plan
     # plan.problems already carries the remote view's problems (reconcile passes them on)
