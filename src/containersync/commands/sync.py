@@ -1,7 +1,8 @@
 """`containersync sync`: make every mapped folder and its container agree, once, and exit.
 
 Exit codes (SYNC_SEMANTICS): 0 converged, 1 per-path problems or a mapping that could not
-run (retry later), 2 usage, 3 halted by a safety rail, 78 invalid configuration.
+run (retry later), 2 usage, 3 halted by a safety rail, 78 invalid configuration (a mapping
+that cannot run as configured wins over the others: the user must act).
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from containersync.errors import ContainerSyncError, Halted, LockedError, UsageError
+from containersync.errors import ConfigError, ContainerSyncError, Halted, LockedError, UsageError
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
     from containersync.config import Config
     from containersync.engine.session import Session
     from containersync.index.store import Index
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED = 0, 1, 3
+EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED, EXIT_CONFIG = 0, 1, 3, 78
 
 
 def add_parser(sub: Any) -> None:
@@ -89,6 +90,9 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     except LockedError as exc:
         _say(args, f"{m.name}: skipped: {exc}")
         return {"mapping": m.name, "status": "locked", "reason": str(exc)}
+    except ConfigError as exc:  # this mapping cannot run as configured; the others may
+        _say(args, f"{m.name}: configuration error: {exc}")
+        return {"mapping": m.name, "status": "config-error", "reason": str(exc)}
     except ContainerSyncError as exc:
         _say(args, f"{m.name}: failed: {exc}")
         return {"mapping": m.name, "status": "failed", "reason": str(exc)}
@@ -129,6 +133,8 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 def _exit_code(results: list[dict[str, Any]]) -> int:
     statuses = {r["status"] for r in results}
+    if "config-error" in statuses:
+        return EXIT_CONFIG
     if "halted" in statuses:
         return EXIT_HALTED
     if statuses - {"converged"}:

@@ -26,7 +26,7 @@ from containersync.engine.context import MappingContext
 from containersync.engine.remote import Listing, list_full, observe, with_fresh_paths
 from containersync.engine.settle import remote_sha256, settle_intents
 from containersync.engine.summary import CycleReport
-from containersync.errors import Halted
+from containersync.errors import ConfigError, Halted
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
 from containersync.model.paths import is_under
@@ -63,6 +63,7 @@ def run_cycle(
     def finish(problems: list[Problem]) -> None:
         report.finish(problems, started, ctx.client.requests_made - requests_before)
 
+    _refuse_unmade_root(ctx)
     attached = _attach(ctx, opts, now=now)
     report.note_container(attached)
     if attached.new_generation and (opts.only is not None or opts.listing != "full"):
@@ -106,6 +107,23 @@ def run_cycle(
     finish([*problems, *(o.problem for o in report.outcomes if o.problem is not None)])
     commit_cycle(ctx, report, full_listing=opts.listing == "full", now=now)
     return report
+
+
+def _refuse_unmade_root(ctx: MappingContext) -> None:
+    """A mapping that has never synced and whose local root is missing or is a file is a
+    configuration error, before anything is created: a typo must not make a folder tree and
+    a container. One that synced before (bases, or a recorded cycle) goes on to the "local
+    root gone" rail instead."""
+    root = ctx.settings.local_root
+    if root.is_dir():
+        return
+    state = ctx.index.mapping(ctx.name)
+    if ctx.index.bases(ctx.name) or (state is not None and state.summary is not None):
+        return
+    what = "is a file, not a folder" if root.exists() else "does not exist"
+    raise ConfigError(f"local root {str(root)!r} {what} and mapping {ctx.name!r} has never "
+                      "synced", fix="fix `local` if it is a typo, else create the folder: "
+                      f"mkdir -p {root} (`containersync init FOLDER` creates it)")
 
 
 def _attach(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]) -> Attached:
