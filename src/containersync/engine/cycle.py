@@ -32,6 +32,7 @@ from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObje
 from containersync.model.paths import is_under
 from containersync.model.plan import Plan
 from containersync.plan.reconcile import reconcile
+from containersync.plan.remote_problems import screen_local
 from containersync.plan.remote_view import remote_view
 from containersync.plan.safety import Halt, check_safety
 from containersync.scan.scanner import ScanResult, scan
@@ -81,6 +82,8 @@ def run_cycle(
     report.hashed, report.held_back = scanned.hashed, list(scanned.held_back)
     if not opts.dry_run:
         base = refresh_touched_bases(ctx, base, scanned.files)
+    view = screen_local(view, base, scanned.files, folders=scanned.folders,
+                        links={p.path for p in scanned.problems if p.kind == "symlink"})
     known, view = _known_to_scan(base, view, scanned)
 
     plan, digests = _reconcile(ctx, cid, known, scanned, view, now=now)

@@ -56,9 +56,9 @@ class Progress:
                 self.stream.write("\r\x1b[2K" + self._bar())
                 self.stream.flush()
             return
-        text = VERBS.get(outcome.kind, outcome.kind)
         if outcome.problem is not None:
-            text = f"problem ({outcome.problem.kind}): {outcome.problem.message}"
+            return  # the run's summary lists every problem, once
+        text = VERBS.get(outcome.kind, outcome.kind)
         self.stream.write(f"{self.mapping}: {text}: {outcome.action.path}\n")
 
     def close(self) -> None:

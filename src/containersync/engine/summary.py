@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import Problem
 from containersync.model.plan import Plan
+from containersync.plan.remote_problems import REMOTE_NOTICE_KINDS
 
 if TYPE_CHECKING:
     from containersync.engine.container import Attached
@@ -27,7 +28,7 @@ COUNTER = {
 
 #: problem kinds that are notices, not failures: reported once, they do not make a run
 #: "finished with problems" (a symlink is never synced; retrying will not change that)
-NOTICE_KINDS = frozenset({"symlink"})
+NOTICE_KINDS = frozenset({"symlink", *REMOTE_NOTICE_KINDS})
 
 
 @dataclass

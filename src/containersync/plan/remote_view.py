@@ -53,6 +53,7 @@ from collections.abc import Set as AbstractSet
 from containersync.errors import UnsafePath
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
 from containersync.model.paths import remote_to_local
+from containersync.plan.remote_problems import screen_listing
 
 UNSAFE_REMOTE_PATH = "unsafe-remote-path"
 
@@ -137,10 +138,11 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
             else:
                 foreign.append(older)
 
-    return RemoteView(files=files, garbage=_by_path_newest_first(garbage),
+    return screen_listing(RemoteView(files=files, garbage=_by_path_newest_first(garbage),
                       foreign=_by_path_newest_first(foreign),
                       problems=tuple(sorted(problems, key=lambda p: (p.path, p.message))),
-                      ambiguous=frozenset(ambiguous))
+                      ambiguous=frozenset(ambiguous)), pull_sources=pull_sources,
+                          ours=by_remote_id.keys() | own.keys())
 
 
 def _same_second_rival(group: list[tuple[RemoteFile, bool]],

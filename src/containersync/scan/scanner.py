@@ -44,6 +44,7 @@ class ScanResult:
     root_state: str  # "ok", "missing", "not-a-directory", "unreadable"
     scope: tuple[str, ...] | None = None  # None: the whole tree was scanned
     incomplete: set[str] = field(default_factory=set)  # state unknown at/below these
+    folders: set[str] = field(default_factory=set)  # every real folder seen (ignored too)
     _scope_set: frozenset[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -85,6 +86,7 @@ class _Scan:
         self.problems: list[Problem] = []
         self.held_back: list[str] = []
         self.incomplete: set[str] = set()
+        self.folders: set[str] = set()
         self.hashed = 0
         self.buffer = bytearray(CHUNK)
 
@@ -111,6 +113,7 @@ class _Scan:
                     if classify(rel, False, ancestors=False) is Verdict.KEEP:
                         self.link(entry.path, rel, bad)
                 elif entry.is_dir(follow_symlinks=False):
+                    self.folders.add(rel)
                     verdict = classify(rel, True, ancestors=False)
                     if verdict is Verdict.KEEP:
                         if bad:
@@ -244,6 +247,7 @@ class _Scan:
                     self.link(cur, cur_rel, "")
                 return
             if st_mod.S_ISDIR(s.st_mode):
+                self.folders.add(cur_rel)
                 verdict = self.rules.classify(cur_rel, True, ancestors=False)
                 if verdict is Verdict.SECRET:
                     self.held_back.append(cur_rel + "/")
@@ -335,4 +339,4 @@ def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, Ba
         for rel in scope:
             run.target(rel)
     return ScanResult(run.files, run.problems, run.hashed, run.held_back, "ok", scope,
-                      run.incomplete)
+                      run.incomplete, run.folders)
