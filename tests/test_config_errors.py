@@ -70,14 +70,43 @@ def _huge(tmp_path: Path) -> Path:
     return path
 
 
+def _fifo(tmp_path: Path) -> Path:
+    os.mkfifo(tmp_path / "c.toml")
+    return tmp_path / "c.toml"
+
+
+def _below_a_file(tmp_path: Path) -> Path:
+    (tmp_path / "file").write_text("x")
+    return tmp_path / "file" / "c.toml"
+
+
+def _nul_in_a_path(tmp_path: Path) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(state_line(tmp_path) + '[[mappings]]\nname = "m"\nlocal = "/a\\u0000b"\n')
+    return path
+
+
+def _symlink_loop(tmp_path: Path) -> Path:
+    os.symlink(tmp_path / "loop-b", tmp_path / "loop-a")
+    os.symlink(tmp_path / "loop-a", tmp_path / "loop-b")
+    path = tmp_path / "c.toml"
+    path.write_text(state_line(tmp_path) + f'[[mappings]]\nname = "m"\n'
+                    f'local = "{tmp_path}/loop-a/x"\n')
+    return path
+
+
 @pytest.mark.parametrize(("make", "text"), [
+    (_fifo, "is not a regular file"),
+    (_below_a_file, "cannot be read: Not a directory"),
+    (_nul_in_a_path, "mappings[0].local: a path must not contain a NUL"),
+    (_symlink_loop, "mappings[0].local: "),
     (_deep, "nested more than 16 levels deep"),
     (_deep_within_stack, "mappings[0].exclude"),
     (_folder, "is a folder, not a configuration file"),
     (_not_utf8, "is not valid UTF-8 (byte 0xe9 on line 4) (save it as UTF-8)"),
     (_unreadable, "permission denied (make it readable"),
     (_huge, "larger than 1024 KiB"),
-], ids=["deep-arrays", "deep-in-a-setting", "a-folder", "not-utf8", "unreadable", "5MB"])
+], ids=["fifo", "below-a-file", "nul", "symlink-loop", "deep-arrays", "deep-in-a-setting", "a-folder", "not-utf8", "unreadable", "5MB"])
 def test_a_bad_file_is_one_line_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                          make: Callable[[Path], Path], text: str) -> None:
     if make is _unreadable and os.geteuid() == 0:
@@ -161,3 +190,14 @@ def test_a_long_bad_value_is_shortened_in_the_message(
     config.write_text(state_line(tmp_path) + f"[api]\ntimeout_seconds = '{'x' * 100_000}'\n")
     code, err = sync_errors(config, capsys)
     assert code == EXIT_CONFIG and len(err) < 400 and "(100002 characters)" in err
+
+
+def test_an_unset_variable_in_the_config_env_var(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONTAINERSYNC_CONFIG", "$CONTAINERSYNC_TEST_UNSET/c.toml")
+    monkeypatch.delenv("CONTAINERSYNC_TEST_UNSET", raising=False)
+    code = main(["sync"])
+    err = capsys.readouterr().err
+    assert code == EXIT_CONFIG and "Traceback" not in err and err.count("\n") == 1
+    assert "$CONTAINERSYNC_TEST_UNSET is not set" in err and "$CONTAINERSYNC_CONFIG" in err

@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -92,6 +93,8 @@ def expand_path(raw: str, env: Mapping[str, str], relative_to: Path | None = Non
 
 
 def _path_field(value: Any, info: ValidationInfo) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("a path must not contain a NUL character (\\u0000)")
     if isinstance(value, str):
         base = (info.context or {}).get("config_dir")
         return expand_path(value, _env(info), base)
@@ -322,7 +325,11 @@ def find_config_path(path: Path | None = None,
     if path is not None:
         return Path(path), "--config"
     if env.get(ENV_CONFIG):
-        return expand_path(env[ENV_CONFIG], env), f"${ENV_CONFIG}"
+        try:
+            return expand_path(env[ENV_CONFIG], env), f"${ENV_CONFIG}"
+        except ValueError as exc:
+            raise ConfigError(f"${ENV_CONFIG} = {env[ENV_CONFIG]!r}: {exc}",
+                              fix=f"set that variable, or fix or unset ${ENV_CONFIG}") from None
     return default_config_path(env), "the default location"
 
 
@@ -334,12 +341,23 @@ def load_config(path: Path | None = None, *,
     return LoadedConfig(parse_config(read_config_text(file, origin), file=file, env=env), file)
 
 
+class _NotAFile(Exception):
+    """The config path names a FIFO, socket or device."""
+
+
 def read_config_text(file: Path, origin: str = "--config") -> str:
     """The text of ``file``; every local condition that stops reading is one ``ConfigError``
     naming the file and what to do."""
     name = str(file)
     try:
-        with open(file, "rb") as f:
+        # O_NONBLOCK: a FIFO given as the config must not hang the open; fstat refuses it
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(mode):
+                raise _NotAFile
             data = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"no configuration file (looked here because of {origin})",
@@ -348,12 +366,16 @@ def read_config_text(file: Path, origin: str = "--config") -> str:
     except IsADirectoryError:
         raise ConfigError("is a folder, not a configuration file", file=name,
                           fix="pass --config with the path of the .toml file") from None
+    except _NotAFile:
+        raise ConfigError("is not a regular file (a pipe or a device?)", file=name,
+                          fix="pass --config with the path of the .toml file") from None
     except PermissionError:
         raise ConfigError("cannot be read: permission denied", file=name,
                           fix="make it readable by this user (chmod u+r)") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot be read: {exc.strerror or exc}", file=name,
-                          fix="check the file and the disk it is on") from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot be read: {reason}", file=name,
+                          fix="check the path and the disk it is on") from None
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(f"is larger than {MAX_CONFIG_BYTES // 1024} KiB, too large for a "
                           "configuration file", file=name,
@@ -532,8 +554,17 @@ def _inside(inner: Path, outer: Path) -> bool:
     return inner == outer or outer in inner.parents
 
 
+def _resolved(path: Path, file: str, field: str) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise ConfigError(f"{str(path)!r} cannot be resolved: {exc}", file=file, field=field,
+                          fix="point it at a real folder, not a loop of symbolic links"
+                          ) from None
+
+
 def _check_consistency(config: Config, file: str) -> None:
-    state = config.state.dir.resolve()
+    state = _resolved(config.state.dir, file, "state.dir")
     seen: dict[str, int] = {}
     roots: list[tuple[int, Path]] = []
     for i, m in enumerate(config.mappings):
@@ -542,7 +573,7 @@ def _check_consistency(config: Config, file: str) -> None:
                               f"mappings[{seen[m.name]}]", file=file, field=f"mappings[{i}].name",
                               fix="give each mapping its own name")
         seen[m.name] = i
-        root = m.local.resolve()
+        root = _resolved(m.local, file, f"mappings[{i}].local")
         if _inside(state, root) or _inside(root, state):
             raise ConfigError(f"local root {str(m.local)!r} overlaps the state dir "
                               f"{str(config.state.dir)!r}", file=file, field=f"mappings[{i}].local",
