@@ -2,7 +2,8 @@
 
 Exit codes (SYNC_SEMANTICS): 0 converged, 1 per-path problems or a mapping that could not
 run (retry later), 2 usage, 3 halted by a safety rail, 77 the API refused the key
-(retrying will not help), 78 invalid configuration.
+(retrying will not help), 78 invalid configuration (a mapping that cannot run as
+configured wins over the others: the user must act).
 """
 
 from __future__ import annotations
@@ -16,14 +17,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from containersync.display import printable
-from containersync.errors import AuthError, ContainerSyncError, Halted, LockedError, UsageError
+from containersync.errors import (
+    AuthError,
+    ConfigError,
+    ContainerSyncError,
+    Halted,
+    LockedError,
+    UsageError,
+)
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
     from containersync.config import Config
     from containersync.engine.session import Session
     from containersync.index.store import Index
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED, EXIT_REFUSED = 0, 1, 3, 77
+EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED, EXIT_REFUSED, EXIT_CONFIG = 0, 1, 3, 77, 78
 
 
 def add_parser(sub: Any) -> None:
@@ -96,6 +104,9 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
         _say(args, f"{m.name}: the API refused the key: {exc}; check the key "
                    "(retrying will not help)")
         return {"mapping": m.name, "status": "refused", "reason": str(exc)}
+    except ConfigError as exc:  # this mapping cannot run as configured; the others may
+        _say(args, f"{m.name}: configuration error: {exc}")
+        return {"mapping": m.name, "status": "config-error", "reason": str(exc)}
     except ContainerSyncError as exc:
         _say(args, f"{m.name}: failed: {exc}")
         return {"mapping": m.name, "status": "failed", "reason": str(exc)}
@@ -136,6 +147,8 @@ def _exit_code(results: list[dict[str, Any]]) -> int:
     statuses = {r["status"] for r in results}
     if "refused" in statuses:
         return EXIT_REFUSED
+    if "config-error" in statuses:
+        return EXIT_CONFIG
     if "halted" in statuses:
         return EXIT_HALTED
     if statuses - {"converged"}:

@@ -27,13 +27,14 @@ from containersync.engine.context import MappingContext
 from containersync.engine.remote import Listing, list_full, observe, with_fresh_paths
 from containersync.engine.settle import remote_sha256, settle_intents, sweep_temporaries
 from containersync.engine.summary import CycleReport
-from containersync.errors import Halted
+from containersync.errors import ConfigError, Halted
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
 from containersync.model.paths import is_under
 from containersync.model.plan import Plan
 from containersync.plan.protect import hold_back_pulls
 from containersync.plan.reconcile import reconcile
+from containersync.plan.remote_problems import screen_local
 from containersync.plan.remote_view import remote_view
 from containersync.plan.safety import DeletionTally, Halt, check_safety, tally
 from containersync.scan.scanner import ScanResult, scan
@@ -70,6 +71,7 @@ def run_cycle(
     def finish(problems: list[Problem]) -> None:
         report.finish(problems, started, ctx.client.requests_made - requests_before)
 
+    _refuse_unmade_root(ctx)
     attached = _attach(ctx, opts, now=now)
     report.note_container(attached)
     if attached.new_generation and (opts.only is not None or opts.listing != "full"):
@@ -89,6 +91,8 @@ def run_cycle(
     report.hashed, report.held_back = scanned.hashed, list(scanned.held_back)
     if not opts.dry_run:
         base = refresh_touched_bases(ctx, base, scanned.files)
+    view = screen_local(view, base, scanned.files, folders=scanned.folders,
+                        links={p.path for p in scanned.problems if p.kind == "symlink"})
     known, view = _known_to_scan(base, view, scanned)
 
     plan, digests = _reconcile(ctx, cid, known, scanned, view, now=now)
@@ -120,6 +124,23 @@ def run_cycle(
     if opts.only is None:
         forget_gone_copies(ctx)
     return report
+
+
+def _refuse_unmade_root(ctx: MappingContext) -> None:
+    """A mapping that has never synced and whose local root is missing or is a file is a
+    configuration error, before anything is created: a typo must not make a folder tree and
+    a container. One that synced before (bases, or a recorded cycle) goes on to the "local
+    root gone" rail instead."""
+    root = ctx.settings.local_root
+    if root.is_dir():
+        return
+    state = ctx.index.mapping(ctx.name)
+    if ctx.index.bases(ctx.name) or (state is not None and state.summary is not None):
+        return
+    what = "is a file, not a folder" if root.exists() else "does not exist"
+    raise ConfigError(f"local root {str(root)!r} {what} and mapping {ctx.name!r} has never "
+                      "synced", fix="fix `local` if it is a typo, else create the folder: "
+                      f"mkdir -p {root} (`containersync init FOLDER` creates it)")
 
 
 def _attach(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]) -> Attached:

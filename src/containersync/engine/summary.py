@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import Problem
 from containersync.model.plan import Plan
+from containersync.plan.remote_problems import REMOTE_NOTICE_KINDS
 from containersync.plan.safety import DeletionTally
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ COUNTER = {
 
 #: problem kinds that are notices, not failures: reported once, they do not make a run
 #: "finished with problems" (a symlink is never synced; retrying will not change that)
-NOTICE_KINDS = frozenset({"symlink"})
+NOTICE_KINDS = frozenset({"symlink", *REMOTE_NOTICE_KINDS})
 
 
 @dataclass
