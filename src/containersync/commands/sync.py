@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from containersync.errors import ContainerSyncError, Halted, LockedError, UsageError
+from containersync.index.health import sqlite_error
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
     from containersync.config import Config
@@ -58,8 +60,16 @@ def run(args: argparse.Namespace) -> int:
     mappings = [known[n] for n in args.mapping] if args.mapping else list(cfg.mappings)
     results: list[dict[str, Any]] = []
     with session(cfg) as sess, _index(sess, cfg, dry_run=args.dry_run) as index:
+        if index.moved_aside is not None:
+            aside, damage = index.moved_aside
+            print(f"containersync: WARNING: the index {index.path} was damaged ({damage}); "
+                  f"moved it to {aside} and rebuilding every mapping from its container",
+                  file=sys.stderr)
         for m in mappings:
-            results.append(_sync_one(sess, index, m, args))
+            try:
+                results.append(_sync_one(sess, index, m, args))
+            except sqlite3.Error as exc:
+                raise sqlite_error(exc, index.path) from None
     code = _exit_code(results)
     if args.json:
         json.dump({"exit_code": code, "mappings": results}, sys.stdout, indent=2)
@@ -74,12 +84,12 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     from containersync.index.lock import MappingLock
 
     ctx = sess.context(m, index)
-    state = index.mapping(m.name)
+    state = index.mapping(ctx.name)
     held_before = (state.summary or {}).get("held_back") if state else None
     progress = Progress(m.name, quiet=False)
     opts = CycleOptions(force=args.force, dry_run=args.dry_run,
                         on_outcome=progress.on_outcome, on_plan=progress.on_plan)
-    lock = MappingLock(sess.state_dir, m.name, purpose="containersync sync")
+    lock = MappingLock(sess.state_dir, ctx.name, purpose="containersync sync")
     try:
         with lock:
             report = sync_mapping(ctx, opts, now=now)
@@ -97,24 +107,28 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     if not args.dry_run:
         ctx.trash.purge(now())
     _say(args, report.line())
+    if report.rebuilt:
+        _say(args, f"{m.name}: rebuilt the index from container {report.container_id} "
+                   f"({report.rebuilt}): {report.rebuilt_matched} file(s) matched by "
+                   "content, nothing deleted")
     if report.held_back and report.held_back != held_before:
         # said when the set changes, not on every run
         shown = ", ".join(report.held_back[:5]) + (" ..." if len(report.held_back) > 5 else "")
         _say(args, f"{m.name}: held back {len(report.held_back)} secret file(s), never sent "
                    f"to a sandbox unless re-included with !pattern: {shown}")
-    _say_problems(args, index, m.name, report.problems)
+    _say_problems(args, index, ctx.name, m.name, report.problems)
     if args.dry_run and not args.json:
         for action in report.plan.actions:
             print(f"  would {type(action).__name__}: {action.path}")
     return {"status": "converged" if report.converged else "problems", **report.to_dict()}
 
 
-def _say_problems(args: argparse.Namespace, index: Index, mapping: str,
+def _say_problems(args: argparse.Namespace, index: Index, key: str, mapping: str,
                   problems: list[Any]) -> None:
     """Problems every run; notices (symlinks) only the first time they are seen."""
     from containersync.engine.summary import NOTICE_KINDS
 
-    first_seen = {(p.path, p.kind): p.first_seen == p.last_seen for p in index.problems(mapping)}
+    first_seen = {(p.path, p.kind): p.first_seen == p.last_seen for p in index.problems(key)}
     for problem in problems:
         if problem.kind in NOTICE_KINDS:
             if first_seen.get((problem.path, problem.kind), True):
