@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from containersync.index.store import Index
 from support.scenario import KEY_ENV, World, counts, sync, write, write_config
 
 TREE = {"a.txt": "alpha", "sub/b.txt": "beta", "empty.txt": ""}
@@ -134,4 +135,33 @@ def test_lost_index_with_edits_on_both_sides_deletes_nothing(world: World) -> No
     assert local["a.txt"] == "alpha, edited locally"
     assert "beta, rewritten by the assistant" in local.values()
     assert world.remote()["a.txt"] == "alpha, edited locally"
+    assert world.sync().counts == counts()
+
+
+def test_index_damaged_past_what_opening_reads_is_moved_aside_and_rebuilt(world: World) -> None:
+    """Damage only a read of the bases finds: the run moves the index aside and rebuilds."""
+    files = {f"f{i:03}.txt": f"file {i} " * 20 for i in range(300)}
+    world.write(files)
+    first = world.sync()
+    assert first.code == 0, first.err
+    cid = first.m["container_id"]
+    world.assistant_changes(ASSISTANT)
+    data = bytearray(world.index_file.read_bytes())
+    page = 4096
+    tail = len(data) - 6 * page  # the last pages: bases and listing rows, not the schema
+    data[tail:] = b"\x5a" * (len(data) - tail)
+    _remove_index(world)
+    world.index_file.write_bytes(bytes(data))
+    probe = world.base / "probe.sqlite3"
+    probe.write_bytes(bytes(data))
+    with Index.open(probe, recover=False) as index:  # opening alone does not notice
+        assert index.mapping_names()
+
+    result = world.sync()
+    assert result.code == 0, result.err
+    assert "damaged" in result.err and "Traceback" not in result.err
+    assert result.m["container_id"] == cid and result.m["rebuilt"]
+    assert (result.m["uploaded"], result.m["downloaded"]) == (0, 1)
+    assert world.local() == {**files, **ASSISTANT}
+    assert list(world.state.glob("index.sqlite3.corrupt-*"))
     assert world.sync().counts == counts()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from containersync.errors import ContainerSyncError, Halted, LockedError, UsageError
-from containersync.index.health import sqlite_error
+from containersync.index.health import is_corrupt, move_aside, sqlite_error
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
     from containersync.config import Config
@@ -58,23 +58,47 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"no mapping named {unknown[0]!r} in the config; "
                          f"use one of: {', '.join(known) or '(none configured)'}")
     mappings = [known[n] for n in args.mapping] if args.mapping else list(cfg.mappings)
-    results: list[dict[str, Any]] = []
-    with session(cfg) as sess, _index(sess, cfg, dry_run=args.dry_run) as index:
-        if index.moved_aside is not None:
-            aside, damage = index.moved_aside
-            print(f"containersync: WARNING: the index {index.path} was damaged ({damage}); "
-                  f"moved it to {aside} and rebuilding every mapping from its container",
-                  file=sys.stderr)
-        for m in mappings:
-            try:
-                results.append(_sync_one(sess, index, m, args))
-            except sqlite3.Error as exc:
-                raise sqlite_error(exc, index.path) from None
+    with session(cfg) as sess:
+        try:
+            results = _sync_all(sess, cfg, mappings, args, recover=True)
+        except _Damaged as damaged:
+            # found damaged in the middle of a run (a page no open touches): move it aside
+            # and run once more, which rebuilds every mapping from its container
+            aside = move_aside(damaged.path)
+            _warn_damaged(damaged.path, aside, damaged.text)
+            results = _sync_all(sess, cfg, mappings, args, recover=False)
     code = _exit_code(results)
     if args.json:
         json.dump({"exit_code": code, "mappings": results}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     return code
+
+
+class _Damaged(Exception):
+    def __init__(self, path: Path, text: str) -> None:
+        super().__init__(text)
+        self.path, self.text = path, text
+
+
+def _warn_damaged(path: Path, aside: Path, damage: str) -> None:
+    print(f"containersync: WARNING: the index {path} was damaged ({damage}); moved it to "
+          f"{aside} and rebuilding every mapping from its container", file=sys.stderr)
+
+
+def _sync_all(sess: Session, cfg: Config, mappings: list[Any], args: argparse.Namespace, *,
+              recover: bool) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    with _index(sess, cfg, dry_run=args.dry_run) as index:
+        if index.moved_aside is not None:
+            _warn_damaged(index.path, *index.moved_aside)
+        for m in mappings:
+            try:
+                results.append(_sync_one(sess, index, m, args))
+            except sqlite3.Error as exc:
+                if recover and is_corrupt(exc) and not args.dry_run:
+                    raise _Damaged(index.path, str(exc)) from None
+                raise sqlite_error(exc, index.path) from None
+    return results
 
 
 def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -167,7 +191,7 @@ class _index:
             self.tmp = tempfile.TemporaryDirectory(prefix="containersync-dry-run-")
             self.index = Index.open(Path(self.tmp.name) / "index.sqlite3")
         else:
-            self.index = Index.open(path)
+            self.index = Index.open(path, recover=not self.dry_run)
         return self.index
 
     def __exit__(self, *exc: object) -> None:
