@@ -77,7 +77,8 @@ class MappingWorker:
         self.dirty = DirtyPaths(Coalescer(daemon.debounce_ms / 1000, daemon.max_wait_ms / 1000),
                                 clock=clock)
         self.status = WorkerStatus(self.name)
-        self._lock = MappingLock(session.state_dir, self.name, purpose="containersync daemon")
+        self._lock = MappingLock(session.state_dir, session.identity(mapping).key,
+                                 purpose="containersync daemon")
         self._stop = threading.Event()
         self.first_attempt = threading.Event()
         self._triggers: set[str] = set()
@@ -235,7 +236,7 @@ class MappingWorker:
         finished meanwhile cleared the halt; its decision replaces our windows' counts."""
         if self.status.state != "halted" or self._ctx is None:
             return
-        row = self._ctx.index.mapping(self.name)
+        row = self._ctx.index.mapping(self._ctx.name)
         if row is not None and row.halt is None:
             log.info("the halt was cleared by another run; deletion windows start afresh",
                      mapping=self.name)
@@ -282,13 +283,13 @@ class MappingWorker:
                request: cycles.CycleRequest) -> None:
         taken = set(self._pending)
         self.status.state = "syncing"
-        before = ctx.index.mapping(self.name)
+        before = ctx.index.mapping(ctx.name)
         previous_cid = before.container_id if before else None
         try:
             report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
                                 on_progress=self._beat, windows=self._deletions.windows())
         finally:
-            watch.after_cycle(lambda: ctx.index.bases(self.name))
+            watch.after_cycle(lambda: ctx.index.bases(ctx.name))
         self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
         if request.only is None:
@@ -307,6 +308,10 @@ class MappingWorker:
                         generation=report.generation)
             self.status.note_replacement(previous_cid, report.container_id,
                                          report.generation, self._now().timestamp())
+        if report.rebuilt:
+            log.warning("rebuilt the index from the container; nothing was deleted",
+                        mapping=self.name, container=report.container_id,
+                        reason=report.rebuilt, matched=report.rebuilt_matched)
         self.status.note_cycle(request.kind, report, self._now().timestamp())
         log_cycle(log, self.name, cycles.counts(report), report.seconds, kind=request.kind,
                   paths=len(request.only) if request.only is not None else None,
@@ -320,7 +325,7 @@ class MappingWorker:
         self.status.state = "idle" if self._idle() else "watching"
 
     def _keepalive(self, ctx: MappingContext, watch: MappingWatch) -> None:
-        state = ctx.index.mapping(self.name)
+        state = ctx.index.mapping(ctx.name)
         if state is None or state.container_id is None:
             return
         try:
@@ -371,7 +376,7 @@ class MappingWorker:
         self.status.set_error(f"halted ({AUTH_REFUSED}): {reason}", None)
         try:
             with ctx.index.write() as tx:
-                tx.set_halt(self.name, AUTH_REFUSED, reason, self._now().timestamp())
+                tx.set_halt(ctx.name, AUTH_REFUSED, reason, self._now().timestamp())
         except Exception as err:  # the halt still holds in memory and in the state file
             log.warning("cannot record the halt in the index", mapping=self.name,
                         error=str(err))

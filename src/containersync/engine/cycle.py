@@ -24,6 +24,7 @@ from containersync.engine.baseline import (
 from containersync.engine.conflicts import forget_gone_copies
 from containersync.engine.container import Attached, attach
 from containersync.engine.context import MappingContext
+from containersync.engine.rebuild import rebuild_if_lost
 from containersync.engine.remote import Listing, list_full, observe, with_fresh_paths
 from containersync.engine.settle import remote_sha256, settle_intents, sweep_temporaries
 from containersync.engine.summary import CycleReport
@@ -66,7 +67,7 @@ def run_cycle(
     ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]
 ) -> CycleReport:
     started, requests_before = time.monotonic(), ctx.client.requests_made
-    report = CycleReport(mapping=ctx.name, dry_run=opts.dry_run)
+    report = CycleReport(mapping=ctx.display_name, dry_run=opts.dry_run)
 
     def finish(problems: list[Problem]) -> None:
         report.finish(problems, started, ctx.client.requests_made - requests_before)
@@ -79,7 +80,10 @@ def run_cycle(
         opts = replace(opts, only=None, listing="full")
     cid = attached.container.id if attached.container else None
     remote = _list_and_settle(ctx, cid, opts, report)
-    base = _load_base(ctx, opts, attached)
+    rebuilt = rebuild_if_lost(ctx, attached, remote, full_listing=opts.listing == "full",
+                              dry_run=opts.dry_run)
+    report.note_rebuilt(rebuilt)
+    base = rebuilt.base if rebuilt else _load_base(ctx, opts, attached)
     view = remote_view(remote.objects, base, remote_root=ctx.settings.remote_root,
                        pull_sources=ctx.settings.pull_sources,
                        own_ids=ctx.index.own_uploads(ctx.name),
@@ -144,9 +148,7 @@ def _refuse_unmade_root(ctx: MappingContext) -> None:
 
 
 def _attach(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]) -> Attached:
-    if not opts.dry_run and ctx.index.mapping(ctx.name) is None:
-        with ctx.index.write() as tx:
-            tx.ensure_mapping(ctx.name)
+    # attach creates (or claims) the mapping's row for its identity
     return attach(ctx, now=now, dry_run=opts.dry_run)
 
 

@@ -15,6 +15,7 @@ from containersync.plan.safety import DeletionTally
 
 if TYPE_CHECKING:
     from containersync.engine.container import Attached
+    from containersync.engine.rebuild import Rebuilt
 
 #: outcome kind -> summary counter
 COUNTER = {
@@ -58,6 +59,9 @@ class CycleReport:
     held_back_pulls: tuple[str, ...] = ()
     requests: int = 0
     seconds: float = 0.0
+    #: why the bases were rebuilt from the container this run (None: they were not)
+    rebuilt: str | None = None
+    rebuilt_matched: int = 0
 
     def note_container(self, attached: Attached) -> None:
         c = attached.container
@@ -67,6 +71,10 @@ class CycleReport:
         self.container_status = c.status if c else None
         if c is not None and c.last_active_at is not None and c.expires_after is not None:
             self.expires_at = float(c.last_active_at + c.expires_after.minutes * 60)
+
+    def note_rebuilt(self, rebuilt: Rebuilt | None) -> None:
+        if rebuilt is not None:
+            self.rebuilt, self.rebuilt_matched = rebuilt.reason, rebuilt.matched
 
     def add(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -116,6 +124,8 @@ class CycleReport:
             "held_back_pulls": list(self.held_back_pulls),
             "requests": self.requests,
             "seconds": self.seconds,
+            "rebuilt": self.rebuilt,
+            "rebuilt_matched": self.rebuilt_matched,
         }
         if self.dry_run:
             out["plan"] = [describe(a) for a in self.plan.actions]
