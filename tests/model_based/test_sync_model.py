@@ -322,7 +322,7 @@ def _with_issue_7(test: Any) -> Any:
 
 
 @MODES
-@_settings(int(os.environ.get("CONTAINERSYNC_MODEL_EXAMPLES", "12")), shrink=SHRINK)
+@_settings(int(os.environ.get("CONTAINERSYNC_MODEL_EXAMPLES", "10")), shrink=SHRINK)
 @given(start=START, steps=st.lists(STEPS, max_size=12))
 @_with_issue_7
 def test_sync_model(assign_paths: bool, start: tuple[list[str], str],

@@ -85,7 +85,7 @@ def remote_objects(store: Store, cid: str, own: Mapping[str, str],
         if r["id"] in own:
             rel = own[r["id"]]
         elif r["source"] == "user":
-            rel = "?orphan " + r["path"]
+            rel = "?unrecorded upload " + r["path"]
         elif r["path"] in anchors:
             rel = anchors[r["path"]]
         elif r["path"].startswith(REMOTE_PREFIX):
