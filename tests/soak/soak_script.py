@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import time
 from typing import Any
@@ -21,7 +22,9 @@ from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer
 from support.backend import add_assistant_file, inject_fault
 from support.ledger import Ledger, RemoteObject, body, local_tokens, remote_objects
+from support.scenario import mapping_key
 
+_WORD = re.compile(r"[@\w./-]+")
 FOLDERS = ["", "d/", "d/e/", "h/", "k/"]
 FILES = [f"{d}{n}" for d in FOLDERS for n in ("f0.txt", "f1.txt", "f2.md", "f3.csv")]
 MOVES = [("d", "h"), ("h", "d"), ("d/e", "k/e"), ("k", "h")]
@@ -47,8 +50,20 @@ class Script:
         self.ledger = Ledger()
         self.anchors: dict[str, str] = {}
         self.cid: str | None = None
+        self.key: str | None = None  # the mapping's index key (its identity)
         self.changes = self.faults = 0
         self.mtime = time.time_ns()
+        self.journal: list[str] = []  # one line per change, for a failure's reproduction
+
+    def log(self, text: str) -> None:
+        self.journal.append(f"#{len(self.journal) + 1} {text}")
+
+    def history(self, problems: list[str], last: int = 6) -> list[str]:
+        """The journal lines naming the paths and tokens the problems name."""
+        words = {w for p in problems for w in _WORD.findall(p)}
+        words = {w for w in words if "." in w or w.startswith("@")}
+        hits = [line for line in self.journal if words & set(_WORD.findall(line))]
+        return hits[-last * max(len(problems), 1):]
 
     # -- the two sides, as they are now ----------------------------------------------------
 
@@ -56,9 +71,12 @@ class Script:
         return local_tokens(self.root)
 
     def own(self) -> dict[str, str]:
+        """File id -> local path of every object the index records as ours."""
+        self.key = self.key or mapping_key(self.run.config)
         with Index.open(self.run.state / "index.sqlite3") as index:
-            own = dict(index.own_uploads("m"))
-            own.update({b.remote_id: p for p, b in index.bases("m").items() if b.remote_id})
+            own = dict(index.own_uploads(self.key))
+            own.update({b.remote_id: p for p, b in index.bases(self.key).items()
+                        if b.remote_id})
             return own
 
     def objects(self) -> list[RemoteObject]:
@@ -80,13 +98,15 @@ class Script:
         path = self.root / rel
         if path.is_dir():
             return
-        self.ledger.superseded(rel, [self.local().get(rel)])
+        old = self.local().get(rel)
+        self.ledger.superseded(rel, [old])
         token = self.ledger.new_token("L", rel)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body(token, kind))
         self.mtime = max(time.time_ns(), self.mtime + 10_000_000)  # coarse fs timestamps
         os.utime(path, ns=(self.mtime, self.mtime))
         self.ledger.placed(rel, token if kind != "empty" else None)
+        self.log(f"local write {rel} {token} {kind} over {old}")
 
     def seed_files(self, n: int) -> None:
         for rel in self.rng.sample(FILES, n):
@@ -111,6 +131,7 @@ class Script:
         rel = self.rng.choice(present)
         (self.root / rel).unlink(missing_ok=True)
         self.ledger.deleted(rel, [local[rel]])
+        self.log(f"local delete {rel} {local[rel]}")
         return True
 
     def local_rename(self) -> bool:
@@ -121,6 +142,7 @@ class Script:
         (self.root / dst).parent.mkdir(parents=True, exist_ok=True)
         os.rename(self.root / src, self.root / dst)
         self.ledger.moved(src, dst, local[src])
+        self.log(f"local rename {src} -> {dst} {local[src]}")
         return True
 
     def folder_rename(self) -> bool:
@@ -132,6 +154,7 @@ class Script:
         os.rename(self.root / src, self.root / dst)
         for rel, token in inside.items():
             self.ledger.moved(rel, dst + rel[len(src):], token)
+            self.log(f"local rename (folder) {rel} -> {dst + rel[len(src):]} {token}")
         return True
 
     def folder_delete(self) -> bool:
@@ -141,6 +164,7 @@ class Script:
         for rel, token in self.local().items():
             if rel.startswith(folder + "/"):
                 self.ledger.deleted(rel, [token])
+                self.log(f"local delete (folder) {rel} {token}")
         shutil.rmtree(self.root / folder)
         return True
 
@@ -156,6 +180,8 @@ class Script:
         add_assistant_file(self.server, self.cid, where, body(token, kind),
                            record_bytes=self.rng.random() < 0.5)
         self.ledger.placed(rel, token if kind != "empty" else None)
+        self.log(f"assistant write {rel} {token} {kind} at {where} over "
+                 f"{[o.token for o in seen]}")
         return True
 
     def assistant_delete(self) -> bool:
@@ -172,15 +198,19 @@ class Script:
         for o in doomed:
             self.server.store.delete_container_file(self.cid, o.id)
         self.ledger.deleted(rel, [o.token for o in doomed])
+        self.log(f"assistant delete {rel} at {newest.path}: {[o.token for o in doomed]}")
         return True
 
     def fault(self) -> None:
         fault = dict(self.rng.choice(FAULTS))
         if fault.get("retry_after_ms"):
             fault["retry_after_ms"] = self.rng.randint(200, 1200)
-        inject_fault(self.server, times=self.rng.randint(1, 3), **fault)
+        fault["times"] = self.rng.randint(1, 3)
+        inject_fault(self.server, **fault)
         self.faults += 1
+        self.log(f"fault {fault}")
 
     def tick(self) -> None:
         self.server.advance_clock(1)
+        self.log("tick")
 

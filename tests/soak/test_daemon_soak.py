@@ -85,7 +85,8 @@ def soak(tmp: Path, server: RunningServer, runs: list[DaemonRun], seed: int, cha
     assert not problems, "\n".join(
         [f"seed {seed}: not converged after the faults stopped:", *problems,
          f"daemon status: {json.dumps(status.get('daemon'), default=str)[:400]}",
-         describe(script.objects(), local), "daemon log tail:", *run.log().splitlines()[-15:]])
+         describe(script.objects(), local), "the changes naming those paths and contents:",
+         *script.history(problems)])
 
 
 @pytest.fixture
