@@ -33,7 +33,8 @@ def test_a_converged_state_passes() -> None:
 def test_each_broken_invariant_is_named() -> None:
     ledger = ledger_with(("a.txt", "@1"), ("b.txt", "@2"), ("c.txt", "@3"))
     ledger.deleted("d.txt", ["@4"])
-    ledger.superseded("c.txt", ["@5"])
+    ledger.observe({"c.txt": "@5"})
+    ledger.observe({"c.txt": "@6"})  # the folder moved past @5
     local = {"a.txt": "@9", "c.txt": "@5", "d.txt": "@4"}
     objects = [obj(1, "a.txt", "@9"), obj(2, "a.txt", "@9"), obj(3, "d.txt", "@4"),
                obj(4, "c.txt", "@5"),
@@ -55,3 +56,12 @@ def test_the_sides_must_agree() -> None:
     assert "a.txt: local (None) but no object stands for it" in found
     assert "b.txt: local holds @2, the newest object user cfile_1 holds @1" in found
     assert "c.txt: absent locally but the container still holds assistant cfile_2" in found
+
+
+def test_a_version_kept_in_place_by_a_conflict_is_no_rollback() -> None:
+    ledger = ledger_with(("a.txt", "@2"))
+    ledger.observe({"a.txt": "@1"})
+    ledger.superseded("a.txt", ["@1"])  # the assistant rewrote it: @2
+    local = {"a.txt": "@1", "a.conflict-20261201-101500.txt": "@2"}
+    objects = [obj(1, "a.txt", "@2", "assistant"), obj(2, "a.txt", "@1")]
+    assert ledger.violations(local, objects) == []

@@ -112,6 +112,7 @@ class ModelRun:
         first = self.run_sync()
         local, objects = self.local(), self.objects()
         problems = self.ledger.violations(local, objects)
+        self.ledger.observe(local)
         if first["code"] != 0:
             problems.insert(0, f"the clean sync exited {first['code']}: {first.get('problems')}")
         second = self.run_sync()
@@ -268,9 +269,11 @@ def play(assign_paths: bool, start: tuple[list[str], str], steps: list[Step]) ->
     run = ModelRun(assign_paths)
     try:
         run.first_sync(*start)
+        run.ledger.observe(run.local())
         for step in steps:
             note(repr(step))
             getattr(run, step[0])(*step[1:])
+            run.ledger.observe(run.local())
         run.check()
     finally:
         run.close()

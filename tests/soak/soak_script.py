@@ -68,7 +68,9 @@ class Script:
     # -- the two sides, as they are now ----------------------------------------------------
 
     def local(self) -> dict[str, str | None]:
-        return local_tokens(self.root)
+        local = local_tokens(self.root)
+        self.ledger.observe(local)
+        return local
 
     def own(self) -> dict[str, str]:
         """File id -> local path of every object the index records as ours."""

@@ -10,8 +10,10 @@ ends up. The ``Ledger`` keeps:
   after a clean sync at its path or in a conflict copy.
 - ``gone``: (path, token) pairs deleted knowingly: that content must never come back at
   that path, locally or in the container (resurrection).
-- ``stale``: (path, token) pairs overwritten knowingly: that content must never again be
-  what the folder holds at that path (a rollback to an older version).
+- ``stale``: (path, token) pairs the folder has moved past (seen there by ``observe``,
+  then replaced or removed): that content must never again be what the folder holds at
+  that path (a rollback to an older version). A version kept in place by a conflict is
+  not moved past, so a same-second race resolved as a conflict is never a rollback.
 
 ``violations`` checks a converged state against the ledger and against the two sides:
 every ``source: "user"`` object is one the index records as ours, at most one per local
@@ -101,6 +103,7 @@ class Ledger:
     live: dict[str, str] = field(default_factory=dict)
     gone: set[tuple[str, str]] = field(default_factory=set)
     stale: set[tuple[str, str]] = field(default_factory=set)
+    observed: dict[str, set[str]] = field(default_factory=dict)
     count: int = 0
 
     def new_token(self, side: str, rel: str) -> str:
@@ -117,7 +120,16 @@ class Ledger:
         for token in tokens:
             if token is not None:
                 self.live.pop(token, None)
-                self.stale.add((rel, token))
+
+    def observe(self, local: Mapping[str, str | None]) -> None:
+        """Record what the folder holds now; what it held before at a path and no longer
+        holds there becomes stale."""
+        for rel in set(self.observed) | set(local):
+            if is_conflict_copy(rel):
+                continue
+            now = local.get(rel)
+            self.stale |= {(rel, t) for t in self.observed.get(rel, ()) if t != now}
+            self.observed[rel] = {now} if now is not None else set()
 
     def deleted(self, rel: str, tokens: Iterable[str | None]) -> None:
         for token in tokens:
