@@ -21,7 +21,14 @@ from test_daemon_harness import DaemonRun
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer
 from support.backend import add_assistant_file, inject_fault
-from support.ledger import Ledger, RemoteObject, body, local_tokens, remote_objects
+from support.ledger import (
+    Ledger,
+    RemoteObject,
+    body,
+    local_tokens,
+    remote_objects,
+    token_of,
+)
 from support.scenario import mapping_key
 
 _WORD = re.compile(r"[@\w./-]+")
@@ -72,6 +79,15 @@ class Script:
         self.ledger.observe(local)
         return local
 
+    def token_at(self, rel: str) -> str | None:
+        """The token of one local file, read just before acting on it (the daemon may
+        have replaced it a moment ago; reading one file keeps that window tiny)."""
+        try:
+            with open(self.root / rel, "rb") as f:
+                return token_of(f.read(200))
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
     def own(self) -> dict[str, str]:
         """File id -> local path of every object the index records as ours."""
         self.key = self.key or mapping_key(self.run.config)
@@ -100,7 +116,7 @@ class Script:
         path = self.root / rel
         if path.is_dir():
             return
-        old = self.local().get(rel)
+        old = self.token_at(rel)
         self.ledger.superseded(rel, [old])
         token = self.ledger.new_token("L", rel)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,9 +147,10 @@ class Script:
         if not present:
             return False
         rel = self.rng.choice(present)
+        token = self.token_at(rel)
         (self.root / rel).unlink(missing_ok=True)
-        self.ledger.deleted(rel, [local[rel]])
-        self.log(f"local delete {rel} {local[rel]}")
+        self.ledger.deleted(rel, [token])
+        self.log(f"local delete {rel} {token}")
         return True
 
     def local_rename(self) -> bool:
@@ -142,9 +159,10 @@ class Script:
         if src not in local or dst in local or (self.root / dst).is_dir():
             return False
         (self.root / dst).parent.mkdir(parents=True, exist_ok=True)
+        token = self.token_at(src)
         os.rename(self.root / src, self.root / dst)
-        self.ledger.moved(src, dst, local[src])
-        self.log(f"local rename {src} -> {dst} {local[src]}")
+        self.ledger.moved(src, dst, token)
+        self.log(f"local rename {src} -> {dst} {token}")
         return True
 
     def folder_rename(self) -> bool:
@@ -178,9 +196,14 @@ class Script:
         where = ours[-1] if ours and self.rng.random() < 0.5 else f"/mnt/data/{rel}"
         kind = self._kind()
         token = self.ledger.new_token("A", rel)
-        self.ledger.superseded(rel, (o.token for o in seen))
-        add_assistant_file(self.server, self.cid, where, body(token, kind),
-                           record_bytes=self.rng.random() < 0.5)
+        made = add_assistant_file(self.server, self.cid, where, body(token, kind),
+                                  record_bytes=self.rng.random() < 0.5)
+        # a sandbox write replaces what is there when it lands, read or not: include what
+        # the daemon uploaded between our look and the write
+        after = [o for o in self.objects() if o.rel == rel]
+        ids = [o.id for o in after]
+        landed = after[:ids.index(made["id"])] if made["id"] in ids else []
+        self.ledger.superseded(rel, (o.token for o in seen + landed))
         self.ledger.placed(rel, token if kind != "empty" else None)
         self.log(f"assistant write {rel} {token} {kind} at {where} over "
                  f"{[o.token for o in seen]}")
