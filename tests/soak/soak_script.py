@@ -9,6 +9,7 @@ faults. ``problems()`` is the ledger's check of the current state (empty once co
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -20,6 +21,7 @@ from test_daemon_harness import DaemonRun
 
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer
+from containersync.localapi.errors import NotFound
 from support.backend import add_assistant_file, inject_fault
 from support.ledger import (
     Ledger,
@@ -221,7 +223,8 @@ class Script:
         doomed = [o for o in objects if o.path == newest.path] if self.rng.random() < 0.7 \
             else [newest]
         for o in doomed:
-            self.server.store.delete_container_file(self.cid, o.id)
+            with contextlib.suppress(NotFound):  # the daemon deleted it meanwhile
+                self.server.store.delete_container_file(self.cid, o.id)
         self.ledger.deleted(rel, [o.token for o in doomed])
         self.log(f"assistant delete {rel} at {newest.path}: {[o.token for o in doomed]}")
         return True

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from containersync.localapi.errors import NotFound
 from containersync.localapi.store import Store
 from containersync.model.paths import is_conflict_copy
 
@@ -81,7 +82,10 @@ def remote_objects(store: Store, cid: str, own: Mapping[str, str],
     anchors.update({r["path"]: own[r["id"]] for r in rows if r["id"] in own})
     out = []
     for r in rows:
-        handle, _, _ = store.open_container_file(cid, r["id"])
+        try:
+            handle, _, _ = store.open_container_file(cid, r["id"])
+        except NotFound:  # deleted since the listing (a daemon running meanwhile)
+            continue
         with handle:
             token = token_of(handle.read(200))
         if r["id"] in own:
