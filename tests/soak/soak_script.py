@@ -67,12 +67,21 @@ class Script:
     def log(self, text: str) -> None:
         self.journal.append(f"#{len(self.journal) + 1} {text}")
 
-    def history(self, problems: list[str], last: int = 6) -> list[str]:
-        """The journal lines naming the paths and tokens the problems name."""
-        words = {w for p in problems for w in _WORD.findall(p)}
-        words = {w for w in words if "." in w or w.startswith("@")}
-        hits = [line for line in self.journal if words & set(_WORD.findall(line))]
-        return hits[-last * max(len(problems), 1):]
+    def history(self, problems: list[str], per_problem: int = 14) -> list[str]:
+        """For each problem, the journal lines about its contents and paths: from the
+        first line naming one of its tokens (the write) to the end, at most
+        ``per_problem`` of them, so a lost or returning version can be followed."""
+        out: list[str] = []
+        for problem in problems:
+            words = {w for w in _WORD.findall(problem) if "." in w or w.startswith("@")}
+            tokens = {w for w in words if w.startswith("@")}
+            words |= {t.split("-", 2)[2] for t in tokens if t.count("-") >= 2}
+            lines = [(i, line) for i, line in enumerate(self.journal)
+                     if words & set(_WORD.findall(line))]
+            first = next((i for i, line in lines if tokens & set(_WORD.findall(line))), 0)
+            picked = [line for i, line in lines if i >= first][:per_problem]
+            out += [f"  {problem[:60]}:"] + [f"    {line}" for line in picked]
+        return out
 
     # -- the two sides, as they are now ----------------------------------------------------
 
