@@ -23,6 +23,7 @@ Invariants:
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import re
 import stat
@@ -228,7 +229,6 @@ class MappingConfig(_Model):
     exclude: tuple[str, ...] = ()
     use_gitignore: bool = False
     pull_sources: tuple[str, ...] = ("assistant",)
-    follow_internal_symlinks: bool = False
     max_delete_fraction: float = Field(default=0.5, gt=0, le=1)
     container: ContainerSpec = ContainerSpec()
 
@@ -236,6 +236,20 @@ class MappingConfig(_Model):
     @classmethod
     def _expand(cls, value: Any, info: ValidationInfo) -> Any:
         return _path_field(value, info)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_link_following(cls, data: Any) -> Any:
+        """``follow_internal_symlinks`` was documented but never built; ``false`` (what
+        older example configs say) is still accepted, ``true`` is refused."""
+        if isinstance(data, dict) and "follow_internal_symlinks" in data:
+            if data["follow_internal_symlinks"] is not False:
+                raise ValueError(
+                    "follow_internal_symlinks is not supported: symbolic links are never "
+                    "followed or uploaded; replace the link by the file (or a hard link), "
+                    "or remove the key")
+            data = {k: v for k, v in data.items() if k != "follow_internal_symlinks"}
+        return data
 
     @field_validator("name")
     @classmethod
@@ -584,3 +598,42 @@ def _check_consistency(config: Config, file: str) -> None:
                                   file=file, field=f"mappings[{i}].local",
                                   fix="map folders that do not contain each other")
         roots.append((i, root))
+
+
+# -- a mapping's identity ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MappingIdentity:
+    """What a mapping's state belongs to: its resolved local root, its API endpoint and its
+    container. ``key`` names the state (index row, lock file); ``display_name`` is the
+    config's handle for it. Two configs sharing a state dir and a mapping name but not a
+    folder, an endpoint or a container are two mappings and never act on each other."""
+
+    key: str
+    display_name: str
+    local_root: str
+    endpoint: str
+    container: str
+
+
+def endpoint_of(api: ApiConfig) -> str:
+    """The API endpoint as identity: ``local`` (the embedded backend lives in the state dir,
+    so it is its own endpoint per state dir), else the base URL with scheme and host in
+    lower case and no trailing slash."""
+    if api.is_local:
+        return LOCAL_BASE_URL
+    scheme, _, rest = api.base_url.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}".rstrip("/")
+
+
+def mapping_identity(config: Config, m: MappingConfig) -> MappingIdentity:
+    """The one place a mapping's state key is derived: ``<name>-<12 hex>`` of a hash over
+    the identity, stable across runs and safe as a file name."""
+    root = str(Path(os.path.abspath(m.local)).resolve())
+    endpoint = endpoint_of(config.api)
+    container = f"id:{m.container.id}" if m.container.id else \
+        f"name:{m.container.create_name(m.name)}"
+    digest = hashlib.sha256("\0".join((root, endpoint, container)).encode("utf-8"))
+    return MappingIdentity(key=f"{m.name}-{digest.hexdigest()[:12]}", display_name=m.name,
+                           local_root=root, endpoint=endpoint, container=container)

@@ -21,21 +21,27 @@ from containersync.engine.baseline import (
     refresh_touched_bases,
     without_remote,
 )
+from containersync.engine.conflicts import forget_gone_copies
 from containersync.engine.container import Attached, attach
 from containersync.engine.context import MappingContext
+from containersync.engine.rebuild import rebuild_if_lost
 from containersync.engine.remote import Listing, list_full, observe, with_fresh_paths
-from containersync.engine.settle import remote_sha256, settle_intents
+from containersync.engine.settle import remote_sha256, settle_intents, sweep_temporaries
 from containersync.engine.summary import CycleReport
 from containersync.errors import ConfigError, Halted
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
 from containersync.model.paths import is_under
 from containersync.model.plan import Plan
+from containersync.plan.protect import hold_back_pulls
 from containersync.plan.reconcile import reconcile
 from containersync.plan.remote_problems import screen_local
 from containersync.plan.remote_view import remote_view
-from containersync.plan.safety import Halt, check_safety
+from containersync.plan.safety import DeletionTally, Halt, check_safety, tally
 from containersync.scan.scanner import ScanResult, scan
+
+#: outcome kinds that deleted or created a file (what a deletion window counts)
+DONE = frozenset({"uploaded", "downloaded", "deleted-remote", "trashed-local"})
 
 
 @dataclass
@@ -53,13 +59,15 @@ class CycleOptions:
     should_stop: Callable[[], bool] = field(default=lambda: False)
     #: called every few seconds while long transfers are in flight (a liveness heartbeat)
     while_waiting: Callable[[], None] = field(default=lambda: None)
+    #: the daemon's max-delete windows: what earlier cycles deleted (``daemon/deletions``)
+    deletion_windows: Sequence[DeletionTally] = ()
 
 
 def run_cycle(
     ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]
 ) -> CycleReport:
     started, requests_before = time.monotonic(), ctx.client.requests_made
-    report = CycleReport(mapping=ctx.name, dry_run=opts.dry_run)
+    report = CycleReport(mapping=ctx.display_name, dry_run=opts.dry_run)
 
     def finish(problems: list[Problem]) -> None:
         report.finish(problems, started, ctx.client.requests_made - requests_before)
@@ -72,13 +80,18 @@ def run_cycle(
         opts = replace(opts, only=None, listing="full")
     cid = attached.container.id if attached.container else None
     remote = _list_and_settle(ctx, cid, opts, report)
-    base = _load_base(ctx, opts, attached)
+    rebuilt = rebuild_if_lost(ctx, attached, remote, full_listing=opts.listing == "full",
+                              dry_run=opts.dry_run)
+    report.note_rebuilt(rebuilt)
+    base = rebuilt.base if rebuilt else _load_base(ctx, opts, attached)
     view = remote_view(remote.objects, base, remote_root=ctx.settings.remote_root,
                        pull_sources=ctx.settings.pull_sources,
                        own_ids=ctx.index.own_uploads(ctx.name),
                        keep=_targeted(opts.only, remote),
                        unseen=frozenset(o.file_id for o in remote.fresh))
     scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts)
+    if not opts.dry_run:
+        sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
     report.hashed, report.held_back = scanned.hashed, list(scanned.held_back)
     if not opts.dry_run:
         base = refresh_touched_bases(ctx, base, scanned.files)
@@ -87,13 +100,14 @@ def run_cycle(
     known, view = _known_to_scan(base, view, scanned)
 
     plan, digests = _reconcile(ctx, cid, known, scanned, view, now=now)
+    plan, report.held_back_pulls = hold_back_pulls(plan)  # .envrc, rule files, .git/: never
     opts.on_plan(plan)
     report.plan = plan
     # plan.problems already carries the remote view's problems (reconcile passes them on)
     problems: list[Problem] = [*scanned.problems, *plan.problems]
 
     halt = _check_safety(ctx, plan, base, scanned, view, digests, remote, attached,
-                         force=opts.force)
+                         force=opts.force, windows=opts.deletion_windows)
     if halt is not None:
         if not opts.dry_run:
             with ctx.index.write() as tx:
@@ -107,8 +121,12 @@ def run_cycle(
     execute_plan(ctx, cid, plan.actions, base, digests, report, now=now,
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
                  while_waiting=opts.while_waiting)
+    report.deletions = tally([o.action for o in report.outcomes if o.ok and o.kind in DONE],
+                             base, view, digests)
     finish([*problems, *(o.problem for o in report.outcomes if o.problem is not None)])
     commit_cycle(ctx, report, full_listing=opts.listing == "full", now=now)
+    if opts.only is None:
+        forget_gone_copies(ctx)
     return report
 
 
@@ -130,9 +148,7 @@ def _refuse_unmade_root(ctx: MappingContext) -> None:
 
 
 def _attach(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]) -> Attached:
-    if not opts.dry_run and ctx.index.mapping(ctx.name) is None:
-        with ctx.index.write() as tx:
-            tx.ensure_mapping(ctx.name)
+    # attach creates (or claims) the mapping's row for its identity
     return attach(ctx, now=now, dry_run=opts.dry_run)
 
 
@@ -230,6 +246,7 @@ def _check_safety(
     ctx: MappingContext, plan: Plan, base: Mapping[str, BaseEntry],
     scanned: ScanResult, view: RemoteView,
     digests: Mapping[str, str], remote: Listing, attached: Attached, *, force: bool,
+    windows: Sequence[DeletionTally] = (),
 ) -> Halt | None:
     root_state = scanned.root_state
     if root_state == "ok" and scanned.scope is None and not scanned.files:
@@ -242,4 +259,5 @@ def _check_safety(
         local_root_state=root_state, remote_listed_count=len(remote.objects),
         container_running=attached.container is not None and not attached.new_generation,
         force=force, digests=digests, max_delete_fraction=ctx.settings.max_delete_fraction,
+        windows=windows,
     )
