@@ -24,6 +24,7 @@ from containersync.config import (
 )
 from containersync.engine.context import MappingContext, MappingSettings
 from containersync.execute.trash import Trash
+from containersync.index.health import prepare_dir
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer, start_server
 from containersync.logs import get_logger
@@ -113,6 +114,7 @@ def open_session(config: Config, env: Mapping[str, str] | None = None) -> Sessio
     with its data under the state dir (no key, no network)."""
     env = os.environ if env is None else env
     api = config.api
+    prepare_dir(Path(config.state.dir))  # 0700, or one clear line when it cannot be
     backend = None
     if api.is_local:
         backend = start_server(Path(config.state.dir) / "localapi")
