@@ -16,6 +16,8 @@ from typing import Any
 
 from containersync.config import Config, MappingConfig, load_config, mapping_identity
 from containersync.daemon.state import is_live, read_state
+from containersync.display import printable
+from containersync.engine.conflicts import copy_exists
 from containersync.index.records import MappingState
 from containersync.index.store import Index
 
@@ -99,8 +101,10 @@ def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
         "last_full_listing": _iso(row.last_full_list if row else None),
         "pending_intents": len(index.intents(key)) if index is not None and row else 0,
         "queue": d.get("queue", 0),
+        # only copies still there: the rows of deleted ones are forgotten by the next run
         "conflicts": [{"path": c.path, "copy": c.copy_path, "at": _iso(c.created_at)}
-                      for c in (index.conflicts(key) if index is not None and row else [])],
+                      for c in (index.conflicts(key) if index is not None and row else [])
+                      if copy_exists(str(m.local), c.copy_path)],
         "problems": [{"path": p.path, "kind": p.kind, "message": p.message,
                       "since": _iso(p.first_seen)}
                      for p in (index.problems(key) if index is not None and row else [])],
@@ -176,4 +180,4 @@ def render(result: dict[str, Any]) -> str:
         if m["halt"]:
             h = m["halt"]
             lines.append(f"  HALTED ({h['rail']}) since {h['since']}: {h['reason']}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"  # names from the sandbox

@@ -1,7 +1,9 @@
 """`containersync sync`: make every mapped folder and its container agree, once, and exit.
 
 Exit codes (SYNC_SEMANTICS): 0 converged, 1 per-path problems or a mapping that could not
-run (retry later), 2 usage, 3 halted by a safety rail, 78 invalid configuration.
+run (retry later), 2 usage, 3 halted by a safety rail, 77 the API refused the key
+(retrying will not help), 78 invalid configuration (a mapping that cannot run as
+configured wins over the others: the user must act).
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from containersync.errors import ContainerSyncError, Halted, LockedError, UsageError
+from containersync.display import printable
+from containersync.errors import (
+    AuthError,
+    ConfigError,
+    ContainerSyncError,
+    Halted,
+    LockedError,
+    UsageError,
+)
 from containersync.index.health import is_corrupt, move_aside, sqlite_error
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
@@ -23,7 +33,7 @@ if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` st
     from containersync.engine.session import Session
     from containersync.index.store import Index
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED = 0, 1, 3
+EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED, EXIT_REFUSED, EXIT_CONFIG = 0, 1, 3, 77, 78
 
 
 def add_parser(sub: Any) -> None:
@@ -105,11 +115,12 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     from containersync.engine.cycle import CycleOptions
     from containersync.engine.progress import Progress
     from containersync.engine.runner import sync_mapping
+    from containersync.engine.summary import HeldBackNotes
     from containersync.index.lock import MappingLock
 
     ctx = sess.context(m, index)
     state = index.mapping(ctx.name)
-    held_before = (state.summary or {}).get("held_back") if state else None
+    held = HeldBackNotes(state.summary if state else None)
     progress = Progress(m.name, quiet=False)
     opts = CycleOptions(force=args.force, dry_run=args.dry_run,
                         on_outcome=progress.on_outcome, on_plan=progress.on_plan)
@@ -123,6 +134,13 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     except LockedError as exc:
         _say(args, f"{m.name}: skipped: {exc}")
         return {"mapping": m.name, "status": "locked", "reason": str(exc)}
+    except AuthError as exc:
+        _say(args, f"{m.name}: the API refused the key: {exc}; check the key "
+                   "(retrying will not help)")
+        return {"mapping": m.name, "status": "refused", "reason": str(exc)}
+    except ConfigError as exc:  # this mapping cannot run as configured; the others may
+        _say(args, f"{m.name}: configuration error: {exc}")
+        return {"mapping": m.name, "status": "config-error", "reason": str(exc)}
     except ContainerSyncError as exc:
         _say(args, f"{m.name}: failed: {exc}")
         return {"mapping": m.name, "status": "failed", "reason": str(exc)}
@@ -135,15 +153,12 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
         _say(args, f"{m.name}: rebuilt the index from container {report.container_id} "
                    f"({report.rebuilt}): {report.rebuilt_matched} file(s) matched by "
                    "content, nothing deleted")
-    if report.held_back and report.held_back != held_before:
-        # said when the set changes, not on every run
-        shown = ", ".join(report.held_back[:5]) + (" ..." if len(report.held_back) > 5 else "")
-        _say(args, f"{m.name}: held back {len(report.held_back)} secret file(s), never sent "
-                   f"to a sandbox unless re-included with !pattern: {shown}")
+    for note in held.notes(report):  # said when a new one appears, not on every run
+        _say(args, f"{m.name}: {note.text}")
     _say_problems(args, index, ctx.name, m.name, report.problems)
     if args.dry_run and not args.json:
         for action in report.plan.actions:
-            print(f"  would {type(action).__name__}: {action.path}")
+            print(printable(f"  would {type(action).__name__}: {action.path}"))
     return {"status": "converged" if report.converged else "problems", **report.to_dict()}
 
 
@@ -162,11 +177,16 @@ def _say_problems(args: argparse.Namespace, index: Index, key: str, mapping: str
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    print(text, file=sys.stderr if args.json else sys.stdout)
+    """Every line ``sync`` prints goes here: names from the sandbox are escaped."""
+    print(printable(text), file=sys.stderr if args.json else sys.stdout)
 
 
 def _exit_code(results: list[dict[str, Any]]) -> int:
     statuses = {r["status"] for r in results}
+    if "refused" in statuses:
+        return EXIT_REFUSED
+    if "config-error" in statuses:
+        return EXIT_CONFIG
     if "halted" in statuses:
         return EXIT_HALTED
     if statuses - {"converged"}:
