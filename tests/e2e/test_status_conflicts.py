@@ -25,7 +25,7 @@ def status(world: World) -> dict[str, Any]:
 def rows(world: World) -> list[str]:
     index = Index.open(world.index_file)
     try:
-        return [c.copy_path for c in index.conflicts("m")]
+        return [c.copy_path for c in index.conflicts(world.key)]
     finally:
         index.close()
 
