@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from test_daemon_harness import DaemonRun, wait_for
 
+from containersync.config import load_config, mapping_identity
 from containersync.index.lock import MappingLock
 from containersync.localapi.embedded import RunningServer
 
@@ -70,7 +71,9 @@ def test_a_long_start_and_the_drain_extend_the_systemd_timeout(
     as long as the test wants: the daemon keeps asking for time, and READY=1 follows."""
     run = DaemonRun(tmp_path, local_server)
     (run.local / "a.txt").write_text("a")
-    lock = MappingLock(run.state, "m", purpose="a long containersync sync")
+    cfg = load_config(run.config).config
+    key = mapping_identity(cfg, cfg.mappings[0]).key  # the lock is keyed by identity
+    lock = MappingLock(run.state, key, purpose="a long containersync sync")
     lock.acquire()
     try:
         runs.append(run.start(notify=True))
