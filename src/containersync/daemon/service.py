@@ -88,7 +88,7 @@ class Daemon:
         self.session = open_session(cfg)
         # the state dir and index are checked here, in one thread: an unusable one is a
         # ConfigError (exit 78), and a corrupt one is moved aside once, before any worker
-        self.session.open_index()
+        self.session.check_index()
         self.workers = [MappingWorker(self.session, m, cfg.daemon) for m in cfg.mappings]
         if not self.workers:
             log.warning("the configuration has no mappings; nothing to do",
