@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from containersync import __version__
+from containersync.display import printable
 from containersync.errors import AuthError, ConfigError, ContainerSyncError, Halted, UsageError
 
 EXIT_OK = 0
@@ -56,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args))
     except ContainerSyncError as exc:
         prefix, code = _exit_for(exc)
-        print(f"containersync: {prefix}{exc}", file=sys.stderr)
+        print(f"containersync: {prefix}{printable(str(exc))}", file=sys.stderr)
         return code
     except KeyboardInterrupt:
         return 130

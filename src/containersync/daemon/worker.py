@@ -38,6 +38,7 @@ from containersync.daemon.watching import MappingWatch
 from containersync.engine.container import is_gone
 from containersync.engine.context import MappingContext
 from containersync.engine.session import Session
+from containersync.engine.summary import HeldBackNotes
 from containersync.errors import (
     AuthError,
     ContainerGone,
@@ -98,7 +99,8 @@ class MappingWorker:
         self._now = now
         self.dirty = DirtyPaths(coalescer_for(daemon), clock=clock)
         self.status = WorkerStatus(self.name)
-        self._lock = MappingLock(session.state_dir, self.name, purpose="containersync daemon")
+        self._lock = MappingLock(session.state_dir, session.identity(mapping).key,
+                                 purpose="containersync daemon")
         self._stop = threading.Event()
         self.first_attempt = threading.Event()
         self._triggers: set[str] = set()
@@ -106,6 +108,7 @@ class MappingWorker:
         self._pending: set[str] = set()
         self._owe_full = True
         self._first_done = False
+        self._held = HeldBackNotes()  # each held-back file is logged once per daemon run
         self._retry_at: float | None = None
         self._backoff = Backoff()
         self._deletions = DeletionWindows(clock)
@@ -252,7 +255,7 @@ class MappingWorker:
         finished meanwhile cleared the halt; its decision replaces our windows' counts."""
         if self.status.state != "halted" or self._ctx is None:
             return
-        row = self._ctx.index.mapping(self.name)
+        row = self._ctx.index.mapping(self._ctx.name)
         if row is not None and row.halt is None:
             log.info("the halt was cleared by another run; deletion windows start afresh",
                      mapping=self.name)
@@ -299,13 +302,13 @@ class MappingWorker:
                request: cycles.CycleRequest) -> None:
         taken = set(self._pending)
         self.status.state = "syncing"
-        before = ctx.index.mapping(self.name)
+        before = ctx.index.mapping(ctx.name)
         previous_cid = before.container_id if before else None
         try:
             report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
                                 on_progress=self._beat, windows=self._deletions.windows())
         finally:
-            watch.after_cycle(lambda: ctx.index.bases(self.name))
+            watch.after_cycle(lambda: ctx.index.bases(ctx.name))
         self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
         if request.only is None:
@@ -324,6 +327,10 @@ class MappingWorker:
                         generation=report.generation)
             self.status.note_replacement(previous_cid, report.container_id,
                                          report.generation, self._now().timestamp())
+        if report.rebuilt:
+            log.warning("rebuilt the index from the container; nothing was deleted",
+                        mapping=self.name, container=report.container_id,
+                        reason=report.rebuilt, matched=report.rebuilt_matched)
         self.status.note_cycle(request.kind, report, self._now().timestamp())
         log_cycle(log, self.name, cycles.counts(report), report.seconds, kind=request.kind,
                   paths=len(request.only) if request.only is not None else None,
@@ -332,14 +339,12 @@ class MappingWorker:
         for problem in report.problems[:20]:
             log.warning("problem", mapping=self.name, path=problem.path, kind=problem.kind,
                         message=problem.message)
-        if report.held_back:
-            log.warning("held back secret files (re-include with !pattern to send them)",
-                        mapping=self.name, count=len(report.held_back),
-                        paths=report.held_back[:5])
+        for note in self._held.notes(report):
+            log.warning(note.event, mapping=self.name, count=len(note.paths), paths=note.paths)
         self.status.state = "idle" if self._idle() else "watching"
 
     def _keepalive(self, ctx: MappingContext, watch: MappingWatch) -> None:
-        state = ctx.index.mapping(self.name)
+        state = ctx.index.mapping(ctx.name)
         if state is None or state.container_id is None:
             return
         try:
@@ -390,7 +395,7 @@ class MappingWorker:
         self.status.set_error(f"halted ({AUTH_REFUSED}): {reason}", None)
         try:
             with ctx.index.write() as tx:
-                tx.set_halt(self.name, AUTH_REFUSED, reason, self._now().timestamp())
+                tx.set_halt(ctx.name, AUTH_REFUSED, reason, self._now().timestamp())
         except Exception as err:  # the halt still holds in memory and in the state file
             log.warning("cannot record the halt in the index", mapping=self.name,
                         error=str(err))

@@ -46,6 +46,7 @@ class ScanResult:
     incomplete: set[str] = field(default_factory=set)  # state unknown at/below these
     #: our temporary files met by the walk (relative paths): leftovers of downloads
     temporaries: list[str] = field(default_factory=list)
+    folders: set[str] = field(default_factory=set)  # every real folder seen (ignored too)
     _scope_set: frozenset[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -86,6 +87,7 @@ class _Scan:
         self.held_back: list[str] = []
         self.incomplete: set[str] = set()
         self.temporaries: list[str] = []
+        self.folders: set[str] = set()
         self.hashed = 0
         self.buffer = bytearray(CHUNK)
 
@@ -112,6 +114,7 @@ class _Scan:
                     if classify(rel, False, ancestors=False) is Verdict.KEEP:
                         self.link(entry.path, rel, bad)
                 elif entry.is_dir(follow_symlinks=False):
+                    self.folders.add(rel)
                     verdict = classify(rel, True, ancestors=False)
                     if verdict is Verdict.KEEP:
                         if bad:
@@ -225,6 +228,7 @@ class _Scan:
                     self.link(cur, cur_rel, "")
                 return
             if st_mod.S_ISDIR(s.st_mode):
+                self.folders.add(cur_rel)
                 verdict = self.rules.classify(cur_rel, True, ancestors=False)
                 if verdict is Verdict.SECRET:
                     self.held_back.append(cur_rel + "/")
@@ -315,4 +319,4 @@ def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, Ba
         for rel in scope:
             run.target(rel)
     return ScanResult(run.files, run.problems, run.hashed, run.held_back, "ok", scope,
-                      run.incomplete, run.temporaries)
+                      run.incomplete, run.temporaries, run.folders)
