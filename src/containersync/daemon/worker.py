@@ -405,7 +405,7 @@ class MappingWorker:
         """After a full cycle: drop this mapping's trash folders past the retention (as
         ``sync`` does after each run)."""
         try:
-            removed = ctx.trash.purge(self._now(), self.name)
+            removed = ctx.trash.purge(self._now(), ctx.name)  # trash folders use the key
         except OSError as exc:
             log.warning("cannot purge the trash", mapping=self.name, error=str(exc))
             return
