@@ -4,7 +4,11 @@ Invariants:
 - Every action is checked against the state it was planned on just before it acts
   (``localfs.matches``); a mismatch is a per-path problem, and the next cycle re-plans.
 - An intent row is written (by the caller's ``begin`` hook, on the calling thread) before
-  each remote side effect, and cleared with the result in the same transaction.
+  each remote side effect, and cleared with the result in the same transaction, but only
+  when the result is known (``Outcome.known``): an upload or delete that failed in a way
+  the server may have acted on keeps its intent for settling.
+- An upload that landed is "uploaded" even when deleting the object it replaced failed:
+  the new object and base are recorded, the failure is the outcome's problem.
 - Remote deletions run after every upload and download of the plan, so a rename uploads
   the new name before the old one is deleted.
 - Local writes go through ``localfs`` (temp file + fsync + rename, no symlink following);
@@ -32,6 +36,7 @@ from containersync.errors import (
     ContainerGone,
     ContainerSyncError,
     LocalError,
+    Rejected,
     RemoteFileGone,
 )
 from containersync.execute import localfs
@@ -179,7 +184,12 @@ class Executor:
         except FATAL:
             raise
         except ContainerSyncError as exc:
-            return _problem(action, _failure_kind(action), str(exc))
+            out = _problem(action, _failure_kind(action), str(exc))
+            # an upload or delete that failed any other way than a refusal may still have
+            # happened on the server: its intent stays open until settling knows
+            out.known = not (isinstance(action, Upload | DeleteRemote)
+                             and not isinstance(exc, LocalError | Rejected))
+            return out
         except OSError as exc:
             return _problem(action, "local-error", f"{exc.strerror or exc}")
         raise AssertionError(f"unknown action {action!r}")
@@ -195,9 +205,20 @@ class Executor:
         )
         stable = localfs.matches(root, a.path, a.local)
         deleted: tuple[str, ...] = ()
+        problem: Problem | None = None
         if a.replaces is not None and a.replaces.file_id != obj.id:
-            self._delete_quietly(a.replaces.file_id)
-            deleted = (a.replaces.file_id,)
+            # the upload landed whatever happens next: it is recorded either way, and an
+            # old object that could not be deleted stays ours but not the base's (garbage,
+            # deleted by a later run)
+            try:
+                self._delete_quietly(a.replaces.file_id)
+                deleted = (a.replaces.file_id,)
+            except FATAL:
+                raise
+            except ContainerSyncError as exc:
+                problem = Problem(a.path, "remote-delete-failed",
+                                  f"uploaded, but the replaced object {a.replaces.file_id}"
+                                  f" could not be deleted yet: {exc}")
         base = BaseEntry(
             path=a.path, size=a.local.size, mtime_ns=a.local.mtime_ns, sha256=a.local.sha256,
             remote_id=obj.id, remote_path=obj.path, remote_created_at=obj.created_at,
@@ -205,7 +226,8 @@ class Executor:
         )
         new = RemoteObject(obj.id, obj.path, obj.created_at, obj.source, obj.bytes)
         return Outcome(
-            a, "uploaded", base=base, new_remote=new, deleted_remote_ids=deleted,
+            a, "uploaded", problem=problem, base=base, new_remote=new,
+            deleted_remote_ids=deleted,
             # what was sent is only known for sure when the file did not move meanwhile
             digest=(obj.id, a.local.sha256) if stable else None,
             bytes_up=a.local.size,

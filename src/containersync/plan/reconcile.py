@@ -16,6 +16,9 @@ Invariants:
   touches the remote.
 - Conflict copy names never collide with a local, base or remote path, or with each other.
 - Actions are sorted by path (then by the order they must run in), so plans compare equal.
+- ``Plan.decided`` holds every path decided this round that has a base or an action;
+  ignored paths, conflict copies and paths waiting on a digest are never in it, nor is a
+  remote-only path that the mode leaves alone (push), so its object stays unseen.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
     conflicts: list[Conflict] = []
     waiting: list[RemoteFile] = []
     paused: set[str] = set()
+    decided: set[str] = set()
 
     for path in sorted(taken):
         if path in ignored or is_conflict_copy(path):
@@ -76,6 +80,10 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
             waiting.append(rf)
             paused.add(path)
             continue
+        if decision.actions or b is not None:
+            # a remote-only object that this mode ignores (push) stays unseen, so a later
+            # mode that pulls still sees it as new
+            decided.add(path)
         for step, action in enumerate(decision.actions):
             actions.append((path, step, action))
         if decision.conflict:
@@ -95,7 +103,8 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
     actions.sort(key=lambda item: (item[0], item[1]))
     return Plan(actions=tuple(a for _, _, a in actions), conflicts=tuple(conflicts),
                 problems=tuple(remote.problems),
-                needs_digest=tuple(sorted(waiting, key=lambda f: f.path)))
+                needs_digest=tuple(sorted(waiting, key=lambda f: f.path)),
+                decided=frozenset(decided))
 
 
 def _free_copy_name(path: str, now: datetime, taken: AbstractSet[str]) -> str:
