@@ -10,7 +10,7 @@ import pytest
 from containersync.errors import ConfigError
 from containersync.index import Index
 from containersync.index.migrate import Step, shipped_steps, split_statements
-from containersync.model.entry import BaseEntry
+from containersync.model.entry import BaseEntry, RemoteObject
 
 V2 = Step(2, """
 -- version 2 (test only): a note per base and a new table
@@ -104,3 +104,15 @@ def test_split_statements_keeps_triggers_whole() -> None:
     conn.execute("INSERT INTO t VALUES (5)")
     assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 0  # the trigger ran
     conn.close()
+
+
+def test_objects_a_schema_1_index_had_listed_start_as_known(tmp_path: Path) -> None:
+    """Schema 1 called an object seen when the cached listing had it; after the upgrade it
+    must not look new (an older object beside ours would become a false conflict)."""
+    path = tmp_path / "index.sqlite3"
+    with Index.open(path, steps=shipped_steps()[:1]) as idx, idx.write() as tx:
+        tx.ensure_mapping("m")
+        tx.add_remote_objects("m", [RemoteObject("cfile_a", "/mnt/data/a", 1, "assistant")])
+    with Index.open(path) as idx:
+        assert idx.known_objects("m") == {"cfile_a": ""}
+        assert idx.upload_paths("m") == {}

@@ -12,6 +12,12 @@ CREATE TABLE known_objects (
     PRIMARY KEY (mapping, file_id)
 ) STRICT;
 
+-- An index written by schema 1 knew "seen" as "in the cached listing": those objects were
+-- all decided on by an earlier run, so they start as known (path unknown: ''). Without
+-- this, every older object beside one of ours would look new after the upgrade.
+INSERT INTO known_objects (mapping, file_id, path)
+    SELECT mapping, file_id, '' FROM remote_cache;
+
 -- upload_paths: every sandbox path an upload of ours landed at in this generation, and the
 -- local path it stood for. The assistant may rewrite a file at that path after our object
 -- there was superseded or deleted: the rewrite still stands for the same local path (not
