@@ -23,7 +23,7 @@ from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer
 from containersync.model.plan import Plan
 from support.backend import add_assistant_file, clear_faults, inject_fault, raw
-from support.scenario import KEY_ENV, MAPPING, World, counts
+from support.scenario import KEY_ENV, World, counts
 
 NAMES = [f"d{i}.txt" for i in range(8)]
 
@@ -41,7 +41,7 @@ def index_of(world: World) -> Index:
 
 def base_ids(world: World) -> dict[str, str | None]:
     with index_of(world) as index:
-        return {p: b.remote_id for p, b in index.bases(MAPPING).items()}
+        return {p: b.remote_id for p, b in index.bases(world.key).items()}
 
 
 def by_id(world: World) -> dict[str, dict[str, Any]]:
