@@ -244,3 +244,26 @@ def test_an_upload_whose_recovery_hash_is_rate_limited_is_settled(world: World) 
     world.write({"a.txt": None})
     assert world.sync().code == 0
     _assert_one_object_per_path(world, {"b.txt": "b"})
+
+
+def test_deleting_a_file_locally_removes_every_version_the_sandbox_shows(
+        world: World) -> None:
+    """After a conflict the assistant's losing version stays in the container, and an
+    assistant that rewrote a file twice left two objects: deleting the file locally must
+    not leave the sandbox showing an older version of it."""
+    world.write({"c.txt": "v1", **{f"keep{i}.txt": "k" for i in range(4)}})
+    assert world.sync().code == 0
+    world.write({"c.txt": "mine"})
+    world.assistant_changes({"c.txt": "theirs", "twice.txt": "first"})
+    world.assistant_changes({"twice.txt": "second"})
+    assert world.sync().counts["conflicts"] == 1
+    assert world.local()["twice.txt"] == "second"
+
+    world.write({"c.txt": None, "twice.txt": None})
+    assert world.sync().code == 0
+    shown = world.assistant("cd /mnt/data && find . -type f | sort").stdout.split()
+    assert len(shown) == 4 and all("keep" in name for name in shown), shown
+    again = world.sync()
+    assert (again.code, again.counts) == (0, counts())
+    assert sorted(p for p in world.local() if ".conflict-" not in p) == [
+        f"keep{i}.txt" for i in range(4)]
