@@ -202,6 +202,7 @@ def test_an_upload_whose_replaced_object_cannot_be_deleted_is_recorded(world: Wo
     clear_faults(world.server)
     healed = world.sync()
     assert healed.code == 0, healed.out
+    print("HEALED", healed.out)
     assert healed.counts["uploaded"] == 0
     _assert_one_object_per_path(world, {"a.txt": "v2 longer", "b.txt": "b"})
     world.write({"a.txt": None})
@@ -224,6 +225,7 @@ def test_an_upload_whose_recovery_listing_fails_is_settled(world: World) -> None
     clear_faults(world.server)
     healed = world.sync()
     assert healed.code == 0, healed.out
+    print("HEALED", healed.out)
     _assert_one_object_per_path(world, {"a.txt": "new file", "b.txt": "b"})
     world.write({"a.txt": None})
     assert world.sync().code == 0
@@ -240,6 +242,7 @@ def test_an_upload_whose_recovery_hash_is_rate_limited_is_settled(world: World) 
     clear_faults(world.server)
     healed = world.sync()
     assert healed.code == 0, healed.out
+    print("HEALED", healed.out)
     _assert_one_object_per_path(world, {"a.txt": "new file", "b.txt": "b"})
     world.write({"a.txt": None})
     assert world.sync().code == 0
@@ -267,3 +270,23 @@ def test_deleting_a_file_locally_removes_every_version_the_sandbox_shows(
     assert (again.code, again.counts) == (0, counts())
     assert sorted(p for p in world.local() if ".conflict-" not in p) == [
         f"keep{i}.txt" for i in range(4)]
+
+
+def test_a_failed_download_keeps_the_object_the_base_records(world: World) -> None:
+    """The assistant rewrote d.txt: the plan downloads its version and deletes our
+    superseded upload. If the download fails, our upload must stay (and the base with it):
+    deleted, the next run would take the unchanged local file for a new one and make a
+    conflict out of a plain remote change."""
+    world.write({"d.txt": "v1", **{f"keep{i}.txt": "k" for i in range(3)}})
+    assert world.sync().code == 0
+    world.assistant_changes({"d.txt": "theirs"})
+    _fault(world, "GET", r"/content$", status=500)
+    failed = world.sync()
+    assert failed.code == 1, failed.out
+    assert failed.counts["deleted_remote"] == 0
+    clear_faults(world.server)
+    healed = world.sync()
+    assert healed.code == 0, healed.out
+    assert healed.counts == counts(downloaded=1, deleted_remote=1)
+    assert world.local()["d.txt"] == "theirs" and copies(world) == {}
+    assert world.sync().counts == counts()

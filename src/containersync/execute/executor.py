@@ -10,7 +10,10 @@ Invariants:
 - An upload that landed is "uploaded" even when deleting the object it replaced failed:
   the new object and base are recorded, the failure is the outcome's problem.
 - Remote deletions run after every upload and download of the plan, so a rename uploads
-  the new name before the old one is deleted.
+  the new name before the old one is deleted; a path whose earlier action failed has its
+  deletions left for the next cycle (its superseded objects stay until it is decided
+  again, so an upload that failed never leaves the path without the object the base
+  records).
 - Local writes go through ``localfs`` (temp file + fsync + rename, no symlink following);
   replaced or deleted local files go to the trash, never straight to unlink.
 - Transfers run on a bounded thread pool; index writes stay on the calling thread.
@@ -115,10 +118,19 @@ class Executor:
         runs every few seconds while a long transfer keeps every slot busy (the daemon's
         liveness heartbeat: waiting on a transfer that is still moving is not a hang)."""
         first = [a for a in actions if not isinstance(a, DeleteRemote)]
-        second = [a for a in actions if isinstance(a, DeleteRemote)]
+        failed: set[str] = set()
+
+        def track(outcome: Outcome, intent: int | None) -> None:
+            if not outcome.ok:
+                failed.add(outcome.action.path)
+            done(outcome, intent)
+
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="transfer") as pool:
-            for phase in (first, second):
-                self._run_phase(pool, phase, begin, done, should_stop, while_waiting)
+            self._run_phase(pool, first, begin, track, should_stop, while_waiting)
+            # a path whose upload or download failed keeps its old objects: deleting the
+            # one the base tracks would leave the next run nothing to compare with
+            second = [a for a in actions if isinstance(a, DeleteRemote) and a.path not in failed]
+            self._run_phase(pool, second, begin, done, should_stop, while_waiting)
         self._remove_emptied_folders()
 
     def _run_phase(
