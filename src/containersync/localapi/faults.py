@@ -6,7 +6,8 @@ end (its effects are real), throws its answer away and sends the error instead: 
 ambiguous failure a client meets when a connection drops after the server acted;
 ``when="pass"`` lets the request through untouched (for the two options below).
 Options: ``drop: true`` closes the connection mid-answer (headers sent, body cut short)
-instead of sending an error, so the client sees a broken response, not a status;
+instead of sending an error, so the client sees a broken response (or, while it is still
+sending a body, a reset connection), not a status;
 ``delay_ms`` waits before the request is handled (a slow answer); ``write {path,
 content}`` adds an assistant file at ``path`` in the request's container just before the
 request runs (code in the sandbox writing between a client's plan and its upload).
