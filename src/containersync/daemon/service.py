@@ -24,12 +24,13 @@ from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from containersync.config import LoadedConfig, load_config, resolve_api_key
+from containersync.config import LoadedConfig, load_config
 from containersync.daemon import state as state_files
 from containersync.daemon import systemd
 from containersync.daemon.schedule import start_scheduler, stop_scheduler
 from containersync.daemon.signals import RELOAD, STOP, SignalInbox
 from containersync.daemon.worker import MappingWorker
+from containersync.endpoint import resolve_endpoint
 from containersync.engine.session import Session, open_session
 from containersync.errors import ConfigError
 from containersync.logs import get_logger
@@ -116,7 +117,7 @@ class Daemon:
     def _reload(self) -> None:
         try:
             loaded = load_config(self.config_path)
-            resolve_api_key(loaded.config)
+            resolve_endpoint(loaded.config)
         except ConfigError as exc:
             log.error("reload refused: the new configuration is invalid; keeping the running "
                       "one", error=str(exc))
@@ -192,5 +193,5 @@ class Daemon:
 def run_daemon(config_path: Path | None) -> int:
     """Load the config (``ConfigError`` propagates: exit 78) and run until a signal."""
     loaded = load_config(config_path)
-    resolve_api_key(loaded.config)
+    resolve_endpoint(loaded.config)
     return Daemon(config_path, loaded).run()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,9 +38,11 @@ from containersync.daemon.watching import MappingWatch
 from containersync.engine.container import is_gone
 from containersync.engine.context import MappingContext
 from containersync.engine.session import Session
+from containersync.engine.summary import CycleReport
 from containersync.errors import (
     AuthError,
     ContainerGone,
+    ContainerSyncError,
     Halted,
     LockedError,
     RemoteError,
@@ -80,6 +83,9 @@ class MappingWorker:
         self._triggers: set[str] = set()
         self._tlock = threading.Lock()
         self._pending: set[str] = set()
+        #: callers of ``sync_now`` waiting for the next full cycle (guarded by _tlock)
+        self._waiters: list[Future[CycleReport]] = []
+        self._last_report: CycleReport | None = None
         self._owe_full = True
         self._first_done = False
         self._retry_at: float | None = None
@@ -103,6 +109,16 @@ class MappingWorker:
         with self._tlock:
             self._triggers.add(kind)
         self.dirty.wake()
+
+    def sync_now(self) -> Future[CycleReport]:
+        """Ask for a full cycle as soon as the worker is free (past any backoff or halt
+        wait); the future gets that cycle's report, or the error that stopped it
+        (``Halted``, ``RemoteError``, ...). Used by ``containersync.Mirror.sync()``."""
+        future: Future[CycleReport] = Future()
+        with self._tlock:
+            self._waiters.append(future)
+        self.dirty.wake()
+        return future
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -148,6 +164,7 @@ class MappingWorker:
             self.status.set_error(f"internal error: {exc!r}", None)
         finally:
             self.first_attempt.set()
+            self._fail_waiters(ContainerSyncError(f"mapping {self.name!r} stopped"))
             if self._watch is not None:
                 self._watch.stop()
             self._lock.release()
@@ -170,11 +187,25 @@ class MappingWorker:
                 self._container_gone_idle = False
             if self._stop.is_set():
                 break
-            if self._retry_at is not None and self._clock() < self._retry_at:
+            if self._retry_at is not None and self._clock() < self._retry_at \
+                    and not self._has_waiters():
                 continue
             self._retry_at = None
             self._step(ctx, watch)
         self.status.state = "stopping"
+
+    def _has_waiters(self) -> bool:
+        with self._tlock:
+            return bool(self._waiters)
+
+    def _take_waiters(self) -> list[Future[CycleReport]]:
+        with self._tlock:
+            taken, self._waiters = self._waiters, []
+        return taken
+
+    def _fail_waiters(self, exc: BaseException) -> None:
+        for future in self._take_waiters():
+            future.set_exception(exc)
 
     def _take_triggers(self) -> set[str]:
         with self._tlock:
@@ -187,9 +218,15 @@ class MappingWorker:
 
     def _step(self, ctx: MappingContext, watch: MappingWatch) -> None:
         triggers = self._take_triggers()
+        waiters = self._take_waiters()
+        self._last_report = None
         try:
             if not self._hold_lock():
+                with self._tlock:
+                    self._waiters[:0] = waiters  # they wait for the lock too
                 return
+            if waiters:
+                self._owe_full = True
             if not watch.running and watch.start():
                 self._owe_full = True  # the root (re)appeared: look at everything
             self._sync_step(ctx, watch, triggers)
@@ -197,10 +234,19 @@ class MappingWorker:
                 self._keepalive(ctx, watch)
             self._backoff.reset()
             self.status.clear_error()
+            for future in waiters:
+                if self._last_report is not None:
+                    future.set_result(self._last_report)
+                else:
+                    future.set_exception(ContainerSyncError("no cycle ran"))
         except Halted as exc:
             self._on_halt(exc)
+            for future in waiters:
+                future.set_exception(exc)
         except Exception as exc:
             self._on_failure(exc, triggers)
+            for future in waiters:
+                future.set_exception(exc)
         finally:
             if not self._first_done and not self.first_attempt.is_set() \
                     and self.status.state in ("halted", "backoff"):
@@ -268,6 +314,7 @@ class MappingWorker:
         finally:
             watch.after_cycle(lambda: ctx.index.bases(self.name))
         self._pending -= taken
+        self._last_report = report
         if request.only is None:
             self._owe_full = False
         if not self._first_done:

@@ -1,0 +1,65 @@
+"""``containersync.Mirror`` end to end, exactly as docs/python-api.md shows it with the
+``openai`` SDK: everything but the model call. The tool dicts are built from
+``m.container_id``; what is asserted is what the user sees (the folder's files in the
+container the tools name, and a file the code wrote there on disk after ``m.sync()``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openai
+
+import containersync
+from containersync.localapi.embedded import RunningServer
+from support.scenario import assistant, tree, write
+
+
+def test_mirror_as_documented_with_the_openai_sdk(sdk_env: RunningServer) -> None:
+    write(Path("work"), {"data/sales.csv": "region,amount\nnorth,10\nsouth,32\n",
+                         "notes.md": "sum the amounts\n"})
+    client = openai.OpenAI()  # the same OPENAI_BASE_URL / OPENAI_API_KEY as containersync
+
+    with containersync.Mirror("work") as m:
+        code_interpreter = {"type": "code_interpreter", "container": m.container_id}
+        shell = {"type": "shell",
+                 "environment": {"type": "container_reference",
+                                 "container_id": m.container_id}}
+        # the container both tools name holds the folder, at the paths the code will use
+        cid = code_interpreter["container"]
+        assert shell["environment"]["container_id"] == cid
+        assert client.containers.retrieve(cid).status == "running"
+        paths = {f.path for f in client.containers.files.list(cid)}
+        assert {"/mnt/data/data/sales.csv", "/mnt/data/notes.md"} <= paths
+
+        # ... client.responses.create(model=..., tools=[code_interpreter], input=...) ...
+        # the code it runs writes an output in the container:
+        assistant(sdk_env, cid, "mkdir -p out && awk -F, 'NR>1{s+=$2} END{print s}' "
+                                "data/sales.csv > out/total.txt")
+        report = m.sync()
+
+        assert Path("work/out/total.txt").read_text() == "42\n"
+        assert report.container_id == cid and report.converged
+        assert report.counts.downloaded == 1 and report.counts.problems == 0
+        assert report.bytes_down == 3
+        status = m.status()
+        assert status["endpoint"] == sdk_env.base_url and status["local"].endswith("work")
+
+        # a local edit while the mirror runs reaches the container on the next sync()
+        write(Path("work"), {"notes.md": "sum the amounts by region\n"})
+        m.sync()
+        listed = client.containers.files.list(cid)
+        newest = max((f for f in listed if f.path == "/mnt/data/notes.md"),
+                     key=lambda f: (f.created_at, f.id))
+        body = client.containers.files.content.retrieve(newest.id, container_id=cid)
+        assert body.read() == b"sum the amounts by region\n"
+
+    assert tree(Path("work"))["out/total.txt"] == "42\n"
+
+
+def test_a_second_mirror_of_the_same_folder_reuses_the_container(
+        sdk_env: RunningServer) -> None:
+    write(Path("work"), {"a.txt": "a"})
+    with containersync.Mirror("work") as m:
+        first = m.container_id
+    with containersync.Mirror("work") as m:
+        assert m.container_id == first
