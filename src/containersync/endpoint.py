@@ -79,6 +79,17 @@ def env_base_url(env: Mapping[str, str]) -> str | None:
     return check_base_url(raw, origin=f"${ENV_BASE_URL}") if raw else None
 
 
+def base_url_of(config: Config, env: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The base URL ``config`` means and where it came from; reads no key (for ``status``)."""
+    env = os.environ if env is None else env
+    if "base_url" in config.api.model_fields_set:
+        return config.api.base_url, "config"
+    from_env = env_base_url(env)
+    if from_env is not None:
+        return from_env, f"${ENV_BASE_URL}"
+    return config.api.base_url, "default"
+
+
 def resolve_endpoint(config: Config, env: Mapping[str, str] | None = None, *,
                      api_key: str | None = None) -> Endpoint:
     """The endpoint ``config`` means, given the environment (see the module docstring).
@@ -87,12 +98,7 @@ def resolve_endpoint(config: Config, env: Mapping[str, str] | None = None, *,
     set it; otherwise ``$OPENAI_BASE_URL`` applies, then the config's default."""
     env = os.environ if env is None else env
     api = config.api
-    if "base_url" in api.model_fields_set:
-        base_url, source = api.base_url, "config"
-    elif (from_env := env_base_url(env)) is not None:
-        base_url, source = from_env, f"${ENV_BASE_URL}"
-    else:
-        base_url, source = api.base_url, "default"
+    base_url, source = base_url_of(config, env)
     org = api.organization or env.get(ENV_ORG, "").strip() or None
     project = api.project or env.get(ENV_PROJECT, "").strip() or None
     if base_url == LOCAL_BASE_URL:

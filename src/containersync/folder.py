@@ -8,8 +8,9 @@ folder-only CLI (``containersync sync FOLDER``) and the Python API share it.
   container with; by default ``containersync-<folder name>``.
 - The endpoint follows ``containersync.endpoint``; with no file, the default is the live
   service, as in the ``openai`` SDK (so a key is needed unless ``base_url="local"``).
-- The folder is created when missing (as ``init`` does); it must not contain the state dir
-  or lie inside it.
+- The folder is never created: a missing folder is the engine's to judge (the
+  missing-local-root rail halts a mapping that synced before: an unmounted disk must not
+  look like an emptied folder). It must not contain the state dir or lie inside it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ def folder_config(folder: str | os.PathLike[str], *, container: str | None = Non
     root = Path(folder).expanduser().absolute()
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} is not a folder")
-    root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
     api: dict[str, Any] = {}
     if base_url is not None:

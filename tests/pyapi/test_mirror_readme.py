@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import openai
+import pytest
 
 import containersync
+from containersync.errors import Halted
 from containersync.localapi.embedded import RunningServer
 from support.scenario import assistant, tree, write
 
@@ -63,3 +65,22 @@ def test_a_second_mirror_of_the_same_folder_reuses_the_container(
         first = m.container_id
     with containersync.Mirror("work") as m:
         assert m.container_id == first
+
+
+def test_a_dry_run_beside_a_running_mirror(sdk_env: RunningServer) -> None:
+    write(Path("work"), {"a.txt": "a"})
+    with containersync.Mirror("work") as m:
+        report = containersync.sync("work", dry_run=True)  # the mirror holds the lock
+        assert report.container_id == m.container_id and report.planned == ()
+
+
+def test_entering_a_mirror_raises_halted_and_leaves_nothing_running(
+        sdk_env: RunningServer) -> None:
+    write(Path("work"), {f"f{i}.txt": str(i) for i in range(4)})
+    containersync.sync("work")
+    for i in range(3):
+        Path(f"work/f{i}.txt").unlink()
+    with pytest.raises(Halted), containersync.Mirror("work"):
+        raise AssertionError("the block must not run")
+    # the lock was released: a forced sync proceeds at once
+    assert containersync.sync("work", force=True).counts.deleted_remote == 3

@@ -20,6 +20,7 @@ Invariants:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -42,8 +43,11 @@ DRAIN_TIMEOUT_S = 30.0
 
 class Daemon:
     def __init__(self, config_path: Path | None, loaded: LoadedConfig, *,
-                 drain_timeout: float = DRAIN_TIMEOUT_S) -> None:
+                 drain_timeout: float = DRAIN_TIMEOUT_S,
+                 load: Callable[[], LoadedConfig] | None = None) -> None:
         self.config_path = config_path
+        #: how a reload gets the new config (the folder-only form has no file to re-read)
+        self._load = load or (lambda: load_config(config_path))
         self.loaded = loaded
         self.drain_timeout = drain_timeout
         self.inbox = SignalInbox()
@@ -116,7 +120,7 @@ class Daemon:
 
     def _reload(self) -> None:
         try:
-            loaded = load_config(self.config_path)
+            loaded = self._load()
             resolve_endpoint(loaded.config)
         except ConfigError as exc:
             log.error("reload refused: the new configuration is invalid; keeping the running "
@@ -190,8 +194,10 @@ class Daemon:
         systemd.watchdog_ping()
 
 
-def run_daemon(config_path: Path | None) -> int:
-    """Load the config (``ConfigError`` propagates: exit 78) and run until a signal."""
-    loaded = load_config(config_path)
+def run_daemon(config_path: Path | None, *,
+               load: Callable[[], LoadedConfig] | None = None) -> int:
+    """Load the config (``ConfigError`` propagates: exit 78) and run until a signal;
+    ``load`` replaces reading ``config_path`` (the folder-only form)."""
+    loaded = load() if load is not None else load_config(config_path)
     resolve_endpoint(loaded.config)
-    return Daemon(config_path, loaded).run()
+    return Daemon(config_path, loaded, load=load).run()
