@@ -10,6 +10,7 @@ it. Errors are the classes of ``containersync.errors``; a safety rail raises ``H
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -150,6 +151,10 @@ class Mirror:
             self._first = self._round(None)
             self._scheduler = start_scheduler(self._config.daemon,
                                               [(self.mapping, self._worker)])
+            # the daemon's state file, so `containersync status FOLDER` sees this loop
+            self._scheduler.add_job(self._write_state, "interval", seconds=1,
+                                    id="state-file", coalesce=True, max_instances=1)
+            self._write_state()
         except BaseException:
             self.close()
             raise
@@ -166,6 +171,7 @@ class Mirror:
         if self._worker is not None:
             self._worker.request_stop()
             self._worker.join(self._drain_timeout)
+            self._write_state()
             self._worker = None
         if self._session is not None:
             self._session.close()
@@ -200,6 +206,15 @@ class Mirror:
                 "local": str(self.folder),
                 "endpoint": "local" if endpoint is None or endpoint.is_local
                 else endpoint.base_url}
+
+    def _write_state(self) -> None:
+        from containersync.daemon.state import write_state
+
+        worker = self._worker
+        if worker is not None:
+            with contextlib.suppress(OSError):  # status is advice; never fail the mirror
+                write_state(Path(self._config.state.dir), self.mapping.name,
+                            worker.snapshot())
 
     def _running(self) -> Any:
         if self._worker is None:

@@ -5,15 +5,28 @@ container the tools name, and a file the code wrote there on disk after ``m.sync
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
 
 import containersync
+from containersync import cli
 from containersync.errors import Halted
 from containersync.localapi.embedded import RunningServer
 from support.scenario import assistant, tree, write
+
+
+def _status_json(folder: str) -> dict[str, Any]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["status", folder, "--json"]) == 0
+    result: dict[str, Any] = json.loads(out.getvalue())
+    return result
 
 
 def test_mirror_as_documented_with_the_openai_sdk(sdk_env: RunningServer) -> None:
@@ -45,6 +58,8 @@ def test_mirror_as_documented_with_the_openai_sdk(sdk_env: RunningServer) -> Non
         assert report.bytes_down == 3
         status = m.status()
         assert status["endpoint"] == sdk_env.base_url and status["local"].endswith("work")
+        [shown] = _status_json("work")["mappings"]  # `containersync status work` sees it
+        assert shown["daemon"]["running"] and shown["container"]["id"] == cid
 
         # a local edit while the mirror runs reaches the container on the next sync()
         write(Path("work"), {"notes.md": "sum the amounts by region\n"})
