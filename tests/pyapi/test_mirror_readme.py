@@ -16,7 +16,7 @@ import pytest
 
 import containersync
 from containersync import cli
-from containersync.errors import Halted
+from containersync.errors import Halted, LockedError
 from containersync.localapi.embedded import RunningServer
 from support.scenario import assistant, tree, write
 
@@ -99,3 +99,12 @@ def test_entering_a_mirror_raises_halted_and_leaves_nothing_running(
         raise AssertionError("the block must not run")
     # the lock was released: a forced sync proceeds at once
     assert containersync.sync("work", force=True).counts.deleted_remote == 3
+
+
+def test_a_second_mirror_of_a_folder_in_use_raises_locked(sdk_env: RunningServer) -> None:
+    write(Path("work"), {"a.txt": "a"})
+    with containersync.Mirror("work"):
+        with pytest.raises(LockedError, match="containersync daemon"):
+            containersync.Mirror("work").start()
+        with pytest.raises(LockedError):
+            containersync.sync("work")

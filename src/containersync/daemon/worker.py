@@ -86,6 +86,7 @@ class MappingWorker:
         #: callers of ``sync_now`` waiting for the next full cycle (guarded by _tlock)
         self._waiters: list[Future[CycleReport]] = []
         self._last_report: CycleReport | None = None
+        self._lock_holder = "another process"
         self._owe_full = True
         self._first_done = False
         self._retry_at: float | None = None
@@ -222,8 +223,8 @@ class MappingWorker:
         self._last_report = None
         try:
             if not self._hold_lock():
-                with self._tlock:
-                    self._waiters[:0] = waiters  # they wait for the lock too
+                for future in waiters:  # a caller is told at once, not left hanging
+                    future.set_exception(LockedError(self.name, self._lock_holder))
                 return
             if waiters:
                 self._owe_full = True
@@ -258,6 +259,7 @@ class MappingWorker:
         try:
             self._lock.acquire()
         except LockedError as exc:
+            self._lock_holder = exc.holder
             if self.status.state != "waiting-for-lock":
                 log.warning("mapping is locked; waiting", mapping=self.name, holder=exc.holder)
             self.status.state = "waiting-for-lock"
