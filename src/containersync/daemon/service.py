@@ -92,6 +92,7 @@ class Daemon:
         log.info("daemon started", config=str(loaded.file),
                  mappings=[m.name for m in cfg.mappings],
                  backend=self.session.backend.base_url if self.session.backend else
+                 self.session.endpoint.base_url if self.session.endpoint else
                  cfg.api.base_url)
 
     def _stop_workers(self) -> bool:
