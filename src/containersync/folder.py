@@ -71,10 +71,11 @@ def folder_config(folder: str | os.PathLike[str], *, container: str | None = Non
         spec["name"] = container or f"containersync-{name.rsplit('-', 1)[0]}"
     raw = {
         "api": api,
-        "state": {"dir": str(Path(state_dir).expanduser().absolute()) if state_dir
-                  else str(default_state_dir(env))},
-        "mappings": [{"name": name, "local": str(root), "mode": mode.value,
-                      "container": spec}],
+        # Path objects, not strings: a config file's "$VAR" expansion must not apply to a
+        # folder whose name holds a "$"
+        "state": {"dir": Path(state_dir).expanduser().absolute() if state_dir
+                  else default_state_dir(env)},
+        "mappings": [{"name": name, "local": root, "mode": mode.value, "container": spec}],
     }
     try:
         config = Config.model_validate(raw, context={"env": env})

@@ -117,6 +117,7 @@ class Mirror:
         self._worker: Any = None
         self._scheduler: Any = None
         self._first: SyncReport | None = None
+        self._last_cid: str | None = None  # still known after close()
 
     @property
     def mapping(self) -> MappingConfig:
@@ -183,11 +184,10 @@ class Mirror:
     def container_id(self) -> str:
         """The container this folder is mirrored into (it may change if the container
         expires and a new generation starts; read it again before each model call)."""
-        worker = self._running()
-        cid = worker.status.container_id or (self._first.container_id if self._first
-                                             else None)
+        worker = self._worker
+        cid = (worker.status.container_id if worker is not None else None) or self._last_cid
         if cid is None:
-            raise ContainerSyncError("the mirror has no container yet")
+            raise ContainerSyncError("the mirror has no container yet (enter it first)")
         return str(cid)
 
     def sync(self, timeout: float | None = None) -> SyncReport:
@@ -233,7 +233,9 @@ class Mirror:
             reports.append(report)
             if not _changed(report) or report.problems:
                 break
-        return SyncReport.from_cycles(reports)
+        result = SyncReport.from_cycles(reports)
+        self._last_cid = result.container_id or self._last_cid
+        return result
 
 
 def _changed(report: Any) -> bool:

@@ -87,3 +87,9 @@ def test_a_url_without_a_key_is_refused_before_any_request(
     assert _containers(sdk_env) == []
     # an explicit key works where the variable is missing
     assert containersync.sync("w", api_key="sk-local-test").counts.uploaded == 1
+
+
+def test_a_folder_name_with_a_dollar_is_taken_literally(sdk_env: RunningServer) -> None:
+    write(Path("$HOME-copy"), {"f.txt": "f"})
+    report = containersync.sync("$HOME-copy")
+    assert report.counts.uploaded == 1
