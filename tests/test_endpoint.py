@@ -112,3 +112,29 @@ def test_sync_with_a_config_file_follows_openai_base_url(
     cid = result.m["container_id"]
     assert local_server.store.get_container(cid)["id"] == cid
     assert not (tmp_path / "state" / "localapi").exists()
+
+
+def test_state_is_bound_to_the_endpoint_openai_base_url_names(
+        local_server_factory: Any, tmp_path: Path) -> None:
+    """The mapping's identity (its state key) uses the endpoint in effect: a config without
+    base_url synced under two values of $OPENAI_BASE_URL is two mappings, and going back to
+    the first finds its container with nothing to do."""
+    first, second = local_server_factory(), local_server_factory()
+    root = tmp_path / "local"
+    write(root, {"a.txt": "a"})
+    config = tmp_path / "c.toml"
+    config.write_text(f"[state]\ndir = {json.dumps(str(tmp_path / 'state'))}\n"
+                      f"[[mappings]]\nname = \"m\"\nlocal = {json.dumps(str(root))}\n")
+
+    def run(server: RunningServer) -> Any:
+        result = sync(config, env={"OPENAI_BASE_URL": server.base_url,
+                                   "OPENAI_API_KEY": TEST_KEY})
+        assert result.code == 0, result.err
+        return result
+
+    on_first = run(first)
+    on_second = run(second)
+    assert on_second.counts["uploaded"] == 1 and on_second.m["generation"] == 1
+    back = run(first)
+    assert back.m["container_id"] == on_first.m["container_id"]
+    assert back.m["generation"] == 1 and back.counts["uploaded"] == 0

@@ -90,6 +90,17 @@ def base_url_of(config: Config, env: Mapping[str, str] | None = None) -> tuple[s
     return config.api.base_url, "default"
 
 
+def effective_config(config: Config, env: Mapping[str, str] | None = None) -> Config:
+    """``config`` with ``api.base_url`` set to the endpoint in effect (``$OPENAI_BASE_URL``
+    when the file does not set it), so everything derived from the config (the mapping's
+    identity, which names its state) sees the endpoint actually used."""
+    base_url, source = base_url_of(config, env)
+    if source == "config":
+        return config
+    return config.model_copy(update={"api": config.api.model_copy(
+        update={"base_url": base_url})})
+
+
 def resolve_endpoint(config: Config, env: Mapping[str, str] | None = None, *,
                      api_key: str | None = None) -> Endpoint:
     """The endpoint ``config`` means, given the environment (see the module docstring).

@@ -4,8 +4,9 @@ folder-only CLI (``containersync sync FOLDER``) and the Python API share it.
 - The mapping's name is the folder's name made safe, plus a short digest of the resolved
   folder, the endpoint and the container option: two folders called ``data`` (or one folder
   synced to two endpoints or containers) never share index rows or a lock.
-- ``container`` is a ``cntr_...`` id (adopted, never recreated) or a name to create the
-  container with; by default ``containersync-<folder name>``.
+- ``container`` is a ``cntr_...`` id (adopted, never recreated) or a container name (the
+  container of that name is found again after a lost index); by default
+  ``containersync-<mapping name>``, unique per folder, endpoint and container option.
 - The endpoint follows ``containersync.endpoint``; with no file, the default is the live
   service, as in the ``openai`` SDK (so a key is needed unless ``base_url="local"``).
 - The folder is never created: a missing folder is the engine's to judge (the
@@ -68,7 +69,9 @@ def folder_config(folder: str | os.PathLike[str], *, container: str | None = Non
     if container is not None and CONTAINER_ID.match(container):
         spec["id"] = container
     else:
-        spec["name"] = container or f"containersync-{name.rsplit('-', 1)[0]}"
+        # unique per folder: a lost index finds its container again by name, so two
+        # folders called "data" must not share one
+        spec["name"] = container or f"containersync-{name}"
     raw = {
         "api": api,
         # Path objects, not strings: a config file's "$VAR" expansion must not apply to a

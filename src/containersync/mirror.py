@@ -41,7 +41,7 @@ def sync(folder: str | os.PathLike[str], *, container: str | None = None,
     """Make ``folder`` and its container agree, once, and return what was done.
 
     ``container``: a name to create the container with, or a ``cntr_`` id to adopt; default
-    ``containersync-<folder name>``. ``base_url``/``api_key``: default as the ``openai``
+    ``containersync-<folder name>-<digest>``. ``base_url``/``api_key``: default as the ``openai``
     SDK (``$OPENAI_BASE_URL``, else the live service; ``$OPENAI_API_KEY``); ``"local"`` is
     the embedded backend. ``dry_run`` changes nothing anywhere (``SyncReport.planned`` says
     what would change); ``force`` proceeds past a safety rail. Raises ``Halted`` when a rail
@@ -62,7 +62,8 @@ def sync(folder: str | os.PathLike[str], *, container: str | None = None,
         if dry_run:  # reads only: safe beside a daemon or Mirror holding the lock
             report = sync_mapping(ctx, opts, now=_now)
         else:
-            with MappingLock(sess.state_dir, m.name, purpose="containersync.sync()"):
+            with MappingLock(sess.state_dir, sess.identity(m).key,
+                             purpose="containersync.sync()"):
                 report = sync_mapping(ctx, opts, now=_now)
             ctx.trash.purge(_now())
     return SyncReport.from_cycles([report])

@@ -17,7 +17,8 @@ from containersync.logs import configure_logging, get_logger
 
 HEAVY = ("uvicorn", "starlette", "apscheduler", "httpx", "watchdog",
          "containersync.daemon.service", "containersync.daemon.worker",
-         "containersync.localapi", "containersync.engine")
+         "containersync.localapi", "containersync.engine.session",
+         "containersync.engine.cycle", "containersync.api.client")
 
 
 def _imported(*argv: str) -> set[str]:

@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 
 from containersync import cli
+from containersync.config import load_config, mapping_identity
 from containersync.index.lock import MappingLock
 from containersync.localapi.embedded import RunningServer
 from support.scenario import KEY_ENV, MAPPING, World, _environ
@@ -42,7 +43,9 @@ def test_dry_run_works_while_the_lock_is_held(local_server: RunningServer,
     world.write({"a.txt": "a"})
     assert world.sync().code == 0
     world.write({"b.txt": "b"})
-    with MappingLock(world.state, MAPPING, purpose="containersync daemon"):
+    cfg = load_config(world.config).config
+    key = mapping_identity(cfg, cfg.mapping(MAPPING)).key  # what the lock file is named by
+    with MappingLock(world.state, key, purpose="containersync daemon"):
         dry = world.sync("--dry-run")
         assert dry.code == 0, dry.err
         assert [(a["action"], a["path"]) for a in dry.m["plan"]] == [("Upload", "b.txt")]

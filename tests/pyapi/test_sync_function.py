@@ -30,7 +30,9 @@ def test_sync_reports_what_it_did_in_a_frozen_typed_report(sdk_env: RunningServe
     with pytest.raises(dataclasses.FrozenInstanceError):
         report.converged = False  # type: ignore[misc]
     [made] = _containers(sdk_env)
-    assert made["id"] == report.container_id and made["name"] == "containersync-proj"
+    assert made["id"] == report.container_id
+    assert made["name"] == f"containersync-{report.mapping}"
+    assert report.mapping.startswith("proj-")
 
     assistant(sdk_env, report.container_id, "echo out > result.txt")
     again = containersync.sync("proj")
