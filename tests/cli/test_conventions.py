@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from containersync.localapi.embedded import RunningServer
 from containersync.logs import configure_logging, get_logger
+from support.backend import TEST_KEY
+from support.scenario import KEY_ENV, write_config
 
 HEAVY = ("uvicorn", "starlette", "apscheduler", "httpx", "watchdog",
          "containersync.daemon.service", "containersync.daemon.worker",
@@ -56,15 +59,18 @@ def test_long_options_are_never_abbreviated(tmp_path: Path) -> None:
     assert "configuration" not in done.stderr  # refused before anything ran
 
 
-def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+def test_a_closed_pipe_ends_quietly(local_server: RunningServer, tmp_path: Path) -> None:
     """`sync --json | head`: the reader goes away early; no traceback, 141 like SIGPIPE."""
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(1500):  # a dry-run plan well over a pipe's 64 KiB buffer
         (folder / f"file-{i:04d}-with-a-longish-name.txt").write_text("x")
-    argv = [sys.executable, "-m", "containersync", "sync", str(folder), "--base-url", "local",
-            "--state-dir", str(tmp_path / "state"), "--dry-run", "--json"]
-    with sp.Popen(argv, stdout=sp.PIPE, stderr=sp.PIPE) as proc:
+    config = write_config(tmp_path / "c.toml", base_url=local_server.base_url,
+                          state=tmp_path / "state", local=folder)
+    argv = [sys.executable, "-m", "containersync", "sync", "--config", str(config),
+            "--dry-run", "--json"]
+    env = {**os.environ, KEY_ENV: TEST_KEY}
+    with sp.Popen(argv, stdout=sp.PIPE, stderr=sp.PIPE, env=env) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         assert proc.stdout.read(10)  # like `head -c 10`
         proc.stdout.close()

@@ -16,7 +16,7 @@ import pytest
 
 import containersync
 from containersync import cli
-from containersync.errors import Halted, LockedError
+from containersync.errors import AuthError, Halted, LockedError
 from containersync.localapi.embedded import RunningServer
 from support.scenario import assistant, tree, write
 
@@ -108,3 +108,17 @@ def test_a_second_mirror_of_a_folder_in_use_raises_locked(sdk_env: RunningServer
             containersync.Mirror("work").start()
         with pytest.raises(LockedError):
             containersync.sync("work")
+
+
+def test_a_refused_key_raises_auth_error_on_entering(
+        local_server_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    guarded = local_server_factory(api_key="sk-the-right-one")
+    monkeypatch.setenv("OPENAI_BASE_URL", guarded.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-a-wrong-one")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    write(tmp_path / "work", {"a.txt": "a"})
+    with pytest.raises(AuthError), containersync.Mirror(tmp_path / "work"):
+        raise AssertionError("the block must not run")
+    mirror = containersync.Mirror(tmp_path / "work", api_key="sk-the-right-one")
+    with mirror as m:
+        assert m.container_id.startswith("cntr_")
