@@ -146,6 +146,7 @@ class Mirror:
 
         if self._worker is not None:
             raise ContainerSyncError("this Mirror is already running")
+        _log_through_stdlib()
         self._session = open_session(self._config, api_key=self._api_key)
         try:
             self._worker = MappingWorker(self._session, self.mapping, self._config.daemon)
@@ -237,6 +238,28 @@ class Mirror:
         result = SyncReport.from_cycles(reports)
         self._last_cid = result.container_id or self._last_cid
         return result
+
+
+def _log_through_stdlib() -> None:
+    """The background loop logs with structlog, whose unconfigured default prints every
+    event on stdout: in a notebook, a line per cycle. Unless the application configured
+    structlog itself, route containersync's events to stdlib ``logging`` (secrets
+    redacted), so they follow the application's logging setup; by default only warnings
+    and errors reach stderr."""
+    import structlog
+
+    from containersync.logs import redact_secrets
+
+    if structlog.is_configured():
+        return
+    structlog.configure(
+        processors=[structlog.stdlib.filter_by_level, redact_secrets,
+                    structlog.processors.format_exc_info,
+                    structlog.processors.KeyValueRenderer(key_order=["event"])],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
 
 
 def _changed(report: Any) -> bool:

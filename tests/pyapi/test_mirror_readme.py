@@ -122,3 +122,17 @@ def test_a_refused_key_raises_auth_error_on_entering(
     mirror = containersync.Mirror(tmp_path / "work", api_key="sk-the-right-one")
     with mirror as m:
         assert m.container_id.startswith("cntr_")
+
+
+def test_the_background_loop_does_not_print_on_stdout(
+        sdk_env: RunningServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """In a notebook, structlog's unconfigured default printed a line per cycle."""
+    import structlog
+
+    structlog.reset_defaults()
+    write(Path("work"), {"a.txt": "a"})
+    with containersync.Mirror("work") as m:
+        write(Path("work"), {"b.txt": "b"})
+        m.sync()
+    out = capsys.readouterr().out
+    assert "cycle" not in out and out == ""
