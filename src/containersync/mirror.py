@@ -56,6 +56,7 @@ def sync(folder: str | os.PathLike[str], *, container: str | None = None,
     cfg = folder_config(folder, container=container, mode=mode, base_url=base_url,
                         state_dir=state_dir)
     m = cfg.mappings[0]
+    _log_through_stdlib()
     with session(cfg, api_key=api_key) as sess, _open_index(cfg, dry_run) as index:
         ctx = sess.context(m, index)
         opts = CycleOptions(force=force, dry_run=dry_run)
