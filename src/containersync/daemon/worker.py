@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,11 +39,12 @@ from containersync.daemon.watching import MappingWatch
 from containersync.engine.container import is_gone
 from containersync.engine.context import MappingContext
 from containersync.engine.session import Session
-from containersync.engine.summary import HeldBackNotes
+from containersync.engine.summary import CycleReport, HeldBackNotes
 from containersync.errors import (
     AuthError,
     ConfigError,
     ContainerGone,
+    ContainerSyncError,
     Halted,
     LockedError,
     RemoteError,
@@ -107,6 +109,11 @@ class MappingWorker:
         self._triggers: set[str] = set()
         self._tlock = threading.Lock()
         self._pending: set[str] = set()
+        #: callers of ``sync_now`` waiting for the next full cycle (guarded by _tlock)
+        self._waiters: list[Future[CycleReport]] = []
+        self._last_report: CycleReport | None = None
+        self._lock_holder = "another process"
+        self._refused_error: AuthError | None = None
         self._owe_full = True
         self._first_done = False
         self._held = HeldBackNotes()  # each held-back file is logged once per daemon run
@@ -135,6 +142,16 @@ class MappingWorker:
         with self._tlock:
             self._triggers.add(kind)
         self.dirty.wake()
+
+    def sync_now(self) -> Future[CycleReport]:
+        """Ask for a full cycle as soon as the worker is free (past any backoff or halt
+        wait); the future gets that cycle's report, or the error that stopped it
+        (``Halted``, ``RemoteError``, ...). Used by ``containersync.Mirror.sync()``."""
+        future: Future[CycleReport] = Future()
+        with self._tlock:
+            self._waiters.append(future)
+        self.dirty.wake()
+        return future
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -178,6 +195,7 @@ class MappingWorker:
             self.status.set_error(f"internal error: {exc!r}", None)
         finally:
             self.first_attempt.set()
+            self._fail_waiters(ContainerSyncError(f"mapping {self.name!r} stopped"))
             if self._watch is not None:
                 self._watch.stop()
             self._lock.release()
@@ -200,11 +218,28 @@ class MappingWorker:
                 self._container_gone_idle = False
             if self._stop.is_set():
                 break
-            if self._waiting(watch):
+            if self._refused:
+                if self._refused_error is not None:  # a caller of sync_now hears why
+                    self._fail_waiters(self._refused_error)
+                continue
+            if self._waiting(watch) and not self._has_waiters():
                 continue
             self._retry_at = None
             self._step(ctx, watch)
         self.status.state = "stopping"
+
+    def _has_waiters(self) -> bool:
+        with self._tlock:
+            return bool(self._waiters)
+
+    def _take_waiters(self) -> list[Future[CycleReport]]:
+        with self._tlock:
+            taken, self._waiters = self._waiters, []
+        return taken
+
+    def _fail_waiters(self, exc: BaseException) -> None:
+        for future in self._take_waiters():
+            future.set_exception(exc)
 
     def _waiting(self, watch: MappingWatch) -> bool:
         if self._refused or self._retry_at is None:
@@ -223,9 +258,15 @@ class MappingWorker:
 
     def _step(self, ctx: MappingContext, watch: MappingWatch) -> None:
         triggers = self._take_triggers()
+        waiters = self._take_waiters()
+        self._last_report = None
         try:
             if not self._hold_lock():
+                for future in waiters:  # a caller is told at once, not left hanging
+                    future.set_exception(LockedError(self.name, self._lock_holder))
                 return
+            if waiters:
+                self._owe_full = True
             if not watch.running and watch.start():
                 self._owe_full = True  # the root (re)appeared: look at everything
             self._sync_step(ctx, watch, triggers)
@@ -234,14 +275,28 @@ class MappingWorker:
             self._backoff.reset()
             self.status.clear_error()
             self.config_error = None
+            for future in waiters:
+                if self._last_report is not None:
+                    future.set_result(self._last_report)
+                else:
+                    future.set_exception(ContainerSyncError("no cycle ran"))
         except Halted as exc:
             self._on_halt(exc)
+            for future in waiters:
+                future.set_exception(exc)
         except AuthError as exc:
             self._on_refused(ctx, exc)
+            self._refused_error = exc
+            for future in waiters:
+                future.set_exception(exc)
         except ConfigError as exc:
             self._on_config_error(exc)
+            for future in waiters:
+                future.set_exception(exc)
         except Exception as exc:
             self._on_failure(exc, triggers)
+            for future in waiters:
+                future.set_exception(exc)
         finally:
             if not self._first_done and not self.first_attempt.is_set() \
                     and self.status.state in ("halted", "backoff"):
@@ -254,6 +309,7 @@ class MappingWorker:
             self._lock.acquire()
             self._after_reacquire()
         except LockedError as exc:
+            self._lock_holder = exc.holder
             if self.status.state != "waiting-for-lock":
                 log.warning("mapping is locked; waiting", mapping=self.name, holder=exc.holder)
             self.status.state = "waiting-for-lock"
@@ -323,6 +379,7 @@ class MappingWorker:
             watch.after_cycle(lambda: ctx.index.bases(ctx.name))
         self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
+        self._last_report = report
         if request.only is None:
             self._owe_full = False
             self._purge_trash(ctx)
