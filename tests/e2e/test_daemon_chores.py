@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from test_daemon_harness import DaemonRun, wait_for
 
+from containersync.config import load_config, mapping_identity
 from containersync.index.lock import MappingLock
 from containersync.localapi.embedded import RunningServer
 
@@ -21,6 +22,12 @@ def runs() -> Iterator[list[DaemonRun]]:
     yield made
     for run in made:
         run.kill()
+
+
+def _key(run: DaemonRun) -> str:
+    """The mapping's state key (its trash folder and lock are named by it)."""
+    cfg = load_config(run.config).config
+    return mapping_identity(cfg, cfg.mappings[0]).key
 
 
 def _slot(run: DaemonRun, mapping: str, age: timedelta) -> Path:
@@ -35,8 +42,8 @@ def test_the_daemon_purges_its_trash_past_the_retention(
         tmp_path: Path, local_server: RunningServer, runs: list[DaemonRun]) -> None:
     run = DaemonRun(tmp_path, local_server)
     (run.local / "a.txt").write_text("a")
-    old = _slot(run, "m", timedelta(days=31))  # the default retention is 30 days
-    recent = _slot(run, "m", timedelta(days=29))
+    old = _slot(run, _key(run), timedelta(days=31))  # the default retention is 30 days
+    recent = _slot(run, _key(run), timedelta(days=29))
     other = _slot(run, "another-mapping", timedelta(days=31))  # not this worker's
     runs.append(run.start())
     run.wait_ready()
@@ -70,7 +77,7 @@ def test_a_long_start_and_the_drain_extend_the_systemd_timeout(
     as long as the test wants: the daemon keeps asking for time, and READY=1 follows."""
     run = DaemonRun(tmp_path, local_server)
     (run.local / "a.txt").write_text("a")
-    lock = MappingLock(run.state, "m", purpose="a long containersync sync")
+    lock = MappingLock(run.state, _key(run), purpose="a long containersync sync")
     lock.acquire()
     try:
         runs.append(run.start(notify=True))

@@ -41,6 +41,7 @@ from containersync.engine.session import Session
 from containersync.engine.summary import HeldBackNotes
 from containersync.errors import (
     AuthError,
+    ConfigError,
     ContainerGone,
     Halted,
     LockedError,
@@ -64,6 +65,29 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# What the loop takes from ``DaemonConfig``, as functions of it (the config-reaches-the-
+# engine test calls the same ones).
+
+def coalescer_for(daemon: DaemonConfig) -> Coalescer:
+    return Coalescer(daemon.debounce_ms / 1000, daemon.max_wait_ms / 1000)
+
+
+def watch_options(daemon: DaemonConfig) -> dict[str, Any]:
+    return {"use_polling": daemon.poll_fallback == "always",
+            "polling_interval": daemon.poll_interval_seconds}
+
+
+def is_idle(daemon: DaemonConfig, quiet_for: float) -> bool:
+    """Idle: no change on either side for ``keepalive_idle_limit_seconds`` (0: never)."""
+    limit = daemon.keepalive_idle_limit_seconds
+    return limit > 0 and quiet_for >= limit
+
+
+def pull_due(daemon: DaemonConfig, *, idle: bool, since_last_pull: float) -> bool:
+    """A ``pull`` tick acts at once, or, while idle, every ``idle_pull_interval_seconds``."""
+    return not idle or since_last_pull >= daemon.idle_pull_interval_seconds
+
+
 class MappingWorker:
     def __init__(self, session: Session, mapping: MappingConfig, daemon: DaemonConfig, *,
                  clock: Callable[[], float] = time.monotonic,
@@ -74,8 +98,7 @@ class MappingWorker:
         self._cfg = daemon
         self._clock = clock
         self._now = now
-        self.dirty = DirtyPaths(Coalescer(daemon.debounce_ms / 1000, daemon.max_wait_ms / 1000),
-                                clock=clock)
+        self.dirty = DirtyPaths(coalescer_for(daemon), clock=clock)
         self.status = WorkerStatus(self.name)
         self._lock = MappingLock(session.state_dir, session.identity(mapping).key,
                                  purpose="containersync daemon")
@@ -94,6 +117,8 @@ class MappingWorker:
         self._last_pull = float("-inf")
         self._container_gone_idle = False
         self._refused = False  # the API refused the key: no more cycles until a reload
+        #: a problem only the user can fix (a never-synced root that is not a folder)
+        self.config_error: ConfigError | None = None
         self.heartbeat = clock()
         self._ctx: MappingContext | None = None
         self._watch: MappingWatch | None = None
@@ -143,10 +168,8 @@ class MappingWorker:
             index = self._session.open_index()
             ctx = self._session.context(self._mapping, index)
             self._ctx = ctx
-            self._watch = MappingWatch(
-                ctx.settings.local_root, lambda: ctx.rules, self.dirty,
-                use_polling=self._cfg.poll_fallback == "always",
-                polling_interval=self._cfg.poll_interval_seconds, clock=self._clock)
+            self._watch = MappingWatch(ctx.settings.local_root, lambda: ctx.rules, self.dirty,
+                                       clock=self._clock, **watch_options(self._cfg))
             ctx.on_local_write = self._watch.on_local_write
             self._loop(ctx, self._watch)
         except BaseException as exc:  # a bug: say so loudly; the watchdog stops pinging
@@ -177,12 +200,18 @@ class MappingWorker:
                 self._container_gone_idle = False
             if self._stop.is_set():
                 break
-            if self._refused or (self._retry_at is not None
-                                 and self._clock() < self._retry_at):
+            if self._waiting(watch):
                 continue
             self._retry_at = None
             self._step(ctx, watch)
         self.status.state = "stopping"
+
+    def _waiting(self, watch: MappingWatch) -> bool:
+        if self._refused or self._retry_at is None:
+            return self._refused
+        if self.config_error is not None and watch.root.is_dir():
+            return False  # the user made the folder: try at once
+        return self._clock() < self._retry_at
 
     def _take_triggers(self) -> set[str]:
         with self._tlock:
@@ -190,8 +219,7 @@ class MappingWorker:
         return taken
 
     def _idle(self) -> bool:
-        limit = self._cfg.keepalive_idle_limit_seconds
-        return limit > 0 and self._clock() - self._last_change >= limit
+        return is_idle(self._cfg, self._clock() - self._last_change)
 
     def _step(self, ctx: MappingContext, watch: MappingWatch) -> None:
         triggers = self._take_triggers()
@@ -205,10 +233,13 @@ class MappingWorker:
                 self._keepalive(ctx, watch)
             self._backoff.reset()
             self.status.clear_error()
+            self.config_error = None
         except Halted as exc:
             self._on_halt(exc)
         except AuthError as exc:
             self._on_refused(ctx, exc)
+        except ConfigError as exc:
+            self._on_config_error(exc)
         except Exception as exc:
             self._on_failure(exc, triggers)
         finally:
@@ -255,9 +286,9 @@ class MappingWorker:
             kind = "full" if self._first_done else "first"
             self._cycle(ctx, watch, cycles.CycleRequest(kind, None, "full"))
             return
-        pull_due = "pull" in triggers and not self._container_gone_idle and (
-            not idle or self._clock() - self._last_pull >= self._cfg.idle_pull_interval_seconds)
-        if not self._pending and not pull_due:
+        due = "pull" in triggers and not self._container_gone_idle and pull_due(
+            self._cfg, idle=idle, since_last_pull=self._clock() - self._last_pull)
+        if not self._pending and not due:
             return
         try:
             found = cycles.new_remote_paths(ctx)
@@ -382,11 +413,24 @@ class MappingWorker:
                         error=str(err))
         self._lock.release()
 
+    def _on_config_error(self, exc: ConfigError) -> None:
+        """Only the user can fix it: say it once (again only if it changes), halt the
+        mapping, look again every minute, and at once when the root becomes a folder. The
+        service exits 78 when every mapping is in this state at start-up."""
+        if self.config_error is None or str(self.config_error) != str(exc):
+            log.error("mapping halted: configuration error; fix it and the mapping resumes",
+                      mapping=self.name, error=exc.lines[0])
+        self.config_error = exc
+        self.status.state = "halted"
+        self.status.set_error(f"halted (config-error): {exc.lines[0]}", None)
+        self._retry_at = self._clock() + HALT_RETRY_S
+        self._lock.release()
+
     def _purge_trash(self, ctx: MappingContext) -> None:
         """After a full cycle: drop this mapping's trash folders past the retention (as
         ``sync`` does after each run)."""
         try:
-            removed = ctx.trash.purge(self._now(), self.name)
+            removed = ctx.trash.purge(self._now(), ctx.name)  # trash folders use the key
         except OSError as exc:
             log.warning("cannot purge the trash", mapping=self.name, error=str(exc))
             return

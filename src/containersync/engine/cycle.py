@@ -153,8 +153,8 @@ def _refuse_unmade_root(ctx: MappingContext) -> None:
     if ctx.index.bases(ctx.name) or (state is not None and state.summary is not None):
         return
     what = "is a file, not a folder" if root.exists() else "does not exist"
-    raise ConfigError(f"local root {str(root)!r} {what} and mapping {ctx.name!r} has never "
-                      "synced", fix="fix `local` if it is a typo, else create the folder: "
+    raise ConfigError(f"local root {str(root)!r} {what} and mapping {ctx.display_name!r} "
+                      "has never synced", fix="fix `local` if it is a typo, else create the folder: "
                       f"mkdir -p {root} (`containersync init FOLDER` creates it)")
 
 
