@@ -290,3 +290,40 @@ def test_a_failed_download_keeps_the_object_the_base_records(world: World) -> No
     assert healed.counts == counts(downloaded=1, deleted_remote=1)
     assert world.local()["d.txt"] == "theirs" and copies(world) == {}
     assert world.sync().counts == counts()
+
+
+# -- same-second writes nobody has seen: no clock orders them --------------------------
+
+def test_same_second_assistant_writes_all_survive(world: World) -> None:
+    """The assistant writes each of 8 new files twice in one second: ``created_at`` cannot
+    order the two, and ids are random. The write the server lists last (the local backend
+    lists in write order) is taken; the other is saved as a conflict copy, so no write is
+    lost whichever id is larger (all 8 in order by luck: 1 in 256)."""
+    world.write({"keep.txt": "k"})
+    assert world.sync().code == 0
+    for n in NAMES:
+        where = world.sandbox_path(n)
+        first = add_assistant_file(world.server, world.cid, where, f"first {n}".encode())
+        second = add_assistant_file(world.server, world.cid, where, f"second {n}".encode())
+        for made in (first, second):  # one second, whatever the clock did
+            stamp(world.server, made["id"], first["created_at"])
+    pulled = world.sync()
+    assert pulled.code == 0, pulled.out
+    assert {n: world.local()[n] for n in NAMES} == {n: f"second {n}" for n in NAMES}
+    assert sorted(copies(world).values()) == sorted(f"first {n}" for n in NAMES)
+    again = world.sync()
+    assert (again.code, again.counts) == (0, counts())
+
+
+def test_same_second_writes_with_equal_content_make_no_copy(world: World) -> None:
+    """Two unseen same-second objects holding the same bytes are one write: no copy."""
+    world.write({"keep.txt": "k"})
+    assert world.sync().code == 0
+    made = [add_assistant_file(world.server, world.cid, world.sandbox_path("s.txt"), b"same")
+            for _ in range(2)]
+    for one in made:
+        stamp(world.server, one["id"], made[0]["created_at"])
+    pulled = world.sync()
+    assert pulled.code == 0, pulled.out
+    assert world.local()["s.txt"] == "same" and copies(world) == {}
+    assert world.sync().counts == counts()

@@ -8,7 +8,7 @@ survives (at its name or as a conflict copy), nothing deleted comes back, no obj
 is duplicated or orphaned, the folder and the container agree, and a second sync is a no-op.
 A failure prints Hypothesis's step list (the reproduction) and both sides.
 
-Default, per path mode: issue 7's findings 1-4 as explicit examples, then 6 random ones
+Default, per path mode: issue 7's findings 1-4 (and same-second writes) as explicit examples, then 6 random ones
 (``CONTAINERSYNC_MODEL_EXAMPLES``), not shrunk (``CONTAINERSYNC_MODEL_SHRINK=1`` shrinks a
 failure to its shortest step list; that replays hundreds of runs). ``-m soak``: 200
 examples of up to 40 steps, shrunk.
@@ -318,6 +318,10 @@ ISSUE_7 = [
     ((["a.txt"], "small"), _steps(("local_write", "a.txt", "small"),
                                   ("sync_with_faults",
                                    (("upload lands, connection drops", 2),)))),
+    # two assistant writes to a new path in one second: no clock, and no id, orders them
+    (([], "small"), _steps(("assistant_write", "d/e/b.md", "empty", False, False),
+                           ("assistant_write", "d/e/b.md", "small", False, False),
+                           ("clean_sync_and_check",))),
 ]
 
 

@@ -86,8 +86,11 @@ def test_the_current_object_is_chosen_by_knowledge(
                        None)
         current = v.files.get(path)
         if unseen:
-            newest = max(unseen, key=lambda o: (o.created_at, o.file_id))
+            # of the newest second, the last listed; the others are tied (kept as copies)
+            second = max(o.created_at for o in unseen)
+            *rivals, newest = [o for o in unseen if o.created_at == second]
             assert current is not None and current.file_id == newest.file_id
+            assert [f.file_id for f in v.tied.get(path, ())] == [o.file_id for o in rivals]
             if tracked is not None and newest.created_at <= tracked.created_at:
                 assert path in v.ambiguous  # compared, never hidden
         elif tracked is not None:

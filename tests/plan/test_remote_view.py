@@ -92,12 +92,18 @@ def test_newest_wins_by_created_at() -> None:
     assert ids(v.foreign) == ["c_b"]  # older, not ours: left alone
 
 
-def test_tie_on_created_at_is_broken_by_id() -> None:
+def test_a_tie_on_created_at_takes_the_last_listed_never_the_larger_id() -> None:
     objs = [obj("c_1", f"{ROOT}/x", 10), obj("c_9", f"{ROOT}/x", 10), obj("c_5", f"{ROOT}/x", 10)]
     for order in (objs, objs[::-1]):
         v = remote_view(order, {}, remote_root=ROOT)
-        assert v.files["x"].file_id == "c_9"
-        assert ids(v.foreign) == ["c_5", "c_1"]
+        assert v.files["x"].file_id == order[-1].file_id
+        assert sorted(ids(v.tied["x"])) == sorted(o.file_id for o in order[:-1])
+
+
+def test_only_unseen_objects_of_the_newest_second_tie() -> None:
+    objs = [obj("c_old", f"{ROOT}/x", 9), obj("c_2", f"{ROOT}/x", 10), obj("c_1", f"{ROOT}/x", 10)]
+    v = remote_view(objs, {}, remote_root=ROOT, known={"c_2"})
+    assert v.files["x"].file_id == "c_1" and "x" not in v.tied
 
 
 def test_user_uploads_not_ours_are_foreign_by_default() -> None:

@@ -71,3 +71,29 @@ def test_an_ambiguous_path_is_compared_before_anything_is_overwritten() -> None:
                        digests={"cfile_aaa": sha("assistant's")})
     kinds = [type(a) for a in differ.actions]
     assert SaveConflictCopy in kinds and Upload in kinds  # both versions survive
+
+
+# two unseen assistant writes of one second at a new path: no clock orders them
+TIE_A = RemoteObject("cfile_zzz", f"{ROOT}/n.txt", 700, "assistant", 3)
+TIE_B = RemoteObject("cfile_aaa", f"{ROOT}/n.txt", 700, "assistant", 5)
+
+
+def test_same_second_unseen_writes_keep_every_one_as_a_conflict_copy() -> None:
+    v = remote_view([TIE_A, TIE_B], {}, remote_root=ROOT)
+    plan = reconcile({}, {}, v, Mode.TWO_WAY, now=NOW)
+    copied = [a.remote.file_id for a in plan.actions if isinstance(a, SaveConflictCopy)]
+    assert v.files["n.txt"].file_id == "cfile_aaa" and copied == ["cfile_zzz"]
+    assert [c.remote_file_id for c in plan.conflicts] == ["cfile_zzz"]
+
+
+def test_same_second_writes_of_unknown_size_are_hashed_first_and_equal_ones_not_copied() -> None:
+    a, b = (RemoteObject(i, f"{ROOT}/n.txt", 700, "assistant", None) for i in ("c_2", "c_1"))
+    v = remote_view([a, b], {}, remote_root=ROOT)
+    first = reconcile({}, {}, v, Mode.TWO_WAY, now=NOW)
+    assert sorted(f.file_id for f in first.needs_digest) == ["c_1", "c_2"]
+    assert first.actions == () and "n.txt" not in first.decided
+    same = reconcile({}, {}, v, Mode.TWO_WAY, now=NOW, digests={"c_1": sha("x"), "c_2": sha("x")})
+    assert not any(isinstance(x, SaveConflictCopy) for x in same.actions)
+    differ = reconcile({}, {}, v, Mode.TWO_WAY, now=NOW,
+                       digests={"c_1": sha("x"), "c_2": sha("y")})
+    assert [x.remote.file_id for x in differ.actions if isinstance(x, SaveConflictCopy)] == ["c_2"]

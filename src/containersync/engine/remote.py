@@ -26,18 +26,25 @@ def list_full(ctx: MappingContext, container_id: str) -> list[RemoteObject]:
 
 
 def list_new(ctx: MappingContext, container_id: str, known: set[str]) -> list[RemoteObject]:
-    """Objects newer than the newest one already known (newest first until a known id)."""
+    """Objects newer than the newest one already known (read newest first until a known
+    id), returned oldest first: the server's order, which ``remote_view`` uses to pick
+    among same-second objects."""
     fresh: list[RemoteObject] = []
     for f in ctx.client.list_files(container_id, order="desc", page_size=20):
         if f.id in known:
             break
         fresh.append(to_object(f))
-    return fresh
+    return fresh[::-1]
 
 
 def list_incremental(ctx: MappingContext, container_id: str) -> tuple[list[RemoteObject], int]:
-    """The cached listing plus what is new; returns (objects, number of new objects)."""
-    cached = ctx.index.remote_cache(ctx.name)
+    """The cached listing plus what is new, oldest first as a full listing is; returns
+    (objects, number of new objects)."""
+    # RACE: the cache keeps no listing position: two cached objects of one second come
+    # back in id order. Safe: remote_view saves every unseen same-second rival as a
+    # conflict copy, so only which one sits at the name is arbitrary, never whether it
+    # survives; fresh objects keep the server's order and follow every cached one.
+    cached = ctx.index.remote_cache(ctx.name)[::-1]
     fresh = list_new(ctx, container_id, {o.file_id for o in cached})
     return cached + fresh, len(fresh)
 

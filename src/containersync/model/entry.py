@@ -98,6 +98,9 @@ class RemoteView:
     the same second, or between our plan and our upload): the local side must be compared
     with it as if both had changed. ``seen``: per path, the ids of the objects that are not
     ours and may be pulled (what a finished decision for the path has taken into account).
+    ``tied``: per path, the unseen objects created in the same second as the current one
+    (which is also unseen): no clock orders them, so each is a write to keep (a conflict
+    copy unless its content equals the current one's).
     """
 
     files: Mapping[str, RemoteFile] = field(default_factory=dict)
@@ -106,3 +109,4 @@ class RemoteView:
     problems: tuple[Problem, ...] = ()
     ambiguous: frozenset[str] = frozenset()
     seen: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tied: Mapping[str, tuple[RemoteFile, ...]] = field(default_factory=dict)

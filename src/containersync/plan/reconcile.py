@@ -80,12 +80,14 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
                       local_state=local_state, remote_state=classify_remote(b, rf),
                       remote_digest=digests.get(rf.file_id) if rf is not None else None)
         decision: Decision = decide(sides, mode)
-        if decision.needs_digest:
+        rivals, unhashed = _rivals(remote, path, rf, mode, digests)
+        if decision.needs_digest or unhashed:
             assert rf is not None
-            waiting.append(rf)
+            want = [rf, *unhashed] if decision.needs_digest else unhashed
+            waiting.extend(f for f in want if f not in waiting)
             paused.add(path)
             continue
-        if decision.actions or b is not None:
+        if decision.actions or rivals or b is not None:
             # a remote-only object that this mode ignores (push) stays unseen, so a later
             # mode that pulls still sees it as new
             decided.add(path)
@@ -103,6 +105,14 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
             conflicts.append(Conflict(path=path, copy_path=copy_path,
                                       remote_file_id=rf.file_id))
 
+        for n, rival in enumerate(rivals):
+            copy_path = _free_copy_name(path, now, taken)
+            taken.add(copy_path)
+            actions.append((path, -2 - n, SaveConflictCopy(path=path, remote=rival,
+                                                           copy_path=copy_path)))
+            conflicts.append(Conflict(path=path, copy_path=copy_path,
+                                      remote_file_id=rival.file_id))
+
     if mode is not Mode.PULL:
         for old in remote.garbage:
             if old.path not in paused and old.path not in ignored:
@@ -113,6 +123,28 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
                 problems=tuple(remote.problems),
                 needs_digest=tuple(sorted(waiting, key=lambda f: f.path)),
                 decided=frozenset(decided))
+
+
+def _rivals(remote: RemoteView, path: str, rf: RemoteFile | None, mode: Mode,
+            digests: Mapping[str, str]) -> tuple[list[RemoteFile], list[RemoteFile]]:
+    """The same-second rivals of ``rf`` to save as conflict copies (their content differs
+    from ``rf``'s), and the objects to hash before that can be told (``remote.tied``)."""
+    tied = remote.tied.get(path, ()) if rf is not None and mode is not Mode.PUSH else ()
+    if not tied:
+        return [], []
+    assert rf is not None
+    copies: list[RemoteFile] = []
+    unhashed: list[RemoteFile] = []
+    for rival in tied:
+        if rival.bytes is not None and rf.bytes is not None and rival.bytes != rf.bytes:
+            copies.append(rival)
+            continue
+        ours, theirs = digests.get(rf.file_id), digests.get(rival.file_id)
+        if ours is None or theirs is None:
+            unhashed += [f for f, d in ((rf, ours), (rival, theirs)) if d is None]
+        elif ours != theirs:
+            copies.append(rival)
+    return copies, list({f.file_id: f for f in unhashed}.values())
 
 
 def _shadows(remote: RemoteView) -> dict[str, list[RemoteFile]]:

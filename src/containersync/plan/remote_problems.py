@@ -66,7 +66,8 @@ def _without(view: RemoteView, dropped: Mapping[str, RemoteFile],
             if (kept := tuple(i for i in ids if i not in gone))}
     foreign = sorted([*view.foreign, *dropped.values()],
                      key=lambda f: (f.path, -f.created_at, f.file_id))
-    return replace(view, files=files, foreign=tuple(foreign), seen=seen,
+    tied = {p: t for p, t in view.tied.items() if p in files}
+    return replace(view, files=files, foreign=tuple(foreign), seen=seen, tied=tied,
                    problems=tuple(sorted([*view.problems, *problems],
                                          key=lambda p: (p.path, p.message))))
 

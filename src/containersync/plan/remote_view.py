@@ -24,9 +24,13 @@ For the rest, grouped by path, with ``known`` the ids a finished decision has al
 taken into account (the index's ``known_objects``), and *unseen* meaning not ours and not
 known:
 
-- If the path has unseen objects, the newest unseen one (``created_at``, then id) is the
-  current object: nobody has seen it, so it is a remote change whatever its timestamp.
-  Timestamps only order objects never seen (a first sync, a rebuilt index).
+- If the path has unseen objects, the newest unseen one is the current object: nobody
+  has seen it, so it is a remote change whatever its timestamp. Timestamps only order
+  objects never seen (a first sync, a rebuilt index), and only to the second: of several
+  unseen objects created in the newest second, the last in the listing's order is current
+  (the server's order; the local backend lists in write order) and the others are
+  ``tied[path]``, writes nobody can place before or after it, which reconcile keeps as
+  conflict copies. Ids never order anything: the live service's ids are random.
 - If the base's object is one of our uploads, is listed, and the current unseen object's
   ``created_at`` is not after it, the path is ``ambiguous``: ``created_at`` has one-second
   resolution and our upload was created after the listing our plan used, so the other
@@ -140,11 +144,14 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
     garbage: list[RemoteFile] = []
     ambiguous: set[str] = set()
     seen: dict[str, tuple[str, ...]] = {}
+    tied: dict[str, tuple[RemoteFile, ...]] = {}
     for path in sorted(candidates):
         group = candidates[path]
-        current, unclear = _current(group, base.get(path), own, known)
+        current, unclear, rivals = _current(group, base.get(path), own, known)
         if current is not None:
             files[path] = current
+        if rivals:
+            tied[path] = rivals
         if unclear:
             ambiguous.add(path)
         for f, ours in group:
@@ -157,22 +164,25 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
     view = RemoteView(files=files, garbage=_by_path_newest_first(garbage),
                       foreign=_by_path_newest_first(foreign),
                       problems=tuple(sorted(problems, key=lambda p: (p.path, p.message))),
-                      ambiguous=frozenset(ambiguous), seen=seen)
+                      ambiguous=frozenset(ambiguous), seen=seen, tied=tied)
     return screen_listing(view, pull_sources=pull_sources, ours=by_remote_id.keys() | own.keys())
 
 
 def _current(group: list[tuple[RemoteFile, bool]], b: BaseEntry | None,
-             own: Mapping[str, str], known: AbstractSet[str]) -> tuple[RemoteFile | None, bool]:
-    """A path's current object, and whether it is ambiguous (see the module doc)."""
+             own: Mapping[str, str], known: AbstractSet[str]
+             ) -> tuple[RemoteFile | None, bool, tuple[RemoteFile, ...]]:
+    """A path's current object, whether it is ambiguous, and the unseen objects tied with
+    it in the newest second (see the module doc). ``group`` is in listing order."""
     base_id = b.remote_id if b is not None else None
     tracked = next((f for f, _ in group if base_id is not None and f.file_id == base_id), None)
     unseen = [f for f, ours in group if not ours and f.file_id not in known]
     if not unseen:
-        return tracked, False
-    newest = max(unseen, key=lambda f: f.order_key)
+        return tracked, False, ()
+    second = max(f.created_at for f in unseen)
+    *rivals, newest = [f for f in unseen if f.created_at == second]
     unclear = (tracked is not None and tracked.file_id in own
                and newest.created_at <= tracked.created_at)
-    return newest, unclear
+    return newest, unclear, tuple(rivals)
 
 
 def _by_path_newest_first(files: list[RemoteFile]) -> tuple[RemoteFile, ...]:
