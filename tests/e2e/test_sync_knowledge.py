@@ -327,3 +327,25 @@ def test_same_second_writes_with_equal_content_make_no_copy(world: World) -> Non
     assert pulled.code == 0, pulled.out
     assert world.local()["s.txt"] == "same" and copies(world) == {}
     assert world.sync().counts == counts()
+
+
+def test_the_assistant_deleting_its_newest_version_leaves_no_older_one_behind(
+        world: World) -> None:
+    """The assistant wrote w.txt twice (two objects), the sync pulled the newer one, then
+    the assistant deleted that object through the API: the older one, already decided on,
+    must go too, or the sandbox shows a file the folder lacks (seeds 1 and 2 of the soak)."""
+    world.write({f"keep{i}.txt": "k" for i in range(4)})
+    assert world.sync().code == 0
+    world.assistant_changes({"w.txt": "first"})
+    world.assistant_changes({"w.txt": "second"})
+    assert world.sync().code == 0 and world.local()["w.txt"] == "second"
+    newest = max((o for o in world.objects() if o["source"] == "assistant"),
+                 key=lambda o: o["created_at"])
+    with raw(world.server) as client:
+        client.delete(f"/v1/containers/{world.cid}/files/{newest['id']}").raise_for_status()
+    gone = world.sync()
+    assert gone.code == 0, gone.out
+    assert "w.txt" not in world.local()
+    assert [o for o in world.objects() if o["source"] == "assistant"] == []
+    again = world.sync()
+    assert (again.code, again.counts) == (0, counts())

@@ -14,10 +14,12 @@ Invariants:
 - ``Upload.replaces`` is only ever the object the base tracks for that path.
 - Garbage (objects of ours that are not a path's current one) is deleted in ``two-way``
   and ``push``; ``pull`` never touches the remote.
-- Deleting a path's current object (the local file was deleted) also deletes the older
-  versions others wrote there that a decision already took into account (``seen``, not
-  current: the losing side of a conflict, an assistant's earlier write): the sandbox would
-  show one of them again. Objects nobody has seen are never deleted.
+- Deleting a path's current object (the local file was deleted), or the remote deleting
+  the object the base tracks (the assistant deleted its newest version), also deletes the
+  older versions others wrote there that a decision already took into account (``seen``,
+  not current: the losing side of a conflict, an assistant's earlier write): the sandbox
+  would show one of them again. Objects nobody has seen are never deleted; ``pull`` never
+  deletes anything remote.
 - Conflict copy names never collide with a local, base or remote path, or with each other.
 - Actions are sorted by path (then by the order they must run in), so plans compare equal.
 - ``Plan.decided`` holds every path decided this round that has a base or an action;
@@ -93,7 +95,7 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
             decided.add(path)
         for step, action in enumerate(decision.actions):
             actions.append((path, step, action))
-        if rf is not None and any(isinstance(a, DeleteRemote) for a in decision.actions):
+        if _sandbox_drops_path(mode, b, rf, decision):
             for n, older in enumerate(shadows.get(path, ())):
                 actions.append((path, 200 + n, DeleteRemote(path=path, remote=older)))
         if decision.conflict:
@@ -145,6 +147,18 @@ def _rivals(remote: RemoteView, path: str, rf: RemoteFile | None, mode: Mode,
         elif ours != theirs:
             copies.append(rival)
     return copies, list({f.file_id: f for f in unhashed}.values())
+
+
+def _sandbox_drops_path(mode: Mode, b: BaseEntry | None, rf: RemoteFile | None,
+                        decision: Decision) -> bool:
+    """Whether the path's current object goes (or went): we delete it, or the remote deleted
+    the object the base tracks. Either way the older versions others wrote there, already
+    decided on, must go too, or the sandbox shows one of them again."""
+    if mode is Mode.PULL:
+        return False
+    if rf is None:
+        return b is not None and b.remote_id is not None
+    return any(isinstance(a, DeleteRemote) for a in decision.actions)
 
 
 def _shadows(remote: RemoteView) -> dict[str, list[RemoteFile]]:
