@@ -349,3 +349,26 @@ def test_the_assistant_deleting_its_newest_version_leaves_no_older_one_behind(
     assert [o for o in world.objects() if o["source"] == "assistant"] == []
     again = world.sync()
     assert (again.code, again.counts) == (0, counts())
+
+
+def test_an_older_version_whose_delete_failed_is_deleted_by_the_next_run(world: World) -> None:
+    """Deleting w.txt locally deletes its current object and the older version the
+    assistant wrote there. If deleting the older one fails, the path must not be forgotten
+    (its base dropped with the current object gone), or the older one stays for ever."""
+    world.write({f"keep{i}.txt": "k" for i in range(4)})
+    assert world.sync().code == 0
+    world.assistant_changes({"w.txt": "first"})
+    world.assistant_changes({"w.txt": "second"})
+    assert world.sync().code == 0 and world.local()["w.txt"] == "second"
+    older = min((o for o in world.objects() if o["source"] == "assistant"),
+                key=lambda o: o["created_at"])
+    world.write({"w.txt": None})
+    _fault(world, "DELETE", f"/files/{older['id']}$")
+    failed = world.sync()
+    assert failed.code == 1, failed.out
+    clear_faults(world.server)
+    healed = world.sync()
+    assert healed.code == 0, healed.out
+    assert [o for o in world.objects() if o["source"] == "assistant"] == []
+    assert "w.txt" not in world.local()
+    assert world.sync().counts == counts()
