@@ -208,3 +208,16 @@ def test_a_narrowed_view_agrees_with_the_full_one_on_the_paths_it_keeps() -> Non
     assert narrow.files["r.csv"].file_id == "c_ai"
     assert ids(narrow.garbage) == ["c_ours"] and narrow.problems == ()
     assert "other.txt" in full.files and full.problems
+
+
+def test_a_path_kept_for_one_object_keeps_every_object_at_it() -> None:
+    """A targeted cycle keeps a path for its new object: the older objects there must be in
+    the view too (and in ``seen``), or they stay unseen and come back once the newer one is
+    deleted (soak seed 1: an older assistant version pulled after a local delete)."""
+    objs = [obj("c_old", f"{ROOT}/w.txt", 50), obj("c_new", f"{ROOT}/w.txt", 60),
+            obj("c_x", f"{ROOT}/other.txt", 40)]
+    full = remote_view(objs, {}, remote_root=ROOT)
+    narrow = remote_view(objs, {}, remote_root=ROOT, keep=lambda o, path: o.file_id == "c_new")
+    assert narrow.files == {"w.txt": full.files["w.txt"]}
+    assert narrow.seen == {"w.txt": full.seen["w.txt"]} and "c_old" in narrow.seen["w.txt"]
+    assert ids(narrow.foreign) == ["c_old"]

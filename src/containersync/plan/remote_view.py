@@ -55,8 +55,9 @@ Also:
 - Objects that cannot be pulled as they stand (NFC/NFD twins, conflict-copy names, a file
   below a file) are moved to ``foreign`` with a notice by ``remote_problems.screen_listing``.
 - Output tuples are sorted (by path, then newest first) so views compare equal.
-- ``keep(obj, path)``, when given, narrows the view to the objects it accepts (a targeted
-  cycle's paths): the others, and objects with no safe path, are left out entirely. The
+- ``keep(obj, path)``, when given, narrows the view to the paths of the objects it accepts
+  (a targeted cycle's paths, and those of new objects), with every object at them: the
+  other paths, and objects with no safe path, are left out entirely. The
   mapping rules still see every object, so a narrowed view agrees with the full one on
   every path it keeps.
 """
@@ -117,23 +118,34 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
     foreign: list[RemoteFile] = []
     problems: list[Problem] = []
 
+    mapped: list[tuple[RemoteObject, str | UnsafePath]] = []
     for obj in listed:
+        try:
+            mapped.append((obj, _local_path(obj, by_remote_id, own, by_remote_path,
+                                            remote_root)))
+        except UnsafePath as unsafe:
+            mapped.append((obj, unsafe))
+    # keep= picks paths, never single objects: every object at a kept path is in the view,
+    # so its older objects are decided on (seen) with the newest, never left unseen
+    kept = None if keep is None else {
+        path for obj, path in mapped if isinstance(path, str) and keep(obj, path)}
+
+    for obj, where in mapped:
         ours = obj.file_id in by_remote_id or obj.file_id in own
         pulled = ours or obj.source in pull_sources
-        try:
-            path = _local_path(obj, by_remote_id, own, by_remote_path, remote_root)
-        except UnsafePath as exc:
-            if keep is not None:
+        if isinstance(where, UnsafePath):
+            if kept is not None:
                 continue
             if pulled:
                 problems.append(Problem(path=obj.remote_path, kind=UNSAFE_REMOTE_PATH,
                                         message=f"remote file {obj.file_id} at "
                                                 f"{obj.remote_path!r} is not pulled: "
-                                                f"{exc.reason}"))
+                                                f"{where.reason}"))
             else:
                 foreign.append(_as_file(obj, obj.remote_path))
             continue
-        if keep is not None and not keep(obj, path):
+        path = where
+        if kept is not None and path not in kept:
             continue
         if not pulled:
             foreign.append(_as_file(obj, path))
