@@ -372,3 +372,24 @@ def test_an_older_version_whose_delete_failed_is_deleted_by_the_next_run(world: 
     assert [o for o in world.objects() if o["source"] == "assistant"] == []
     assert "w.txt" not in world.local()
     assert world.sync().counts == counts()
+
+
+def test_a_conflict_whose_upload_failed_is_not_copied_again(world: World) -> None:
+    """Both sides edited c.txt: the run saves the assistant's version as a conflict copy,
+    then our upload fails. The next run must upload, not save a second copy of the same
+    remote version (the soak found f3.conflict-…519 and …520 of one object)."""
+    world.write({"c.txt": "v1", **{f"keep{i}.txt": "k" for i in range(4)}})
+    assert world.sync().code == 0
+    world.write({"c.txt": "mine"})
+    world.assistant_changes({"c.txt": "theirs"})
+    _fault(world, "POST", r"/files$")
+    failed = world.sync()
+    assert failed.code == 1, failed.out
+    assert list(copies(world).values()) == ["theirs"]
+    clear_faults(world.server)
+    world.server.advance_clock(2)  # a later copy name, were one made
+    healed = world.sync()
+    assert healed.code == 0, healed.out
+    assert list(copies(world).values()) == ["theirs"], world.local()
+    assert world.local()["c.txt"] == "mine" and world.remote()["c.txt"] == "mine"
+    assert world.sync().counts == counts()
