@@ -58,7 +58,7 @@ LOCK_RETRY_S = 5.0
 HALT_RETRY_S = 60.0
 AUTH_REFUSED = "auth-refused"
 TRIGGERS = ("pull", "full", "keepalive")
-RULE_FILES = (".containersyncignore",)
+RULE_FILES = (".containersyncignore", ".gitignore")  # a change reloads the rules
 
 
 def _utcnow() -> datetime:
@@ -97,6 +97,7 @@ class MappingWorker:
         self._refused = False  # the API refused the key: no more cycles until a reload
         #: a problem only the user can fix (a never-synced root that is not a folder)
         self.config_error: ConfigError | None = None
+        self._root_was_dir = False  # ... and whether the root was a folder then
         self.heartbeat = clock()
         self._ctx: MappingContext | None = None
         self._watch: MappingWatch | None = None
@@ -121,6 +122,11 @@ class MappingWorker:
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    @property
+    def cannot_start(self) -> bool:
+        """A configuration error stopped the mapping before any cycle ran."""
+        return self.config_error is not None and not self._first_done
 
     @property
     def stopping(self) -> bool:
@@ -180,17 +186,19 @@ class MappingWorker:
                 self._container_gone_idle = False
             if self._stop.is_set():
                 break
-            if self._waiting(watch):
+            if self._waiting(watch, due):
                 continue
             self._retry_at = None
             self._step(ctx, watch)
         self.status.state = "stopping"
 
-    def _waiting(self, watch: MappingWatch) -> bool:
+    def _waiting(self, watch: MappingWatch, due: list[str]) -> bool:
         if self._refused or self._retry_at is None:
             return self._refused
-        if self.config_error is not None and watch.root.is_dir():
-            return False  # the user made the folder: try at once
+        if self.config_error is not None and (
+                (watch.root.is_dir() and not self._root_was_dir)
+                or any(p in RULE_FILES for p in due)):
+            return False  # the user made the folder or edited a rule file: try at once
         return self._clock() < self._retry_at
 
     def _take_triggers(self) -> set[str]:
@@ -402,6 +410,7 @@ class MappingWorker:
             log.error("mapping halted: configuration error; fix it and the mapping resumes",
                       mapping=self.name, error=exc.lines[0])
         self.config_error = exc
+        self._root_was_dir = (self._watch.root if self._watch else self._mapping.local).is_dir()
         self.status.state = "halted"
         self.status.set_error(f"halted (config-error): {exc.lines[0]}", None)
         self._retry_at = self._clock() + HALT_RETRY_S
