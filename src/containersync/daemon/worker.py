@@ -33,6 +33,7 @@ from containersync.config import DaemonConfig, MappingConfig
 from containersync.daemon import cycles
 from containersync.daemon.backoff import Backoff
 from containersync.daemon.deletions import DeletionWindows
+from containersync.daemon.problem_notes import SHOWN, ProblemNotes
 from containersync.daemon.status_model import WorkerStatus
 from containersync.daemon.watching import MappingWatch
 from containersync.engine.container import is_gone
@@ -88,6 +89,7 @@ class MappingWorker:
         self._owe_full = True
         self._first_done = False
         self._held = HeldBackNotes()  # each held-back file is logged once per daemon run
+        self._problems = ProblemNotes()  # and each problem
         self._retry_at: float | None = None
         self._backoff = Backoff()
         self._deletions = DeletionWindows(clock)
@@ -337,9 +339,13 @@ class MappingWorker:
                   paths=len(request.only) if request.only is not None else None,
                   container=report.container_id, generation=report.generation,
                   requests=report.requests)
-        for problem in report.problems[:20]:
+        fresh = self._problems.fresh(report.problems, request.only)
+        for problem in fresh[:SHOWN]:
             log.warning("problem", mapping=self.name, path=problem.path, kind=problem.kind,
                         message=problem.message)
+        if len(fresh) > SHOWN:
+            log.warning("more problems (containersync status lists them)", mapping=self.name,
+                        count=len(fresh) - SHOWN)
         for note in self._held.notes(report):
             log.warning(note.event, mapping=self.name, count=len(note.paths), paths=note.paths)
         self.status.state = "idle" if self._idle() else "watching"
