@@ -93,6 +93,9 @@ class Daemon:
     def _start(self, loaded: LoadedConfig) -> None:
         cfg = loaded.config
         self.session = open_session(cfg)
+        # the state dir and index are checked here, in one thread: an unusable one is a
+        # ConfigError (exit 78), and a corrupt one is moved aside once, before any worker
+        self.session.check_index()
         self.workers = [MappingWorker(self.session, m, cfg.daemon) for m in cfg.mappings]
         if not self.workers:
             log.warning("the configuration has no mappings; nothing to do",

@@ -66,6 +66,29 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# What the loop takes from ``DaemonConfig``, as functions of it (the config-reaches-the-
+# engine test calls the same ones).
+
+def coalescer_for(daemon: DaemonConfig) -> Coalescer:
+    return Coalescer(daemon.debounce_ms / 1000, daemon.max_wait_ms / 1000)
+
+
+def watch_options(daemon: DaemonConfig) -> dict[str, Any]:
+    return {"use_polling": daemon.poll_fallback == "always",
+            "polling_interval": daemon.poll_interval_seconds}
+
+
+def is_idle(daemon: DaemonConfig, quiet_for: float) -> bool:
+    """Idle: no change on either side for ``keepalive_idle_limit_seconds`` (0: never)."""
+    limit = daemon.keepalive_idle_limit_seconds
+    return limit > 0 and quiet_for >= limit
+
+
+def pull_due(daemon: DaemonConfig, *, idle: bool, since_last_pull: float) -> bool:
+    """A ``pull`` tick acts at once, or, while idle, every ``idle_pull_interval_seconds``."""
+    return not idle or since_last_pull >= daemon.idle_pull_interval_seconds
+
+
 class MappingWorker:
     def __init__(self, session: Session, mapping: MappingConfig, daemon: DaemonConfig, *,
                  clock: Callable[[], float] = time.monotonic,
@@ -76,8 +99,7 @@ class MappingWorker:
         self._cfg = daemon
         self._clock = clock
         self._now = now
-        self.dirty = DirtyPaths(Coalescer(daemon.debounce_ms / 1000, daemon.max_wait_ms / 1000),
-                                clock=clock)
+        self.dirty = DirtyPaths(coalescer_for(daemon), clock=clock)
         self.status = WorkerStatus(self.name)
         self._lock = MappingLock(session.state_dir, session.identity(mapping).key,
                                  purpose="containersync daemon")
@@ -154,10 +176,8 @@ class MappingWorker:
             index = self._session.open_index()
             ctx = self._session.context(self._mapping, index)
             self._ctx = ctx
-            self._watch = MappingWatch(
-                ctx.settings.local_root, lambda: ctx.rules, self.dirty,
-                use_polling=self._cfg.poll_fallback == "always",
-                polling_interval=self._cfg.poll_interval_seconds, clock=self._clock)
+            self._watch = MappingWatch(ctx.settings.local_root, lambda: ctx.rules, self.dirty,
+                                       clock=self._clock, **watch_options(self._cfg))
             ctx.on_local_write = self._watch.on_local_write
             self._loop(ctx, self._watch)
         except BaseException as exc:  # a bug: say so loudly; the watchdog stops pinging
@@ -209,8 +229,7 @@ class MappingWorker:
         return taken
 
     def _idle(self) -> bool:
-        limit = self._cfg.keepalive_idle_limit_seconds
-        return limit > 0 and self._clock() - self._last_change >= limit
+        return is_idle(self._cfg, self._clock() - self._last_change)
 
     def _step(self, ctx: MappingContext, watch: MappingWatch) -> None:
         triggers = self._take_triggers()
@@ -277,9 +296,9 @@ class MappingWorker:
             kind = "full" if self._first_done else "first"
             self._cycle(ctx, watch, cycles.CycleRequest(kind, None, "full"))
             return
-        pull_due = "pull" in triggers and not self._container_gone_idle and (
-            not idle or self._clock() - self._last_pull >= self._cfg.idle_pull_interval_seconds)
-        if not self._pending and not pull_due:
+        due = "pull" in triggers and not self._container_gone_idle and pull_due(
+            self._cfg, idle=idle, since_last_pull=self._clock() - self._last_pull)
+        if not self._pending and not due:
             return
         try:
             found = cycles.new_remote_paths(ctx)
@@ -426,7 +445,7 @@ class MappingWorker:
         """After a full cycle: drop this mapping's trash folders past the retention (as
         ``sync`` does after each run)."""
         try:
-            removed = ctx.trash.purge(self._now(), self.name)
+            removed = ctx.trash.purge(self._now(), ctx.name)  # trash folders use the key
         except OSError as exc:
             log.warning("cannot purge the trash", mapping=self.name, error=str(exc))
             return
