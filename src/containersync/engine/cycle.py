@@ -121,8 +121,11 @@ def run_cycle(
     execute_plan(ctx, cid, plan.actions, base, digests, report, now=now,
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
                  while_waiting=opts.while_waiting)
+    # what a download brought is known once it ran: count it as a creation (a file pulled,
+    # then deleted by the assistant a minute later, is churn, not a mass deletion)
+    learned = {**digests, **dict(o.digest for o in report.outcomes if o.digest)}
     report.deletions = tally([o.action for o in report.outcomes if o.ok and o.kind in DONE],
-                             base, view, digests)
+                             base, view, learned)
     finish([*problems, *(o.problem for o in report.outcomes if o.problem is not None)])
     commit_cycle(ctx, report, full_listing=opts.listing == "full", now=now)
     if opts.only is None:
