@@ -57,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args))
     except ContainerSyncError as exc:
         prefix, code = _exit_for(exc)
-        print(f"containersync: {prefix}{printable(str(exc))}", file=sys.stderr)
+        # escaped line by line: only the lines of a ConfigError are ours to break
+        lines = exc.lines if isinstance(exc, ConfigError) else (str(exc),)
+        text = "\n  ".join(printable(line) for line in lines)
+        print(f"containersync: {prefix}{text}", file=sys.stderr)
         return code
     except KeyboardInterrupt:
         return 130

@@ -61,6 +61,8 @@ class Daemon:
         self._last_status = ""
         self._last_ping = 0.0
         self._last_extend: float | None = None
+        self._started_up = False  # READY=1 was sent once (a reload does not start up again)
+        self._unstartable = False
 
     # -- whole run -------------------------------------------------------------------------
 
@@ -71,14 +73,19 @@ class Daemon:
             while True:
                 requests = self.inbox.wait(TICK_S)
                 self._tick()
-                if STOP in requests:
+                if STOP in requests or self._unstartable:
                     break
                 if RELOAD in requests:
                     self._reload()
             systemd.stopping("draining: finishing transfers in flight")
             systemd.extend_timeout(self.drain_timeout + STOP_MARGIN_S)
             log.info("stopping: finishing transfers in flight", drain_timeout_s=self.drain_timeout)
-            return 0 if self._stop_workers() else 1
+            clean = self._stop_workers()
+            if self._unstartable:
+                log.error("every mapping has a configuration error; exiting 78 (fix the "
+                          "configuration, then start the daemon again)")
+                return 78
+            return 0 if clean else 1
         finally:
             self._close_session()
             self.inbox.restore()
@@ -86,6 +93,9 @@ class Daemon:
     def _start(self, loaded: LoadedConfig) -> None:
         cfg = loaded.config
         self.session = open_session(cfg)
+        # the state dir and index are checked here, in one thread: an unusable one is a
+        # ConfigError (exit 78), and a corrupt one is moved aside once, before any worker
+        self.session.check_index()
         self.workers = [MappingWorker(self.session, m, cfg.daemon) for m in cfg.mappings]
         if not self.workers:
             log.warning("the configuration has no mappings; nothing to do",
@@ -153,7 +163,11 @@ class Daemon:
         self._write_states()
         self._extend_start()
         if not self._ready_sent and all(w.first_attempt.is_set() for w in self.workers):
-            self._ready_sent = True
+            if not self._started_up and self.workers and all(
+                    w.config_error is not None for w in self.workers):
+                self._unstartable = True  # nothing can run: exit 78, systemd does not restart
+                return
+            self._ready_sent = self._started_up = True
             systemd.ready(self._summary())
             log.info("ready: every mapping finished its first sync attempt")
         summary = self._summary()

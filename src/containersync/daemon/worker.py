@@ -41,6 +41,7 @@ from containersync.engine.session import Session
 from containersync.engine.summary import HeldBackNotes
 from containersync.errors import (
     AuthError,
+    ConfigError,
     ContainerGone,
     Halted,
     LockedError,
@@ -116,6 +117,8 @@ class MappingWorker:
         self._last_pull = float("-inf")
         self._container_gone_idle = False
         self._refused = False  # the API refused the key: no more cycles until a reload
+        #: a problem only the user can fix (a never-synced root that is not a folder)
+        self.config_error: ConfigError | None = None
         self.heartbeat = clock()
         self._ctx: MappingContext | None = None
         self._watch: MappingWatch | None = None
@@ -197,12 +200,18 @@ class MappingWorker:
                 self._container_gone_idle = False
             if self._stop.is_set():
                 break
-            if self._refused or (self._retry_at is not None
-                                 and self._clock() < self._retry_at):
+            if self._waiting(watch):
                 continue
             self._retry_at = None
             self._step(ctx, watch)
         self.status.state = "stopping"
+
+    def _waiting(self, watch: MappingWatch) -> bool:
+        if self._refused or self._retry_at is None:
+            return self._refused
+        if self.config_error is not None and watch.root.is_dir():
+            return False  # the user made the folder: try at once
+        return self._clock() < self._retry_at
 
     def _take_triggers(self) -> set[str]:
         with self._tlock:
@@ -224,10 +233,13 @@ class MappingWorker:
                 self._keepalive(ctx, watch)
             self._backoff.reset()
             self.status.clear_error()
+            self.config_error = None
         except Halted as exc:
             self._on_halt(exc)
         except AuthError as exc:
             self._on_refused(ctx, exc)
+        except ConfigError as exc:
+            self._on_config_error(exc)
         except Exception as exc:
             self._on_failure(exc, triggers)
         finally:
@@ -399,6 +411,19 @@ class MappingWorker:
         except Exception as err:  # the halt still holds in memory and in the state file
             log.warning("cannot record the halt in the index", mapping=self.name,
                         error=str(err))
+        self._lock.release()
+
+    def _on_config_error(self, exc: ConfigError) -> None:
+        """Only the user can fix it: say it once (again only if it changes), halt the
+        mapping, look again every minute, and at once when the root becomes a folder. The
+        service exits 78 when every mapping is in this state at start-up."""
+        if self.config_error is None or str(self.config_error) != str(exc):
+            log.error("mapping halted: configuration error; fix it and the mapping resumes",
+                      mapping=self.name, error=exc.lines[0])
+        self.config_error = exc
+        self.status.state = "halted"
+        self.status.set_error(f"halted (config-error): {exc.lines[0]}", None)
+        self._retry_at = self._clock() + HALT_RETRY_S
         self._lock.release()
 
     def _purge_trash(self, ctx: MappingContext) -> None:

@@ -24,6 +24,7 @@ from containersync.config import (
 )
 from containersync.engine.context import MappingContext, MappingSettings
 from containersync.execute.trash import Trash
+from containersync.index.health import prepare_dir
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer, start_server
 from containersync.logs import get_logger
@@ -64,6 +65,14 @@ def settings_for(m: MappingConfig, *, concurrency: int,
     )
 
 
+def _say_moved_aside(index: Index) -> None:
+    if index.moved_aside is not None:
+        aside, damage = index.moved_aside
+        log.warning("the index was damaged; moved it aside and rebuilding every mapping "
+                    "from its container", index=str(index.path), moved_to=str(aside),
+                    damage=damage)
+
+
 @dataclass
 class Session:
     config: Config
@@ -79,15 +88,20 @@ class Session:
         """An index connection for the calling thread (connections are per thread)."""
         index = Index.open(Path(self.config.state.index_file))
         self._indexes.append(index)
-        if index.moved_aside is not None:
-            aside, damage = index.moved_aside
-            log.warning("the index was damaged; moved it aside and rebuilding every mapping "
-                        "from its container", index=str(index.path), moved_to=str(aside),
-                        damage=damage)
+        _say_moved_aside(index)
         return index
 
     def identity(self, m: MappingConfig) -> MappingIdentity:
         return mapping_identity(self.config, m)
+
+    def check_index(self) -> None:
+        """Open the index once and close it again: an unusable one raises here, in the
+        calling thread, and a corrupt one is moved aside (and said) before anyone uses it."""
+        index = Index.open(Path(self.config.state.index_file))
+        try:
+            _say_moved_aside(index)
+        finally:
+            index.close()
 
     def context(self, m: MappingConfig, index: Index) -> MappingContext:
         s = settings_for(m, concurrency=self.config.api.concurrency, identity=self.identity(m))
@@ -113,6 +127,7 @@ def open_session(config: Config, env: Mapping[str, str] | None = None) -> Sessio
     with its data under the state dir (no key, no network)."""
     env = os.environ if env is None else env
     api = config.api
+    prepare_dir(Path(config.state.dir))  # 0700, or one clear line when it cannot be
     backend = None
     if api.is_local:
         backend = start_server(Path(config.state.dir) / "localapi")
