@@ -25,16 +25,18 @@ Invariants:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from containersync.config import LoadedConfig, load_config, resolve_api_key
+from containersync.config import LoadedConfig, load_config
 from containersync.daemon import state as state_files
 from containersync.daemon import systemd
 from containersync.daemon.schedule import start_scheduler, stop_scheduler
 from containersync.daemon.signals import RELOAD, STOP, SignalInbox
 from containersync.daemon.worker import MappingWorker
+from containersync.endpoint import resolve_endpoint
 from containersync.engine.session import Session, open_session
 from containersync.errors import ConfigError
 from containersync.logs import get_logger
@@ -49,8 +51,11 @@ STOP_MARGIN_S = 10.0
 
 class Daemon:
     def __init__(self, config_path: Path | None, loaded: LoadedConfig, *,
-                 drain_timeout: float = DRAIN_TIMEOUT_S) -> None:
+                 drain_timeout: float = DRAIN_TIMEOUT_S,
+                 load: Callable[[], LoadedConfig] | None = None) -> None:
         self.config_path = config_path
+        #: how a reload gets the new config (the folder-only form has no file to re-read)
+        self._load = load or (lambda: load_config(config_path))
         self.loaded = loaded
         self.drain_timeout = drain_timeout
         self.inbox = SignalInbox()
@@ -107,6 +112,7 @@ class Daemon:
         log.info("daemon started", config=str(loaded.file),
                  mappings=[m.name for m in cfg.mappings],
                  backend=self.session.backend.base_url if self.session.backend else
+                 self.session.endpoint.base_url if self.session.endpoint else
                  cfg.api.base_url)
 
     def _stop_workers(self) -> bool:
@@ -135,8 +141,8 @@ class Daemon:
 
     def _reload(self) -> None:
         try:
-            loaded = load_config(self.config_path)
-            resolve_api_key(loaded.config)
+            loaded = self._load()
+            resolve_endpoint(loaded.config)
         except ConfigError as exc:
             log.error("reload refused: the new configuration is invalid; keeping the running "
                       "one", error=str(exc))
@@ -164,7 +170,7 @@ class Daemon:
         self._extend_start()
         if not self._ready_sent and all(w.first_attempt.is_set() for w in self.workers):
             if not self._started_up and self.workers and all(
-                    w.config_error is not None for w in self.workers):
+                    w.cannot_start for w in self.workers):
                 self._unstartable = True  # nothing can run: exit 78, systemd does not restart
                 return
             self._ready_sent = self._started_up = True
@@ -230,8 +236,10 @@ class Daemon:
         systemd.watchdog_ping()
 
 
-def run_daemon(config_path: Path | None) -> int:
-    """Load the config (``ConfigError`` propagates: exit 78) and run until a signal."""
-    loaded = load_config(config_path)
-    resolve_api_key(loaded.config)
-    return Daemon(config_path, loaded).run()
+def run_daemon(config_path: Path | None, *,
+               load: Callable[[], LoadedConfig] | None = None) -> int:
+    """Load the config (``ConfigError`` propagates: exit 78) and run until a signal;
+    ``load`` replaces reading ``config_path`` (the folder-only form)."""
+    loaded = load() if load is not None else load_config(config_path)
+    resolve_endpoint(loaded.config)
+    return Daemon(config_path, loaded, load=load).run()

@@ -79,6 +79,8 @@ def run_cycle(
         report.finish(problems, started, ctx.client.requests_made - requests_before)
 
     _refuse_unmade_root(ctx)
+    if ctx.rules_error is not None:
+        raise ctx.rules_error  # before anything is listed, scanned or sent
     attached = _attach(ctx, opts, now=now)
     report.note_container(attached)
     if attached.new_generation and (opts.only is not None or opts.listing != "full"):

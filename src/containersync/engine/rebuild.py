@@ -190,4 +190,7 @@ def _record(ctx: MappingContext, rebuilt: Rebuilt, old_base: Mapping[str, BaseEn
             tx.add_own_upload(name, file_id, path)
         for file_id, sha in rebuilt.digests.items():
             tx.put_digest(name, file_id, sha)
+        # a recorded base is a finished decision: its object is no longer a remote change
+        tx.add_known(name, [(b.remote_id, p) for p, b in rebuilt.base.items()
+                            if b.remote_id and b.remote_id not in rebuilt.own])
         tx.set_rules_fingerprint(name, ctx.rules.fingerprint)
