@@ -131,8 +131,11 @@ def run_cycle(
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
                  while_waiting=opts.while_waiting)
     remember_known(ctx, plan, view, report.outcomes)
+    # what a download brought is known once it ran: count it as a creation (a file pulled,
+    # then deleted by the assistant a minute later, is churn, not a mass deletion)
+    learned = {**digests, **dict(o.digest for o in report.outcomes if o.digest)}
     report.deletions = tally([o.action for o in report.outcomes if o.ok and o.kind in DONE],
-                             base, view, digests)
+                             base, view, learned)
     problems += [o.problem for o in report.outcomes if o.problem is not None]
     # "converged" is checked, not assumed: an outcome left unknown is settled now
     report.settled += settle_open(ctx, cid, problems)
