@@ -5,10 +5,8 @@ the hold-back is logged once per daemon run."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from test_daemon_harness import DaemonRun, wait_for
 
 from containersync.localapi.embedded import RunningServer
@@ -25,14 +23,6 @@ def held_paths(log: str) -> list[str]:
         if HELD_EVENT in line:
             paths.extend(json.loads(line).get("paths", []))
     return paths
-
-
-@pytest.fixture
-def runs() -> Iterator[list[DaemonRun]]:
-    made: list[DaemonRun] = []
-    yield made
-    for run in made:
-        run.kill()
 
 
 def test_daemon_neither_pulls_nor_obeys_an_assistant_rule_file_across_a_restart(

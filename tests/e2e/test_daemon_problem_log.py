@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from test_daemon_harness import DaemonRun, wait_for
 
 from containersync.localapi.embedded import RunningServer
-
-
-@pytest.fixture
-def runs() -> Iterator[list[DaemonRun]]:
-    made: list[DaemonRun] = []
-    yield made
-    for run in made:
-        run.kill()
 
 
 def _said(run: DaemonRun, path: str) -> int:

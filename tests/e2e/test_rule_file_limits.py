@@ -6,7 +6,6 @@ mapping the same way, and exits 78 when that is every mapping at start-up."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,14 +24,6 @@ CASES = {
                  f"more than {MAX_PATTERNS}"),
     "gitignore": (".gitignore", f"secret.txt\n{LONG}\n", "line 2"),
 }
-
-
-@pytest.fixture
-def runs() -> Iterator[list[DaemonRun]]:
-    made: list[DaemonRun] = []
-    yield made
-    for run in made:
-        run.kill()
 
 
 def _root(tmp_path: Path, name: str, text: str) -> Path:
