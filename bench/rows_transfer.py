@@ -79,17 +79,19 @@ def row_push(ctx: Ctx, row: RowResult) -> None:
         ctx, "push-b", 0, "--tree", t, "--client", "httpx-threads", "--workers", "8")}
     cs50, cs0 = row.containersync["50ms"]["seconds"], row.containersync["0ms"]["seconds"]
     b50 = row.baselines["50ms"]
-    today = round(TODAY_PUSH_0MS_S * files / 2000, 3)
-    row.notes.append(f"'today' at 0 ms is issue 9's 5.1 s for 2,000 files (scaled: {today} s), "
-                     "not measured in this run")
     row.checks += [
         Check("at 50 ms vs AsyncOpenAI at 32", cs50, "s", 1.0, baseline="AsyncOpenAI 32",
               baseline_value=b50["async_openai_32"]["seconds"], compared="ratio"),
         Check("at 50 ms vs httpx threads at 32", cs50, "s", 1.2, baseline="httpx threads 32",
               baseline_value=b50["httpx_threads_32"]["seconds"], compared="ratio"),
-        Check("at 0 ms vs today", cs0, "s", today, baseline="httpx threads 8",
-              baseline_value=row.baselines["0ms"]["httpx_threads_8"]["seconds"]),
     ]
+    if files == 2000:
+        row.notes.append("'today' at 0 ms is issue 9's 5.1 s, not measured in this run")
+        row.checks.append(Check("at 0 ms vs today (5.1 s)", cs0, "s", TODAY_PUSH_0MS_S,
+                                baseline="httpx threads 8",
+                                baseline_value=row.baselines["0ms"]["httpx_threads_8"]["seconds"]))
+    else:
+        row.notes.append("the 0 ms check against issue 9's 5.1 s needs 2,000 files: not made")
 
 
 def row_upload(ctx: Ctx, row: RowResult) -> None:

@@ -35,17 +35,20 @@ from bench_report import RowResult, summary, table
 
 ROWS: dict[str, tuple[str, Callable[[Ctx, RowResult], None]]] = {
     "startup": ("start-up of --version and status", rows_tree.row_startup),
-    "push": ("initial push of small files at 50 ms and 0 ms", rows_transfer.row_push),
-    "upload": ("one large upload", rows_transfer.row_upload),
-    "pull": ("assistant files pulled by the daemon", rows_transfer.row_pull),
-    "listing": ("full listing of a large container at a live link's latency",
-                rows_tree.row_listing),
     "noop_sync": ("no-op sync of a large tree", rows_tree.row_noop),
     "daemon_latency": ("daemon one-change latency by tree size", rows_daemon.row_latency),
     "daemon_memory": ("daemon memory at the largest size", rows_daemon.row_memory),
     "daemon_idle_cpu": ("daemon idle CPU at the largest size", rows_daemon.row_idle_cpu),
+    "listing": ("full listing of a large container at a live link's latency",
+                rows_tree.row_listing),
+    "push": ("initial push of small files at 50 ms and 0 ms", rows_transfer.row_push),
+    "pull": ("assistant files pulled by the daemon", rows_transfer.row_pull),
+    "upload": ("one large upload", rows_transfer.row_upload),
     "many_mappings": ("one daemon with many mappings", rows_daemon.row_many_mappings),
 }
+
+
+SYNCED_TREE_ROWS = {"noop_sync", "daemon_latency", "daemon_memory", "daemon_idle_cpu"}
 
 
 def _git_commit() -> str | None:
@@ -82,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", help=f"comma-separated subset of: {', '.join(ROWS)}")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
     parser.add_argument("--out", type=Path, help="write the JSON report here (else stdout)")
+    parser.add_argument("--stop-at", metavar="HH:MM",
+                        help="UTC time after which no further row starts (they are reported "
+                             "as not run)")
     args = parser.parse_args(argv)
     wanted = list(ROWS) if not args.rows else args.rows.split(",")
     unknown = [name for name in wanted if name not in ROWS]
@@ -101,15 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="containersync-bench-") as raw:
         ctx = Ctx(Path(raw), args.quick, params)
         try:
-            for name in selected:
+            for i, name in enumerate(selected):
                 row = RowResult(name, ROWS[name][0])
                 started = time.perf_counter()
-                ctx.log(name, "start")
-                try:
-                    ROWS[name][1](ctx, row)
-                except Exception as exc:
-                    row.error = f"{type(exc).__name__}: {exc}"
-                    traceback.print_exc(file=sys.stderr)
+                if args.stop_at and time.strftime("%H:%M", time.gmtime()) >= args.stop_at:
+                    row.error = f"not run: past --stop-at {args.stop_at} UTC"
+                else:
+                    ctx.log(name, "start")
+                    try:
+                        ROWS[name][1](ctx, row)
+                    except Exception as exc:
+                        row.error = f"{type(exc).__name__}: {exc}"
+                        traceback.print_exc(file=sys.stderr)
+                if not SYNCED_TREE_ROWS & set(selected[i + 1:]):
+                    ctx.close()  # the large synced trees' backends are no longer needed
                 row.seconds = round(time.perf_counter() - started, 1)
                 ctx.log(name, f"done in {row.seconds} s, pass={row.passed}")
                 results.append(row)
