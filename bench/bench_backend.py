@@ -108,11 +108,13 @@ class Backend:
         blobs = self.data_dir / "blobs"
         now = Clock(self.data_dir / "clock.json").now()
         rows = []
-        for path, content in files:
+        for i, (path, content) in enumerate(files):
             fid = new_container_file_id()
             (blobs / fid).write_bytes(content)
-            rows.append((fid, cid, now, path, source, len(content), int(source != "assistant"),
-                         "text/plain"))
+            # distinct created_at, as real uploads get from the store's float clock: with
+            # ties, the store's page query scans every tied row for each page
+            rows.append((fid, cid, now + i * 1e-5, path, source, len(content),
+                         int(source != "assistant"), "text/plain"))
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.executemany(

@@ -5,6 +5,7 @@ Nothing here knows a row; ``run.py``'s rows combine these. Every wait is bounded
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -123,3 +124,24 @@ def wait_for(predicate: Callable[[], bool], *, timeout: float, interval: float =
 
 def loadavg() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+def daemon_log_summary(path: Path) -> dict[str, object]:
+    """Counts of a JSON daemon log's warnings and errors, and its most frequent problems
+    (an exception's last line, else the event)."""
+    counts = {"warning": 0, "error": 0}
+    top: dict[str, int] = {}
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        level = entry.get("level")
+        if level not in ("warning", "error", "critical"):
+            continue
+        counts["error" if level == "critical" else level] += 1
+        exc = str(entry.get("exception") or "").strip().splitlines()
+        key = (exc[-1] if exc else str(entry.get("event")))[:160]
+        top[key] = top.get(key, 0) + 1
+    worst = dict(sorted(top.items(), key=lambda kv: -kv[1])[:3])
+    return {"warnings": counts["warning"], "errors": counts["error"], "most_frequent": worst}

@@ -19,6 +19,7 @@ from bench_daemon_common import start_daemon, stop
 from bench_fixtures import Ctx
 from bench_measure import (
     cpu_seconds,
+    daemon_log_summary,
     percentiles_ms,
     proc_status,
     write_config,
@@ -78,15 +79,23 @@ def study(ctx: Ctx, files: int) -> dict[str, Any]:
         idle = proc_status(proc.pid)
     finally:
         code = stop(proc)
+    log = daemon_log_summary(fixture.work / f"daemon-{len(ctx.cache)}.log")
     result = {"files": files, "changes": len(latencies), "ready_seconds": round(ready_s, 2),
               **percentiles_ms(latencies), "rss_mib_ready": ready["VmRSS"],
               "rss_mib_after_changes": after["VmRSS"], "rss_mib_peak": idle["VmHWM"],
               "threads": idle["Threads"], "idle_seconds": round(t1 - t0, 1),
               "idle_cpu_percent": round(100 * (cpu1 - cpu0) / (t1 - t0), 3),
               "idle_requests_per_min": round((req1 - req0) * 60 / (t1 - t0), 1),
-              "initial_sync": fixture.initial, "daemon_exit_code": code}
+              "initial_sync": fixture.initial, "daemon_log": log, "daemon_exit_code": code}
     ctx.cache[key] = result
     return result
+
+
+def _log_notes(row: RowResult, where: str, log: dict[str, Any]) -> None:
+    if log["errors"] or log["warnings"]:
+        worst = "; ".join(f"{n} x {what}" for what, n in log["most_frequent"].items())
+        row.notes.append(f"{where}: the daemon logged {log['errors']} errors and "
+                         f"{log['warnings']} warnings ({worst})")
 
 
 def row_latency(ctx: Ctx, row: RowResult) -> None:
@@ -95,7 +104,10 @@ def row_latency(ctx: Ctx, row: RowResult) -> None:
                   "change": "a new one-line file in an existing folder"}
     runs = {str(n): study(ctx, n) for n in sizes}
     row.containersync = {n: {k: r[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms",
-                                                "ready_seconds")} for n, r in runs.items()}
+                                                "ready_seconds", "daemon_log")}
+                         for n, r in runs.items()}
+    for n, r in runs.items():
+        _log_notes(row, f"{int(n):,} files", r["daemon_log"])
     small, big = runs[str(sizes[0])], runs[str(sizes[-1])]
     label = f"{sizes[0]:,} files"
     row.checks += [
@@ -171,11 +183,14 @@ def row_many_mappings(ctx: Ctx, row: RowResult) -> None:
         finally:
             code = stop(proc)
     per_min = round((req1 - req0) * 60 / (t1 - t0), 1)
+    log = daemon_log_summary(work / "daemon.log")
+    _log_notes(row, f"{count} mappings", log)
     row.containersync = {"converged": converged, "converge_seconds": round(converge_s, 1),
                          "files_listed": listed, "threads_peak": peak_threads,
                          "threads_idle": idle["Threads"], "rss_mib_converged": settled["VmRSS"],
                          "rss_mib_idle": idle["VmRSS"], "rss_mib_peak": idle["VmHWM"],
-                         "idle_requests_per_min": per_min, "daemon_exit_code": code}
+                         "idle_requests_per_min": per_min, "daemon_log": log,
+                         "daemon_exit_code": code}
     row.checks += [
         Check("converges (all files listed)", float(converged), "", 1, op=">="),
         Check("peak threads", peak_threads, "", 64),

@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", help=f"comma-separated subset of: {', '.join(ROWS)}")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
     parser.add_argument("--out", type=Path, help="write the JSON report here (else stdout)")
+    parser.add_argument("--work-dir", type=Path, default=None,
+                        help="make the run's scratch folder here (default: the system temp dir)")
+    parser.add_argument("--keep", action="store_true", help="leave the scratch folder in place")
     parser.add_argument("--stop-at", metavar="HH:MM",
                         help="UTC time after which no further row starts (they are reported "
                              "as not run)")
@@ -104,39 +107,46 @@ def main(argv: list[str] | None = None) -> int:
         "rows": [],
     }
     results: list[RowResult] = []
-    with tempfile.TemporaryDirectory(prefix="containersync-bench-") as raw:
-        ctx = Ctx(Path(raw), args.quick, params)
-        try:
-            for i, name in enumerate(selected):
-                row = RowResult(name, ROWS[name][0])
-                started = time.perf_counter()
-                if args.stop_at and time.strftime("%H:%M", time.gmtime()) >= args.stop_at:
-                    row.error = f"not run: past --stop-at {args.stop_at} UTC"
-                else:
-                    ctx.log(name, "start")
-                    try:
-                        ROWS[name][1](ctx, row)
-                    except Exception as exc:
-                        row.error = f"{type(exc).__name__}: {exc}"
-                        traceback.print_exc(file=sys.stderr)
-                if not SYNCED_TREE_ROWS & set(selected[i + 1:]):
-                    ctx.close()  # the large synced trees' backends are no longer needed
-                row.seconds = round(time.perf_counter() - started, 1)
-                ctx.log(name, f"done in {row.seconds} s, pass={row.passed}")
-                results.append(row)
-                report["rows"] = [r.to_json() for r in results]
-                report["summary"] = summary(results)
-                _write(report, args.out)
-        finally:
-            ctx.close()
-    report["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    report["machine"]["loadavg_end"] = loadavg()
-    report["summary"] = summary(results)
-    _write(report, args.out)
-    if args.out is None:
-        json.dump(report, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    sys.stderr.write("\n" + table(results))
+    scratch = Path(tempfile.mkdtemp(prefix="containersync-bench-", dir=args.work_dir))
+    ctx = Ctx(scratch, args.quick, params)
+    try:
+        for i, name in enumerate(selected):
+            row = RowResult(name, ROWS[name][0])
+            started = time.perf_counter()
+            if args.stop_at and time.strftime("%H:%M", time.gmtime()) >= args.stop_at:
+                row.error = f"not run: past --stop-at {args.stop_at} UTC"
+            else:
+                ctx.log(name, "start")
+                try:
+                    ROWS[name][1](ctx, row)
+                except KeyboardInterrupt:
+                    row.error = "interrupted"
+                    results.append(row)
+                    raise
+                except Exception as exc:
+                    row.error = f"{type(exc).__name__}: {exc}"
+                    traceback.print_exc(file=sys.stderr)
+            if not SYNCED_TREE_ROWS & set(selected[i + 1:]):
+                ctx.close()  # the large synced trees' backends are no longer needed
+            row.seconds = round(time.perf_counter() - started, 1)
+            ctx.log(name, f"done in {row.seconds} s, pass={row.passed}")
+            results.append(row)
+            report["rows"] = [r.to_json() for r in results]
+            report["summary"] = summary(results)
+            _write(report, args.out)
+    finally:
+        ctx.close()
+        report["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        report["machine"]["loadavg_end"] = loadavg()
+        report["summary"] = summary(results)
+        _write(report, args.out)
+        if args.out is None:
+            json.dump(report, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+        sys.stderr.write("\n" + table(results))
+        if not args.keep:  # after the report: removing 100,000s of files can take minutes
+            subprocess.run(["rm", "-rf", "--", str(scratch)], check=False)
     return 0 if all(r.error is None for r in results) else 1
 
 

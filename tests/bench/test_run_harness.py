@@ -31,6 +31,7 @@ def backend(tmp_path: Path) -> Iterator[Backend]:
         yield served
 
 
+@pytest.mark.slow
 def test_quick_run_writes_one_report_with_every_row_it_ran(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     proc = subprocess.run(
