@@ -16,14 +16,15 @@ from bench_measure import PER_DIR, write_config, write_tree
 from bench_sync_common import run_sync
 
 FULL = {
-    "daemon_sizes": [1000, 10000, 100000], "changes": 200, "idle_s": 60,
+    "daemon_sizes": [1000, 10000, 100000], "changes": 200, "changes_small": 200, "idle_s": 60,
     "push_files": 2000, "sdk_seq_files": 2000, "noop_files": 100000, "noop_rounds": 3,
     "listing_files": 100000, "listing_latency_ms": 100, "upload_mib": 500, "upload_rounds": 2,
     "pull_files": 1000, "pull_rounds": 3, "mappings": 200, "mapping_files": 100,
     "mappings_timeout_s": 600, "startup_rounds": 10, "sync_timeout_s": 1800,
 }
 QUICK = {
-    **FULL, "daemon_sizes": [100, 1000], "changes": 100, "idle_s": 10, "push_files": 200,
+    **FULL, "daemon_sizes": [100, 1000], "changes": 100, "changes_small": 100, "idle_s": 10,
+    "push_files": 200,
     "sdk_seq_files": 200, "noop_files": 1000, "listing_files": 2000, "upload_mib": 20,
     "upload_rounds": 1, "pull_files": 100, "pull_rounds": 1, "mappings": 10,
     "mapping_files": 20, "mappings_timeout_s": 120, "startup_rounds": 5, "sync_timeout_s": 300,

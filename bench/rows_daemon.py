@@ -50,10 +50,12 @@ def study(ctx: Ctx, files: int) -> dict[str, Any]:
     if key in ctx.cache:
         return ctx.cache[key]  # type: ignore[no-any-return]
     p = ctx.params
-    idle_s = p["idle_s"] if files == p["daemon_sizes"][-1] else 1
+    largest = files == p["daemon_sizes"][-1]
+    idle_s = p["idle_s"] if largest else 1
+    changes = p["changes"] if largest else p["changes_small"]
     fixture = ctx.synced_tree(files)
     backend = fixture.backend
-    ctx.log("daemon", f"daemon on {files:,} files: {p['changes']} changes, {idle_s} s idle")
+    ctx.log("daemon", f"daemon on {files:,} files: {changes} changes, {idle_s} s idle")
     started = time.perf_counter()
     proc = start_daemon(fixture.config, fixture.work / f"daemon-{len(ctx.cache)}.log")
     try:
@@ -64,7 +66,7 @@ def study(ctx: Ctx, files: int) -> dict[str, Any]:
         time.sleep(3)
         ready = proc_status(proc.pid)
         latencies = []
-        for i in range(p["changes"]):
+        for i in range(changes):
             rel = f"d{i % fixture.folders:04d}/change-{i:04d}.txt"
             seq = backend.last_seq()
             t0 = time.perf_counter()
@@ -100,7 +102,8 @@ def _log_notes(row: RowResult, where: str, log: dict[str, Any]) -> None:
 
 def row_latency(ctx: Ctx, row: RowResult) -> None:
     sizes = ctx.params["daemon_sizes"]
-    row.params = {"sizes": sizes, "changes": ctx.params["changes"], "debounce_ms": 100,
+    row.params = {"sizes": sizes, "changes_at_largest": ctx.params["changes"],
+                  "changes_at_smaller": ctx.params["changes_small"], "debounce_ms": 100,
                   "change": "a new one-line file in an existing folder"}
     runs = {str(n): study(ctx, n) for n in sizes}
     row.containersync = {n: {k: r[k] for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms",
