@@ -11,6 +11,7 @@ Memory comes from ``/proc/<pid>/status`` (VmRSS, VmHWM = peak since start).
 
 from __future__ import annotations
 
+import subprocess
 import time
 from typing import Any
 
@@ -32,7 +33,8 @@ READY_TIMEOUT_S = 1800
 CHANGE_TIMEOUT_S = 120
 
 
-def wait_listed(backend: Backend, seq: int, target: str, timeout: float) -> None:
+def wait_listed(backend: Backend, seq: int, target: str, timeout: float,
+                daemon: subprocess.Popen[bytes]) -> None:
     end = time.perf_counter() + timeout
     while True:
         paths, seq = backend.paths_since(seq)
@@ -40,6 +42,8 @@ def wait_listed(backend: Backend, seq: int, target: str, timeout: float) -> None
             return
         if time.perf_counter() > end:
             raise TimeoutError(f"{target} not listed within {timeout} s")
+        if daemon.poll() is not None:
+            raise RuntimeError(f"the daemon exited ({daemon.returncode}) before {target} landed")
         time.sleep(0.002)
 
 
@@ -61,7 +65,7 @@ def study(ctx: Ctx, files: int) -> dict[str, Any]:
     try:
         seq = backend.last_seq()
         (fixture.tree / "probe.txt").write_text("probe\n")
-        wait_listed(backend, seq, REMOTE + "probe.txt", READY_TIMEOUT_S)
+        wait_listed(backend, seq, REMOTE + "probe.txt", READY_TIMEOUT_S, proc)
         ready_s = time.perf_counter() - started
         time.sleep(3)
         ready = proc_status(proc.pid)
@@ -71,7 +75,7 @@ def study(ctx: Ctx, files: int) -> dict[str, Any]:
             seq = backend.last_seq()
             t0 = time.perf_counter()
             (fixture.tree / rel).write_text(f"change {i}\n")
-            wait_listed(backend, seq, REMOTE + rel, CHANGE_TIMEOUT_S)
+            wait_listed(backend, seq, REMOTE + rel, CHANGE_TIMEOUT_S, proc)
             latencies.append(time.perf_counter() - t0)
         time.sleep(2)
         after = proc_status(proc.pid)

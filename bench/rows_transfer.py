@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -133,7 +134,9 @@ def row_upload(ctx: Ctx, row: RowResult) -> None:
 NAME = re.compile(r"f\d{4}\.txt")
 
 
-def _landed(folder: Path, count: int) -> bool:
+def _landed(folder: Path, count: int, daemon: subprocess.Popen[bytes] | None = None) -> bool:
+    if daemon is not None and daemon.poll() is not None:
+        raise RuntimeError(f"the daemon exited ({daemon.returncode})")
     try:
         return sum(1 for n in os.listdir(folder) if NAME.fullmatch(n)) >= count
     except FileNotFoundError:
@@ -167,7 +170,7 @@ def row_pull(ctx: Ctx, row: RowResult) -> None:
             for r in range(rounds):
                 backend.seed_files(cid, _assistant_files(f"r{r}", files), source="assistant")
                 folder = local / f"r{r}"
-                cs.append(round(wait_for(lambda: _landed(folder, files),  # noqa: B023
+                cs.append(round(wait_for(lambda: _landed(folder, files, proc),  # noqa: B023
                                          timeout=300, what="pulled files"), 3))
                 ctx.log(row.row, f"round {r}: daemon pulled {files} files in {cs[-1]} s")
         finally:

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                     row.error = "interrupted"
                     results.append(row)
                     raise
-                except Exception as exc:
+                except (Exception, SystemExit) as exc:  # run_sync exits when no JSON
                     row.error = f"{type(exc).__name__}: {exc}"
                     traceback.print_exc(file=sys.stderr)
             if not SYNCED_TREE_ROWS & set(selected[i + 1:]):
