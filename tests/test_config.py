@@ -197,9 +197,9 @@ def test_bad_enum_lists_the_choices(tmp_path: Path, env: dict[str, str], home: P
 
 
 @pytest.mark.parametrize(("extra", "field", "text"), [
-    ("exclude = '*.log'", "mappings[0].exclude", "valid tuple"),
+    ("exclude = '*.log'", "mappings[0].exclude", "must be a valid array"),
     ("exclude = ['*.tmp', '!']", "mappings[0].exclude", "pattern '!' is not valid gitignore"),
-    ("use_gitignore = 3", "mappings[0].use_gitignore", "valid boolean"),
+    ("use_gitignore = 3", "mappings[0].use_gitignore", "must be true or false"),
     ("[mappings.container]\nexpires_after_minutes = 60",
      "mappings[0].container.expires_after_minutes", "less than or equal to 20"),
     ("remote_root = 'mnt/data'", "mappings[0].remote_root", "absolute sandbox path"),

@@ -104,3 +104,18 @@ def test_init_through_the_installed_entry_point(home: Path, tmp_path: Path) -> N
     cfg = load_config(None, env=env).config
     assert [m.name for m in cfg.mappings] == ["my-folder"]
     assert cfg.mappings[0].local == home / "my folder!"
+
+
+@pytest.mark.parametrize(("folder", "code", "text"), [
+    ("$CONTAINERSYNC_TEST_UNSET/data", EXIT_USAGE, "$CONTAINERSYNC_TEST_UNSET is not set"),
+    ("a-file/data", 1, "cannot create the folder"),
+], ids=["unset-variable", "below-a-file"])
+def test_init_refuses_a_folder_it_cannot_make_in_one_line(
+        home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        folder: str, code: int, text: str) -> None:
+    monkeypatch.delenv("CONTAINERSYNC_TEST_UNSET", raising=False)
+    (home / "a-file").write_text("x")
+    assert main(["init", folder, "--config", str(home / "c.toml")]) == code
+    err = capsys.readouterr().err
+    assert text in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (home / "c.toml").exists()

@@ -132,3 +132,24 @@ def test_canonical_cycle_line() -> None:
     assert bad["level"] == "warning" and bad["problems"] == 2
     with pytest.raises(ValueError, match="duration_s"):
         log_cycle(log, "docs", {"duration_s": 1}, 0.1)
+
+
+HOSTILE = "evil\n2026-01-01 [info     ] forged line\x1b[2J\x1b[31m\x9b\u2028\udcff"
+
+
+@pytest.mark.parametrize("stream", [TTY(), io.StringIO()], ids=["console", "json"])
+def test_names_from_the_sandbox_reach_a_log_line_escaped(stream: io.StringIO) -> None:
+    """Issue 8, finding 6: no raw control character reaches a terminal or a log line."""
+    configure_logging(stream=stream)
+    log = get_logger("containersync.daemon")
+    log.warning("problem", path=HOSTILE, paths=[HOSTILE], message=f"at {HOSTILE}")
+    log.warning(HOSTILE)
+    logging.getLogger("watchdog").warning("event for %s", HOSTILE)
+    text = stream.getvalue()
+    assert text.count("\n") == 3 and text.endswith("\n")
+    for raw in ("\n2026-01-01", "\x1b[2J", "\x9b", "\u2028", "\udcff"):
+        assert raw not in text
+    if not stream.isatty():  # JSON lines: no control character at all
+        assert not [ch for ch in text if ch != "\n" and ord(ch) < 32]
+        assert json.loads(text.splitlines()[0])["path"] == HOSTILE  # exact, JSON-escaped
+    assert "forged line" in text

@@ -13,12 +13,14 @@ import sys
 from collections.abc import Sequence
 
 from containersync import __version__
-from containersync.errors import ConfigError, ContainerSyncError, Halted, UsageError
+from containersync.display import printable
+from containersync.errors import AuthError, ConfigError, ContainerSyncError, Halted, UsageError
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_HALTED = 3
+EXIT_REFUSED = 77
 EXIT_CONFIG = 78
 
 COMMAND_MODULES = (
@@ -55,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args))
     except ContainerSyncError as exc:
         prefix, code = _exit_for(exc)
-        print(f"containersync: {prefix}{exc}", file=sys.stderr)
+        print(f"containersync: {prefix}{printable(str(exc))}", file=sys.stderr)
         return code
     except KeyboardInterrupt:
         return 130
@@ -69,4 +71,6 @@ def _exit_for(exc: ContainerSyncError) -> tuple[str, int]:
         return "", EXIT_USAGE
     if isinstance(exc, Halted):
         return "", EXIT_HALTED
+    if isinstance(exc, AuthError):
+        return "the API refused the key: ", EXIT_REFUSED
     return "", EXIT_PROBLEMS

@@ -12,13 +12,21 @@ Invariants:
   variable; ``resolve_api_key`` reads it when needed.
 - A loaded config is consistent: mapping names unique, local roots disjoint, and the state
   dir neither inside a local root nor containing one.
+- Every value is bounded: numbers finite (no ``inf``/``nan``), every duration at most an
+  hour unless its meaning needs longer (``DURATION_LIMITS``), the trash kept at least a day,
+  ``exclude`` limited in count and length. Loading is bounded in time and never tracebacks:
+  the file is at most ``MAX_CONFIG_BYTES``, nesting at most ``MAX_NESTING`` levels, and every
+  local condition (missing, a folder, unreadable, not UTF-8) is one ``ConfigError``.
+- Every validation problem is reported at once, in TOML words (table, array, string).
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,9 +53,20 @@ MAPPING_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
+#: a config file is a few KiB; this bounds the time to read, parse and validate it
+MAX_CONFIG_BYTES = 1024 * 1024
+#: tables and arrays nested deeper than this are refused (the schema needs 4)
+MAX_NESTING = 16
+#: ``exclude``: patterns per mapping, and characters per pattern (no path is longer than
+#: 4096 bytes; pathspec's compile time grows fast with a pattern's length)
+MAX_PATTERNS = 1000
+MAX_PATTERN_CHARS = 4096
+HOUR = 3600.0
+DAY = 86400.0
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _env(info: ValidationInfo) -> Mapping[str, str]:
@@ -75,6 +94,8 @@ def expand_path(raw: str, env: Mapping[str, str], relative_to: Path | None = Non
 
 
 def _path_field(value: Any, info: ValidationInfo) -> Any:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("a path must not contain a NUL character (\\u0000)")
     if isinstance(value, str):
         base = (info.context or {}).get("config_dir")
         return expand_path(value, _env(info), base)
@@ -87,7 +108,7 @@ class ApiConfig(_Model):
     #: name of a systemd credential (LoadCredential=NAME:...) holding the key; read from
     #: $CREDENTIALS_DIRECTORY/NAME when set, before falling back to ``api_key_env``
     api_key_credential: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
-    timeout_seconds: float = Field(default=60.0, gt=0)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=HOUR)
     max_retries: int = Field(default=2, ge=0, le=10)
     concurrency: int = Field(default=8, ge=1, le=64)
 
@@ -115,7 +136,8 @@ class ApiConfig(_Model):
 
 class StateConfig(_Model):
     dir: Path
-    trash_retention_days: float = Field(default=30, ge=0)
+    #: the trash is a promise: at least a day, at most ten years
+    trash_retention_days: float = Field(default=30, ge=1, le=3650)
 
     @field_validator("dir", mode="before")
     @classmethod
@@ -132,15 +154,18 @@ class StateConfig(_Model):
 
 
 class DaemonConfig(_Model):
-    debounce_ms: int = Field(default=100, ge=0)
-    max_wait_ms: int = Field(default=2000, ge=0)
-    pull_interval_seconds: float = Field(default=5, gt=0)
-    idle_pull_interval_seconds: float = Field(default=60, gt=0)
-    full_sync_interval_seconds: float = Field(default=600, gt=0)
-    keepalive_idle_limit_seconds: float = Field(default=28800, ge=0)
-    keepalive_interval_seconds: float | None = Field(default=None, gt=0)
+    debounce_ms: int = Field(default=100, ge=0, le=int(HOUR * 1000))
+    max_wait_ms: int = Field(default=2000, ge=0, le=int(HOUR * 1000))
+    pull_interval_seconds: float = Field(default=5, gt=0, le=HOUR)
+    idle_pull_interval_seconds: float = Field(default=60, gt=0, le=HOUR)
+    #: deletions are seen by full listings: at least once a day
+    full_sync_interval_seconds: float = Field(default=600, gt=0, le=DAY)
+    #: how long an idle container is kept alive: at most a week
+    keepalive_idle_limit_seconds: float = Field(default=28800, ge=0, le=7 * DAY)
+    #: a keep-alive must come before the longest expiry window (20 minutes)
+    keepalive_interval_seconds: float | None = Field(default=None, gt=0, lt=20 * 60)
     poll_fallback: Literal["auto", "always"] = "auto"
-    poll_interval_seconds: float = Field(default=2, gt=0)
+    poll_interval_seconds: float = Field(default=2, gt=0, le=HOUR)
 
     @model_validator(mode="after")
     def _ordering(self) -> DaemonConfig:
@@ -204,7 +229,6 @@ class MappingConfig(_Model):
     exclude: tuple[str, ...] = ()
     use_gitignore: bool = False
     pull_sources: tuple[str, ...] = ("assistant",)
-    follow_internal_symlinks: bool = False
     max_delete_fraction: float = Field(default=0.5, gt=0, le=1)
     container: ContainerSpec = ContainerSpec()
 
@@ -212,6 +236,20 @@ class MappingConfig(_Model):
     @classmethod
     def _expand(cls, value: Any, info: ValidationInfo) -> Any:
         return _path_field(value, info)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_link_following(cls, data: Any) -> Any:
+        """``follow_internal_symlinks`` was documented but never built; ``false`` (what
+        older example configs say) is still accepted, ``true`` is refused."""
+        if isinstance(data, dict) and "follow_internal_symlinks" in data:
+            if data["follow_internal_symlinks"] is not False:
+                raise ValueError(
+                    "follow_internal_symlinks is not supported: symbolic links are never "
+                    "followed or uploaded; replace the link by the file (or a hard link), "
+                    "or remove the key")
+            data = {k: v for k, v in data.items() if k != "follow_internal_symlinks"}
+        return data
 
     @field_validator("name")
     @classmethod
@@ -234,11 +272,19 @@ class MappingConfig(_Model):
     @field_validator("exclude")
     @classmethod
     def _exclude(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(value) > MAX_PATTERNS:
+            raise ValueError(f"holds {len(value)} patterns, more than {MAX_PATTERNS}: use "
+                             "broader patterns, or a .containersyncignore file")
+        for i, pattern in enumerate(value):
+            if len(pattern) > MAX_PATTERN_CHARS:
+                raise ValueError(f"pattern {i + 1} is {len(pattern)} characters long, more "
+                                 f"than {MAX_PATTERN_CHARS}: no path is that long; shorten it")
         for pattern in value:
             try:
                 pathspec.GitIgnoreSpec.from_lines([pattern])
             except Exception as exc:
-                raise ValueError(f"pattern {pattern!r} is not valid gitignore syntax") from exc
+                raise ValueError(f"pattern {_short(pattern)} is not valid gitignore "
+                                 "syntax") from exc
         return value
 
 
@@ -293,24 +339,68 @@ def find_config_path(path: Path | None = None,
     if path is not None:
         return Path(path), "--config"
     if env.get(ENV_CONFIG):
-        return expand_path(env[ENV_CONFIG], env), f"${ENV_CONFIG}"
+        try:
+            return expand_path(env[ENV_CONFIG], env), f"${ENV_CONFIG}"
+        except ValueError as exc:
+            raise ConfigError(f"${ENV_CONFIG} = {env[ENV_CONFIG]!r}: {exc}",
+                              fix=f"set that variable, or fix or unset ${ENV_CONFIG}") from None
     return default_config_path(env), "the default location"
 
 
 def load_config(path: Path | None = None, *,
-                env: Mapping[str, str] | None = None) -> LoadedConfig:
+                 env: Mapping[str, str] | None = None) -> LoadedConfig:
     """Find, read and validate the configuration; raise ``ConfigError`` on any problem."""
     env = os.environ if env is None else env
     file, origin = find_config_path(path, env)
+    return LoadedConfig(parse_config(read_config_text(file, origin), file=file, env=env), file)
+
+
+class _NotAFile(Exception):
+    """The config path names a FIFO, socket or device."""
+
+
+def read_config_text(file: Path, origin: str = "--config") -> str:
+    """The text of ``file``; every local condition that stops reading is one ``ConfigError``
+    naming the file and what to do."""
+    name = str(file)
     try:
-        text = file.read_bytes().decode("utf-8")
+        # O_NONBLOCK: a FIFO given as the config must not hang the open; fstat refuses it
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(mode):
+                raise _NotAFile
+            data = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"no configuration file (looked here because of {origin})",
-                          file=str(file), fix="run `containersync init FOLDER` to write one, "
+                          file=name, fix="run `containersync init FOLDER` to write one, "
                           "or pass --config FILE") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the configuration: {exc}", file=str(file)) from None
-    return LoadedConfig(parse_config(text, file=file, env=env), file)
+    except IsADirectoryError:
+        raise ConfigError("is a folder, not a configuration file", file=name,
+                          fix="pass --config with the path of the .toml file") from None
+    except _NotAFile:
+        raise ConfigError("is not a regular file (a pipe or a device?)", file=name,
+                          fix="pass --config with the path of the .toml file") from None
+    except PermissionError:
+        raise ConfigError("cannot be read: permission denied", file=name,
+                          fix="make it readable by this user (chmod u+r)") from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"cannot be read: {reason}", file=name,
+                          fix="check the path and the disk it is on") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"is larger than {MAX_CONFIG_BYTES // 1024} KiB, too large for a "
+                          "configuration file", file=name,
+                          fix="pass --config with the right file, or move long pattern "
+                          "lists to .containersyncignore") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"is not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line})",
+                          file=name, fix="save it as UTF-8") from None
 
 
 def parse_config(text: str, *, file: Path, env: Mapping[str, str]) -> Config:
@@ -320,6 +410,11 @@ def parse_config(text: str, *, file: Path, env: Mapping[str, str]) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML: {exc}", file=str(file),
                           fix="fix the syntax at the position shown") from None
+    except RecursionError:
+        raise _too_deep(str(file), None) from None
+    deep = _too_deep_at(raw)
+    if deep is not None:
+        raise _too_deep(str(file), deep)
     context = {"env": env, "config_dir": file.parent.absolute()}
     try:
         config = Config.model_validate(raw, context=context)
@@ -327,6 +422,27 @@ def parse_config(text: str, *, file: Path, env: Mapping[str, str]) -> Config:
         raise _translate(exc, str(file)) from None
     _check_consistency(config, str(file))
     return config
+
+
+def _too_deep(file: str, field: str | None) -> ConfigError:
+    return ConfigError(f"arrays or tables are nested more than {MAX_NESTING} levels deep",
+                       file=file, field=field, fix="no setting needs more than a few levels; "
+                       "remove the extra [ ] or { }")
+
+
+def _too_deep_at(raw: dict[str, Any]) -> str | None:
+    """The dotted key of the first value nested deeper than ``MAX_NESTING``, if any
+    (iterative, so no depth can exhaust the stack)."""
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(raw, ())]
+    while stack:
+        value, loc = stack.pop()
+        if len(loc) > MAX_NESTING:
+            return dotted(loc)
+        if isinstance(value, dict):
+            stack.extend((v, (*loc, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(value))
+    return None
 
 
 def resolve_api_key(config: Config, env: Mapping[str, str] | None = None) -> str | None:
@@ -390,12 +506,23 @@ def _find_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _translate(exc: ValidationError, file: str) -> ConfigError:
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    loc = tuple(first["loc"])
-    kind, ctx = first["type"], first.get("ctx") or {}
-    message, fix = str(first["msg"]), None
+#: pydantic's names for Python types, in the words of TOML
+_TOML_WORDS = (("dictionary", "table"), ("tuple", "array"), ("list", "array"),
+               ("a valid number", "a number"), ("a valid integer", "an integer"),
+               ("a valid boolean", "true or false"), ("a valid string", "a string"),
+               ("Input should be", "must be"), ("Value error, ", ""))
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+
+
+def _one(error: Any) -> tuple[str, str | None]:
+    """One pydantic error as (message, fix), in TOML words."""
+    loc = tuple(error["loc"])
+    kind, ctx = error["type"], error.get("ctx") or {}
+    message, fix = str(error["msg"]), None
     if kind == "extra_forbidden":
         model = _model_at(loc[:-1])
         valid = sorted(model.model_fields) if model else []
@@ -405,18 +532,34 @@ def _translate(exc: ValidationError, file: str) -> ConfigError:
             f" valid keys: {', '.join(valid)}" if valid else "")
     elif kind in ("enum", "literal_error"):
         expected = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        message = f"{first['input']!r} is not allowed"
+        message = f"{_short(error['input'])} is not allowed"
         fix = f"use one of: {', '.join(expected)}"
     elif kind == "missing":
         message = "required key is missing"
         fix = f"add {loc[-1]} = ..."
     elif kind == "value_error":
         message = str(ctx.get("error", message))
+    elif kind == "finite_number":
+        message = f"must be a finite number (got {_short(error.get('input'))})"
     else:
-        message = f"{message} (got {first['input']!r})" if "input" in first else message
-    if len(errors) > 1:
-        message += f"; and {len(errors) - 1} more problem(s)"
-    return ConfigError(message, file=file, field=dotted(loc) or None, fix=fix)
+        for python, toml in _TOML_WORDS:
+            message = message.replace(python, toml)
+        message = f"{message} (got {_short(error['input'])})" if "input" in error else message
+    return message, fix
+
+
+def _translate(exc: ValidationError, file: str) -> ConfigError:
+    """Every problem pydantic found, at once: the first names ``field``; the others follow
+    in the message, one per line."""
+    errors = exc.errors(include_url=False)
+    message, fix = _one(errors[0])
+    more = []
+    for other in errors[1:]:
+        text, other_fix = _one(other)
+        where = dotted(tuple(other["loc"])) or "(top level)"
+        more.append(f"{where}: {text}" + (f" ({other_fix})" if other_fix else ""))
+    return ConfigError(message, file=file, field=dotted(tuple(errors[0]["loc"])) or None,
+                       fix=fix, more=tuple(more))
 
 
 # -- cross-field checks ---------------------------------------------------------------------
@@ -425,8 +568,17 @@ def _inside(inner: Path, outer: Path) -> bool:
     return inner == outer or outer in inner.parents
 
 
+def _resolved(path: Path, file: str, field: str) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise ConfigError(f"{str(path)!r} cannot be resolved: {exc}", file=file, field=field,
+                          fix="point it at a real folder, not a loop of symbolic links"
+                          ) from None
+
+
 def _check_consistency(config: Config, file: str) -> None:
-    state = config.state.dir.resolve()
+    state = _resolved(config.state.dir, file, "state.dir")
     seen: dict[str, int] = {}
     roots: list[tuple[int, Path]] = []
     for i, m in enumerate(config.mappings):
@@ -435,7 +587,7 @@ def _check_consistency(config: Config, file: str) -> None:
                               f"mappings[{seen[m.name]}]", file=file, field=f"mappings[{i}].name",
                               fix="give each mapping its own name")
         seen[m.name] = i
-        root = m.local.resolve()
+        root = _resolved(m.local, file, f"mappings[{i}].local")
         if _inside(state, root) or _inside(root, state):
             raise ConfigError(f"local root {str(m.local)!r} overlaps the state dir "
                               f"{str(config.state.dir)!r}", file=file, field=f"mappings[{i}].local",
@@ -446,3 +598,42 @@ def _check_consistency(config: Config, file: str) -> None:
                                   file=file, field=f"mappings[{i}].local",
                                   fix="map folders that do not contain each other")
         roots.append((i, root))
+
+
+# -- a mapping's identity ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MappingIdentity:
+    """What a mapping's state belongs to: its resolved local root, its API endpoint and its
+    container. ``key`` names the state (index row, lock file); ``display_name`` is the
+    config's handle for it. Two configs sharing a state dir and a mapping name but not a
+    folder, an endpoint or a container are two mappings and never act on each other."""
+
+    key: str
+    display_name: str
+    local_root: str
+    endpoint: str
+    container: str
+
+
+def endpoint_of(api: ApiConfig) -> str:
+    """The API endpoint as identity: ``local`` (the embedded backend lives in the state dir,
+    so it is its own endpoint per state dir), else the base URL with scheme and host in
+    lower case and no trailing slash."""
+    if api.is_local:
+        return LOCAL_BASE_URL
+    scheme, _, rest = api.base_url.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}".rstrip("/")
+
+
+def mapping_identity(config: Config, m: MappingConfig) -> MappingIdentity:
+    """The one place a mapping's state key is derived: ``<name>-<12 hex>`` of a hash over
+    the identity, stable across runs and safe as a file name."""
+    root = str(Path(os.path.abspath(m.local)).resolve())
+    endpoint = endpoint_of(config.api)
+    container = f"id:{m.container.id}" if m.container.id else \
+        f"name:{m.container.create_name(m.name)}"
+    digest = hashlib.sha256("\0".join((root, endpoint, container)).encode("utf-8"))
+    return MappingIdentity(key=f"{m.name}-{digest.hexdigest()[:12]}", display_name=m.name,
+                           local_root=root, endpoint=endpoint, container=container)

@@ -30,18 +30,23 @@ class ContainerSyncError(Exception):
 
 
 class ConfigError(ContainerSyncError):
-    """The configuration is invalid. ``file`` and ``field`` locate it; ``fix`` says what to do."""
+    """The configuration is invalid. ``file`` and ``field`` locate it; ``fix`` says what to do.
+    ``more`` holds further problems found at the same time, one line each."""
 
     def __init__(self, message: str, *, file: str | None = None, field: str | None = None,
-                 fix: str | None = None) -> None:
+                 fix: str | None = None, more: tuple[str, ...] = ()) -> None:
         self.file = file
         self.field = field
         self.fix = fix
+        self.more = more
         parts = [p for p in (file, field) if p]
         where = ": ".join(parts)
         text = f"{where}: {message}" if where else message
         if fix:
             text = f"{text} ({fix})"
+        if more:
+            text += "".join(f"\n  {line}" for line in more)
+            text += f"\n  ({len(more) + 1} problems in all)"
         super().__init__(text)
 
 

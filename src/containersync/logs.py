@@ -19,6 +19,10 @@ Redaction (invariant: no secret reaches a log line):
 3. the finished line is scanned once more with the same patterns (covers text a
    renderer produced from objects' ``repr``).
 
+Names from the sandbox (invariant: no raw control character reaches a log line): JSON lines
+escape them by themselves; the console renderer writes strings raw, so in console mode every
+string value passes through ``display.printable`` first (a traceback keeps its line breaks).
+
 ``configure_logging`` is idempotent: calling it again replaces the handler it installed
 before instead of adding a second one. ``log_cycle`` writes the per-cycle "canonical log
 line" (STYLE.md section 9).
@@ -34,6 +38,8 @@ from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+from containersync.display import printable, printable_lines
 
 LIBRARY_LOGGERS = ("watchdog", "uvicorn", "uvicorn.access", "uvicorn.error", "httpx",
                    "httpcore", "apscheduler")
@@ -85,6 +91,16 @@ def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) 
     return event_dict
 
 
+def escape_for_console(_logger: WrappedLogger, _method: str,
+                       event_dict: EventDict) -> EventDict:
+    """structlog processor: escape every string value (see the module docstring); other
+    values are rendered with ``repr``, which escapes by itself."""
+    for key, value in event_dict.items():
+        if isinstance(value, str) and not key.startswith("_"):
+            event_dict[key] = printable_lines(value) if key == "exception" else printable(value)
+    return event_dict
+
+
 def _redact_line(_logger: WrappedLogger, _method: str, line: Any) -> Any:
     return redact_text(line) if isinstance(line, str) else line
 
@@ -111,8 +127,8 @@ def configure_logging(*, json: bool | None = None, level: str = "info",
                            else structlog.dev.ConsoleRenderer(colors=stream.isatty()))
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer,
-                    _redact_line],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    *([] if json else [escape_for_console]), renderer, _redact_line],
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)

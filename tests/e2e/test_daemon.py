@@ -146,7 +146,8 @@ def test_keepalive_holds_the_container_then_idle_lets_it_expire_and_nothing_is_l
     (run.local / "after-idle.txt").write_text("back to work")
     new_cid = wait_for(lambda: (lambda c: c if c and c != cid else None)(
         run.status()["container"]["id"]), "a new container")
-    remote = run.wait_remote(lambda r: len(r) == 4, "a re-seeded container", 30)
+    remote = run.wait_remote(lambda r: len(r) == 4, "a re-seeded container", 30,
+                             cid=new_cid)
     assert remote["doc0.txt"] == b"doc 0" and remote["after-idle.txt"] == b"back to work"
     assert run.status()["container"]["generation"] == 2
     assert sorted(p.name for p in run.local.iterdir()) == [
@@ -167,7 +168,9 @@ def test_expired_container_is_replaced_without_deleting_local_files(
     local_server.advance_clock(21 * 60)  # past the 20-minute window in one jump
     new_cid = wait_for(lambda: (lambda c: c if c and c != cid else None)(
         run.status()["container"]["id"]), "a new generation")
-    run.wait_remote(lambda r: len(r) == 4, "re-seeded", 30)
+    # the container is named once: re-reading it from `status` on every poll could return
+    # the expired one again (the daemon's state file lags the index by up to a tick)
+    run.wait_remote(lambda r: len(r) == 4, "re-seeded", 30, cid=new_cid)
     assert sorted(p.name for p in run.local.iterdir()) == [f"f{i}.txt" for i in range(4)]
     # .get: until the daemon's first state write, status shows it as not (yet) running
     status = wait_for(lambda: (lambda s: s if s["daemon"].get("last_replacement") else None)(

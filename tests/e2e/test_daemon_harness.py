@@ -24,6 +24,7 @@ from typing import Any
 from containersync.commands.status import collect
 from containersync.config import load_config
 from containersync.localapi.embedded import RunningServer
+from containersync.localapi.errors import NotFound
 
 KEY_ENV = "CONTAINERSYNC_TEST_KEY"
 DEADLINE = 30.0
@@ -130,7 +131,10 @@ class DaemonRun:
         cid = cid or self.container_id()
         out: dict[str, bytes] = {}
         for f in self.server.store.list_container_files(cid):
-            handle, _, _ = self.server.store.open_container_file(cid, f["id"])
+            try:
+                handle, _, _ = self.server.store.open_container_file(cid, f["id"])
+            except NotFound:
+                continue  # deleted by the daemon between the listing and the read
             with handle:
                 out[f["path"].removeprefix("/mnt/data/")] = handle.read()
         return out

@@ -142,8 +142,8 @@ def test_change_matrix(world: World) -> None:
     assert len(own_paths) == 1
     # both-deleted is forgotten by the index
     with Index.open(world.index_file) as index:
-        assert "gone.txt" not in index.bases("m")
-        assert set(index.bases("m")) == set(world.remote())
+        assert "gone.txt" not in index.bases(world.key)
+        assert set(index.bases(world.key)) == set(world.remote())
 
     third = world.sync()
     assert (third.code, third.counts) == (0, counts())

@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 import pytest
 from test_sync_crash_harness import (
-    MAPPING,
     KillPoint,
     Rig,
     assert_converged,
@@ -49,7 +48,7 @@ def test_kill_after_uploads_landed_before_recorded(
     write_tree(rig.root, files)
     rig.sync_killed_at(KillPoint(rig.server, "upload_container_file", nth))
     with rig.index() as index:
-        assert index.intents(MAPPING), "the kill left no upload to settle"
+        assert index.intents(rig.key), "the kill left no upload to settle"
     assert_converged(rig, files, honoured=not assign_paths)
 
 

@@ -35,6 +35,7 @@ import httpx
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer
 from containersync.localapi.errors import ApiError
+from support.scenario import mapping_key
 
 MAPPING = "crash"
 CONTAINER_NAME = f"containersync-{MAPPING}"
@@ -126,6 +127,11 @@ class Rig:
     def index(self) -> Index:
         return Index.open(self.state / "index.sqlite3")
 
+    @property
+    def key(self) -> str:
+        """The mapping's index key (its identity) in this rig's config."""
+        return mapping_key(self.config, MAPPING)
+
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.server.base_url + "/", timeout=30,
                             headers={"Authorization": "Bearer sk-crash-test"})
@@ -202,9 +208,9 @@ def assert_converged(rig: Rig, expected: dict[str, bytes], *, honoured: bool) ->
     cid = containers[0]["id"]
     objects = remote_objects(rig, cid)
     with rig.index() as index:
-        assert index.intents(MAPPING) == []
-        bases = index.bases(MAPPING)
-        state = index.mapping(MAPPING)
+        assert index.intents(rig.key) == []
+        bases = index.bases(rig.key)
+        state = index.mapping(rig.key)
     assert state is not None and state.container_id == cid
     by_id = {obj["id"]: (obj, data) for obj, data in objects}
     assert len(objects) == len(expected), sorted(o["path"] for o, _ in objects)

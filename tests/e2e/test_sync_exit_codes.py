@@ -82,6 +82,7 @@ def test_unreadable_local_file_is_1_and_the_rest_syncs(local_server, open_dir: P
     # nobody cannot read the interpreter's stdlib under /root: a throwaway sync here
     # imports every module the forked child will need
     warm = World(local_server, tmp_path / "warm-up")
+    warm.configure(container={"name": "warm-up"})  # its own container, not the one below
     warm.write({"w.txt": "w"})
     assert warm.sync().code == 0
     world = World(local_server, open_dir)
@@ -146,7 +147,7 @@ HOLDER = """
 import sys
 from pathlib import Path
 from containersync.index.lock import MappingLock
-lock = MappingLock(Path(sys.argv[1]), "m", purpose="a test holding the lock")
+lock = MappingLock(Path(sys.argv[1]), sys.argv[2], purpose="a test holding the lock")
 lock.acquire()
 print("held", flush=True)
 sys.stdin.read()
@@ -155,7 +156,7 @@ sys.stdin.read()
 
 def test_a_held_lock_refuses_and_names_the_holder(world: World) -> None:
     world.write({"a.txt": "a"})
-    holder = sp.Popen([sys.executable, "-c", HOLDER, str(world.state)], stdin=sp.PIPE,
+    holder = sp.Popen([sys.executable, "-c", HOLDER, str(world.state), world.key], stdin=sp.PIPE,
                       stdout=sp.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"

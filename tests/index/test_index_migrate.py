@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from containersync.errors import ConfigError
+from containersync.errors import ConfigError, LocalError
 from containersync.index import Index
 from containersync.index.migrate import Step, shipped_steps, split_statements
 from containersync.model.entry import BaseEntry
 
-V2 = Step(2, """
--- version 2 (test only): a note per base and a new table
+LATEST = len(shipped_steps())
+V2 = Step(LATEST + 1, """
+-- the version after the shipped ones (test only): a note per base and a new table
 ALTER TABLE bases ADD COLUMN note TEXT;
 CREATE TABLE notes (mapping TEXT NOT NULL, body TEXT NOT NULL) STRICT;
 """)
@@ -55,25 +56,26 @@ def test_empty_existing_file_is_migrated(tmp_path: Path) -> None:
 def test_version_1_file_migrates_to_version_2_keeping_data(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite3"
     _write_v1_by_hand(path)
-    with Index.open(path, steps=[*shipped_steps()[:1], V2]) as idx:
-        assert idx.schema_version == 2
+    with Index.open(path, steps=[*shipped_steps(), V2]) as idx:
+        assert idx.schema_version == V2.version
         assert idx.bases("analysis") == {"a.txt": BaseEntry("a.txt", 3, 7, "ff")}
         state = idx.mapping("analysis")
         assert state is not None and state.container_id == "cntr_1"
     assert "note" in _columns(path, "bases")
     assert _columns(path, "notes") == ["mapping", "body"]
-    with Index.open(path, steps=[*shipped_steps()[:1], V2]) as idx:  # idempotent
-        assert idx.schema_version == 2
+    with Index.open(path, steps=[*shipped_steps(), V2]) as idx:  # idempotent
+        assert idx.schema_version == V2.version
 
 
 def test_failed_step_leaves_previous_version_untouched(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite3"
     _write_v1_by_hand(path)
-    broken = Step(2, "CREATE TABLE half (x INTEGER); INSERT INTO no_such_table VALUES (1);")
-    with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
-        Index.open(path, steps=[*shipped_steps()[:1], broken])
-    with Index.open(path, steps=shipped_steps()[:1]) as idx:
-        assert idx.schema_version == 1
+    broken = Step(LATEST + 1,
+                  "CREATE TABLE half (x INTEGER); INSERT INTO no_such_table VALUES (1);")
+    with pytest.raises(LocalError, match="no_such_table"):
+        Index.open(path, steps=[*shipped_steps(), broken])
+    with Index.open(path) as idx:
+        assert idx.schema_version == LATEST
         assert set(idx.bases("analysis")) == {"a.txt"}
     assert _columns(path, "half") == []
 

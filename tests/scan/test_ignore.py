@@ -21,8 +21,23 @@ DEFAULT_IGNORED = [
 SECRETS = [".env", "app/.env.production", "tls/server.pem", "server.key", "id_rsa",
            "id_rsa.pub", "id_ed25519", ".netrc", ".npmrc", ".pypirc", ".aws/credentials",
            "home/.ssh/config", "cert.p12", "cert.pfx"]
+#: held back whatever their case, and the common credential files (issue 8, finding 2)
+MORE_SECRETS = [".ENV", "ID_RSA", "Server.PEM", "app/.Env.Local", "keys/Deploy.KEY",
+                ".git-credentials", ".docker/config.json", "home/.docker/config.json",
+                ".kube/config", "ops/.kube/config", "kubeconfig", "credentials.json",
+                "gcp/credentials.json", "client_secret_123.apps.googleusercontent.com.json",
+                "service-account.json", "deploy/service_account-prod.json",
+                "application_default_credentials.json", ".config/gcloud/credentials.db",
+                ".azure/msal_token_cache.json", ".gnupg/private-keys-v1.d/x.key",
+                "android/release.keystore", "app/signing.JKS", "putty.ppk", "id_ecdsa",
+                "id_dsa", ".pgpass", ".my.cnf", ".htpasswd", ".vault-token", ".s3cfg"]
 KEPT = ["README.md", "src/main.py", "environment.yml", "notes/.envelope", "keys/public.txt",
-        "name with spaces.txt", "日本語.txt", "report.csv", "git/file", "a.conflict-notes.txt"]
+        "name with spaces.txt", "日本語.txt", "report.csv", "git/file", "a.conflict-notes.txt",
+        # ordinary data files near the credential names: not held back
+        "config.json", "docker/config.json", "kube/config", ".docker/daemon.json",
+        ".kube/cache/x.json", "credentials.md", "credentials.json.example.txt",
+        "data/accounts.json", "keystore.py", "src/jks_tools.py", "secrets.md", "monkey.py",
+        "key.txt", "pem/readme.txt", "envrc.md", ".environment"]
 
 
 @pytest.fixture
@@ -42,14 +57,43 @@ def test_secrets_are_held_back(defaults: IgnoreRules, rel: str) -> None:
     assert defaults.is_secret(rel)
 
 
+@pytest.mark.parametrize("rel", MORE_SECRETS)
+def test_secret_names_are_matched_in_any_case_and_cover_credential_files(
+        defaults: IgnoreRules, rel: str) -> None:
+    assert defaults.is_secret(rel)
+
+
+@pytest.mark.parametrize("rule_file", [".containersyncignore", ".gitignore"])
+@pytest.mark.parametrize("rel", [".env", "ID_RSA", "server.pem", "deploy.pem", ".aws/config",
+                                 ".docker/config.json"])
+def test_a_rule_file_never_re_includes_a_secret(tmp_path: Path, rule_file: str,
+                                                rel: str) -> None:
+    """Only the config file may send a secret: a rule file sits in the synced folder, where
+    the sandbox's writes could reach it (issue 8, finding 1)."""
+    (tmp_path / rule_file).write_text("!.env\n!id_rsa*\n!ID_RSA\n!*.pem\n!.aws/\n"
+                                      "!.docker/\n!*\n!.*\n")
+    rules = IgnoreRules.load(tmp_path, use_gitignore=True)
+    assert rules.is_secret(rel)
+    # the config's exclude list still can, in any case
+    allowed = IgnoreRules.load(tmp_path, exclude=["!.ENV", "!id_rsa", "!*.PEM", "!.aws/",
+                                                  "!.docker/config.json"], use_gitignore=True)
+    assert not allowed.ignored(rel)
+
+
+def test_a_rule_file_still_re_includes_ordinary_defaults(tmp_path: Path) -> None:
+    (tmp_path / ".containersyncignore").write_text("!node_modules/\n")
+    assert not IgnoreRules.load(tmp_path).ignored("node_modules/x.js")
+
+
 @pytest.mark.parametrize("rel", KEPT)
 def test_ordinary_files_are_kept(defaults: IgnoreRules, rel: str) -> None:
     assert not defaults.ignored(rel)
 
 
 def test_user_can_re_include_defaults(tmp_path: Path) -> None:
-    (tmp_path / ".containersyncignore").write_text("# comment\n!.env.example\n!node_modules/\n")
-    rules = IgnoreRules.load(tmp_path, exclude=["*.log", "!keep.log", "/build/"])
+    (tmp_path / ".containersyncignore").write_text("# comment\n!node_modules/\n")
+    rules = IgnoreRules.load(tmp_path, exclude=["*.log", "!keep.log", "/build/",
+                                                "!.env.example"])
     assert not rules.ignored(".env.example")
     assert rules.is_secret(".env")
     assert not rules.ignored("node_modules/x.js")

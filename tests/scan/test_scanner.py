@@ -72,15 +72,6 @@ def test_scan_of_a_real_tree(tree: Path) -> None:
     assert not result.covers("name with\nnewline.txt") and not result.covers("dirlink/x")
 
 
-def test_internal_links_can_be_followed(tree: Path) -> None:
-    (tree / "secret-link").symlink_to(".env")
-    result = scan(tree, IgnoreRules.load(tree), {}, follow_internal_symlinks=True)
-    assert result.files["inside/link.txt"].sha256 == hashlib.sha256(b"target").hexdigest()
-    problems = kinds(result)
-    assert problems["escape.txt"] == problems["dirlink"] == problems["secret-link"] == "symlink"
-    assert "inside/link.txt" not in problems
-
-
 def test_second_scan_hashes_nothing(tree: Path) -> None:
     rules = IgnoreRules.load(tree)
     first = scan(tree, rules, {})

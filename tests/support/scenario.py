@@ -38,6 +38,7 @@ from typing import Any
 import pytest
 
 from containersync import cli
+from containersync.config import load_config, mapping_identity
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer
 from support.backend import TEST_KEY, raw
@@ -262,6 +263,12 @@ def write_config(path: Path, *, base_url: str, state: Path, local: Path,
     return path
 
 
+def mapping_key(config: Path, name: str = MAPPING) -> str:
+    """The index key (identity) of mapping ``name`` in the config file ``config``."""
+    cfg = load_config(config, env={**os.environ, KEY_ENV: "unused"}).config
+    return mapping_identity(cfg, cfg.mapping(name)).key
+
+
 # -- one mapping, one backend --------------------------------------------------------------
 
 @dataclass
@@ -308,13 +315,19 @@ class World:
         return sync(self.config, *flags, subprocess=subprocess, json_out=json_out, env=env)
 
     # the index, read-only
+    @property
+    def key(self) -> str:
+        """This config's index key for the mapping (its identity, as the program derives it)."""
+        return mapping_key(self.config)
+
     def _read_index(self) -> tuple[str | None, dict[str, str]]:
         if not self.index_file.exists():
             return None, {}
+        key = self.key
         with Index.open(self.index_file) as index:
-            state = index.mapping(MAPPING)
-            own = dict(index.own_uploads(MAPPING))
-            own.update({b.remote_id: p for p, b in index.bases(MAPPING).items() if b.remote_id})
+            state = index.mapping(key)
+            own = dict(index.own_uploads(key))
+            own.update({b.remote_id: p for p, b in index.bases(key).items() if b.remote_id})
             return (state.container_id if state else None), own
 
     @property

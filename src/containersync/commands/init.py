@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from containersync.config import expand_path, find_config_path, load_config, parse_config
-from containersync.errors import UsageError
+from containersync.errors import LocalError, UsageError
 from containersync.model.entry import Mode
 
 STARTER_HEADER = """\
@@ -115,7 +115,10 @@ def run(args: argparse.Namespace) -> int:
     env = os.environ
     file, _origin = find_config_path(args.config, env)
     file = file.absolute()
-    folder = expand_path(args.folder, env, Path.cwd())
+    try:
+        folder = expand_path(args.folder, env, Path.cwd())
+    except ValueError as exc:
+        raise UsageError(f"FOLDER {args.folder!r}: {exc}") from None
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder} exists and is not a folder")
 
@@ -135,8 +138,17 @@ def run(args: argparse.Namespace) -> int:
         text += mapping_block(name, folder, args.mode)
 
     config = parse_config(text, file=file, env=env)  # refuse to write what would not load
-    folder.mkdir(parents=True, exist_ok=True)
-    write_atomically(file, text)
+    for target, what in ((folder, "the folder"), (file.parent, "the config file's folder")):
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LocalError(f"cannot create {what} {target}: {exc.strerror or exc} (check "
+                             "the path and its permissions)") from None
+    try:
+        write_atomically(file, text)
+    except OSError as exc:
+        raise LocalError(f"cannot write {file}: {exc.strerror or exc} (check the path and "
+                         "its permissions)") from None
 
     verb = "added mapping to" if appending else "wrote"
     print(f"{verb} {file}")

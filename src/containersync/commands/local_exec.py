@@ -97,7 +97,9 @@ def _missing_verb(parser: argparse.ArgumentParser) -> int:
 
 
 def note(text: str) -> None:
-    print(f"{PREFIX} {text}", file=sys.stderr, flush=True)
+    from containersync.display import printable
+
+    print(f"{PREFIX} {printable(text)}", file=sys.stderr, flush=True)
 
 
 def open_files(args: argparse.Namespace) -> SandboxFiles:

@@ -14,8 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from containersync.config import Config, MappingConfig, load_config
+from containersync.config import Config, MappingConfig, load_config, mapping_identity
 from containersync.daemon.state import is_live, read_state
+from containersync.display import printable
+from containersync.engine.conflicts import copy_exists
+from containersync.index.records import MappingState
 from containersync.index.store import Index
 
 
@@ -55,7 +58,7 @@ def _latest(*times: float | None) -> float | None:
 def collect(cfg: Config) -> dict[str, Any]:
     """Everything ``status`` shows, as JSON-ready data."""
     path = Path(cfg.state.index_file)
-    index = Index.open(path) if path.exists() else None
+    index = Index.open(path, recover=False) if path.exists() else None
     try:
         return {"state_dir": str(cfg.state.dir),
                 "mappings": [_one(cfg, m, index) for m in cfg.mappings]}
@@ -64,8 +67,20 @@ def collect(cfg: Config) -> dict[str, Any]:
             index.close()
 
 
+def _row(cfg: Config, m: MappingConfig, index: Index) -> tuple[str, MappingState | None]:
+    """The mapping's key and row: the row of its identity, else a schema-1 row of its name
+    that the next sync will claim."""
+    key = mapping_identity(cfg, m).key
+    row = index.mapping(key)
+    if row is None:
+        legacy = index.mapping(m.name)
+        if legacy is not None and legacy.local_root is None and legacy.display_name is None:
+            return m.name, legacy
+    return key, row
+
+
 def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
-    row = index.mapping(m.name) if index is not None else None
+    key, row = _row(cfg, m, index) if index is not None else (m.name, None)
     daemon = read_state(Path(cfg.state.dir), m.name)
     live = daemon is not None and is_live(daemon)
     d: dict[str, Any] = daemon if (live and daemon is not None) else {}
@@ -84,13 +99,15 @@ def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
         "last_push": _iso(_latest(row.last_push if row else None, d.get("last_push"))),
         "last_pull": _iso(_latest(row.last_pull if row else None, d.get("last_pull"))),
         "last_full_listing": _iso(row.last_full_list if row else None),
-        "pending_intents": len(index.intents(m.name)) if index is not None and row else 0,
+        "pending_intents": len(index.intents(key)) if index is not None and row else 0,
         "queue": d.get("queue", 0),
+        # only copies still there: the rows of deleted ones are forgotten by the next run
         "conflicts": [{"path": c.path, "copy": c.copy_path, "at": _iso(c.created_at)}
-                      for c in (index.conflicts(m.name) if index is not None and row else [])],
+                      for c in (index.conflicts(key) if index is not None and row else [])
+                      if copy_exists(str(m.local), c.copy_path)],
         "problems": [{"path": p.path, "kind": p.kind, "message": p.message,
                       "since": _iso(p.first_seen)}
-                     for p in (index.problems(m.name) if index is not None and row else [])],
+                     for p in (index.problems(key) if index is not None and row else [])],
         "halt": ({"rail": row.halt.rail, "reason": row.halt.reason,
                   "since": _iso(row.halt.since)} if row and row.halt else None),
         "daemon": _daemon(daemon, live),
@@ -163,4 +180,4 @@ def render(result: dict[str, Any]) -> str:
         if m["halt"]:
             h = m["halt"]
             lines.append(f"  HALTED ({h['rail']}) since {h['since']}: {h['reason']}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"  # names from the sandbox

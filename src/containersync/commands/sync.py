@@ -1,27 +1,39 @@
 """`containersync sync`: make every mapped folder and its container agree, once, and exit.
 
 Exit codes (SYNC_SEMANTICS): 0 converged, 1 per-path problems or a mapping that could not
-run (retry later), 2 usage, 3 halted by a safety rail, 78 invalid configuration.
+run (retry later), 2 usage, 3 halted by a safety rail, 77 the API refused the key
+(retrying will not help), 78 invalid configuration (a mapping that cannot run as
+configured wins over the others: the user must act).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from containersync.errors import ContainerSyncError, Halted, LockedError, UsageError
+from containersync.display import printable
+from containersync.errors import (
+    AuthError,
+    ConfigError,
+    ContainerSyncError,
+    Halted,
+    LockedError,
+    UsageError,
+)
+from containersync.index.health import is_corrupt, move_aside, sqlite_error
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
     from containersync.config import Config
     from containersync.engine.session import Session
     from containersync.index.store import Index
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED = 0, 1, 3
+EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED, EXIT_REFUSED, EXIT_CONFIG = 0, 1, 3, 77, 78
 
 
 def add_parser(sub: Any) -> None:
@@ -56,10 +68,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"no mapping named {unknown[0]!r} in the config; "
                          f"use one of: {', '.join(known) or '(none configured)'}")
     mappings = [known[n] for n in args.mapping] if args.mapping else list(cfg.mappings)
-    results: list[dict[str, Any]] = []
-    with session(cfg) as sess, _index(sess, cfg, dry_run=args.dry_run) as index:
-        for m in mappings:
-            results.append(_sync_one(sess, index, m, args))
+    with session(cfg) as sess:
+        try:
+            results = _sync_all(sess, cfg, mappings, args, recover=True)
+        except _Damaged as damaged:
+            # found damaged in the middle of a run (a page no open touches): move it aside
+            # and run once more, which rebuilds every mapping from its container
+            aside = move_aside(damaged.path)
+            _warn_damaged(damaged.path, aside, damaged.text)
+            results = _sync_all(sess, cfg, mappings, args, recover=False)
     code = _exit_code(results)
     if args.json:
         json.dump({"exit_code": code, "mappings": results}, sys.stdout, indent=2)
@@ -67,19 +84,47 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
+class _Damaged(Exception):
+    def __init__(self, path: Path, text: str) -> None:
+        super().__init__(text)
+        self.path, self.text = path, text
+
+
+def _warn_damaged(path: Path, aside: Path, damage: str) -> None:
+    print(f"containersync: WARNING: the index {path} was damaged ({damage}); moved it to "
+          f"{aside} and rebuilding every mapping from its container", file=sys.stderr)
+
+
+def _sync_all(sess: Session, cfg: Config, mappings: list[Any], args: argparse.Namespace, *,
+              recover: bool) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    with _index(sess, cfg, dry_run=args.dry_run) as index:
+        if index.moved_aside is not None:
+            _warn_damaged(index.path, *index.moved_aside)
+        for m in mappings:
+            try:
+                results.append(_sync_one(sess, index, m, args))
+            except sqlite3.Error as exc:
+                if recover and is_corrupt(exc) and not args.dry_run:
+                    raise _Damaged(index.path, str(exc)) from None
+                raise sqlite_error(exc, index.path) from None
+    return results
+
+
 def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> dict[str, Any]:
     from containersync.engine.cycle import CycleOptions
     from containersync.engine.progress import Progress
     from containersync.engine.runner import sync_mapping
+    from containersync.engine.summary import HeldBackNotes
     from containersync.index.lock import MappingLock
 
     ctx = sess.context(m, index)
-    state = index.mapping(m.name)
-    held_before = (state.summary or {}).get("held_back") if state else None
+    state = index.mapping(ctx.name)
+    held = HeldBackNotes(state.summary if state else None)
     progress = Progress(m.name, quiet=False)
     opts = CycleOptions(force=args.force, dry_run=args.dry_run,
                         on_outcome=progress.on_outcome, on_plan=progress.on_plan)
-    lock = MappingLock(sess.state_dir, m.name, purpose="containersync sync")
+    lock = MappingLock(sess.state_dir, ctx.name, purpose="containersync sync")
     try:
         with lock:
             report = sync_mapping(ctx, opts, now=now)
@@ -89,6 +134,13 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     except LockedError as exc:
         _say(args, f"{m.name}: skipped: {exc}")
         return {"mapping": m.name, "status": "locked", "reason": str(exc)}
+    except AuthError as exc:
+        _say(args, f"{m.name}: the API refused the key: {exc}; check the key "
+                   "(retrying will not help)")
+        return {"mapping": m.name, "status": "refused", "reason": str(exc)}
+    except ConfigError as exc:  # this mapping cannot run as configured; the others may
+        _say(args, f"{m.name}: configuration error: {exc}")
+        return {"mapping": m.name, "status": "config-error", "reason": str(exc)}
     except ContainerSyncError as exc:
         _say(args, f"{m.name}: failed: {exc}")
         return {"mapping": m.name, "status": "failed", "reason": str(exc)}
@@ -97,24 +149,25 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     if not args.dry_run:
         ctx.trash.purge(now())
     _say(args, report.line())
-    if report.held_back and report.held_back != held_before:
-        # said when the set changes, not on every run
-        shown = ", ".join(report.held_back[:5]) + (" ..." if len(report.held_back) > 5 else "")
-        _say(args, f"{m.name}: held back {len(report.held_back)} secret file(s), never sent "
-                   f"to a sandbox unless re-included with !pattern: {shown}")
-    _say_problems(args, index, m.name, report.problems)
+    if report.rebuilt:
+        _say(args, f"{m.name}: rebuilt the index from container {report.container_id} "
+                   f"({report.rebuilt}): {report.rebuilt_matched} file(s) matched by "
+                   "content, nothing deleted")
+    for note in held.notes(report):  # said when a new one appears, not on every run
+        _say(args, f"{m.name}: {note.text}")
+    _say_problems(args, index, ctx.name, m.name, report.problems)
     if args.dry_run and not args.json:
         for action in report.plan.actions:
-            print(f"  would {type(action).__name__}: {action.path}")
+            print(printable(f"  would {type(action).__name__}: {action.path}"))
     return {"status": "converged" if report.converged else "problems", **report.to_dict()}
 
 
-def _say_problems(args: argparse.Namespace, index: Index, mapping: str,
+def _say_problems(args: argparse.Namespace, index: Index, key: str, mapping: str,
                   problems: list[Any]) -> None:
     """Problems every run; notices (symlinks) only the first time they are seen."""
     from containersync.engine.summary import NOTICE_KINDS
 
-    first_seen = {(p.path, p.kind): p.first_seen == p.last_seen for p in index.problems(mapping)}
+    first_seen = {(p.path, p.kind): p.first_seen == p.last_seen for p in index.problems(key)}
     for problem in problems:
         if problem.kind in NOTICE_KINDS:
             if first_seen.get((problem.path, problem.kind), True):
@@ -124,11 +177,16 @@ def _say_problems(args: argparse.Namespace, index: Index, mapping: str,
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    print(text, file=sys.stderr if args.json else sys.stdout)
+    """Every line ``sync`` prints goes here: names from the sandbox are escaped."""
+    print(printable(text), file=sys.stderr if args.json else sys.stdout)
 
 
 def _exit_code(results: list[dict[str, Any]]) -> int:
     statuses = {r["status"] for r in results}
+    if "refused" in statuses:
+        return EXIT_REFUSED
+    if "config-error" in statuses:
+        return EXIT_CONFIG
     if "halted" in statuses:
         return EXIT_HALTED
     if statuses - {"converged"}:
@@ -153,7 +211,7 @@ class _index:
             self.tmp = tempfile.TemporaryDirectory(prefix="containersync-dry-run-")
             self.index = Index.open(Path(self.tmp.name) / "index.sqlite3")
         else:
-            self.index = Index.open(path)
+            self.index = Index.open(path, recover=not self.dry_run)
         return self.index
 
     def __exit__(self, *exc: object) -> None:

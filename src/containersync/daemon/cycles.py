@@ -31,6 +31,7 @@ from containersync.engine.summary import CycleReport
 from containersync.execute.outcome import Outcome
 from containersync.model.plan import Plan
 from containersync.plan.remote_view import remote_view
+from containersync.plan.safety import DeletionTally
 
 
 @dataclass
@@ -61,7 +62,8 @@ def new_remote_paths(ctx: MappingContext) -> tuple[list[str], int] | None:
 
 
 def run(ctx: MappingContext, request: CycleRequest, *, now: Callable[[], datetime],
-        should_stop: Callable[[], bool], on_progress: Callable[[], None]) -> CycleReport:
+        should_stop: Callable[[], bool], on_progress: Callable[[], None],
+        windows: Sequence[DeletionTally] = ()) -> CycleReport:
     """Run one cycle of ``request``; errors propagate (the loop decides how to retry)."""
     def outcome(_o: Outcome) -> None:
         on_progress()
@@ -70,7 +72,8 @@ def run(ctx: MappingContext, request: CycleRequest, *, now: Callable[[], datetim
         on_progress()
 
     opts = CycleOptions(only=request.only, listing=request.listing, on_outcome=outcome,
-                        on_plan=plan, should_stop=should_stop, while_waiting=on_progress)
+                        on_plan=plan, should_stop=should_stop, while_waiting=on_progress,
+                        deletion_windows=windows)
     return sync_mapping(ctx, opts, now=now)
 
 

@@ -15,6 +15,11 @@ Invariants:
 - Stopping drains: workers stop taking work, in-flight transfers finish and are committed;
   after ``drain_timeout`` the process gives up waiting and exits 1 (open intents are
   settled on the next start).
+- A long start-up or stop is announced, not killed: until READY=1, every
+  ``EXTEND_EVERY_S`` while every mapping loop is alive and beating, the daemon sends
+  ``EXTEND_TIMEOUT_USEC`` (``EXTEND_BY_S``), so a large first sync outlives
+  ``TimeoutStartSec=`` while a hung one still times out; a drain asks for its own bound
+  (``drain_timeout`` plus a margin) when it begins.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ from containersync.logs import get_logger
 log = get_logger(__name__)
 TICK_S = 0.5
 DRAIN_TIMEOUT_S = 30.0
+EXTEND_EVERY_S = 10.0
+EXTEND_BY_S = 30.0
+STOP_MARGIN_S = 10.0
 
 
 class Daemon:
@@ -52,6 +60,7 @@ class Daemon:
         self._ready_sent = False
         self._last_status = ""
         self._last_ping = 0.0
+        self._last_extend: float | None = None
 
     # -- whole run -------------------------------------------------------------------------
 
@@ -67,6 +76,7 @@ class Daemon:
                 if RELOAD in requests:
                     self._reload()
             systemd.stopping("draining: finishing transfers in flight")
+            systemd.extend_timeout(self.drain_timeout + STOP_MARGIN_S)
             log.info("stopping: finishing transfers in flight", drain_timeout_s=self.drain_timeout)
             return 0 if self._stop_workers() else 1
         finally:
@@ -135,11 +145,13 @@ class Daemon:
             return
         self.loaded = loaded
         self._ready_sent = False
+        self._last_extend = None
 
     # -- each tick ---------------------------------------------------------------------------
 
     def _tick(self) -> None:
         self._write_states()
+        self._extend_start()
         if not self._ready_sent and all(w.first_attempt.is_set() for w in self.workers):
             self._ready_sent = True
             systemd.ready(self._summary())
@@ -149,6 +161,21 @@ class Daemon:
             self._last_status = summary
             systemd.status(summary)
         self._watchdog()
+
+    def _extend_start(self) -> None:
+        """Before READY=1: ask systemd for more start-up time while the work progresses."""
+        if self._ready_sent:
+            return
+        now = time.monotonic()
+        if self._last_extend is not None and now - self._last_extend < EXTEND_EVERY_S:
+            return
+        if self._stale(now, EXTEND_BY_S):
+            return  # a stuck first sync must still time out
+        self._last_extend = now
+        systemd.extend_timeout(EXTEND_BY_S)
+
+    def _stale(self, now: float, limit: float) -> list[str]:
+        return [w.name for w in self.workers if w.join(0) or now - w.heartbeat > limit]
 
     def _write_states(self) -> None:
         if self.session is None:
@@ -181,7 +208,7 @@ class Daemon:
         now = time.monotonic()
         if now - self._last_ping < interval / 2:
             return
-        stale = [w.name for w in self.workers if w.join(0) or now - w.heartbeat > interval]
+        stale = self._stale(now, interval)
         if stale:
             log.error("not pinging the watchdog: mapping loop stuck or dead", mappings=stale)
             return

@@ -32,11 +32,13 @@ from typing import Any
 from containersync.config import DaemonConfig, MappingConfig
 from containersync.daemon import cycles
 from containersync.daemon.backoff import Backoff
+from containersync.daemon.deletions import DeletionWindows
 from containersync.daemon.status_model import WorkerStatus
 from containersync.daemon.watching import MappingWatch
 from containersync.engine.container import is_gone
 from containersync.engine.context import MappingContext
 from containersync.engine.session import Session
+from containersync.engine.summary import HeldBackNotes
 from containersync.errors import (
     AuthError,
     ContainerGone,
@@ -53,6 +55,7 @@ log = get_logger(__name__)
 TICK_S = 1.0
 LOCK_RETRY_S = 5.0
 HALT_RETRY_S = 60.0
+AUTH_REFUSED = "auth-refused"
 TRIGGERS = ("pull", "full", "keepalive")
 RULE_FILES = (".containersyncignore",)
 
@@ -74,7 +77,8 @@ class MappingWorker:
         self.dirty = DirtyPaths(Coalescer(daemon.debounce_ms / 1000, daemon.max_wait_ms / 1000),
                                 clock=clock)
         self.status = WorkerStatus(self.name)
-        self._lock = MappingLock(session.state_dir, self.name, purpose="containersync daemon")
+        self._lock = MappingLock(session.state_dir, session.identity(mapping).key,
+                                 purpose="containersync daemon")
         self._stop = threading.Event()
         self.first_attempt = threading.Event()
         self._triggers: set[str] = set()
@@ -82,11 +86,14 @@ class MappingWorker:
         self._pending: set[str] = set()
         self._owe_full = True
         self._first_done = False
+        self._held = HeldBackNotes()  # each held-back file is logged once per daemon run
         self._retry_at: float | None = None
         self._backoff = Backoff()
+        self._deletions = DeletionWindows(clock)
         self._last_change = clock()
         self._last_pull = float("-inf")
         self._container_gone_idle = False
+        self._refused = False  # the API refused the key: no more cycles until a reload
         self.heartbeat = clock()
         self._ctx: MappingContext | None = None
         self._watch: MappingWatch | None = None
@@ -170,7 +177,8 @@ class MappingWorker:
                 self._container_gone_idle = False
             if self._stop.is_set():
                 break
-            if self._retry_at is not None and self._clock() < self._retry_at:
+            if self._refused or (self._retry_at is not None
+                                 and self._clock() < self._retry_at):
                 continue
             self._retry_at = None
             self._step(ctx, watch)
@@ -199,6 +207,8 @@ class MappingWorker:
             self.status.clear_error()
         except Halted as exc:
             self._on_halt(exc)
+        except AuthError as exc:
+            self._on_refused(ctx, exc)
         except Exception as exc:
             self._on_failure(exc, triggers)
         finally:
@@ -211,6 +221,7 @@ class MappingWorker:
             return True
         try:
             self._lock.acquire()
+            self._after_reacquire()
         except LockedError as exc:
             if self.status.state != "waiting-for-lock":
                 log.warning("mapping is locked; waiting", mapping=self.name, holder=exc.holder)
@@ -219,6 +230,18 @@ class MappingWorker:
             self._retry_at = self._clock() + LOCK_RETRY_S
             return False
         return True
+
+    def _after_reacquire(self) -> None:
+        """The lock was free while we were halted: a ``sync`` (or ``sync --force``) that
+        finished meanwhile cleared the halt; its decision replaces our windows' counts."""
+        if self.status.state != "halted" or self._ctx is None:
+            return
+        row = self._ctx.index.mapping(self._ctx.name)
+        if row is not None and row.halt is None:
+            log.info("the halt was cleared by another run; deletion windows start afresh",
+                     mapping=self.name)
+            self._deletions.reset()
+            self._owe_full = True
 
     def _sync_step(self, ctx: MappingContext, watch: MappingWatch, triggers: set[str]) -> None:
         idle = self._idle()
@@ -260,16 +283,18 @@ class MappingWorker:
                request: cycles.CycleRequest) -> None:
         taken = set(self._pending)
         self.status.state = "syncing"
-        before = ctx.index.mapping(self.name)
+        before = ctx.index.mapping(ctx.name)
         previous_cid = before.container_id if before else None
         try:
             report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
-                                on_progress=self._beat)
+                                on_progress=self._beat, windows=self._deletions.windows())
         finally:
-            watch.after_cycle(lambda: ctx.index.bases(self.name))
+            watch.after_cycle(lambda: ctx.index.bases(ctx.name))
+        self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
         if request.only is None:
             self._owe_full = False
+            self._purge_trash(ctx)
         if not self._first_done:
             self._first_done = True
             self.first_attempt.set()
@@ -283,6 +308,10 @@ class MappingWorker:
                         generation=report.generation)
             self.status.note_replacement(previous_cid, report.container_id,
                                          report.generation, self._now().timestamp())
+        if report.rebuilt:
+            log.warning("rebuilt the index from the container; nothing was deleted",
+                        mapping=self.name, container=report.container_id,
+                        reason=report.rebuilt, matched=report.rebuilt_matched)
         self.status.note_cycle(request.kind, report, self._now().timestamp())
         log_cycle(log, self.name, cycles.counts(report), report.seconds, kind=request.kind,
                   paths=len(request.only) if request.only is not None else None,
@@ -291,14 +320,12 @@ class MappingWorker:
         for problem in report.problems[:20]:
             log.warning("problem", mapping=self.name, path=problem.path, kind=problem.kind,
                         message=problem.message)
-        if report.held_back:
-            log.warning("held back secret files (re-include with !pattern to send them)",
-                        mapping=self.name, count=len(report.held_back),
-                        paths=report.held_back[:5])
+        for note in self._held.notes(report):
+            log.warning(note.event, mapping=self.name, count=len(note.paths), paths=note.paths)
         self.status.state = "idle" if self._idle() else "watching"
 
     def _keepalive(self, ctx: MappingContext, watch: MappingWatch) -> None:
-        state = ctx.index.mapping(self.name)
+        state = ctx.index.mapping(ctx.name)
         if state is None or state.container_id is None:
             return
         try:
@@ -337,11 +364,38 @@ class MappingWorker:
         self._retry_at = self._clock() + HALT_RETRY_S
         self._lock.release()  # let `containersync sync --force` take it meanwhile
 
+    def _on_refused(self, ctx: MappingContext, exc: AuthError) -> None:
+        """A wrong or revoked key: retrying will not help (``sync`` exits 77 for it). Halt
+        the mapping until the daemon is reloaded or restarted with a key that works."""
+        reason = (f"the API refused the key ({exc}); fix the key, then reload the daemon "
+                  "(systemctl --user reload containersync, or SIGHUP)")
+        log.error("mapping halted: the API refused the key; not retrying",
+                  mapping=self.name, error=str(exc))
+        self._refused = True
+        self.status.state = "halted"
+        self.status.set_error(f"halted ({AUTH_REFUSED}): {reason}", None)
+        try:
+            with ctx.index.write() as tx:
+                tx.set_halt(ctx.name, AUTH_REFUSED, reason, self._now().timestamp())
+        except Exception as err:  # the halt still holds in memory and in the state file
+            log.warning("cannot record the halt in the index", mapping=self.name,
+                        error=str(err))
+        self._lock.release()
+
+    def _purge_trash(self, ctx: MappingContext) -> None:
+        """After a full cycle: drop this mapping's trash folders past the retention (as
+        ``sync`` does after each run)."""
+        try:
+            removed = ctx.trash.purge(self._now(), self.name)
+        except OSError as exc:
+            log.warning("cannot purge the trash", mapping=self.name, error=str(exc))
+            return
+        if removed:
+            log.info("purged old trash folders", mapping=self.name, removed=removed)
+
     def _on_failure(self, exc: Exception, triggers: set[str]) -> None:
         delay = self._backoff.next_delay()
-        if isinstance(exc, AuthError):
-            message = f"the API refused the key: {exc}"
-        elif isinstance(exc, RemoteError):
+        if isinstance(exc, RemoteError):
             message = f"server unreachable or failing: {exc}"
         else:
             message = f"{type(exc).__name__}: {exc}"

@@ -28,7 +28,7 @@ def execute_plan(
 ) -> None:
     s = ctx.settings
     executor = Executor(
-        Target(ctx.name, s.local_root, cid, s.remote_root, s.honour_paths),
+        Target(ctx.display_name, s.local_root, cid, s.remote_root, s.honour_paths),
         ctx.client, ctx.trash, digests=digests, now=now, concurrency=s.concurrency,
         on_local_write=ctx.on_local_write,
     )

@@ -8,17 +8,22 @@ Rules (SYNC_SEMANTICS "Safety rails" 4):
   index starts a new generation (every base loses its remote half, so the cycle re-seeds
   by uploading and deletes nothing).
 - A container the user named by id is never recreated: its loss halts the mapping.
+- A mapping whose state has never recorded a container (a new identity, or an index that
+  was lost) first looks for the container it had: the one named by id, else the newest
+  *running* container with the spec's name. It attaches to that one (``found=True``: the
+  cycle rebuilds the bases from it) and creates a container only when there is none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from containersync.api.wire import Container
 from containersync.engine.context import MappingContext
 from containersync.errors import ContainerGone, Halted
+from containersync.index.records import MappingState
 
 GONE_STATUSES = frozenset({"expired", "deleted", "terminated", "failed"})
 #: how far the server's clock may lag ours when looking for a container a crashed run made
@@ -33,6 +38,8 @@ class Attached:
     container: Container | None
     generation: int
     new_generation: bool  # this run created or replaced the container
+    #: the state had no container and an existing one was attached: rebuild from it
+    found: bool = False
 
 
 def is_gone(container: Container) -> bool:
@@ -42,13 +49,14 @@ def is_gone(container: Container) -> bool:
 def attach(ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool) -> Attached:
     """Return the container to sync with, creating or replacing it when needed."""
     name = ctx.name
-    state = ctx.index.mapping(name)
+    state = _claim_state(ctx, dry_run=dry_run)
     wanted_id = ctx.settings.container_id
     current = state.container_id if state else None
     generation = state.generation if state else 0
 
     if wanted_id and wanted_id != current:
-        return _adopt(ctx, wanted_id, generation, dry_run=dry_run)
+        adopted_now = _adopt(ctx, wanted_id, generation, dry_run=dry_run)
+        return replace(adopted_now, found=current is None)
 
     if current:
         found = _retrieve(ctx, current)
@@ -64,6 +72,10 @@ def attach(ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool) -
     adopted = _settle_create_intents(ctx, now=now, dry_run=dry_run)
     if adopted is not None:
         return adopted
+    if current is None:
+        existing = _find_existing(ctx, generation, dry_run=dry_run)
+        if existing is not None:
+            return existing
     if dry_run:
         return Attached(None, generation + 1, new_generation=True)
     with ctx.index.write() as tx:
@@ -74,6 +86,35 @@ def attach(ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool) -
         tx.clear_intent(intent)
     new_state = ctx.index.mapping(name)
     return Attached(created, new_state.generation if new_state else generation + 1, True)
+
+
+def _claim_state(ctx: MappingContext, *, dry_run: bool) -> MappingState | None:
+    """The mapping's row, created (or a schema-1 row of its name claimed) for its identity."""
+    state = ctx.index.mapping(ctx.name)
+    if state is None and not dry_run:
+        s = ctx.settings
+        with ctx.index.write() as tx:
+            tx.ensure_mapping(ctx.name, display_name=ctx.display_name,
+                              local_root=s.identity_root, endpoint=s.endpoint)
+        state = ctx.index.mapping(ctx.name)
+    return state
+
+
+def _find_existing(ctx: MappingContext, generation: int, *, dry_run: bool) -> Attached | None:
+    """The newest running container with the spec's name, attached (not in a dry run)."""
+    wanted = ctx.settings.container_spec.name
+    running = [c for c in ctx.client.list_containers(name=wanted)
+               if c.name == wanted and c.status.lower() == "running"]
+    if not running:
+        return None
+    newest = max(running, key=lambda c: (c.created_at, c.id))
+    if dry_run:
+        return Attached(newest, generation + 1, new_generation=True, found=True)
+    with ctx.index.write() as tx:
+        tx.attach_container(ctx.name, newest.id, newest.name, adopted=False)
+    state = ctx.index.mapping(ctx.name)
+    return Attached(newest, state.generation if state else generation + 1,
+                    new_generation=True, found=True)
 
 
 def _retrieve(ctx: MappingContext, container_id: str) -> Container | None:

@@ -35,6 +35,11 @@ class MappingSettings:
     concurrency: int = 8
     honour_paths: bool = True  # send the seed-003 ``path`` field on upload
     max_delete_fraction: float = 0.5
+    #: the identity the state belongs to (``config.mapping_identity``): ``key`` names the
+    #: index row and the lock; ``name`` above is only the config's handle for it
+    key: str = ""
+    identity_root: str | None = None
+    endpoint: str | None = None
 
 
 @dataclass
@@ -52,6 +57,12 @@ class MappingContext:
 
     @property
     def name(self) -> str:
+        """The index key of this mapping's state (every index call uses it)."""
+        return self.settings.key or self.settings.name
+
+    @property
+    def display_name(self) -> str:
+        """The config's name for the mapping: what the user sees."""
         return self.settings.name
 
     def reload_rules(self) -> None:

@@ -21,20 +21,27 @@ from containersync.engine.baseline import (
     refresh_touched_bases,
     without_remote,
 )
+from containersync.engine.conflicts import forget_gone_copies
 from containersync.engine.container import Attached, attach
 from containersync.engine.context import MappingContext
+from containersync.engine.rebuild import rebuild_if_lost
 from containersync.engine.remote import Listing, list_full, observe, with_fresh_paths
-from containersync.engine.settle import remote_sha256, settle_intents
+from containersync.engine.settle import remote_sha256, settle_intents, sweep_temporaries
 from containersync.engine.summary import CycleReport
-from containersync.errors import Halted
+from containersync.errors import ConfigError, Halted
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
 from containersync.model.paths import is_under
 from containersync.model.plan import Plan
+from containersync.plan.protect import hold_back_pulls
 from containersync.plan.reconcile import reconcile
+from containersync.plan.remote_problems import screen_local
 from containersync.plan.remote_view import remote_view
-from containersync.plan.safety import Halt, check_safety
+from containersync.plan.safety import DeletionTally, Halt, check_safety, tally
 from containersync.scan.scanner import ScanResult, scan
+
+#: outcome kinds that deleted or created a file (what a deletion window counts)
+DONE = frozenset({"uploaded", "downloaded", "deleted-remote", "trashed-local"})
 
 
 @dataclass
@@ -52,17 +59,20 @@ class CycleOptions:
     should_stop: Callable[[], bool] = field(default=lambda: False)
     #: called every few seconds while long transfers are in flight (a liveness heartbeat)
     while_waiting: Callable[[], None] = field(default=lambda: None)
+    #: the daemon's max-delete windows: what earlier cycles deleted (``daemon/deletions``)
+    deletion_windows: Sequence[DeletionTally] = ()
 
 
 def run_cycle(
     ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]
 ) -> CycleReport:
     started, requests_before = time.monotonic(), ctx.client.requests_made
-    report = CycleReport(mapping=ctx.name, dry_run=opts.dry_run)
+    report = CycleReport(mapping=ctx.display_name, dry_run=opts.dry_run)
 
     def finish(problems: list[Problem]) -> None:
         report.finish(problems, started, ctx.client.requests_made - requests_before)
 
+    _refuse_unmade_root(ctx)
     attached = _attach(ctx, opts, now=now)
     report.note_container(attached)
     if attached.new_generation and (opts.only is not None or opts.listing != "full"):
@@ -70,26 +80,34 @@ def run_cycle(
         opts = replace(opts, only=None, listing="full")
     cid = attached.container.id if attached.container else None
     remote = _list_and_settle(ctx, cid, opts, report)
-    base = _load_base(ctx, opts, attached)
+    rebuilt = rebuild_if_lost(ctx, attached, remote, full_listing=opts.listing == "full",
+                              dry_run=opts.dry_run)
+    report.note_rebuilt(rebuilt)
+    base = rebuilt.base if rebuilt else _load_base(ctx, opts, attached)
     view = remote_view(remote.objects, base, remote_root=ctx.settings.remote_root,
                        pull_sources=ctx.settings.pull_sources,
                        own_ids=ctx.index.own_uploads(ctx.name),
                        keep=_targeted(opts.only, remote),
                        unseen=frozenset(o.file_id for o in remote.fresh))
     scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts)
+    if not opts.dry_run:
+        sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
     report.hashed, report.held_back = scanned.hashed, list(scanned.held_back)
     if not opts.dry_run:
         base = refresh_touched_bases(ctx, base, scanned.files)
+    view = screen_local(view, base, scanned.files, folders=scanned.folders,
+                        links={p.path for p in scanned.problems if p.kind == "symlink"})
     known, view = _known_to_scan(base, view, scanned)
 
     plan, digests = _reconcile(ctx, cid, known, scanned, view, now=now)
+    plan, report.held_back_pulls = hold_back_pulls(plan)  # .envrc, rule files, .git/: never
     opts.on_plan(plan)
     report.plan = plan
     # plan.problems already carries the remote view's problems (reconcile passes them on)
     problems: list[Problem] = [*scanned.problems, *plan.problems]
 
     halt = _check_safety(ctx, plan, base, scanned, view, digests, remote, attached,
-                         force=opts.force)
+                         force=opts.force, windows=opts.deletion_windows)
     if halt is not None:
         if not opts.dry_run:
             with ctx.index.write() as tx:
@@ -103,15 +121,34 @@ def run_cycle(
     execute_plan(ctx, cid, plan.actions, base, digests, report, now=now,
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
                  while_waiting=opts.while_waiting)
+    report.deletions = tally([o.action for o in report.outcomes if o.ok and o.kind in DONE],
+                             base, view, digests)
     finish([*problems, *(o.problem for o in report.outcomes if o.problem is not None)])
     commit_cycle(ctx, report, full_listing=opts.listing == "full", now=now)
+    if opts.only is None:
+        forget_gone_copies(ctx)
     return report
 
 
+def _refuse_unmade_root(ctx: MappingContext) -> None:
+    """A mapping that has never synced and whose local root is missing or is a file is a
+    configuration error, before anything is created: a typo must not make a folder tree and
+    a container. One that synced before (bases, or a recorded cycle) goes on to the "local
+    root gone" rail instead."""
+    root = ctx.settings.local_root
+    if root.is_dir():
+        return
+    state = ctx.index.mapping(ctx.name)
+    if ctx.index.bases(ctx.name) or (state is not None and state.summary is not None):
+        return
+    what = "is a file, not a folder" if root.exists() else "does not exist"
+    raise ConfigError(f"local root {str(root)!r} {what} and mapping {ctx.name!r} has never "
+                      "synced", fix="fix `local` if it is a typo, else create the folder: "
+                      f"mkdir -p {root} (`containersync init FOLDER` creates it)")
+
+
 def _attach(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]) -> Attached:
-    if not opts.dry_run and ctx.index.mapping(ctx.name) is None:
-        with ctx.index.write() as tx:
-            tx.ensure_mapping(ctx.name)
+    # attach creates (or claims) the mapping's row for its identity
     return attach(ctx, now=now, dry_run=opts.dry_run)
 
 
@@ -209,6 +246,7 @@ def _check_safety(
     ctx: MappingContext, plan: Plan, base: Mapping[str, BaseEntry],
     scanned: ScanResult, view: RemoteView,
     digests: Mapping[str, str], remote: Listing, attached: Attached, *, force: bool,
+    windows: Sequence[DeletionTally] = (),
 ) -> Halt | None:
     root_state = scanned.root_state
     if root_state == "ok" and scanned.scope is None and not scanned.files:
@@ -221,4 +259,5 @@ def _check_safety(
         local_root_state=root_state, remote_listed_count=len(remote.objects),
         container_running=attached.container is not None and not attached.new_generation,
         force=force, digests=digests, max_delete_fraction=ctx.settings.max_delete_fraction,
+        windows=windows,
     )

@@ -9,6 +9,7 @@ import sys
 import time
 from typing import TextIO
 
+from containersync.display import printable
 from containersync.execute.outcome import Outcome
 from containersync.model.plan import Download, Plan, SaveConflictCopy, Upload
 
@@ -53,13 +54,13 @@ class Progress:
             now = time.monotonic()
             if now - self._last_draw >= 0.1 or self.files == self.total_files:
                 self._last_draw = now
-                self.stream.write("\r\x1b[2K" + self._bar())
+                self.stream.write("\r\x1b[2K" + printable(self._bar()))
                 self.stream.flush()
             return
-        text = VERBS.get(outcome.kind, outcome.kind)
         if outcome.problem is not None:
-            text = f"problem ({outcome.problem.kind}): {outcome.problem.message}"
-        self.stream.write(f"{self.mapping}: {text}: {outcome.action.path}\n")
+            return  # problems are said once, after the run, with the others (sync's summary)
+        text = VERBS.get(outcome.kind, outcome.kind)
+        self.stream.write(printable(f"{self.mapping}: {text}: {outcome.action.path}") + "\n")
 
     def close(self) -> None:
         if self.live and not self.quiet and self.files:

@@ -15,15 +15,25 @@ from typing import Any
 
 from containersync.api.client import ContainersClient
 from containersync.api.wire import ContainerSpec
-from containersync.config import Config, MappingConfig, resolve_api_key
+from containersync.config import (
+    Config,
+    MappingConfig,
+    MappingIdentity,
+    mapping_identity,
+    resolve_api_key,
+)
 from containersync.engine.context import MappingContext, MappingSettings
 from containersync.execute.trash import Trash
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer, start_server
+from containersync.logs import get_logger
 from containersync.scan.ignore import IgnoreRules
 
+log = get_logger(__name__)
 
-def settings_for(m: MappingConfig, *, concurrency: int) -> MappingSettings:
+
+def settings_for(m: MappingConfig, *, concurrency: int,
+                 identity: MappingIdentity | None = None) -> MappingSettings:
     spec = m.container
     policy: dict[str, Any] | None = None
     if spec.network_policy is not None:
@@ -48,6 +58,9 @@ def settings_for(m: MappingConfig, *, concurrency: int) -> MappingSettings:
         container_id=spec.id,
         concurrency=concurrency,
         max_delete_fraction=m.max_delete_fraction,
+        key=identity.key if identity else "",
+        identity_root=identity.local_root if identity else None,
+        endpoint=identity.endpoint if identity else None,
     )
 
 
@@ -66,10 +79,18 @@ class Session:
         """An index connection for the calling thread (connections are per thread)."""
         index = Index.open(Path(self.config.state.index_file))
         self._indexes.append(index)
+        if index.moved_aside is not None:
+            aside, damage = index.moved_aside
+            log.warning("the index was damaged; moved it aside and rebuilding every mapping "
+                        "from its container", index=str(index.path), moved_to=str(aside),
+                        damage=damage)
         return index
 
+    def identity(self, m: MappingConfig) -> MappingIdentity:
+        return mapping_identity(self.config, m)
+
     def context(self, m: MappingConfig, index: Index) -> MappingContext:
-        s = settings_for(m, concurrency=self.config.api.concurrency)
+        s = settings_for(m, concurrency=self.config.api.concurrency, identity=self.identity(m))
         return MappingContext(
             settings=s, client=self.client, index=index,
             trash=Trash(Path(self.config.state.trash_dir), self.config.state.trash_retention_days),

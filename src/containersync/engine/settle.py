@@ -9,7 +9,9 @@
   replaced an object (modified file) and was adopted, the replaced object is deleted, which
   finishes what the executor started.
 - delete-remote: repeated (deleting what is gone already is fine).
-- download: a temporary file may be left in the target's folder; it is removed.
+- download: a temporary file may be left in the target's folder; it is removed. (Every
+  non-dry run also removes the temporaries its scan meets, wherever they are:
+  ``sweep_temporaries``.)
 - create-container: handled by ``engine.container`` before anything else.
 """
 
@@ -72,6 +74,18 @@ def remove_temp_files(root: Path, rel: str) -> int:
     finally:
         os.close(dfd)
     return removed
+
+
+def sweep_temporaries(root: Path, found: Sequence[str]) -> int:
+    """Remove the temporaries a scan found (``ScanResult.temporaries``), folder by folder:
+    what downloads interrupted by a crash left, whether or not an intent points there.
+
+    Called only by a run that holds the mapping's lock, never by a dry run.
+    RACE: a temporary is ours only while our executor writes it; the lock keeps every other
+    run of this mapping out and our executor does not run during the scan, so each one
+    found is a leftover."""
+    one_per_folder = {rel.rpartition("/")[0]: rel for rel in found}
+    return sum(remove_temp_files(root, rel) for rel in one_per_folder.values())
 
 
 def _settle_upload(

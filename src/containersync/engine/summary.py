@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import Problem
 from containersync.model.plan import Plan
+from containersync.plan.remote_problems import REMOTE_NOTICE_KINDS
+from containersync.plan.safety import DeletionTally
 
 if TYPE_CHECKING:
     from containersync.engine.container import Attached
+    from containersync.engine.rebuild import Rebuilt
 
 #: outcome kind -> summary counter
 COUNTER = {
@@ -27,7 +31,7 @@ COUNTER = {
 
 #: problem kinds that are notices, not failures: reported once, they do not make a run
 #: "finished with problems" (a symlink is never synced; retrying will not change that)
-NOTICE_KINDS = frozenset({"symlink"})
+NOTICE_KINDS = frozenset({"symlink", *REMOTE_NOTICE_KINDS})
 
 
 @dataclass
@@ -49,8 +53,15 @@ class CycleReport:
     hashed: int = 0
     settled: int = 0
     held_back: list[str] = field(default_factory=list)
+    #: what the carried-out actions deleted and created (the daemon's max-delete windows)
+    deletions: DeletionTally = field(default_factory=DeletionTally)
+    #: pull-protected paths the sandbox wrote (or deleted) that were not applied here
+    held_back_pulls: tuple[str, ...] = ()
     requests: int = 0
     seconds: float = 0.0
+    #: why the bases were rebuilt from the container this run (None: they were not)
+    rebuilt: str | None = None
+    rebuilt_matched: int = 0
 
     def note_container(self, attached: Attached) -> None:
         c = attached.container
@@ -60,6 +71,10 @@ class CycleReport:
         self.container_status = c.status if c else None
         if c is not None and c.last_active_at is not None and c.expires_after is not None:
             self.expires_at = float(c.last_active_at + c.expires_after.minutes * 60)
+
+    def note_rebuilt(self, rebuilt: Rebuilt | None) -> None:
+        if rebuilt is not None:
+            self.rebuilt, self.rebuilt_matched = rebuilt.reason, rebuilt.matched
 
     def add(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -106,8 +121,11 @@ class CycleReport:
             "bytes_down": self.bytes_down,
             "files_hashed": self.hashed,
             "held_back": self.held_back,
+            "held_back_pulls": list(self.held_back_pulls),
             "requests": self.requests,
             "seconds": self.seconds,
+            "rebuilt": self.rebuilt,
+            "rebuilt_matched": self.rebuilt_matched,
         }
         if self.dry_run:
             out["plan"] = [describe(a) for a in self.plan.actions]
@@ -129,6 +147,47 @@ class CycleReport:
             planned = ", ".join(f"{k} {v}" for k, v in sorted(self.planned_counts().items()))
             parts[1] = f"plan: {planned or 'nothing to do'}"
         return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class HeldNote:
+    """One "held back" message: ``text`` for people; ``event`` and ``paths`` for logs."""
+
+    event: str
+    text: str
+    paths: tuple[str, ...]
+
+
+class HeldBackNotes:
+    """Says which files were held back when one appears that was not said before, not on
+    every cycle. ``said``: a previous summary (``CycleReport.to_dict``), already said."""
+
+    def __init__(self, said: Mapping[str, Any] | None = None) -> None:
+        said = said or {}
+        self._secrets = set(said.get("held_back") or ())
+        self._pulls = set(said.get("held_back_pulls") or ())
+
+    def notes(self, report: CycleReport) -> list[HeldNote]:
+        out: list[HeldNote] = []
+        if set(report.held_back) - self._secrets:
+            out.append(HeldNote(
+                "held back secret files (re-include in the config's exclude to send them)",
+                f"held back {len(report.held_back)} secret file(s), never sent to a sandbox "
+                f"unless re-included with !pattern in the config's exclude: "
+                f"{_some(report.held_back)}", tuple(report.held_back)))
+        if set(report.held_back_pulls) - self._pulls:
+            out.append(HeldNote(
+                "held back files the sandbox wrote (never pulled: they would run here)",
+                f"held back {len(report.held_back_pulls)} file(s) the sandbox wrote, never "
+                f"pulled (they would run or steer on this machine): "
+                f"{_some(report.held_back_pulls)}", tuple(report.held_back_pulls)))
+        self._secrets.update(report.held_back)
+        self._pulls.update(report.held_back_pulls)
+        return out
+
+
+def _some(paths: Sequence[str], shown: int = 5) -> str:
+    return ", ".join(paths[:shown]) + (" ..." if len(paths) > shown else "")
 
 
 def describe(action: object) -> dict[str, Any]:

@@ -76,16 +76,18 @@ class Trash:
         finally:
             os.close(dfd)
 
-    def purge(self, now: datetime) -> int:
-        """Remove move folders older than the retention; return how many were removed."""
+    def purge(self, now: datetime, mapping: str | None = None) -> int:
+        """Remove move folders older than the retention (of every mapping, or only of
+        ``mapping``: the daemon's worker purges its own); return how many were removed."""
         cutoff = now.astimezone(UTC) - self.retention
         removed = 0
         if not self.dir.is_dir():
             return 0
-        for mapping in os.scandir(self.dir):
-            if not mapping.is_dir(follow_symlinks=False):
+        only = check_component(mapping) if mapping is not None else None
+        for folder in os.scandir(self.dir):
+            if not folder.is_dir(follow_symlinks=False) or only not in (None, folder.name):
                 continue
-            for slot in os.scandir(mapping.path):
+            for slot in os.scandir(folder.path):
                 try:
                     when = datetime.strptime(slot.name[:_STAMP_LEN], _STAMP)
                 except ValueError:

@@ -1,4 +1,5 @@
-"""One process at a time per mapping: an ``flock`` on ``<state_dir>/locks/<mapping>.lock``.
+"""One process at a time per mapping: an ``flock`` on ``<state_dir>/locks/<key>.lock``, where
+``key`` is the mapping's identity key (``config.mapping_identity``), not its config name.
 
 Responsibilities: keep a ``sync`` and a running daemon (or two of either) from acting on
 the same mapping, and say who holds it when refusing.
@@ -16,6 +17,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -28,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 
 from containersync.errors import InvariantViolation, LockedError
+from containersync.index.health import FILE_MODE, os_error, prepare_dir
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _POLL_SECONDS = 0.05
@@ -58,8 +61,13 @@ class MappingLock:
         """Take the lock, waiting up to ``wait`` seconds; raise ``LockedError`` if held."""
         if self._fd is not None:
             raise InvariantViolation(f"lock for mapping {self.mapping!r} is already held")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        prepare_dir(self.path.parent)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        except OSError as exc:
+            raise os_error(exc, self.path) from None
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, FILE_MODE)  # a lock file an older version left 0644
         deadline = time.monotonic() + max(wait, 0)
         try:
             while True:
@@ -70,7 +78,10 @@ class MappingLock:
                     if time.monotonic() >= deadline:
                         raise LockedError(self.mapping, self._holder(fd)) from None
                     time.sleep(_POLL_SECONDS)
-            self._write_holder(fd)
+            try:
+                self._write_holder(fd)
+            except OSError as exc:
+                raise os_error(exc, self.path) from None
         except BaseException:
             os.close(fd)
             raise

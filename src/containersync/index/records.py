@@ -50,6 +50,10 @@ class MappingState:
     last_full_list: float | None = None
     rules_fingerprint: str | None = None
     summary: Mapping[str, Any] | None = field(default=None, compare=False)
+    #: the identity the row belongs to (``name`` is its key); None on a schema-1 row
+    display_name: str | None = None
+    local_root: str | None = None
+    endpoint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,13 @@ from pathlib import Path
 from types import TracebackType
 
 from containersync.errors import InvariantViolation
+from containersync.index.health import (
+    is_corrupt,
+    move_aside,
+    prepare_dir,
+    prepare_file,
+    sqlite_error,
+)
 from containersync.index.migrate import Step, migrate, user_version
 from containersync.index.records import (
     ConflictRow,
@@ -49,13 +56,44 @@ class Index:
         self._conn = conn
         self._path = path
         self._writing = False
+        #: (where a corrupt file was moved, what was wrong with it) when ``open`` did that
+        self.moved_aside: tuple[Path, str] | None = None
 
     @classmethod
     def open(cls, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
-             steps: Sequence[Step] | None = None) -> Index:
-        """Open (creating folders and file as needed) and migrate the index at ``path``."""
+             steps: Sequence[Step] | None = None, recover: bool = True) -> Index:
+        """Open (creating folders and file as needed, private: see ``index.health``) and
+        migrate the index at ``path``. A corrupt file is moved aside and a fresh index
+        created in its place when ``recover`` (``moved_aside`` then says where it went);
+        without ``recover``, and for every other failure, a ``ContainerSyncError`` that
+        names the file is raised."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_dir(path.parent)
+        prepare_file(path)
+        inode = path.stat().st_ino
+        try:
+            return cls._connect(path, busy_timeout_ms, steps)
+        except sqlite3.Error as exc:
+            if not (recover and is_corrupt(exc)):
+                raise sqlite_error(exc, path) from None
+            damage = str(exc)
+        aside = None
+        # RACE: two processes finding the same file corrupt: the inode check keeps the
+        # second from moving aside the fresh index the first just created; between the
+        # check and the rename there is a window of one syscall, and the loser's index is
+        # then only a second fresh one, rebuilt from the containers like the first.
+        if path.exists() and path.stat().st_ino == inode:
+            aside = move_aside(path)
+        prepare_file(path)
+        try:
+            index = cls._connect(path, busy_timeout_ms, steps)
+        except sqlite3.Error as exc:
+            raise sqlite_error(exc, path) from None
+        index.moved_aside = (aside, damage) if aside is not None else None
+        return index
+
+    @classmethod
+    def _connect(cls, path: Path, busy_timeout_ms: int, steps: Sequence[Step] | None) -> Index:
         conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -65,6 +103,7 @@ class Index:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             migrate(conn, path, steps)
+            conn.execute("SELECT count(*) FROM mappings").fetchone()
         except BaseException:
             conn.close()
             raise
@@ -116,7 +155,8 @@ class Index:
         row = self._conn.execute(
             "SELECT name, container_id, container_name, adopted, generation, halt_rail,"
             " halt_reason, halt_since, last_push, last_pull, last_full_list,"
-            " rules_fingerprint, summary_json FROM mappings WHERE name = ?", (name,)).fetchone()
+            " rules_fingerprint, summary_json, display_name, local_root, endpoint"
+            " FROM mappings WHERE name = ?", (name,)).fetchone()
         if row is None:
             return None
         halt = HaltState(row[5], row[6] or "", row[7] or 0.0) if row[5] is not None else None
@@ -124,7 +164,17 @@ class Index:
             name=row[0], container_id=row[1], container_name=row[2], adopted=bool(row[3]),
             generation=row[4], halt=halt, last_push=row[8], last_pull=row[9],
             last_full_list=row[10], rules_fingerprint=row[11],
-            summary=json.loads(row[12]) if row[12] is not None else None)
+            summary=json.loads(row[12]) if row[12] is not None else None,
+            display_name=row[13], local_root=row[14], endpoint=row[15])
+
+    def keys_for(self, display_name: str) -> list[str]:
+        """The keys of every row the config name ``display_name`` stands for (one per
+        identity; a schema-1 row, not yet claimed, by its name)."""
+        rows = self._conn.execute(
+            "SELECT name FROM mappings WHERE display_name = ?"
+            " OR (display_name IS NULL AND name = ?) ORDER BY name",
+            (display_name, display_name))
+        return [r[0] for r in rows]
 
     def bases(self, name: str) -> dict[str, BaseEntry]:
         rows = self._conn.execute(

@@ -55,8 +55,42 @@ class WriteTx:
 
     # -- the mapping row -------------------------------------------------------------------
 
-    def ensure_mapping(self, name: str) -> None:
-        self._exec("INSERT OR IGNORE INTO mappings (name) VALUES (?)", (name,))
+    def ensure_mapping(self, name: str, *, display_name: str | None = None,
+                       local_root: str | None = None, endpoint: str | None = None) -> bool:
+        """Make sure the row keyed ``name`` exists; return True if it was created now.
+
+        With an identity given: a schema-1 row named ``display_name`` (identity NULL) is
+        *claimed* by the first mapping of that name that opens it: renamed to ``name``
+        with everything recorded for it, and given this identity. Rows that already carry
+        an identity are never claimed, so another folder's state is never taken over.
+        """
+        if self._exec("SELECT 1 FROM mappings WHERE name = ?", (name,)).fetchone():
+            return False
+        legacy = display_name is not None and display_name != name and self._exec(
+            "SELECT 1 FROM mappings WHERE name = ? AND local_root IS NULL"
+            " AND display_name IS NULL", (display_name,)).fetchone()
+        if legacy and display_name is not None:
+            self._rename_mapping(display_name, name)
+        else:
+            self._exec("INSERT INTO mappings (name) VALUES (?)", (name,))
+        self._exec("UPDATE mappings SET display_name = ?, local_root = ?, endpoint = ?"
+                   " WHERE name = ?", (display_name, local_root, endpoint, name))
+        return not legacy
+
+    def _rename_mapping(self, old: str, new: str) -> None:
+        """Move every row of mapping ``old`` to the key ``new`` (the foreign keys are
+        checked at commit, when parent and children agree again)."""
+        self._exec("PRAGMA defer_foreign_keys = ON")
+        self._exec("UPDATE mappings SET name = ? WHERE name = ?", (new, old))
+        tables = [r[0] for r in self._exec(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'mappings'"
+            " AND name NOT LIKE 'sqlite_%'")]
+        for table in tables:
+            refs = self._exec(f"PRAGMA foreign_key_list({table})").fetchall()
+            for ref in refs:  # (id, seq, table, from, to, ...)
+                if ref[2] == "mappings":
+                    self._exec(f"UPDATE {table} SET {ref[3]} = ? WHERE {ref[3]} = ?",
+                               (new, old))
 
     def drop_mapping(self, name: str) -> None:
         """Forget a mapping and everything recorded for it."""

@@ -17,6 +17,9 @@ Invariants:
   command itself succeeded, so a caller never mistakes a lost result for success.
 - Our own notes go through ``note`` (stderr, prefixed); the command's output is never
   captured or altered.
+- The command gets a minimal environment (``sandbox_environ``): only the names a command
+  needs to run (PATH, HOME, locale, terminal, ...), never ours: no API key, token, password
+  or credential the user's shell holds reaches code a model wrote.
 - The temporary tree and the cgroup are removed whatever happens; Ctrl-C reaches the
   command (same process group), SIGTERM/SIGHUP are passed on to it, and we still record
   what it left.
@@ -25,12 +28,14 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from containersync import errors
@@ -39,6 +44,20 @@ from containersync.localapi.exec_tree import TreeChanges, diff_tree, materialise
 from containersync.localapi.sandbox import SandboxFiles, describe_policy
 
 Note = Callable[[str], None]
+
+#: the only variables passed on: what a command needs to run, none of them a credential.
+#: PYTHONPATH lets the isolation trampoline import containersync from a source tree.
+KEPT_VARIABLES = frozenset({"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE",
+                            "TZ", "TERM", "COLORTERM", "NO_COLOR", "TMPDIR", "PYTHONPATH"})
+_LOCALE = re.compile(r"^LC_[A-Z_]+$")
+#: refused even if kept above (a defence against the list growing carelessly)
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASS|CRED|AUTH|^OPENAI", re.IGNORECASE)
+
+
+def sandbox_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment the assistant's command runs with (see the module invariants)."""
+    return {k: v for k, v in environ.items()
+            if (k in KEPT_VARIABLES or _LOCALE.match(k)) and not _SECRET_NAME.search(k)}
 
 
 def trampoline_argv(tree: Path, command: Sequence[str], *, memory: int,
@@ -151,7 +170,7 @@ def _run_limited(tree: Path, command: Sequence[str], limit_text: str, no_network
     try:
         children: list[subprocess.Popen[bytes]] = []
         with _signals_handled(children):
-            children.append(subprocess.Popen(argv))
+            children.append(subprocess.Popen(argv, env=sandbox_environ(os.environ)))
             returncode = children[0].wait()
     finally:
         if group is not None:

@@ -30,6 +30,8 @@ Objects matched by rule 1 or 2 are *ours*. Invariants of the result:
   ``unsafe-remote-path`` (``Problem.path`` holds the raw remote path) when it would have
   been pulled; a foreign one is put in ``foreign`` with ``path`` set to its raw remote
   path, since it is never written anywhere and must not make every sync report a problem.
+- Objects that cannot be pulled as they stand (NFC/NFD twins, conflict-copy names, a file
+  below a file) are moved to ``foreign`` with a notice by ``remote_problems.screen_listing``.
 - Output tuples are sorted (by path, then newest first) so views compare equal.
 - Same-second rivals: ``created_at`` has one-second resolution, so when our object and
   an object that is not ours share the newest second at a path, their order is unknown. If
@@ -53,6 +55,7 @@ from collections.abc import Set as AbstractSet
 from containersync.errors import UnsafePath
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
 from containersync.model.paths import remote_to_local
+from containersync.plan.remote_problems import screen_listing
 
 UNSAFE_REMOTE_PATH = "unsafe-remote-path"
 
@@ -137,10 +140,11 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
             else:
                 foreign.append(older)
 
-    return RemoteView(files=files, garbage=_by_path_newest_first(garbage),
+    view = RemoteView(files=files, garbage=_by_path_newest_first(garbage),
                       foreign=_by_path_newest_first(foreign),
                       problems=tuple(sorted(problems, key=lambda p: (p.path, p.message))),
                       ambiguous=frozenset(ambiguous))
+    return screen_listing(view, pull_sources=pull_sources, ours=by_remote_id.keys() | own.keys())
 
 
 def _same_second_rival(group: list[tuple[RemoteFile, bool]],

@@ -16,6 +16,13 @@ halt, never "sync less". Checked in this order, the first that trips wins:
    ``Upload`` of the same content, or a ``Download`` whose digest is known and equal) does
    not count.
 
+Rail 3 also counts over **windows** (the daemon's, SYNC_SEMANTICS "max-delete"): each
+``DeletionTally`` in ``windows`` is what earlier cycles of the window deleted and created;
+the plan halts when the window's deletions plus its own would exceed the share of what the
+side tracked before the window began (renames pair across the whole window). So a mass
+deletion the daemon sees as many small cycles halts like one ``sync`` would. The caller
+keeps the windows (``daemon/deletions.py``); this module only takes their counts.
+
 ``force=True`` turns every rail off. The caller raises ``Halted(rail, reason)``
 (``Halt.as_error()``) or records the halt for ``status``.
 """
@@ -23,12 +30,12 @@ halt, never "sync less". Checked in this order, the first that trips wins:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from containersync.errors import Halted, InvariantViolation
 from containersync.model.entry import BaseEntry, LocalFile, RemoteView
-from containersync.model.plan import DeleteRemote, Download, Plan, TrashLocal, Upload
+from containersync.model.plan import Action, DeleteRemote, Download, Plan, TrashLocal, Upload
 
 TOO_MANY_DELETIONS = "too-many-deletions"
 LOCAL_ROOT_GONE = "local-root-gone"
@@ -56,6 +63,50 @@ class Halt:
         return Halted(self.rail, self.reason)
 
 
+@dataclass(frozen=True, slots=True)
+class DeletionTally:
+    """sha256 of each tracked file deleted, and of each file created, per side."""
+
+    local_deleted: tuple[str, ...] = ()
+    local_created: tuple[str, ...] = ()
+    remote_deleted: tuple[str, ...] = ()
+    remote_created: tuple[str, ...] = ()
+    #: which window this is, for the halt's reason ("in the last minute")
+    label: str = ""
+
+    def __add__(self, other: DeletionTally) -> DeletionTally:
+        return DeletionTally(self.local_deleted + other.local_deleted,
+                             self.local_created + other.local_created,
+                             self.remote_deleted + other.remote_deleted,
+                             self.remote_created + other.remote_created, self.label)
+
+    def side(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        if name == "local":
+            return self.local_deleted, self.local_created
+        return self.remote_deleted, self.remote_created
+
+    def net_deleted(self, name: str) -> int:
+        """Deletions on side ``name`` that no creation of the same content pairs with."""
+        deleted, created = self.side(name)
+        return len(deleted) - _paired(deleted, created)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.local_deleted or self.local_created or self.remote_deleted
+                    or self.remote_created)
+
+
+def tally(actions: Iterable[Action], base: Mapping[str, BaseEntry], remote: RemoteView,
+          digests: Mapping[str, str] = _NO_DIGESTS) -> DeletionTally:
+    """What ``actions`` delete and create, counted as rail 3 counts them. Give it the
+    actions that were carried out to learn what a cycle did (for a window)."""
+    plan = Plan(actions=tuple(actions))
+    local_deleted, remote_deleted = _deletions(plan, base, remote)
+    local_made, remote_made = _creations(plan, digests)
+    return DeletionTally(tuple(local_deleted), tuple(local_made), tuple(remote_deleted),
+                         tuple(remote_made))
+
+
 def _files(n: int) -> str:
     return f"{n} file" if n == 1 else f"{n} files"
 
@@ -64,7 +115,8 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
                  remote: RemoteView, *, local_root_state: str, remote_listed_count: int,
                  container_running: bool, force: bool,
                  digests: Mapping[str, str] = _NO_DIGESTS,
-                 max_delete_fraction: float = 0.5) -> Halt | None:
+                 max_delete_fraction: float = 0.5,
+                 windows: Sequence[DeletionTally] = ()) -> Halt | None:
     """The first rail ``plan`` trips, or ``None`` (always ``None`` with ``force``).
 
     ``local_root_state`` is one of ``ROOT_STATES``; ``remote_listed_count`` is how many
@@ -72,6 +124,7 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
     same known-digest map given to ``reconcile`` (used to recognise pulled renames).
     ``max_delete_fraction``: the share of a side's tracked files one pass may delete
     (SYNC_SEMANTICS: half).
+    ``windows``: what earlier cycles of each deletion window did (see the module doc).
     ``local`` is the scan the plan came from; the rails read what the plan's actions
     expect instead, so it is accepted for a stable signature only.
     """
@@ -93,15 +146,28 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
                     f"the running container lists no files while the index tracks "
                     f"{tracked_remote} remote files; if they were deleted on purpose, "
                     "run again with --force")
-    local_deleted, remote_deleted = _deletions(plan, base, remote)
-    local_made, remote_made = _creations(plan, digests)
-    for side, deleted, made, tracked in (("local", local_deleted, local_made, tracked_local),
-                                         ("remote", remote_deleted, remote_made,
-                                          tracked_remote)):
+    own = tally(plan.actions, base, remote, digests)
+    for window in (DeletionTally(), *windows):
+        halt = _too_many(window, own, tracked_local, tracked_remote, max_delete_fraction)
+        if halt is not None:
+            return halt
+    return None
+
+
+def _too_many(window: DeletionTally, own: DeletionTally, tracked_local: int,
+              tracked_remote: int, fraction: float) -> Halt | None:
+    seen = window + own
+    for side, tracked_now in (("local", tracked_local), ("remote", tracked_remote)):
+        deleted, made = seen.side(side)
         renames = _paired(deleted, made)
         count = len(deleted) - renames
-        if count > 1 and count > tracked * max_delete_fraction:
+        # the window's files were tracked when it began: count against that, not what is left
+        tracked = tracked_now + window.net_deleted(side)
+        if count > 1 and count > tracked * fraction:
             note = f" (not counting {renames} renamed)" if renames else ""
+            earlier = window.net_deleted(side)
+            if earlier > 0:
+                note += f"; {earlier} of them already deleted {window.label or 'earlier'}"
             return Halt(TOO_MANY_DELETIONS,
                         f"would delete {count} of {tracked} tracked {side} files{note}; "
                         f"{_FORCE_HINT}")

@@ -6,7 +6,13 @@ in the local root, and the mapping's ``exclude`` list. A user ``!pattern`` re-in
 anything a default left out, with git's one restriction: nothing below an ignored
 directory can be re-included (re-include the directory itself, e.g. ``!.aws/``).
 
+Secrets are decided apart from the rest: the secret defaults and the config's ``exclude``
+list alone, matched case-insensitively. A rule file lives in the synced folder, where the
+sandbox's writes could reach it, so its ``!pattern`` never sends a secret.
+
 Invariants:
+- A path a secret default matches (in any case) is ``SECRET`` unless the config's
+  ``exclude`` re-includes it; nothing in ``.gitignore``/``.containersyncignore`` changes that.
 - This program's temporaries (``.containersync-tmp-*``) and conflict copies are always
   ignored, whatever the user writes (even ``!*``): they are never uploaded.
 - ``ignored(rel)`` is true when ``rel`` or any folder above it is ignored, so it agrees
@@ -37,12 +43,23 @@ DEFAULTS: dict[str, tuple[str, ...]] = {
                        "*___jb_tmp___", "*___jb_old___", ".*.kate-swp", ".idea/"),
     "default-cache": ("__pycache__/", ".pytest_cache/", "node_modules/", ".venv/",
                       ".mypy_cache/", ".DS_Store"),
-    "default-secret": (".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_ed25519*", ".netrc",
-                       ".npmrc", ".pypirc", ".aws/", ".ssh/", "*.p12", "*.pfx"),
+    # matched in any case; each names a file that holds a credential, and none a common
+    # data file (a JSON service-account key has no fixed name: only the usual ones are here)
+    "default-secret": (
+        ".env", ".env.*", "*.pem", "*.key", "*.p12", "*.pfx", "*.ppk",  # keys, certificates
+        "id_rsa*", "id_ed25519*", "id_ecdsa*", "id_dsa*", ".ssh/", ".gnupg/",  # ssh, gpg
+        ".netrc", ".npmrc", ".pypirc", ".git-credentials", ".pgpass", ".my.cnf", ".htpasswd",
+        ".aws/", ".azure/", "**/.config/gcloud/", "application_default_credentials.json",
+        "credentials.json", "client_secret*.json", "service-account*.json",
+        "service_account*.json", ".s3cfg", ".vault-token",  # cloud and vault CLIs
+        "**/.docker/config.json", "**/.kube/config", "kubeconfig",  # registries, clusters
+        "*.keystore", "*.jks",  # Java and Android signing keystores
+    ),
     "default-own": (TEMP_PREFIX + "*",
                     "*.conflict-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]*"),
 }
 SECRET_SOURCE = "default-secret"
+CONFIG_SOURCE = "exclude"  # the only source that may re-include a secret
 
 _FLOATING = "^(?:.+/)?"
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
@@ -73,6 +90,49 @@ def _read_rules(path: Path) -> list[str]:
     return text.splitlines()
 
 
+class _Matcher:
+    """One ``GitIgnoreSpec``: ``last(rel, slash)`` is the index of the rule that decides
+    ``rel`` when it ignores it, else None. ``fold``: match in any case (rules and paths are
+    lowered). ``base_parts``/``full_parts`` feed the cheap prefilter (``_prefilter``)."""
+
+    def __init__(self, lines: list[str], *, fold: bool = False) -> None:
+        self._fold = fold
+        if fold:
+            lines = [line.lower() for line in lines]
+        self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        if len(self._spec.patterns) != len(lines):
+            raise ConfigError("pathspec dropped ignore rules unexpectedly")
+        self.base_parts: list[str] = []
+        self.full_parts: list[str] = []
+        for line, pat in zip(lines, self._spec.patterns, strict=True):
+            regex = getattr(pat, "regex", None)
+            if pat.include is not True or regex is None:
+                continue
+            text = _NAMED_GROUP.sub("(?:", regex.pattern)
+            core = line.rstrip("/")
+            if text.startswith(_FLOATING) and "/" not in core and "**" not in core:
+                text, parts = text[len(_FLOATING):], self.base_parts
+            else:
+                parts = self.full_parts
+            parts.append(f"(?i:{text})" if fold else f"(?:{text})")
+
+    def last(self, rel: str, slash: str) -> int | None:
+        result = self._spec.check_file((rel.lower() if self._fold else rel) + slash)
+        if result.include is not True or result.index is None:
+            return None
+        return int(result.index)
+
+
+def _prefilter(parts: list[str]) -> re.Pattern[str] | None:
+    """Combined regexes that say cheaply whether any *ignoring* rule can match.
+
+    Rules without an inner ``/`` match on the last segment alone, so they are tried on the
+    name; the others on the whole path. Only a hit pays for pathspec's exact, last-match-wins
+    evaluation.
+    """
+    return re.compile("|".join(parts)) if parts else None
+
+
 class IgnoreRules:
     """The effective ignore rules of one mapping. Build with ``IgnoreRules.load``."""
 
@@ -86,37 +146,19 @@ class IgnoreRules:
                     lines.append(line)
                     self._sources.append(source)
         self._lines = lines
-        self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
-        if len(self._spec.patterns) != len(lines):
-            raise ConfigError("pathspec dropped ignore rules unexpectedly")
         self.fingerprint = hashlib.sha256(
             "\n".join(f"{src}\t{line}" for src, line in zip(self._sources, lines, strict=True)).encode()
         ).hexdigest()
-        self._base_rx, self._path_rx = self._prefilters(lines)
+        pairs = list(zip(self._sources, lines, strict=True))
+        self._general = _Matcher([line for src, line in pairs if src != SECRET_SOURCE])
+        # secrets: the secret defaults, then only the config's rules, in any case
+        secret = [line for src, line in pairs if src == SECRET_SOURCE]
+        self._secret_count = len(secret)
+        self._secret = _Matcher(secret + [line for src, line in pairs if src == CONFIG_SOURCE],
+                                fold=True)
+        self._base_rx = _prefilter(self._secret.base_parts + self._general.base_parts)
+        self._path_rx = _prefilter(self._secret.full_parts + self._general.full_parts)
         self._dir_cache: dict[str, Verdict] = {}
-
-    def _prefilters(self, lines: list[str]) -> tuple[re.Pattern[str] | None,
-                                                     re.Pattern[str] | None]:
-        """Two combined regexes that say cheaply whether any *ignoring* rule can match.
-
-        Rules without an inner ``/`` match on the last segment alone, so they are tried on
-        the name; the others on the whole path. Only a hit pays for pathspec's exact,
-        last-match-wins evaluation.
-        """
-        base: list[str] = []
-        full: list[str] = []
-        for line, pat in zip(lines, self._spec.patterns, strict=True):
-            regex = getattr(pat, "regex", None)
-            if pat.include is not True or regex is None:
-                continue
-            text = _NAMED_GROUP.sub("(?:", regex.pattern)
-            core = line.rstrip("/")
-            if text.startswith(_FLOATING) and "/" not in core and "**" not in core:
-                base.append(text[len(_FLOATING):])
-            else:
-                full.append(text)
-        return (re.compile("|".join(f"(?:{r})" for r in base)) if base else None,
-                re.compile("|".join(f"(?:{r})" for r in full)) if full else None)
 
     @classmethod
     def load(cls, root: Path | str, exclude: Sequence[str] = (),
@@ -147,12 +189,12 @@ class IgnoreRules:
         if not ((self._base_rx is not None and self._base_rx.match(name + slash))
                 or (self._path_rx is not None and self._path_rx.match(rel + slash))):
             return Verdict.KEEP
-        result = self._spec.check_file(rel + slash)
-        if result.include is not True or result.index is None:
-            return Verdict.KEEP
-        if self._sources[result.index] == SECRET_SOURCE:
+        hit = self._secret.last(rel, slash)
+        if hit is not None and hit < self._secret_count:
             return Verdict.SECRET
-        return Verdict.IGNORED
+        if self._general.last(rel, slash) is not None:
+            return Verdict.IGNORED
+        return Verdict.KEEP
 
     def _dir_verdict(self, rel_dir: str) -> Verdict:
         cached = self._dir_cache.get(rel_dir)

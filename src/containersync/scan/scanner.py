@@ -1,10 +1,11 @@
 """Filesystem -> snapshot: walk a local root and describe every syncable regular file.
 
 Invariants:
-- Symlinks are never followed while walking; each is reported as a ``symlink`` problem
-  (unless ignored). With ``follow_internal_symlinks`` a link to a regular, non-ignored file
-  inside the root is described by its target's size, mtime and content instead.
+- Symlinks are never followed; each is reported as a ``symlink`` problem (unless ignored).
 - Special files (FIFOs, sockets, devices) are skipped silently.
+- Our own temporaries (``.containersync-tmp-*`` regular files, what an interrupted
+  download leaves) are never described; a walk lists each one it meets in
+  ``temporaries`` so the run holding the mapping's lock can remove them.
 - Names are NFC; a name that is not valid UTF-8, holds control characters or is too long,
   and names that collide after NFC (or case-insensitively on a case-insensitive
   filesystem) are problems, never crashes.
@@ -21,7 +22,6 @@ from __future__ import annotations
 import os
 import stat as st_mod
 import sys
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -29,7 +29,7 @@ from containersync.errors import UnsafePath
 from containersync.model.entry import BaseEntry, LocalFile, Problem
 from containersync.model.paths import check_component, is_under, nfc_match, normalize_relpath
 from containersync.scan.digest import CHUNK, sha256_fd
-from containersync.scan.ignore import IgnoreRules, Verdict
+from containersync.scan.ignore import TEMP_PREFIX, IgnoreRules, Verdict
 
 HASH_ATTEMPTS = 3
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -44,6 +44,9 @@ class ScanResult:
     root_state: str  # "ok", "missing", "not-a-directory", "unreadable"
     scope: tuple[str, ...] | None = None  # None: the whole tree was scanned
     incomplete: set[str] = field(default_factory=set)  # state unknown at/below these
+    #: our temporary files met by the walk (relative paths): leftovers of downloads
+    temporaries: list[str] = field(default_factory=list)
+    folders: set[str] = field(default_factory=set)  # every real folder seen (ignored too)
     _scope_set: frozenset[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -74,17 +77,17 @@ def detect_case_insensitive(root: str) -> bool:
 
 class _Scan:
     def __init__(self, root: str, rules: IgnoreRules, base: Mapping[str, BaseEntry],
-                 follow_links: bool, fold_case: bool) -> None:
+                 fold_case: bool) -> None:
         self.root = root
-        self.real_root = os.path.realpath(root)
         self.rules = rules
         self.base = base
-        self.follow_links = follow_links
         self.fold_case = fold_case
         self.files: dict[str, LocalFile] = {}
         self.problems: list[Problem] = []
         self.held_back: list[str] = []
         self.incomplete: set[str] = set()
+        self.temporaries: list[str] = []
+        self.folders: set[str] = set()
         self.hashed = 0
         self.buffer = bytearray(CHUNK)
 
@@ -111,6 +114,7 @@ class _Scan:
                     if classify(rel, False, ancestors=False) is Verdict.KEEP:
                         self.link(entry.path, rel, bad)
                 elif entry.is_dir(follow_symlinks=False):
+                    self.folders.add(rel)
                     verdict = classify(rel, True, ancestors=False)
                     if verdict is Verdict.KEEP:
                         if bad:
@@ -120,6 +124,9 @@ class _Scan:
                     elif verdict is Verdict.SECRET:
                         self.held_back.append(rel + "/")
                 elif entry.is_file(follow_symlinks=False):
+                    if name.startswith(TEMP_PREFIX):
+                        self.temporaries.append(rel)
+                        continue
                     verdict = classify(rel, False, ancestors=False)
                     if verdict is Verdict.KEEP:
                         if bad:
@@ -174,30 +181,7 @@ class _Scan:
         if bad:
             self.problem(rel, "unsafe-name", bad)
             return
-        if not self.follow_links:
-            self.problem(rel, "symlink", "symbolic links are not followed or uploaded")
-            return
-        target = os.path.realpath(abs_path)
-        if not target.startswith(self.real_root + os.sep):
-            self.problem(rel, "symlink", "symbolic link points outside the local root")
-            return
-        target_rel = unicodedata.normalize("NFC", target[len(self.real_root) + 1:])
-        if self.rules.classify(target_rel.replace(os.sep, "/")) is not Verdict.KEEP:
-            self.problem(rel, "symlink", "symbolic link points to an ignored file")
-            return
-        try:
-            s = os.stat(target)
-        except OSError as exc:
-            self.problem(rel, "symlink", f"symbolic link target unusable: {exc.strerror}")
-            return
-        if not st_mod.S_ISREG(s.st_mode):
-            self.problem(rel, "symlink", "symbolic link does not point to a regular file")
-            return
-        b = self.base.get(rel)
-        if b is not None and b.size == s.st_size and b.mtime_ns == s.st_mtime_ns:
-            self.files[rel] = LocalFile(rel, s.st_size, s.st_mtime_ns, b.sha256)
-        else:
-            self.hash_file(target, rel, nofollow=True)
+        self.problem(rel, "symlink", "symbolic links are not followed or uploaded")
 
     def hash_file(self, abs_path: str, rel: str, *, nofollow: bool) -> None:
         """Hash ``abs_path`` into ``files[rel]`` with the size/mtime the digest belongs to."""
@@ -244,6 +228,7 @@ class _Scan:
                     self.link(cur, cur_rel, "")
                 return
             if st_mod.S_ISDIR(s.st_mode):
+                self.folders.add(cur_rel)
                 verdict = self.rules.classify(cur_rel, True, ancestors=False)
                 if verdict is Verdict.SECRET:
                     self.held_back.append(cur_rel + "/")
@@ -312,8 +297,7 @@ def _scope(only: Iterable[str], problems: list[Problem]) -> tuple[str, ...]:
 
 
 def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, BaseEntry], *,
-         only: Iterable[str] | None = None, follow_internal_symlinks: bool = False,
-         case_insensitive: bool | None = None) -> ScanResult:
+         only: Iterable[str] | None = None, case_insensitive: bool | None = None) -> ScanResult:
     """Describe the syncable files under ``root``.
 
     ``only``: rescan just these relative paths (files or folders, possibly deleted); the
@@ -327,7 +311,7 @@ def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, Ba
     if state != "ok":
         return ScanResult({}, problems, 0, [], state, scope)
     fold = detect_case_insensitive(root_s) if case_insensitive is None else case_insensitive
-    run = _Scan(root_s, rules, base, follow_internal_symlinks, fold)
+    run = _Scan(root_s, rules, base, fold)
     run.problems = problems
     if scope is None:
         run.walk(root_s, "")
@@ -335,4 +319,4 @@ def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, Ba
         for rel in scope:
             run.target(rel)
     return ScanResult(run.files, run.problems, run.hashed, run.held_back, "ok", scope,
-                      run.incomplete)
+                      run.incomplete, run.temporaries, run.folders)

