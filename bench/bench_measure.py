@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 from bench_sync_common import KEY_ENV
 
 PER_DIR = 100
+PATHS = re.compile(r"/[^\s;,)]+")  # so one problem on many mappings counts as one
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -141,7 +143,7 @@ def daemon_log_summary(path: Path) -> dict[str, object]:
             continue
         counts["error" if level == "critical" else level] += 1
         exc = str(entry.get("exception") or "").strip().splitlines()
-        key = (exc[-1] if exc else str(entry.get("event")))[:160]
+        key = PATHS.sub("<path>", exc[-1] if exc else str(entry.get("event")))[:160]
         top[key] = top.get(key, 0) + 1
     worst = dict(sorted(top.items(), key=lambda kv: -kv[1])[:3])
     return {"warnings": counts["warning"], "errors": counts["error"], "most_frequent": worst}
