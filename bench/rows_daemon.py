@@ -192,6 +192,9 @@ def row_many_mappings(ctx: Ctx, row: RowResult) -> None:
     per_min = round((req1 - req0) * 60 / (t1 - t0), 1)
     log = daemon_log_summary(work / "daemon.log")
     _log_notes(row, f"{count} mappings", log)
+    if not converged:
+        row.notes.append(f"not converged after {p['mappings_timeout_s']} s ({listed} of "
+                         f"{count * per} files): the 'idle' window still had uploads and retries")
     row.containersync = {"converged": converged, "converge_seconds": round(converge_s, 1),
                          "files_listed": listed, "threads_peak": peak_threads,
                          "threads_idle": idle["Threads"], "rss_mib_converged": settled["VmRSS"],
