@@ -4,13 +4,18 @@ every problem of a file is reported at once."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from containersync.cli import EXIT_CONFIG, main
+from containersync.config import parse_config
+from containersync.errors import ConfigError
 
 MAX_PATTERN_CHARS, MAX_PATTERNS = 4096, 1000  # config.MAX_PATTERN_CHARS, MAX_PATTERNS
 
@@ -201,3 +206,41 @@ def test_an_unset_variable_in_the_config_env_var(tmp_path: Path,
     err = capsys.readouterr().err
     assert code == EXIT_CONFIG and "Traceback" not in err and err.count("\n") == 1
     assert "$CONTAINERSYNC_TEST_UNSET is not set" in err and "$CONTAINERSYNC_CONFIG" in err
+
+
+DURATIONS = {  # every duration setting: (table, key, largest allowed value)
+    ("api", "timeout_seconds"): 3600, ("daemon", "pull_interval_seconds"): 3600,
+    ("daemon", "idle_pull_interval_seconds"): 3600, ("daemon", "poll_interval_seconds"): 3600,
+    ("daemon", "full_sync_interval_seconds"): 86400,
+    ("daemon", "keepalive_idle_limit_seconds"): 7 * 86400,
+    ("daemon", "keepalive_interval_seconds"): 1200, ("daemon", "debounce_ms"): 3_600_000,
+    ("daemon", "max_wait_ms"): 3_600_000, ("state", "trash_retention_days"): 3650,
+}
+
+
+def test_every_duration_setting_is_bounded() -> None:
+    """A test walks the models: a duration added later without a bound fails here."""
+    from containersync.config import ApiConfig, DaemonConfig, StateConfig
+
+    tables = {"api": ApiConfig, "daemon": DaemonConfig, "state": StateConfig}
+    found = {(t, k) for t, model in tables.items() for k in model.model_fields
+             if k.endswith(("_seconds", "_ms", "_days"))}
+    assert found == set(DURATIONS)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(sorted(DURATIONS)),
+       st.one_of(st.floats(), st.integers(-10**20, 10**20)))
+def test_a_duration_loads_finite_and_bounded_or_is_a_config_error(
+        setting: tuple[str, str], value: float) -> None:
+    table, key = setting
+    text = f'[state]\ndir = "/tmp/cs-state"\n[{table}]\n{key} = {value!r}\n'
+    if table == "state":
+        text = f'[state]\ndir = "/tmp/cs-state"\n{key} = {value!r}\n'
+    try:
+        config = parse_config(text, file=Path("c.toml"), env={"HOME": "/tmp"})
+    except ConfigError as exc:
+        assert exc.field is not None and (exc.field.endswith(key) or exc.field == table)
+        return
+    loaded = getattr(getattr(config, table), key)
+    assert math.isfinite(loaded) and 0 <= loaded <= DURATIONS[setting]

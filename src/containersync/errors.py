@@ -44,10 +44,9 @@ class ConfigError(ContainerSyncError):
         text = f"{where}: {message}" if where else message
         if fix:
             text = f"{text} ({fix})"
-        if more:
-            text += "".join(f"\n  {line}" for line in more)
-            text += f"\n  ({len(more) + 1} problems in all)"
-        super().__init__(text)
+        #: the message as lines: the first problem, then each further one, then the count
+        self.lines = (text, *more, f"({len(more) + 1} problems in all)") if more else (text,)
+        super().__init__("\n  ".join(self.lines))
 
 
 class UsageError(ContainerSyncError):

@@ -6,7 +6,8 @@ libraries (watchdog, uvicorn, httpx, httpcore, apscheduler) come out in the same
 The libraries are held at WARNING (httpx logs every request at INFO).
 
 Output: a console renderer when the stream is a terminal, JSON lines otherwise (or as
-forced by ``json=``); timestamps are ISO 8601 in UTC; exceptions are rendered as text
+forced by ``json=``); the console renderer colours by ``containersync.colors.use_color``
+(``NO_COLOR``, ``FORCE_COLOR``, else a terminal); timestamps are ISO 8601 in UTC; exceptions are rendered as text
 before redaction so a traceback cannot carry a secret past it.
 
 Redaction (invariant: no secret reaches a log line):
@@ -39,6 +40,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from containersync.colors import use_color
 from containersync.display import printable, printable_lines
 
 LIBRARY_LOGGERS = ("watchdog", "uvicorn", "uvicorn.access", "uvicorn.error", "httpx",
@@ -124,7 +126,7 @@ def configure_logging(*, json: bool | None = None, level: str = "info",
         redact_secrets,
     ]
     renderer: Processor = (structlog.processors.JSONRenderer() if json
-                           else structlog.dev.ConsoleRenderer(colors=stream.isatty()))
+                           else structlog.dev.ConsoleRenderer(colors=use_color(stream)))
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,

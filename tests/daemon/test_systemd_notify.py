@@ -107,3 +107,14 @@ def test_watchdog_interval_reads_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("WATCHDOG_USEC", "10000000")
     monkeypatch.setenv("WATCHDOG_PID", str(os.getpid()))
     assert systemd.watchdog_interval() == 10.0
+
+
+def test_a_manager_that_stops_reading_drops_notifications_instead_of_freezing_us(
+        manager: FakeManager, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full notification queue (the manager is busy, or a test does not read) must not
+    block the daemon's main loop: the send gives up and the call says it did not send."""
+    monkeypatch.setattr(systemd, "SEND_TIMEOUT_S", 0.05, raising=False)
+    sent = [systemd.status(f"update {i}") for i in range(64)]
+    assert sent[0] is True
+    assert False in sent  # the queue filled up; later ones were dropped, not waited on
+    assert manager.receive() == ["STATUS=update 0"]

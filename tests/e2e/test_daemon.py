@@ -65,7 +65,9 @@ def test_local_changes_reach_the_container_and_sigterm_drains(
         lambda r: sum(p.startswith("burst/") for p in r) == 1000, "1,000 new files", 90)
     assert remote["burst/f0999.txt"] == b"file 999"
 
-    # status works while the daemon runs, as a separate process, as JSON
+    # status works while the daemon runs, as a separate process, as JSON; the last uploads
+    # are visible in the container a moment before their intents are cleared
+    wait_for(lambda: run.status()["pending_intents"] == 0, "the burst's intents cleared")
     out = subprocess.run([sys.executable, "-m", "containersync", "status", "--config",
                           str(run.config), "--json"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

@@ -24,6 +24,12 @@ def runs() -> Iterator[list[DaemonRun]]:
         run.kill()
 
 
+def _key(run: DaemonRun) -> str:
+    """The mapping's state key (its trash folder and lock are named by it)."""
+    cfg = load_config(run.config).config
+    return mapping_identity(cfg, cfg.mappings[0]).key
+
+
 def _slot(run: DaemonRun, mapping: str, age: timedelta) -> Path:
     stamp = (datetime.now(UTC) - age).strftime("%Y%m%d-%H%M%S.%f")
     slot = run.state / "trash" / mapping / stamp
@@ -36,8 +42,8 @@ def test_the_daemon_purges_its_trash_past_the_retention(
         tmp_path: Path, local_server: RunningServer, runs: list[DaemonRun]) -> None:
     run = DaemonRun(tmp_path, local_server)
     (run.local / "a.txt").write_text("a")
-    old = _slot(run, "m", timedelta(days=31))  # the default retention is 30 days
-    recent = _slot(run, "m", timedelta(days=29))
+    old = _slot(run, _key(run), timedelta(days=31))  # the default retention is 30 days
+    recent = _slot(run, _key(run), timedelta(days=29))
     other = _slot(run, "another-mapping", timedelta(days=31))  # not this worker's
     runs.append(run.start())
     run.wait_ready()
@@ -71,9 +77,7 @@ def test_a_long_start_and_the_drain_extend_the_systemd_timeout(
     as long as the test wants: the daemon keeps asking for time, and READY=1 follows."""
     run = DaemonRun(tmp_path, local_server)
     (run.local / "a.txt").write_text("a")
-    cfg = load_config(run.config).config
-    key = mapping_identity(cfg, cfg.mappings[0]).key  # the lock is keyed by identity
-    lock = MappingLock(run.state, key, purpose="a long containersync sync")
+    lock = MappingLock(run.state, _key(run), purpose="a long containersync sync")
     lock.acquire()
     try:
         runs.append(run.start(notify=True))

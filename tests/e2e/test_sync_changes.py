@@ -34,6 +34,8 @@ class Row:
     trash: dict[str, str] = field(default_factory=dict)
 
 
+#: a row whose assistant change supersedes our upload also counts the deletion of that
+#: upload (``deleted_remote``): superseded objects of ours are garbage, never versions
 ROWS = [
     Row("new local, absent remote: upload",
         {}, {"new.txt": "n"}, {},
@@ -52,7 +54,8 @@ ROWS = [
         {"sub/rnew.txt": "r"}, {"sub/rnew.txt": "r"}, {"downloaded": 1}),
     Row("unchanged local, newer remote: download, old copy to trash",
         {"rmod.txt": "v1"}, {}, {"rmod.txt": "v2"},
-        {"rmod.txt": "v2"}, {"rmod.txt": "v2"}, {"downloaded": 1}, trash={"rmod.txt": "v1"}),
+        {"rmod.txt": "v2"}, {"rmod.txt": "v2"}, {"downloaded": 1, "deleted_remote": 1},
+        trash={"rmod.txt": "v1"}),
     Row("unchanged local, deleted remote: local to trash",
         {"rdel.txt": "x"}, {}, {"rdel.txt": None},
         {}, {}, {"deleted_local": 1}, trash={"rdel.txt": "x"}),
@@ -61,17 +64,17 @@ ROWS = [
         {"editwins.txt": "v2"}, {"editwins.txt": "v2"}, {"uploaded": 1}),
     Row("deleted local, newer remote: edit wins, download",
         {"dl.txt": "v1"}, {"dl.txt": None}, {"dl.txt": "v2"},
-        {"dl.txt": "v2"}, {"dl.txt": "v2"}, {"downloaded": 1}),
+        {"dl.txt": "v2"}, {"dl.txt": "v2"}, {"downloaded": 1, "deleted_remote": 1}),
     Row("modified both sides, same content: no conflict",
         {"same.txt": "v1"}, {"same.txt": "v2"}, {"same.txt": "v2"},
-        {"same.txt": "v2"}, {"same.txt": "v2"}),
+        {"same.txt": "v2"}, {"same.txt": "v2"}, {"deleted_remote": 1}),
     Row("new both sides, same content: no conflict",
         {}, {"bothnew.txt": "s"}, {"bothnew.txt": "s"},
         {"bothnew.txt": "s"}, {"bothnew.txt": "s"}),
     Row("modified both sides, different content: conflict copy, both kept",
         {"report.csv": "base"}, {"report.csv": "mine"}, {"report.csv": "theirs"},
         {"report.csv": "mine", "report.conflict-<stamp>.csv": "theirs"},
-        {"report.csv": "mine"}, {"uploaded": 1, "conflicts": 1}),
+        {"report.csv": "mine"}, {"uploaded": 1, "conflicts": 1, "deleted_remote": 1}),
     Row("new both sides, different content: conflict copy, both kept",
         {}, {"notes": "mine"}, {"notes": "theirs"},
         {"notes": "mine", "notes.conflict-<stamp>": "theirs"},

@@ -130,7 +130,9 @@ def test_lost_index_with_edits_on_both_sides_deletes_nothing(world: World) -> No
 
     result = world.sync()
     assert result.code == 0, result.err
-    assert (result.m["deleted_remote"], result.m["deleted_local"]) == (0, 0)
+    # nothing of the user's is deleted; the one remote deletion is our own upload of
+    # sub/b.txt, superseded by the assistant's rewrite that this run pulled (garbage)
+    assert (result.m["deleted_remote"], result.m["deleted_local"]) == (1, 0)
     local = world.local()
     assert local["a.txt"] == "alpha, edited locally"
     assert "beta, rewritten by the assistant" in local.values()
@@ -164,4 +166,27 @@ def test_index_damaged_past_what_opening_reads_is_moved_aside_and_rebuilt(world:
     assert (result.m["uploaded"], result.m["downloaded"]) == (0, 1)
     assert world.local() == {**files, **ASSISTANT}
     assert list(world.state.glob("index.sqlite3.corrupt-*"))
+    assert world.sync().counts == counts()
+
+
+def test_older_copy_naming_an_expired_container_finds_its_replacement(world: World,
+                                                                       tmp_path: Path) -> None:
+    world.write(TREE)
+    assert world.sync().code == 0
+    older = tmp_path / "older.sqlite3"
+    _copy_index(world.index_file, older)
+    world.server.advance_clock(21 * 60)  # the first container expires
+    replaced = world.sync()
+    assert replaced.code == 0 and replaced.m["new_generation"]
+    cid = replaced.m["container_id"]
+    world.assistant_changes(ASSISTANT)
+
+    _remove_index(world)
+    shutil.copyfile(older, world.index_file)
+    result = world.sync()
+    assert result.code == 0, result.err
+    assert result.m["container_id"] == cid and result.m["rebuilt"]
+    assert (result.m["uploaded"], result.m["downloaded"]) == (0, 1)
+    assert world.local() == {**TREE, **ASSISTANT}
+    assert set(_user_objects_by_name(world).values()) == {1}
     assert world.sync().counts == counts()

@@ -46,6 +46,7 @@ def test_a_never_synced_root_that_is_not_a_folder_is_a_config_error(
     assert result.code == 78, (result.out, result.err)
     assert result.m["status"] == "config-error"
     assert str(root) in result.err and "containersync init" in result.err
+    assert f"mapping {MAPPING!r} has never synced" in result.err  # the name, not a state key
     assert "Traceback" not in result.err
     after = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
                    if "state" not in p.parts)

@@ -106,3 +106,19 @@ def test_split_statements_keeps_triggers_whole() -> None:
     conn.execute("INSERT INTO t VALUES (5)")
     assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 0  # the trigger ran
     conn.close()
+
+
+def test_objects_a_schema_1_index_had_listed_start_as_known(tmp_path: Path) -> None:
+    """Schema 1 called an object seen when the cached listing had it; after the upgrade it
+    must not look new (an older object beside ours would become a false conflict)."""
+    path = tmp_path / "index.sqlite3"
+    Index.open(path, steps=shipped_steps()[:1]).close()
+    with sqlite3.connect(path) as conn:  # rows as schema 1 wrote them
+        conn.execute("INSERT INTO mappings (name) VALUES ('m')")
+        conn.execute("INSERT INTO remote_cache (mapping, file_id, remote_path, created_at,"
+                     " source, bytes) VALUES ('m', 'cfile_a', '/mnt/data/a', 1, 'assistant',"
+                     " NULL)")
+    conn.close()
+    with Index.open(path) as idx:
+        assert idx.known_objects("m") == {"cfile_a": ""}
+        assert idx.upload_paths("m") == {}

@@ -58,6 +58,9 @@ class World:
     digests: dict[str, str] = field(default_factory=dict)  # what the index knows
     trash: list[str] = field(default_factory=list)
     tick: int = 100
+    known: dict[str, str] = field(default_factory=dict)  # objects decided on: id -> path
+    upload_paths: dict[str, str] = field(default_factory=dict)  # sandbox path -> path
+    last_view: RemoteView | None = None
 
     # --- the outside world changing things ------------------------------------------------
     def next(self) -> int:
@@ -81,16 +84,18 @@ class World:
         objs = [RemoteObject(o.file_id, o.remote_path, o.created_at, o.source,
                              None if o.source == "assistant" else len(o.content))
                 for o in self.remote.values()]
-        return remote_view(objs, self.base, remote_root=ROOT, own_ids=self.own)
+        return remote_view(objs, self.base, remote_root=ROOT, own_ids=self.own,
+                           known=frozenset(self.known), upload_paths=self.upload_paths)
 
     def plan(self, mode: Mode) -> Plan:
         """Reconcile; fetch what the plan needs hashed (as the caller does) and again."""
-        plan = reconcile(self.base, self.local_files(), self.view(), mode, now=NOW,
+        self.last_view = view = self.view()
+        plan = reconcile(self.base, self.local_files(), view, mode, now=NOW,
                          digests=self.digests)
         if plan.needs_digest:
             for rf in plan.needs_digest:
                 self.digests[rf.file_id] = sha(self.remote[rf.file_id].content)
-            plan = reconcile(self.base, self.local_files(), self.view(), mode, now=NOW,
+            plan = reconcile(self.base, self.local_files(), view, mode, now=NOW,
                              digests=self.digests)
             assert not plan.needs_digest
         return plan
@@ -105,8 +110,15 @@ class World:
                                     o.remote_path, o.created_at, o.source)
 
     def apply(self, plan: Plan) -> None:
+        """Carry out every action (all succeed here), then remember what the plan's view
+        saw at each decided path, as the engine does once a path's actions succeeded."""
         for action in plan.actions:
             self._apply(action)
+        if self.last_view is not None:
+            for path in plan.decided:
+                self.known.update(dict.fromkeys(self.last_view.seen.get(path, ()), path))
+        live = set(self.remote)
+        self.known = {f: p for f, p in self.known.items() if f in live}
 
     def _apply(self, a: Action) -> None:
         if isinstance(a, Upload):
@@ -115,6 +127,7 @@ class World:
             o = self.put_remote(f"{ROOT}/{self.tick:032x}-{a.path.rpartition('/')[2]}",
                                 content, "user")
             self.own[o.file_id] = a.path
+            self.upload_paths[o.remote_path] = a.path
             self.digests[o.file_id] = sha(content)
             self._record(a.path, o)
             if a.replaces is not None:

@@ -51,23 +51,38 @@ def test_assistant_rewrite_of_our_upload_maps_by_remote_path() -> None:
                      obj("c_ai", f"{ROOT}/ab12-r.csv", 70, "assistant")],
                     {"r.csv": b}, remote_root=ROOT)
     assert v.files["r.csv"].file_id == "c_ai"
-    # Our older object names the same sandbox file: deleting it could delete the rewrite.
-    assert v.garbage == ()
-    assert ids(v.foreign) == ["c_ours"]
+    # Our superseded object is garbage, deleted by id even though it shares the sandbox
+    # path: kept, it came back once the rewrite was deleted (issue 7, finding 3).
+    assert ids(v.garbage) == ["c_ours"]
+    assert v.foreign == ()
 
 
 def test_rewrite_stays_mapped_after_the_base_moved_on() -> None:
     """We uploaded r.csv at ab12-r.csv, the assistant rewrote that file, then we uploaded a
-    newer r.csv (cd34-r.csv). The rewrite still stands for r.csv, not for 'ab12-r.csv'."""
+    newer r.csv (cd34-r.csv), having seen the rewrite. The rewrite still stands for r.csv,
+    not for 'ab12-r.csv'; our first object is garbage, the rewrite is left alone."""
     b = base(path="r.csv", remote_id="c_new", remote_path=f"{ROOT}/cd34-r.csv")
     v = remote_view([obj("c_ours", f"{ROOT}/ab12-r.csv", 50, "user"),
                      obj("c_ai", f"{ROOT}/ab12-r.csv", 70, "assistant"),
                      obj("c_new", f"{ROOT}/cd34-r.csv", 90, "user")],
-                    {"r.csv": b}, remote_root=ROOT, own_ids={"c_ours": "r.csv"})
+                    {"r.csv": b}, remote_root=ROOT, own_ids={"c_ours": "r.csv"},
+                    known={"c_ai"})
     assert list(v.files) == ["r.csv"]
     assert v.files["r.csv"].file_id == "c_new"
-    assert sorted(ids(v.foreign)) == ["c_ai", "c_ours"]
-    assert v.garbage == ()
+    assert ids(v.foreign) == ["c_ai"]
+    assert ids(v.garbage) == ["c_ours"]
+
+
+def test_a_rewrite_at_a_sandbox_path_of_ours_that_is_gone_keeps_its_local_name() -> None:
+    """Our object at ab12-r.csv was deleted (replaced by cd34-r.csv); the assistant then
+    writes ab12-r.csv again. ``upload_paths`` remembers where our uploads landed."""
+    b = base(path="r.csv", remote_id="c_new", remote_path=f"{ROOT}/cd34-r.csv")
+    v = remote_view([obj("c_new", f"{ROOT}/cd34-r.csv", 90, "user"),
+                     obj("c_ai", f"{ROOT}/ab12-r.csv", 95, "assistant")],
+                    {"r.csv": b}, remote_root=ROOT,
+                    upload_paths={f"{ROOT}/ab12-r.csv": "r.csv"})
+    assert list(v.files) == ["r.csv"]
+    assert v.files["r.csv"].file_id == "c_ai"
 
 
 def test_newest_wins_by_created_at() -> None:
@@ -154,9 +169,12 @@ def test_foreign_object_outside_the_root_is_not_a_problem() -> None:
 
 def test_own_id_wins_over_a_hostile_remote_path() -> None:
     """The index decides where our own upload goes, whatever path the server reports."""
-    v = remote_view([obj("c_up", "/elsewhere/zz", source="user")], {}, remote_root=ROOT,
-                    own_ids={"c_up": "docs/a.md"})
+    b = base(path="docs/a.md", remote_id="c_up", remote_path="/elsewhere/zz")
+    v = remote_view([obj("c_up", "/elsewhere/zz", source="user"),
+                     obj("c_old", "/elsewhere/yy", source="user")], {"docs/a.md": b},
+                    remote_root=ROOT, own_ids={"c_old": "docs/a.md"})
     assert v.files["docs/a.md"].file_id == "c_up"
+    assert [(f.file_id, f.path) for f in v.garbage] == [("c_old", "docs/a.md")]
     assert v.problems == ()
 
 
@@ -182,5 +200,5 @@ def test_a_narrowed_view_agrees_with_the_full_one_on_the_paths_it_keeps() -> Non
                          keep=lambda o, path: path == "r.csv")
     assert narrow.files == {"r.csv": full.files["r.csv"]}
     assert narrow.files["r.csv"].file_id == "c_ai"
-    assert ids(narrow.foreign) == ["c_ours"] and narrow.problems == ()
+    assert ids(narrow.garbage) == ["c_ours"] and narrow.problems == ()
     assert "other.txt" in full.files and full.problems

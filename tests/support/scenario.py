@@ -140,12 +140,15 @@ def remote_content(server: RunningServer, cid: str, file_id: str, *,
 
 
 def remote_tree(server: RunningServer, cid: str, *, own: Mapping[str, str] | None = None,
-                remote_root: str = REMOTE_ROOT, api_key: str | None = None) -> dict[str, str]:
+                remote_root: str = REMOTE_ROOT, api_key: str | None = None,
+                upload_paths: Mapping[str, str] | None = None) -> dict[str, str]:
     """The remote side as local paths -> content of the newest object (see module doc).
-    ``own`` maps the file ids this program uploaded to their local paths."""
+    ``own`` maps the file ids this program uploaded to their local paths;
+    ``upload_paths`` the sandbox paths our uploads landed at (even if gone since)."""
     own = own or {}
     objects = remote_objects(server, cid, api_key=api_key)
-    anchors = {o["path"]: own[o["id"]] for o in objects if o["id"] in own}
+    anchors = dict(upload_paths or {})
+    anchors.update({o["path"]: own[o["id"]] for o in objects if o["id"] in own})
     newest: dict[str, dict[str, Any]] = {}
     prefix = remote_root.rstrip("/") + "/"
     for o in objects:
@@ -354,7 +357,12 @@ class World:
         cid, own = self._read_index()
         cid = cid or self.adopted
         assert cid
-        return remote_tree(self.server, cid, own=own, api_key=self.api_key)
+        anchors: dict[str, str] = {}
+        if self.index_file.exists():
+            with Index.open(self.index_file) as index:
+                anchors = index.upload_paths(self.key)
+        return remote_tree(self.server, cid, own=own, api_key=self.api_key,
+                           upload_paths=anchors)
 
     def objects(self) -> list[dict[str, Any]]:
         return remote_objects(self.server, self.cid, api_key=self.api_key)

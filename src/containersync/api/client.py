@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import IO, Any, BinaryIO, Protocol, TypeVar
@@ -89,9 +89,11 @@ class ContainersClient:
 
     @classmethod
     def connect(cls, base_url: str, api_key: str | None, *, timeout: float = 60.0,
-                max_connections: int = 8, **kw: Any) -> ContainersClient:
-        """A client with its own bounded connection pool, authenticated with ``api_key``."""
-        headers = {"User-Agent": f"containersync/{__version__}"}
+                max_connections: int = 8, extra_headers: Mapping[str, str] | None = None,
+                **kw: Any) -> ContainersClient:
+        """A client with its own bounded connection pool, authenticated with ``api_key``;
+        ``extra_headers`` (``OpenAI-Organization``, ``OpenAI-Project``) go on every request."""
+        headers = {"User-Agent": f"containersync/{__version__}", **(extra_headers or {})}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         http = httpx.Client(

@@ -1,5 +1,8 @@
 """`containersync daemon`: keep every mapping in sync until stopped (see daemon/service.py).
 
+``containersync daemon FOLDER [--container NAME|ID] [--mode M]`` keeps one folder in sync
+with no config file (as ``sync FOLDER``).
+
 Exit codes: 0 after a clean drain (SIGTERM/SIGINT), 1 when the drain ran out of time,
 78 for an invalid configuration (cli.py maps ConfigError), 128+N on a second signal N.
 """
@@ -10,8 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from containersync.daemon.service import run_daemon
-from containersync.logs import configure_logging
+from containersync.commands.sync import add_folder_options
 
 
 def add_parser(sub: Any) -> None:
@@ -21,8 +23,11 @@ def add_parser(sub: Any) -> None:
                     "what the assistant writes, keep the containers alive while you work. "
                     "SIGTERM/SIGINT drain and exit; SIGHUP reloads the configuration.",
     )
+    p.add_argument("folder", nargs="?", metavar="FOLDER",
+                   help="keep this folder in sync, with no config file")
     p.add_argument("--config", type=Path, help="config file (default: $CONTAINERSYNC_CONFIG, "
                    "else $XDG_CONFIG_HOME/containersync/config.toml)")
+    add_folder_options(p)
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warning", "error"], help="default: info")
     p.add_argument("--log-format", choices=["auto", "console", "json"], default="auto",
@@ -31,6 +36,20 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # the daemon, the engine and the backend load only when it runs (`--help` stays fast)
+    from containersync.commands.sync import config_for
+    from containersync.config import LoadedConfig
+    from containersync.daemon.service import run_daemon
+    from containersync.logs import configure_logging
+
     json = {"auto": None, "console": False, "json": True}[args.log_format]
     configure_logging(json=json, level=args.log_level)
-    return run_daemon(args.config)
+    if args.folder is None:
+        config_for(args)  # refuses folder-only options without FOLDER
+        return run_daemon(args.config)
+
+    def load() -> LoadedConfig:
+        cfg = config_for(args)
+        return LoadedConfig(cfg, Path(cfg.mappings[0].local))
+
+    return run_daemon(None, load=load)

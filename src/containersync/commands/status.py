@@ -2,7 +2,12 @@
 
 Reads only: the index through its own connection (WAL lets it read beside the daemon's
 writer) and the daemon's per-mapping state files (``daemon/state.py``). It makes no API
-call, so it answers at once even when the network is down. Exit code 0.
+call, so it answers at once even when the network is down. Each mapping shows the endpoint
+it uses (``containersync.endpoint``). ``status FOLDER`` shows a folder synced with no
+config file (the same options as ``sync FOLDER``).
+
+Exit code 0; with ``--check`` (for monitoring): 3 when a mapping is halted, else 1 when one
+has conflicts or problems (notices such as a skipped symlink do not count), else 0.
 """
 
 from __future__ import annotations
@@ -14,12 +19,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from containersync.config import Config, MappingConfig, load_config, mapping_identity
+from containersync.config import Config, MappingConfig, mapping_identity
 from containersync.daemon.state import is_live, read_state
 from containersync.display import printable
+from containersync.endpoint import base_url_of, effective_config
 from containersync.engine.conflicts import copy_exists
 from containersync.index.records import MappingState
 from containersync.index.store import Index
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED = 0, 1, 3
+#: problem kinds that are notices, not failures (engine.summary.NOTICE_KINDS, which
+#: this read-only command does not import)
+NOTICE_KINDS = frozenset({"symlink"})
 
 
 def add_parser(sub: Any) -> None:
@@ -27,21 +38,42 @@ def add_parser(sub: Any) -> None:
         "status", help="show each mapping's container, queue, conflicts, problems and halts",
         description="Show what each mapping is doing; works while the daemon runs.",
     )
+    from containersync.commands.sync import add_folder_options
+
+    p.add_argument("folder", nargs="?", metavar="FOLDER",
+                   help="show a folder synced with no config file (`sync FOLDER`)")
     p.add_argument("--config", type=Path, help="config file (default: $CONTAINERSYNC_CONFIG, "
                    "else $XDG_CONFIG_HOME/containersync/config.toml)")
+    add_folder_options(p)
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
+    p.add_argument("--check", action="store_true",
+                   help="exit 3 if a mapping is halted, else 1 if one has conflicts or "
+                        "problems (for monitoring)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config).config
+    from containersync.commands.sync import config_for
+
+    cfg = config_for(args)
     result = collect(cfg)
     if args.json:
         json.dump(result, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render(result))
-    return 0
+    return check(result) if args.check else EXIT_OK
+
+
+def check(result: dict[str, Any]) -> int:
+    """The ``--check`` exit code of a ``collect`` result."""
+    mappings = result["mappings"]
+    if any(m["halt"] for m in mappings):
+        return EXIT_HALTED
+    if any(m["conflicts"] or [p for p in m["problems"] if p["kind"] not in NOTICE_KINDS]
+           for m in mappings):
+        return EXIT_PROBLEMS
+    return EXIT_OK
 
 
 def _iso(ts: float | None) -> str | None:
@@ -70,7 +102,7 @@ def collect(cfg: Config) -> dict[str, Any]:
 def _row(cfg: Config, m: MappingConfig, index: Index) -> tuple[str, MappingState | None]:
     """The mapping's key and row: the row of its identity, else a schema-1 row of its name
     that the next sync will claim."""
-    key = mapping_identity(cfg, m).key
+    key = mapping_identity(effective_config(cfg), m).key
     row = index.mapping(key)
     if row is None:
         legacy = index.mapping(m.name)
@@ -88,6 +120,7 @@ def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
     last = dict(row.summary or {}) if row is not None and row.container_id else {}
     out: dict[str, Any] = {
         "mapping": m.name, "local": str(m.local), "mode": str(m.mode.value),
+        "endpoint": _endpoint(cfg),
         "synced": row is not None and row.generation > 0,
         "container": {
             "id": d.get("container_id") or (row.container_id if row else None),
@@ -113,6 +146,11 @@ def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
         "daemon": _daemon(daemon, live),
     }
     return out
+
+
+def _endpoint(cfg: Config) -> dict[str, str]:
+    base_url, source = base_url_of(cfg)
+    return {"base_url": base_url, "source": source}
 
 
 def _daemon(d: dict[str, Any] | None, live: bool) -> dict[str, Any]:
@@ -144,6 +182,11 @@ def render(result: dict[str, Any]) -> str:
     for m in result["mappings"]:
         c, dmn = m["container"], m["daemon"]
         lines.append(f"{m['mapping']}  {m['local']}  ({m['mode']})")
+        ep = m["endpoint"]
+        where = ("local (the embedded backend)" if ep["base_url"] == "local"
+                 else ep["base_url"])
+        lines.append(f"  endpoint:   {where}" + (f" (from {ep['source']})"
+                                                 if ep["source"].startswith("$") else ""))
         if dmn["running"]:
             text = f"running (pid {dmn['pid']}): {dmn['state']}"
             if dmn["idle"]:

@@ -1,5 +1,10 @@
 """`containersync sync`: make every mapped folder and its container agree, once, and exit.
 
+``containersync sync FOLDER [--container NAME|ID] [--mode M]`` syncs one folder with no
+config file (``containersync.folder``; the endpoint and key as the ``openai`` SDK reads
+them). A dry run reads only (index, folder, listing), so it takes no lock and works while
+the daemon runs.
+
 Exit codes (SYNC_SEMANTICS): 0 converged, 1 per-path problems or a mapping that could not
 run (retry later), 2 usage, 3 halted by a safety rail, 77 the API refused the key
 (retrying will not help), 78 invalid configuration (a mapping that cannot run as
@@ -41,10 +46,13 @@ def add_parser(sub: Any) -> None:
         "sync", help="sync every mapping once and exit",
         description="Make each mapped folder and its container agree, once, then exit.",
     )
+    p.add_argument("folder", nargs="?", metavar="FOLDER",
+                   help="sync this folder, with no config file (see --container, --mode)")
     p.add_argument("--config", type=Path, help="config file (default: $CONTAINERSYNC_CONFIG, "
                    "else $XDG_CONFIG_HOME/containersync/config.toml)")
     p.add_argument("--mapping", action="append", metavar="NAME",
                    help="only this mapping (repeatable)")
+    add_folder_options(p)
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan; change nothing anywhere")
     p.add_argument("--force", action="store_true",
@@ -53,15 +61,48 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def add_folder_options(p: argparse.ArgumentParser) -> None:
+    """The options of the folder-only form (``sync FOLDER``, ``daemon FOLDER``, ...)."""
+    p.add_argument("--container", metavar="NAME|ID",
+                   help="with FOLDER: a cntr_ id to adopt, or the name of the container to "
+                        "create (default: containersync-<folder name>-<digest>)")
+    p.add_argument("--mode", choices=["two-way", "push", "pull"], default=None,
+                   help="with FOLDER: direction of sync (default: two-way)")
+    p.add_argument("--base-url", metavar="URL",
+                   help='with FOLDER: the API ("local" for the embedded backend; default: '
+                        "$OPENAI_BASE_URL, else https://api.openai.com/v1)")
+    p.add_argument("--state-dir", type=Path, metavar="DIR",
+                   help="with FOLDER: index, locks and trash (default: "
+                        "$XDG_STATE_HOME/containersync)")
+
+
+def config_for(args: argparse.Namespace) -> Config:
+    """The config a command acts on: the folder-only form's, or the file's."""
+    from containersync.config import load_config
+    from containersync.folder import folder_config
+
+    folder_only = ("container", "mode", "base_url", "state_dir")
+    if getattr(args, "folder", None) is None:
+        given = [f"--{o.replace('_', '-')}" for o in folder_only
+                 if getattr(args, o, None) is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} only apply with FOLDER; for a config "
+                             "file's mappings, set them in the file")
+        return load_config(args.config).config
+    if args.config is not None or getattr(args, "mapping", None):
+        raise UsageError("give FOLDER or --config/--mapping, not both")
+    return folder_config(args.folder, container=args.container, mode=args.mode or "two-way",
+                         base_url=args.base_url, state_dir=args.state_dir)
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
 
 def run(args: argparse.Namespace) -> int:
-    from containersync.config import load_config
     from containersync.engine.session import session
 
-    cfg = load_config(args.config).config
+    cfg = config_for(args)
     known = {m.name: m for m in cfg.mappings}
     unknown = [n for n in args.mapping or () if n not in known]
     if unknown:
@@ -126,8 +167,11 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
                         on_outcome=progress.on_outcome, on_plan=progress.on_plan)
     lock = MappingLock(sess.state_dir, ctx.name, purpose="containersync sync")
     try:
-        with lock:
+        if args.dry_run:  # reads only: safe beside the daemon, which holds the lock
             report = sync_mapping(ctx, opts, now=now)
+        else:
+            with lock:
+                report = sync_mapping(ctx, opts, now=now)
     except Halted as exc:
         _say(args, f"{m.name}: HALTED ({exc.rail}): {exc.reason}")
         return {"mapping": m.name, "status": "halted", "rail": exc.rail, "reason": exc.reason}

@@ -25,16 +25,18 @@ Invariants:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from containersync.config import LoadedConfig, load_config, resolve_api_key
+from containersync.config import LoadedConfig, load_config
 from containersync.daemon import state as state_files
 from containersync.daemon import systemd
 from containersync.daemon.schedule import start_scheduler, stop_scheduler
 from containersync.daemon.signals import RELOAD, STOP, SignalInbox
 from containersync.daemon.worker import MappingWorker
+from containersync.endpoint import resolve_endpoint
 from containersync.engine.session import Session, open_session
 from containersync.errors import ConfigError
 from containersync.logs import get_logger
@@ -49,8 +51,11 @@ STOP_MARGIN_S = 10.0
 
 class Daemon:
     def __init__(self, config_path: Path | None, loaded: LoadedConfig, *,
-                 drain_timeout: float = DRAIN_TIMEOUT_S) -> None:
+                 drain_timeout: float = DRAIN_TIMEOUT_S,
+                 load: Callable[[], LoadedConfig] | None = None) -> None:
         self.config_path = config_path
+        #: how a reload gets the new config (the folder-only form has no file to re-read)
+        self._load = load or (lambda: load_config(config_path))
         self.loaded = loaded
         self.drain_timeout = drain_timeout
         self.inbox = SignalInbox()
@@ -61,6 +66,8 @@ class Daemon:
         self._last_status = ""
         self._last_ping = 0.0
         self._last_extend: float | None = None
+        self._started_up = False  # READY=1 was sent once (a reload does not start up again)
+        self._unstartable = False
 
     # -- whole run -------------------------------------------------------------------------
 
@@ -71,14 +78,19 @@ class Daemon:
             while True:
                 requests = self.inbox.wait(TICK_S)
                 self._tick()
-                if STOP in requests:
+                if STOP in requests or self._unstartable:
                     break
                 if RELOAD in requests:
                     self._reload()
             systemd.stopping("draining: finishing transfers in flight")
             systemd.extend_timeout(self.drain_timeout + STOP_MARGIN_S)
             log.info("stopping: finishing transfers in flight", drain_timeout_s=self.drain_timeout)
-            return 0 if self._stop_workers() else 1
+            clean = self._stop_workers()
+            if self._unstartable:
+                log.error("every mapping has a configuration error; exiting 78 (fix the "
+                          "configuration, then start the daemon again)")
+                return 78
+            return 0 if clean else 1
         finally:
             self._close_session()
             self.inbox.restore()
@@ -86,6 +98,9 @@ class Daemon:
     def _start(self, loaded: LoadedConfig) -> None:
         cfg = loaded.config
         self.session = open_session(cfg)
+        # the state dir and index are checked here, in one thread: an unusable one is a
+        # ConfigError (exit 78), and a corrupt one is moved aside once, before any worker
+        self.session.check_index()
         self.workers = [MappingWorker(self.session, m, cfg.daemon) for m in cfg.mappings]
         if not self.workers:
             log.warning("the configuration has no mappings; nothing to do",
@@ -97,6 +112,7 @@ class Daemon:
         log.info("daemon started", config=str(loaded.file),
                  mappings=[m.name for m in cfg.mappings],
                  backend=self.session.backend.base_url if self.session.backend else
+                 self.session.endpoint.base_url if self.session.endpoint else
                  cfg.api.base_url)
 
     def _stop_workers(self) -> bool:
@@ -125,8 +141,8 @@ class Daemon:
 
     def _reload(self) -> None:
         try:
-            loaded = load_config(self.config_path)
-            resolve_api_key(loaded.config)
+            loaded = self._load()
+            resolve_endpoint(loaded.config)
         except ConfigError as exc:
             log.error("reload refused: the new configuration is invalid; keeping the running "
                       "one", error=str(exc))
@@ -153,7 +169,11 @@ class Daemon:
         self._write_states()
         self._extend_start()
         if not self._ready_sent and all(w.first_attempt.is_set() for w in self.workers):
-            self._ready_sent = True
+            if not self._started_up and self.workers and all(
+                    w.cannot_start for w in self.workers):
+                self._unstartable = True  # nothing can run: exit 78, systemd does not restart
+                return
+            self._ready_sent = self._started_up = True
             systemd.ready(self._summary())
             log.info("ready: every mapping finished its first sync attempt")
         summary = self._summary()
@@ -216,8 +236,10 @@ class Daemon:
         systemd.watchdog_ping()
 
 
-def run_daemon(config_path: Path | None) -> int:
-    """Load the config (``ConfigError`` propagates: exit 78) and run until a signal."""
-    loaded = load_config(config_path)
-    resolve_api_key(loaded.config)
-    return Daemon(config_path, loaded).run()
+def run_daemon(config_path: Path | None, *,
+               load: Callable[[], LoadedConfig] | None = None) -> int:
+    """Load the config (``ConfigError`` propagates: exit 78) and run until a signal;
+    ``load`` replaces reading ``config_path`` (the folder-only form)."""
+    loaded = load() if load is not None else load_config(config_path)
+    resolve_endpoint(loaded.config)
+    return Daemon(config_path, loaded, load=load).run()

@@ -17,6 +17,9 @@ How the daemon uses it (STYLE.md section 9):
   ``TimeoutStartSec=``/``TimeoutStopSec=``.
 
 Invariants: never raises for a missing or dead socket (returns False and logs at debug);
+never blocks for long: a manager that does not read its socket (its queue holds
+``net.unix.max_dgram_qlen`` datagrams, often 10) gets the notification dropped after
+``SEND_TIMEOUT_S`` instead of freezing the daemon's main loop (signals included);
 never unsets the environment (child processes of the daemon are not ours to notify for).
 """
 
@@ -28,6 +31,7 @@ import socket
 from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
+SEND_TIMEOUT_S = 1.0
 
 
 def _address(env: Mapping[str, str]) -> str | bytes | None:
@@ -53,6 +57,7 @@ def notify(*lines: str, env: Mapping[str, str] | None = None) -> bool:
     payload = "\n".join(lines).encode()
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.settimeout(SEND_TIMEOUT_S)
             sock.connect(address)
             sock.sendall(payload)
     except OSError as error:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,15 +34,18 @@ from containersync.config import DaemonConfig, MappingConfig
 from containersync.daemon import cycles
 from containersync.daemon.backoff import Backoff
 from containersync.daemon.deletions import DeletionWindows
+from containersync.daemon.problem_notes import SHOWN, ProblemNotes
 from containersync.daemon.status_model import WorkerStatus
 from containersync.daemon.watching import MappingWatch
 from containersync.engine.container import is_gone
 from containersync.engine.context import MappingContext
 from containersync.engine.session import Session
-from containersync.engine.summary import HeldBackNotes
+from containersync.engine.summary import CycleReport, HeldBackNotes
 from containersync.errors import (
     AuthError,
+    ConfigError,
     ContainerGone,
+    ContainerSyncError,
     Halted,
     LockedError,
     RemoteError,
@@ -57,11 +61,34 @@ LOCK_RETRY_S = 5.0
 HALT_RETRY_S = 60.0
 AUTH_REFUSED = "auth-refused"
 TRIGGERS = ("pull", "full", "keepalive")
-RULE_FILES = (".containersyncignore",)
+RULE_FILES = (".containersyncignore", ".gitignore")  # a change reloads the rules
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# What the loop takes from ``DaemonConfig``, as functions of it (the config-reaches-the-
+# engine test calls the same ones).
+
+def coalescer_for(daemon: DaemonConfig) -> Coalescer:
+    return Coalescer(daemon.debounce_ms / 1000, daemon.max_wait_ms / 1000)
+
+
+def watch_options(daemon: DaemonConfig) -> dict[str, Any]:
+    return {"use_polling": daemon.poll_fallback == "always",
+            "polling_interval": daemon.poll_interval_seconds}
+
+
+def is_idle(daemon: DaemonConfig, quiet_for: float) -> bool:
+    """Idle: no change on either side for ``keepalive_idle_limit_seconds`` (0: never)."""
+    limit = daemon.keepalive_idle_limit_seconds
+    return limit > 0 and quiet_for >= limit
+
+
+def pull_due(daemon: DaemonConfig, *, idle: bool, since_last_pull: float) -> bool:
+    """A ``pull`` tick acts at once, or, while idle, every ``idle_pull_interval_seconds``."""
+    return not idle or since_last_pull >= daemon.idle_pull_interval_seconds
 
 
 class MappingWorker:
@@ -74,8 +101,7 @@ class MappingWorker:
         self._cfg = daemon
         self._clock = clock
         self._now = now
-        self.dirty = DirtyPaths(Coalescer(daemon.debounce_ms / 1000, daemon.max_wait_ms / 1000),
-                                clock=clock)
+        self.dirty = DirtyPaths(coalescer_for(daemon), clock=clock)
         self.status = WorkerStatus(self.name)
         self._lock = MappingLock(session.state_dir, session.identity(mapping).key,
                                  purpose="containersync daemon")
@@ -84,9 +110,15 @@ class MappingWorker:
         self._triggers: set[str] = set()
         self._tlock = threading.Lock()
         self._pending: set[str] = set()
+        #: callers of ``sync_now`` waiting for the next full cycle (guarded by _tlock)
+        self._waiters: list[Future[CycleReport]] = []
+        self._last_report: CycleReport | None = None
+        self._lock_holder = "another process"
+        self._refused_error: AuthError | None = None
         self._owe_full = True
         self._first_done = False
         self._held = HeldBackNotes()  # each held-back file is logged once per daemon run
+        self._problems = ProblemNotes()  # and each problem
         self._retry_at: float | None = None
         self._backoff = Backoff()
         self._deletions = DeletionWindows(clock)
@@ -94,6 +126,9 @@ class MappingWorker:
         self._last_pull = float("-inf")
         self._container_gone_idle = False
         self._refused = False  # the API refused the key: no more cycles until a reload
+        #: a problem only the user can fix (a never-synced root that is not a folder)
+        self.config_error: ConfigError | None = None
+        self._root_was_dir = False  # ... and whether the root was a folder then
         self.heartbeat = clock()
         self._ctx: MappingContext | None = None
         self._watch: MappingWatch | None = None
@@ -111,6 +146,16 @@ class MappingWorker:
             self._triggers.add(kind)
         self.dirty.wake()
 
+    def sync_now(self) -> Future[CycleReport]:
+        """Ask for a full cycle as soon as the worker is free (past any backoff or halt
+        wait); the future gets that cycle's report, or the error that stopped it
+        (``Halted``, ``RemoteError``, ...). Used by ``containersync.Mirror.sync()``."""
+        future: Future[CycleReport] = Future()
+        with self._tlock:
+            self._waiters.append(future)
+        self.dirty.wake()
+        return future
+
     def request_stop(self) -> None:
         self._stop.set()
         self.dirty.wake()
@@ -118,6 +163,11 @@ class MappingWorker:
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    @property
+    def cannot_start(self) -> bool:
+        """A configuration error stopped the mapping before any cycle ran."""
+        return self.config_error is not None and not self._first_done
 
     @property
     def stopping(self) -> bool:
@@ -143,10 +193,8 @@ class MappingWorker:
             index = self._session.open_index()
             ctx = self._session.context(self._mapping, index)
             self._ctx = ctx
-            self._watch = MappingWatch(
-                ctx.settings.local_root, lambda: ctx.rules, self.dirty,
-                use_polling=self._cfg.poll_fallback == "always",
-                polling_interval=self._cfg.poll_interval_seconds, clock=self._clock)
+            self._watch = MappingWatch(ctx.settings.local_root, lambda: ctx.rules, self.dirty,
+                                       clock=self._clock, **watch_options(self._cfg))
             ctx.on_local_write = self._watch.on_local_write
             self._loop(ctx, self._watch)
         except BaseException as exc:  # a bug: say so loudly; the watchdog stops pinging
@@ -155,6 +203,7 @@ class MappingWorker:
             self.status.set_error(f"internal error: {exc!r}", None)
         finally:
             self.first_attempt.set()
+            self._fail_waiters(ContainerSyncError(f"mapping {self.name!r} stopped"))
             if self._watch is not None:
                 self._watch.stop()
             self._lock.release()
@@ -177,12 +226,37 @@ class MappingWorker:
                 self._container_gone_idle = False
             if self._stop.is_set():
                 break
-            if self._refused or (self._retry_at is not None
-                                 and self._clock() < self._retry_at):
+            if self._refused:
+                if self._refused_error is not None:  # a caller of sync_now hears why
+                    self._fail_waiters(self._refused_error)
+                continue
+            if self._waiting(watch, due) and not self._has_waiters():
                 continue
             self._retry_at = None
             self._step(ctx, watch)
         self.status.state = "stopping"
+
+    def _has_waiters(self) -> bool:
+        with self._tlock:
+            return bool(self._waiters)
+
+    def _take_waiters(self) -> list[Future[CycleReport]]:
+        with self._tlock:
+            taken, self._waiters = self._waiters, []
+        return taken
+
+    def _fail_waiters(self, exc: BaseException) -> None:
+        for future in self._take_waiters():
+            future.set_exception(exc)
+
+    def _waiting(self, watch: MappingWatch, due: list[str]) -> bool:
+        if self._refused or self._retry_at is None:
+            return self._refused
+        if self.config_error is not None and (
+                (watch.root.is_dir() and not self._root_was_dir)
+                or any(p in RULE_FILES for p in due)):
+            return False  # the user made the folder or edited a rule file: try at once
+        return self._clock() < self._retry_at
 
     def _take_triggers(self) -> set[str]:
         with self._tlock:
@@ -190,14 +264,19 @@ class MappingWorker:
         return taken
 
     def _idle(self) -> bool:
-        limit = self._cfg.keepalive_idle_limit_seconds
-        return limit > 0 and self._clock() - self._last_change >= limit
+        return is_idle(self._cfg, self._clock() - self._last_change)
 
     def _step(self, ctx: MappingContext, watch: MappingWatch) -> None:
         triggers = self._take_triggers()
+        waiters = self._take_waiters()
+        self._last_report = None
         try:
             if not self._hold_lock():
+                for future in waiters:  # a caller is told at once, not left hanging
+                    future.set_exception(LockedError(self.name, self._lock_holder))
                 return
+            if waiters:
+                self._owe_full = True
             if not watch.running and watch.start():
                 self._owe_full = True  # the root (re)appeared: look at everything
             self._sync_step(ctx, watch, triggers)
@@ -205,12 +284,29 @@ class MappingWorker:
                 self._keepalive(ctx, watch)
             self._backoff.reset()
             self.status.clear_error()
+            self.config_error = None
+            for future in waiters:
+                if self._last_report is not None:
+                    future.set_result(self._last_report)
+                else:
+                    future.set_exception(ContainerSyncError("no cycle ran"))
         except Halted as exc:
             self._on_halt(exc)
+            for future in waiters:
+                future.set_exception(exc)
         except AuthError as exc:
             self._on_refused(ctx, exc)
+            self._refused_error = exc
+            for future in waiters:
+                future.set_exception(exc)
+        except ConfigError as exc:
+            self._on_config_error(exc)
+            for future in waiters:
+                future.set_exception(exc)
         except Exception as exc:
             self._on_failure(exc, triggers)
+            for future in waiters:
+                future.set_exception(exc)
         finally:
             if not self._first_done and not self.first_attempt.is_set() \
                     and self.status.state in ("halted", "backoff"):
@@ -223,6 +319,7 @@ class MappingWorker:
             self._lock.acquire()
             self._after_reacquire()
         except LockedError as exc:
+            self._lock_holder = exc.holder
             if self.status.state != "waiting-for-lock":
                 log.warning("mapping is locked; waiting", mapping=self.name, holder=exc.holder)
             self.status.state = "waiting-for-lock"
@@ -255,9 +352,9 @@ class MappingWorker:
             kind = "full" if self._first_done else "first"
             self._cycle(ctx, watch, cycles.CycleRequest(kind, None, "full"))
             return
-        pull_due = "pull" in triggers and not self._container_gone_idle and (
-            not idle or self._clock() - self._last_pull >= self._cfg.idle_pull_interval_seconds)
-        if not self._pending and not pull_due:
+        due = "pull" in triggers and not self._container_gone_idle and pull_due(
+            self._cfg, idle=idle, since_last_pull=self._clock() - self._last_pull)
+        if not self._pending and not due:
             return
         try:
             found = cycles.new_remote_paths(ctx)
@@ -292,6 +389,7 @@ class MappingWorker:
             watch.after_cycle(lambda: ctx.index.bases(ctx.name))
         self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
+        self._last_report = report
         if request.only is None:
             self._owe_full = False
             self._purge_trash(ctx)
@@ -317,9 +415,13 @@ class MappingWorker:
                   paths=len(request.only) if request.only is not None else None,
                   container=report.container_id, generation=report.generation,
                   requests=report.requests)
-        for problem in report.problems[:20]:
+        fresh = self._problems.fresh(report.problems, request.only)
+        for problem in fresh[:SHOWN]:
             log.warning("problem", mapping=self.name, path=problem.path, kind=problem.kind,
                         message=problem.message)
+        if len(fresh) > SHOWN:
+            log.warning("more problems (containersync status lists them)", mapping=self.name,
+                        count=len(fresh) - SHOWN)
         for note in self._held.notes(report):
             log.warning(note.event, mapping=self.name, count=len(note.paths), paths=note.paths)
         self.status.state = "idle" if self._idle() else "watching"
@@ -382,11 +484,25 @@ class MappingWorker:
                         error=str(err))
         self._lock.release()
 
+    def _on_config_error(self, exc: ConfigError) -> None:
+        """Only the user can fix it: say it once (again only if it changes), halt the
+        mapping, look again every minute, and at once when the root becomes a folder. The
+        service exits 78 when every mapping is in this state at start-up."""
+        if self.config_error is None or str(self.config_error) != str(exc):
+            log.error("mapping halted: configuration error; fix it and the mapping resumes",
+                      mapping=self.name, error=exc.lines[0])
+        self.config_error = exc
+        self._root_was_dir = (self._watch.root if self._watch else self._mapping.local).is_dir()
+        self.status.state = "halted"
+        self.status.set_error(f"halted (config-error): {exc.lines[0]}", None)
+        self._retry_at = self._clock() + HALT_RETRY_S
+        self._lock.release()
+
     def _purge_trash(self, ctx: MappingContext) -> None:
         """After a full cycle: drop this mapping's trash folders past the retention (as
         ``sync`` does after each run)."""
         try:
-            removed = ctx.trash.purge(self._now(), self.name)
+            removed = ctx.trash.purge(self._now(), ctx.name)  # trash folders use the key
         except OSError as exc:
             log.warning("cannot purge the trash", mapping=self.name, error=str(exc))
             return

@@ -1,12 +1,16 @@
 """Carrying out a plan for one cycle and recording what happened.
 
 Intents are written before each action's side effect and cleared with its result in the
-same transaction; the base follows results, never the plan. All index writes happen on the
+same transaction once that result is known (an outcome the server may or may not have
+acted on keeps its intent for ``settle``); the base follows results, never the plan. Paths
+whose decision finished (every action succeeded, or none was needed) have the objects the
+view saw there remembered as known (``remember_known``). All index writes happen on the
 calling thread (index connections are per thread); transfers run on the executor's pool.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -15,9 +19,16 @@ from containersync.engine.context import MappingContext
 from containersync.engine.summary import CycleReport
 from containersync.execute.executor import Executor, Target
 from containersync.execute.outcome import Outcome, record
-from containersync.model.entry import BaseEntry
+from containersync.model.entry import BaseEntry, RemoteView
 from containersync.model.paths import local_to_remote
-from containersync.model.plan import Action, DeleteRemote, Download, SaveConflictCopy, Upload
+from containersync.model.plan import (
+    Action,
+    DeleteRemote,
+    Download,
+    Plan,
+    SaveConflictCopy,
+    Upload,
+)
 
 
 def execute_plan(
@@ -45,7 +56,7 @@ def execute_plan(
         path = outcome.action.path
         with ctx.index.write() as tx:
             dropped = record(tx, ctx.name, outcome, base_ids.get(path), now().timestamp())
-            if intent is not None:
+            if intent is not None and outcome.known:
                 tx.clear_intent(intent)
         if outcome.base is not None:
             base_ids[path] = outcome.base.remote_id
@@ -74,6 +85,24 @@ def intent_fields(action: Action, at: float, remote_root: str | None) -> dict[st
         return {"kind": "download", "path": action.path, "file_id": action.remote.file_id,
                 "started_at": at}
     return None
+
+
+def finished_paths(plan: Plan, outcomes: Sequence[Outcome]) -> set[str]:
+    """Paths of ``plan.decided`` whose every action ran and succeeded."""
+    wanted = Counter(a.path for a in plan.actions)
+    succeeded = Counter(o.action.path for o in outcomes if o.ok)
+    return {p for p in plan.decided if succeeded[p] >= wanted[p]}
+
+
+def remember_known(ctx: MappingContext, plan: Plan, view: RemoteView,
+                   outcomes: Sequence[Outcome]) -> None:
+    """Record the objects seen at every path whose decision finished: they are no longer
+    remote changes. A path whose action failed keeps them unseen, to be decided again."""
+    rows = [(fid, path) for path in sorted(finished_paths(plan, outcomes))
+            for fid in view.seen.get(path, ())]
+    if rows:
+        with ctx.index.write() as tx:
+            tx.add_known(ctx.name, rows)
 
 
 def commit_cycle(

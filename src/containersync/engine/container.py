@@ -11,7 +11,9 @@ Rules (SYNC_SEMANTICS "Safety rails" 4):
 - A mapping whose state has never recorded a container (a new identity, or an index that
   was lost) first looks for the container it had: the one named by id, else the newest
   *running* container with the spec's name. It attaches to that one (``found=True``: the
-  cycle rebuilds the bases from it) and creates a container only when there is none.
+  cycle rebuilds the bases from it) and creates a container only when there is none. So
+  does a mapping whose recorded container is gone, with running containers of its name
+  created after that one (an older copy of the index was restored).
 """
 
 from __future__ import annotations
@@ -58,10 +60,12 @@ def attach(ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool) -
         adopted_now = _adopt(ctx, wanted_id, generation, dry_run=dry_run)
         return replace(adopted_now, found=current is None)
 
+    after: int | None = None  # a replacement must be newer than the container it replaces
     if current:
         found = _retrieve(ctx, current)
         if found is not None and not is_gone(found):
             return Attached(found, generation, new_generation=False)
+        after = found.created_at if found is not None else 0
         if state is not None and state.adopted:
             raise Halted(
                 "container-gone",
@@ -72,10 +76,9 @@ def attach(ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool) -
     adopted = _settle_create_intents(ctx, now=now, dry_run=dry_run)
     if adopted is not None:
         return adopted
-    if current is None:
-        existing = _find_existing(ctx, generation, dry_run=dry_run)
-        if existing is not None:
-            return existing
+    existing = _find_existing(ctx, generation, dry_run=dry_run, exclude=current, after=after)
+    if existing is not None:
+        return existing
     if dry_run:
         return Attached(None, generation + 1, new_generation=True)
     with ctx.index.write() as tx:
@@ -100,11 +103,16 @@ def _claim_state(ctx: MappingContext, *, dry_run: bool) -> MappingState | None:
     return state
 
 
-def _find_existing(ctx: MappingContext, generation: int, *, dry_run: bool) -> Attached | None:
-    """The newest running container with the spec's name, attached (not in a dry run)."""
+def _find_existing(ctx: MappingContext, generation: int, *, dry_run: bool,
+                   exclude: str | None = None, after: int | None = None) -> Attached | None:
+    """The newest running container with the spec's name (other than ``exclude``, created
+    after ``after`` when given), attached (not in a dry run). When the recorded container
+    is gone, a newer running one of the name is what a run with a lost or older index
+    created: it is found again instead of starting a third."""
     wanted = ctx.settings.container_spec.name
     running = [c for c in ctx.client.list_containers(name=wanted)
-               if c.name == wanted and c.status.lower() == "running"]
+               if c.name == wanted and c.status.lower() == "running" and c.id != exclude
+               and (after is None or c.created_at > after)]
     if not running:
         return None
     newest = max(running, key=lambda c: (c.created_at, c.id))

@@ -1,7 +1,8 @@
 """One sync cycle of one mapping, top to bottom:
 
     attach container -> list remote (and settle intents) -> load base -> scan
-    -> reconcile -> safety check -> execute -> commit results
+    -> reconcile -> safety check -> execute -> remember what was decided
+    -> settle what is still open -> commit results
 
 ``run_cycle`` is used by ``containersync sync`` (full scan, full listing) and by the daemon
 (targeted scans of dirty paths, incremental listings). A dry run stops after the safety check
@@ -15,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from containersync.engine.apply import commit_cycle, execute_plan
+from containersync.engine.apply import commit_cycle, execute_plan, remember_known
 from containersync.engine.baseline import (
     rebaseline_if_rules_changed,
     refresh_touched_bases,
@@ -26,7 +27,12 @@ from containersync.engine.container import Attached, attach
 from containersync.engine.context import MappingContext
 from containersync.engine.rebuild import rebuild_if_lost
 from containersync.engine.remote import Listing, list_full, observe, with_fresh_paths
-from containersync.engine.settle import remote_sha256, settle_intents, sweep_temporaries
+from containersync.engine.settle import (
+    remote_sha256,
+    settle_intents,
+    settle_open,
+    sweep_temporaries,
+)
 from containersync.engine.summary import CycleReport
 from containersync.errors import ConfigError, Halted
 from containersync.execute.outcome import Outcome
@@ -73,6 +79,8 @@ def run_cycle(
         report.finish(problems, started, ctx.client.requests_made - requests_before)
 
     _refuse_unmade_root(ctx)
+    if ctx.rules_error is not None:
+        raise ctx.rules_error  # before anything is listed, scanned or sent
     attached = _attach(ctx, opts, now=now)
     report.note_container(attached)
     if attached.new_generation and (opts.only is not None or opts.listing != "full"):
@@ -88,7 +96,8 @@ def run_cycle(
                        pull_sources=ctx.settings.pull_sources,
                        own_ids=ctx.index.own_uploads(ctx.name),
                        keep=_targeted(opts.only, remote),
-                       unseen=frozenset(o.file_id for o in remote.fresh))
+                       known=frozenset(ctx.index.known_objects(ctx.name)),
+                       upload_paths=ctx.index.upload_paths(ctx.name))
     scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts)
     if not opts.dry_run:
         sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
@@ -121,9 +130,16 @@ def run_cycle(
     execute_plan(ctx, cid, plan.actions, base, digests, report, now=now,
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
                  while_waiting=opts.while_waiting)
+    remember_known(ctx, plan, view, report.outcomes)
+    # what a download brought is known once it ran: count it as a creation (a file pulled,
+    # then deleted by the assistant a minute later, is churn, not a mass deletion)
+    learned = {**digests, **dict(o.digest for o in report.outcomes if o.digest)}
     report.deletions = tally([o.action for o in report.outcomes if o.ok and o.kind in DONE],
-                             base, view, digests)
-    finish([*problems, *(o.problem for o in report.outcomes if o.problem is not None)])
+                             base, view, learned)
+    problems += [o.problem for o in report.outcomes if o.problem is not None]
+    # "converged" is checked, not assumed: an outcome left unknown is settled now
+    report.settled += settle_open(ctx, cid, problems)
+    finish(problems)
     commit_cycle(ctx, report, full_listing=opts.listing == "full", now=now)
     if opts.only is None:
         forget_gone_copies(ctx)
@@ -142,8 +158,8 @@ def _refuse_unmade_root(ctx: MappingContext) -> None:
     if ctx.index.bases(ctx.name) or (state is not None and state.summary is not None):
         return
     what = "is a file, not a folder" if root.exists() else "does not exist"
-    raise ConfigError(f"local root {str(root)!r} {what} and mapping {ctx.name!r} has never "
-                      "synced", fix="fix `local` if it is a typo, else create the folder: "
+    raise ConfigError(f"local root {str(root)!r} {what} and mapping {ctx.display_name!r} "
+                      "has never synced", fix="fix `local` if it is a typo, else create the folder: "
                       f"mkdir -p {root} (`containersync init FOLDER` creates it)")
 
 
@@ -223,7 +239,9 @@ def _reconcile(
     remote object and plan again."""
     s = ctx.settings
     digests = dict(ctx.index.digests(ctx.name))
-    ignored = frozenset(p for p in view.files if ctx.rules.ignored(p))
+    # garbage paths too: our old upload of a path that became ignored is never deleted
+    paths = {*view.files, *(g.path for g in view.garbage)}
+    ignored = frozenset(p for p in paths if ctx.rules.ignored(p))
 
     def plan() -> Plan:
         return reconcile(base, scanned.files, view, s.mode, now=now(), digests=digests,

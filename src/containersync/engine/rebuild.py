@@ -1,8 +1,9 @@
 """Rebuilding a mapping's bases from its container when the index lost them.
 
-When: the state has no record of this mapping's container but one was found again (the
-index was deleted, emptied, corrupt and moved aside, replaced by another mapping's, or the
-mapping is new to this identity: ``Attached.found``), or the index is *older than the
+When: the state has no record of the container the mapping was attached to (the index was
+deleted, emptied, corrupt and moved aside, replaced by another mapping's, or the mapping is
+new to this identity, or an older copy names a container since replaced:
+``Attached.found``), or the index is *older than the
 remote*: a full listing holds uploads (``source: "user"``) that no record of ours knows and
 that were created after the index's last full listing (an older copy of the index was
 restored, so its records miss what later runs uploaded).
@@ -40,7 +41,7 @@ from containersync.scan.scanner import scan
 
 #: the server-chosen name of an upload: ``<32 hex>-<the name we sent>``
 SERVER_NAME = re.compile(r"^[0-9a-f]{32}-(.+)$")
-INDEX_LOST = "no record of this mapping; its container was found again"
+INDEX_LOST = "the index had no record of this container"
 INDEX_OLDER = "the index is older than the container (uploads it does not know)"
 
 
@@ -146,6 +147,8 @@ def rebuild_if_lost(ctx: MappingContext, attached: Attached, listing: Listing, *
                     hash_remote: Callable[[str, str], str] | None = None) -> Rebuilt | None:
     """Rebuild the bases from the container when the index lost them (module doc); return
     the result (None: the index is fine). Writes nothing in a dry run."""
+    if not attached.found and not any(o.source == "user" for o in listing.fresh):
+        return None  # the common case, decided without reading the bases
     state = ctx.index.mapping(ctx.name)
     old_base = ctx.index.bases(ctx.name)
     old_own = ctx.index.own_uploads(ctx.name)
@@ -187,4 +190,7 @@ def _record(ctx: MappingContext, rebuilt: Rebuilt, old_base: Mapping[str, BaseEn
             tx.add_own_upload(name, file_id, path)
         for file_id, sha in rebuilt.digests.items():
             tx.put_digest(name, file_id, sha)
+        # a recorded base is a finished decision: its object is no longer a remote change
+        tx.add_known(name, [(b.remote_id, p) for p, b in rebuilt.base.items()
+                            if b.remote_id and b.remote_id not in rebuilt.own])
         tx.set_rules_fingerprint(name, ctx.rules.fingerprint)

@@ -1,6 +1,7 @@
 """Listing the container: a full listing, or an incremental one for cheap idle pulls.
 
-A full listing sees deletions and replaces the index's cache of the listing. An incremental
+A full listing sees deletions and replaces the index's cache of the listing; known objects
+(``known_objects``) that it no longer lists are forgotten. An incremental
 listing reads newest first and stops at the first object already known, so an idle pull
 costs one request whatever the tree size; it cannot see deletions, which the next full
 listing will.
@@ -77,10 +78,12 @@ def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject],
     listed = {o.file_id: o for o in objects}
     stale = [fid for fid in cached if fid not in listed]
     changed = [o for fid, o in listed.items() if cached.get(fid) != o]
-    if stale or changed:
+    forgotten = [fid for fid in ctx.index.known_objects(ctx.name) if fid not in listed]
+    if stale or changed or forgotten:
         with ctx.index.write() as tx:
             tx.remove_remote_objects(ctx.name, stale)
             tx.add_remote_objects(ctx.name, changed)
+            tx.remove_known(ctx.name, forgotten)
 
 
 def with_fresh_paths(

@@ -20,14 +20,14 @@ from containersync.config import (
     MappingConfig,
     MappingIdentity,
     mapping_identity,
-    resolve_api_key,
 )
-from containersync.engine.context import MappingContext, MappingSettings
+from containersync.endpoint import Endpoint, effective_config, resolve_endpoint
+from containersync.engine.context import MappingContext, MappingSettings, load_rules
 from containersync.execute.trash import Trash
+from containersync.index.health import prepare_dir
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer, start_server
 from containersync.logs import get_logger
-from containersync.scan.ignore import IgnoreRules
 
 log = get_logger(__name__)
 
@@ -64,11 +64,20 @@ def settings_for(m: MappingConfig, *, concurrency: int,
     )
 
 
+def _say_moved_aside(index: Index) -> None:
+    if index.moved_aside is not None:
+        aside, damage = index.moved_aside
+        log.warning("the index was damaged; moved it aside and rebuilding every mapping "
+                    "from its container", index=str(index.path), moved_to=str(aside),
+                    damage=damage)
+
+
 @dataclass
 class Session:
     config: Config
     client: ContainersClient
     backend: RunningServer | None = None
+    endpoint: Endpoint | None = None
     _indexes: list[Index] = field(default_factory=list)
 
     @property
@@ -79,22 +88,28 @@ class Session:
         """An index connection for the calling thread (connections are per thread)."""
         index = Index.open(Path(self.config.state.index_file))
         self._indexes.append(index)
-        if index.moved_aside is not None:
-            aside, damage = index.moved_aside
-            log.warning("the index was damaged; moved it aside and rebuilding every mapping "
-                        "from its container", index=str(index.path), moved_to=str(aside),
-                        damage=damage)
+        _say_moved_aside(index)
         return index
 
     def identity(self, m: MappingConfig) -> MappingIdentity:
         return mapping_identity(self.config, m)
 
+    def check_index(self) -> None:
+        """Open the index once and close it again: an unusable one raises here, in the
+        calling thread, and a corrupt one is moved aside (and said) before anyone uses it."""
+        index = Index.open(Path(self.config.state.index_file))
+        try:
+            _say_moved_aside(index)
+        finally:
+            index.close()
+
     def context(self, m: MappingConfig, index: Index) -> MappingContext:
         s = settings_for(m, concurrency=self.config.api.concurrency, identity=self.identity(m))
+        rules, rules_error = load_rules(s)
         return MappingContext(
             settings=s, client=self.client, index=index,
             trash=Trash(Path(self.config.state.trash_dir), self.config.state.trash_retention_days),
-            rules=IgnoreRules.load(s.local_root, s.exclude, use_gitignore=s.use_gitignore),
+            rules=rules, rules_error=rules_error,
         )
 
     def close(self) -> None:
@@ -108,27 +123,33 @@ class Session:
             self.backend = None
 
 
-def open_session(config: Config, env: Mapping[str, str] | None = None) -> Session:
-    """Connect to the configured API; ``base_url = "local"`` starts the embedded backend
-    with its data under the state dir (no key, no network)."""
+def open_session(config: Config, env: Mapping[str, str] | None = None, *,
+                 api_key: str | None = None) -> Session:
+    """Connect to the API the config and environment mean (``containersync.endpoint``);
+    ``"local"`` starts the embedded backend with its data under the state dir (no key, no
+    network). A URL without a key is a ``ConfigError`` before any request."""
     env = os.environ if env is None else env
+    endpoint = resolve_endpoint(config, env, api_key=api_key)
+    config = effective_config(config, env)  # the identity binds state to this endpoint
     api = config.api
+    prepare_dir(Path(config.state.dir))  # 0700, or one clear line when it cannot be
     backend = None
-    if api.is_local:
+    if endpoint.is_local:
         backend = start_server(Path(config.state.dir) / "localapi")
         base_url, key = backend.base_url, None
     else:
-        base_url, key = api.base_url, resolve_api_key(config, env)
+        base_url, key = endpoint.base_url, endpoint.api_key
     client = ContainersClient.connect(
         base_url, key, timeout=api.timeout_seconds, max_connections=api.concurrency,
-        max_retries=api.max_retries,
+        max_retries=api.max_retries, extra_headers=endpoint.headers(),
     )
-    return Session(config=config, client=client, backend=backend)
+    return Session(config=config, client=client, backend=backend, endpoint=endpoint)
 
 
 @contextlib.contextmanager
-def session(config: Config, env: Mapping[str, str] | None = None) -> Iterator[Session]:
-    s = open_session(config, env)
+def session(config: Config, env: Mapping[str, str] | None = None, *,
+            api_key: str | None = None) -> Iterator[Session]:
+    s = open_session(config, env, api_key=api_key)
     try:
         yield s
     finally:

@@ -4,7 +4,8 @@
   that appeared after the intent started, at the requested path or with the server-chosen
   ``<hex>-<name>`` form, with source "user", an id nobody recorded, and the right size. Its
   content is hashed; the first match for the recorded sha256 is adopted as our upload and
-  any later match is a duplicate of ours and is deleted, so nothing stays uploaded twice.
+  as the path's base (so "ours but not the base's" always means garbage), and any later
+  match is a duplicate of ours and is deleted, so nothing stays uploaded twice.
   A candidate with other content is not provably ours and is left alone. When the upload
   replaced an object (modified file) and was adopted, the replaced object is deleted, which
   finishes what the executor started.
@@ -13,6 +14,10 @@
   non-dry run also removes the temporaries its scan meets, wherever they are:
   ``sweep_temporaries``.)
 - create-container: handled by ``engine.container`` before anything else.
+
+Settling runs at the start of a cycle (what a crash left) and again at its end for the
+outcomes the executor could not know (``settle_open``); an intent that is still open then
+is a problem, so the run does not say "converged".
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from containersync.engine.context import MappingContext
-from containersync.errors import ContainerSyncError, RemoteFileGone
+from containersync.engine.remote import list_full
+from containersync.errors import AuthError, ContainerGone, ContainerSyncError, RemoteFileGone
 from containersync.execute.localfs import open_parent
 from containersync.index.records import Intent
-from containersync.model.entry import RemoteObject
+from containersync.model.entry import BaseEntry, Problem, RemoteObject
 from containersync.scan.ignore import TEMP_PREFIX
 
 CLOCK_SKEW_S = 300
@@ -56,6 +62,32 @@ def settle_intents(
         with ctx.index.write() as tx:
             tx.clear_intent(intent.id)
     return len(intents)
+
+
+def settle_open(ctx: MappingContext, container_id: str, problems: list[Problem]) -> int:
+    """After a cycle's actions: settle the intents whose outcome stayed unknown, against one
+    more full listing. Each intent still open afterwards is a problem (appended to
+    ``problems``), so the run does not report convergence. Returns how many were settled."""
+    if not _open(ctx):
+        return 0
+    settled = 0
+    try:
+        settled = settle_intents(ctx, container_id, list_full(ctx, container_id))
+    except (ContainerGone, AuthError):
+        raise
+    except ContainerSyncError as exc:
+        problems.append(Problem("", "unsettled", f"could not settle what the server did: {exc}"))
+    for intent in _open(ctx):
+        what = {"upload": "an upload", "delete-remote": "a remote delete"}.get(
+            intent.kind, intent.kind)
+        problems.append(Problem(intent.path or "", "unsettled",
+                                f"{what} may or may not have happened on the server; the next"
+                                " run settles it"))
+    return settled
+
+
+def _open(ctx: MappingContext) -> list[Intent]:
+    return [i for i in ctx.index.intents(ctx.name) if i.kind in ("upload", "delete-remote")]
 
 
 def remove_temp_files(root: Path, rel: str) -> int:
@@ -112,9 +144,7 @@ def _settle_upload(
         if not same:
             continue
         if not adopted:
-            with ctx.index.write() as tx:
-                tx.add_own_upload(ctx.name, o.file_id, intent.path)
-                tx.put_digest(ctx.name, o.file_id, intent.sha256 or "")
+            _adopt(ctx, intent, o)
             adopted = True
         else:
             with contextlib.suppress(RemoteFileGone):
@@ -122,6 +152,22 @@ def _settle_upload(
     if adopted and intent.file_id:
         _finish_replace(ctx, container_id, intent.file_id)
     return {o.file_id for o in candidates}
+
+
+def _adopt(ctx: MappingContext, intent: Intent, o: RemoteObject) -> None:
+    """Make ``o`` our upload for the intent's path *and* its base, so that an object of
+    ours that is not the base's is always garbage. The base's ``mtime_ns`` matches no file,
+    so the next scan hashes the local file again (it may have changed since)."""
+    assert intent.path is not None
+    size = intent.size if intent.size is not None else (o.bytes or 0)
+    with ctx.index.write() as tx:
+        tx.add_own_upload(ctx.name, o.file_id, intent.path)
+        tx.add_upload_path(ctx.name, o.remote_path, intent.path)
+        tx.put_digest(ctx.name, o.file_id, intent.sha256 or "")
+        tx.put_base(ctx.name, BaseEntry(
+            path=intent.path, size=size, mtime_ns=-1, sha256=intent.sha256 or "",
+            remote_id=o.file_id, remote_path=o.remote_path, remote_created_at=o.created_at,
+            source=o.source))
 
 
 def _adopted_before(

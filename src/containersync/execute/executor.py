@@ -4,9 +4,16 @@ Invariants:
 - Every action is checked against the state it was planned on just before it acts
   (``localfs.matches``); a mismatch is a per-path problem, and the next cycle re-plans.
 - An intent row is written (by the caller's ``begin`` hook, on the calling thread) before
-  each remote side effect, and cleared with the result in the same transaction.
+  each remote side effect, and cleared with the result in the same transaction, but only
+  when the result is known (``Outcome.known``): an upload or delete that failed in a way
+  the server may have acted on keeps its intent for settling.
+- An upload that landed is "uploaded" even when deleting the object it replaced failed:
+  the new object and base are recorded, the failure is the outcome's problem.
 - Remote deletions run after every upload and download of the plan, so a rename uploads
-  the new name before the old one is deleted.
+  the new name before the old one is deleted; a path whose earlier action failed has its
+  deletions left for the next cycle (its superseded objects stay until it is decided
+  again, so an upload that failed never leaves the path without the object the base
+  records).
 - Local writes go through ``localfs`` (temp file + fsync + rename, no symlink following);
   replaced or deleted local files go to the trash, never straight to unlink.
 - Transfers run on a bounded thread pool; index writes stay on the calling thread.
@@ -32,6 +39,7 @@ from containersync.errors import (
     ContainerGone,
     ContainerSyncError,
     LocalError,
+    Rejected,
     RemoteFileGone,
 )
 from containersync.execute import localfs
@@ -110,10 +118,19 @@ class Executor:
         runs every few seconds while a long transfer keeps every slot busy (the daemon's
         liveness heartbeat: waiting on a transfer that is still moving is not a hang)."""
         first = [a for a in actions if not isinstance(a, DeleteRemote)]
-        second = [a for a in actions if isinstance(a, DeleteRemote)]
+        failed: set[str] = set()
+
+        def track(outcome: Outcome, intent: int | None) -> None:
+            if not outcome.ok:
+                failed.add(outcome.action.path)
+            done(outcome, intent)
+
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="transfer") as pool:
-            for phase in (first, second):
-                self._run_phase(pool, phase, begin, done, should_stop, while_waiting)
+            self._run_phase(pool, first, begin, track, should_stop, while_waiting)
+            # a path whose upload or download failed keeps its old objects: deleting the
+            # one the base tracks would leave the next run nothing to compare with
+            second = [a for a in actions if isinstance(a, DeleteRemote) and a.path not in failed]
+            self._run_phase(pool, second, begin, done, should_stop, while_waiting)
         self._remove_emptied_folders()
 
     def _run_phase(
@@ -179,7 +196,12 @@ class Executor:
         except FATAL:
             raise
         except ContainerSyncError as exc:
-            return _problem(action, _failure_kind(action), str(exc))
+            out = _problem(action, _failure_kind(action), str(exc))
+            # an upload or delete that failed any other way than a refusal may still have
+            # happened on the server: its intent stays open until settling knows
+            out.known = not (isinstance(action, Upload | DeleteRemote)
+                             and not isinstance(exc, LocalError | Rejected))
+            return out
         except OSError as exc:
             return _problem(action, "local-error", f"{exc.strerror or exc}")
         raise AssertionError(f"unknown action {action!r}")
@@ -195,9 +217,20 @@ class Executor:
         )
         stable = localfs.matches(root, a.path, a.local)
         deleted: tuple[str, ...] = ()
+        problem: Problem | None = None
         if a.replaces is not None and a.replaces.file_id != obj.id:
-            self._delete_quietly(a.replaces.file_id)
-            deleted = (a.replaces.file_id,)
+            # the upload landed whatever happens next: it is recorded either way, and an
+            # old object that could not be deleted stays ours but not the base's (garbage,
+            # deleted by a later run)
+            try:
+                self._delete_quietly(a.replaces.file_id)
+                deleted = (a.replaces.file_id,)
+            except FATAL:
+                raise
+            except ContainerSyncError as exc:
+                problem = Problem(a.path, "remote-delete-failed",
+                                  f"uploaded, but the replaced object {a.replaces.file_id}"
+                                  f" could not be deleted yet: {exc}")
         base = BaseEntry(
             path=a.path, size=a.local.size, mtime_ns=a.local.mtime_ns, sha256=a.local.sha256,
             remote_id=obj.id, remote_path=obj.path, remote_created_at=obj.created_at,
@@ -205,7 +238,8 @@ class Executor:
         )
         new = RemoteObject(obj.id, obj.path, obj.created_at, obj.source, obj.bytes)
         return Outcome(
-            a, "uploaded", base=base, new_remote=new, deleted_remote_ids=deleted,
+            a, "uploaded", problem=problem, base=base, new_remote=new,
+            deleted_remote_ids=deleted,
             # what was sent is only known for sure when the file did not move meanwhile
             digest=(obj.id, a.local.sha256) if stable else None,
             bytes_up=a.local.size,

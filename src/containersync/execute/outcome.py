@@ -1,7 +1,10 @@
 """What carrying out one action produced, and how that is written to the index.
 
 The executor returns an ``Outcome`` per action; ``record`` turns it into index writes inside
-the caller's transaction. The index learns from results only, never from the plan.
+the caller's transaction. The index learns from results only, never from the plan. An
+outcome may carry a result *and* a problem: an upload that landed but whose replaced object
+could not be deleted records the new object and base (the old object is then garbage, ours
+but not the base's) and reports the problem.
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ class Outcome:
     conflict: Conflict | None = None
     bytes_up: int = 0
     bytes_down: int = 0
+    #: whether what happened is known, so the action's intent can be cleared: False for a
+    #: failure after which the remote may or may not have acted (an upload whose answer or
+    #: recovery was lost, a delete that got no answer); settling decides it later
+    known: bool = True
 
     @property
     def ok(self) -> bool:
@@ -41,6 +48,7 @@ def record(
     if outcome.new_remote is not None:
         tx.add_own_upload(mapping, outcome.new_remote.file_id, path)
         tx.add_remote_objects(mapping, [outcome.new_remote])
+        tx.add_upload_path(mapping, outcome.new_remote.remote_path, path)
     for file_id in outcome.deleted_remote_ids:
         tx.remove_own_upload(mapping, file_id)
     if outcome.deleted_remote_ids:

@@ -4,7 +4,8 @@ of the state dir turned into one line that names the file and says what to do.
 Invariants:
 - The state dir is 0700 and the index (with its ``-wal``/``-shm``) and lock files 0600,
   whatever the umask: they describe the user's files and containers. A state dir left
-  more open by an older version is tightened when opened.
+  more open by an older version is tightened when opened (unless it is not the user's or
+  is a shared sticky folder such as /tmp).
 - A corrupt index is never deleted: it is renamed to ``index.sqlite3.corrupt-<UTC stamp>``
   (its ``-wal``/``-shm`` beside it), so a fresh one can be rebuilt from the containers and
   the old one can still be inspected.
@@ -33,8 +34,10 @@ def prepare_dir(folder: Path) -> None:
     """Create ``folder`` (and parents) 0700, or tighten it; refuse a file in its place."""
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-        mode = stat.S_IMODE(folder.stat().st_mode)
-        if mode & 0o077:
+        st = folder.stat()
+        mode = stat.S_IMODE(st.st_mode)
+        # never tighten a shared folder someone pointed the state dir at (/tmp: sticky)
+        if mode & 0o077 and st.st_uid == os.geteuid() and not mode & stat.S_ISVTX:
             os.chmod(folder, mode & ~0o077 | 0o700)
     except (FileExistsError, NotADirectoryError):
         raise ConfigError("is not a folder (the state dir, or a folder above it, is a file)",

@@ -199,6 +199,18 @@ class Index:
             " WHERE mapping = ? ORDER BY created_at DESC, file_id DESC", (name,))
         return [RemoteObject(*r) for r in rows]
 
+    def known_objects(self, name: str) -> dict[str, str]:
+        """Objects a finished decision has taken into account: file id -> local path."""
+        rows = self._conn.execute(
+            "SELECT file_id, path FROM known_objects WHERE mapping = ?", (name,))
+        return {r[0]: r[1] for r in rows}
+
+    def upload_paths(self, name: str) -> dict[str, str]:
+        """Sandbox paths our uploads landed at this generation: remote path -> local path."""
+        rows = self._conn.execute(
+            "SELECT remote_path, path FROM upload_paths WHERE mapping = ?", (name,))
+        return {r[0]: r[1] for r in rows}
+
     def known_remote_ids(self, name: str) -> set[str]:
         rows = self._conn.execute("SELECT file_id FROM remote_cache WHERE mapping = ?",
                                   (name,))

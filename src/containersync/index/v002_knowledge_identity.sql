@@ -12,6 +12,23 @@ CREATE TABLE known_objects (
     PRIMARY KEY (mapping, file_id)
 ) STRICT;
 
+-- An index written by schema 1 knew "seen" as "in the cached listing": those objects were
+-- all decided on by an earlier run, so they start as known (path unknown: ''). Without
+-- this, every older object beside one of ours would look new after the upgrade.
+INSERT INTO known_objects (mapping, file_id, path)
+    SELECT mapping, file_id, '' FROM remote_cache;
+
+-- upload_paths: every sandbox path an upload of ours landed at in this generation, and the
+-- local path it stood for. The assistant may rewrite a file at that path after our object
+-- there was superseded or deleted: the rewrite still stands for the same local path (not
+-- for a stray "<hex>-name" file). Forgotten with the container (a new generation).
+CREATE TABLE upload_paths (
+    mapping      TEXT NOT NULL REFERENCES mappings(name) ON DELETE CASCADE,
+    remote_path  TEXT NOT NULL,
+    path         TEXT NOT NULL,
+    PRIMARY KEY (mapping, remote_path)
+) STRICT;
+
 -- identity: a mapping's state belongs to its resolved local root, its API endpoint and its
 -- container. ``mappings.name`` stays the row's key (the index key); ``display_name`` is the
 -- config's handle for it. Rows written by schema 1 have NULL here until claimed.

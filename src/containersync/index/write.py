@@ -8,7 +8,8 @@ Invariants:
   so a typo in a name fails loudly instead of writing orphan rows.
 - ``attach_container`` starts a new generation: the generation goes up by one, and every
   fact about the old container's objects (the bases' ``remote_*`` fields, own uploads,
-  digests, the listing cache, the listing times) is forgotten in the same transaction.
+  digests, the listing cache, the known objects, the upload paths, the listing times) is
+  forgotten in the same transaction.
   Bases keep their local fields, so the new container is re-seeded from local and nothing
   is deleted on either side.
 - ``set_problems`` replaces the mapping's problems with the given ones, keeping
@@ -106,7 +107,8 @@ class WriteTx:
             (container_id, container_name, int(adopted), generation, name))
         self._exec("UPDATE bases SET remote_id = NULL, remote_path = NULL,"
                    " remote_created_at = NULL, source = NULL WHERE mapping = ?", (name,))
-        for table in ("own_uploads", "digests", "remote_cache"):
+        for table in ("own_uploads", "digests", "remote_cache", "known_objects",
+                      "upload_paths"):
             self._exec(f"DELETE FROM {table} WHERE mapping = ?", (name,))
         return generation
 
@@ -175,6 +177,23 @@ class WriteTx:
 
     def drop_digest(self, name: str, file_id: str) -> None:
         self._exec("DELETE FROM digests WHERE mapping = ? AND file_id = ?", (name, file_id))
+
+    # -- knowledge: objects decided on, sandbox paths of our uploads ----------------------
+
+    def add_known(self, name: str, rows: Iterable[tuple[str, str]]) -> None:
+        """Remember objects (file id, local path) a finished decision took into account."""
+        self._generation(name)
+        self._exec_many("INSERT OR REPLACE INTO known_objects (mapping, file_id, path)"
+                        " VALUES (?, ?, ?)", [(name, fid, path) for fid, path in rows])
+
+    def remove_known(self, name: str, ids: Iterable[str]) -> None:
+        self._exec_many("DELETE FROM known_objects WHERE mapping = ? AND file_id = ?",
+                        [(name, fid) for fid in ids])
+
+    def add_upload_path(self, name: str, remote_path: str, path: str) -> None:
+        self._generation(name)
+        self._exec("INSERT OR REPLACE INTO upload_paths (mapping, remote_path, path)"
+                   " VALUES (?, ?, ?)", (name, remote_path, path))
 
     # -- the remote listing cache --------------------------------------------------------------
 

@@ -3,7 +3,14 @@
 A ``Fault`` matches on method (or any) and a regex searched in the path. ``when="before"``
 answers the error without touching the store; ``when="after"`` lets the request run to the
 end (its effects are real), throws its answer away and sends the error instead: the
-ambiguous failure a client meets when a connection drops after the server acted.
+ambiguous failure a client meets when a connection drops after the server acted;
+``when="pass"`` lets the request through untouched (for the two options below).
+Options: ``drop: true`` closes the connection mid-answer (headers sent, body cut short)
+instead of sending an error, so the client sees a broken response (or, while it is still
+sending a body, a reset connection), not a status;
+``delay_ms`` waits before the request is handled (a slow answer); ``write {path,
+content}`` adds an assistant file at ``path`` in the request's container just before the
+request runs (code in the sandbox writing between a client's plan and its upload).
 
 Invariants: faults live in memory of the serving process only; each match consumes one
 use, and an exhausted fault is removed; the first registered matching fault wins.
@@ -11,6 +18,8 @@ use, and an exhausted fault is removed; the first registered matching fault wins
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import math
 import re
@@ -18,6 +27,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from containersync.localapi.errors import BadRequest, invalid_type, invalid_value
@@ -32,6 +42,9 @@ class Fault:
     when: str = "before"
     retry_after_ms: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+    delay_ms: int = 0
+    write: dict[str, str] | None = None
 
     def response_headers(self) -> list[tuple[bytes, bytes]]:
         headers = {"content-type": "application/json"}
@@ -63,8 +76,8 @@ def parse_fault(body: object) -> Fault:
     if not isinstance(times, int) or times < 1:
         raise invalid_value("times", times)
     when = body.get("when", "before")
-    if when not in ("before", "after"):
-        raise invalid_value("when", when, ("before", "after"))
+    if when not in ("before", "after", "pass"):
+        raise invalid_value("when", when, ("before", "after", "pass"))
     retry_after_ms = body.get("retry_after_ms")
     if retry_after_ms is not None and (not isinstance(retry_after_ms, int) or retry_after_ms < 0):
         raise invalid_value("retry_after_ms", retry_after_ms)
@@ -72,8 +85,18 @@ def parse_fault(body: object) -> Fault:
     if not isinstance(headers, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
         raise BadRequest("'headers' must map strings to strings.", param="headers")
+    delay_ms = body.get("delay_ms", 0)
+    if isinstance(delay_ms, bool) or not isinstance(delay_ms, int) or not 0 <= delay_ms <= 60_000:
+        raise invalid_value("delay_ms", delay_ms)
+    drop = body.get("drop", False)
+    if not isinstance(drop, bool):
+        raise invalid_type("drop", "a boolean", drop)
+    write = body.get("write")
+    if write is not None and not (isinstance(write, dict) and set(write) == {"path", "content"}
+                                  and all(isinstance(v, str) for v in write.values())):
+        raise BadRequest("'write' must be {\"path\": str, \"content\": str}.", param="write")
     return Fault(method.upper() if method else None, regex, status, times, when,
-                 retry_after_ms, headers)
+                 retry_after_ms, headers, drop, delay_ms, write)
 
 
 class FaultRegistry:
@@ -101,10 +124,31 @@ class FaultRegistry:
         return None
 
 
+_CONTAINER = re.compile(r"^/v1/containers/([^/]+)")
+
+
 async def send_fault(fault: Fault, send: Send) -> None:
+    if fault.drop:
+        # a promised body that never comes: the server (uvicorn) closes the connection
+        # when the app returns with the response incomplete, and logs one line saying so
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", b"4096")]})
+        return
     await send({"type": "http.response.start", "status": fault.status,
                 "headers": fault.response_headers()})
     await send({"type": "http.response.body", "body": fault.body()})
+
+
+async def _side_write(fault: Fault, scope: Scope) -> None:
+    found = _CONTAINER.match(scope["path"])
+    if fault.write is None or found is None:
+        return
+    store = scope["app"].state.store
+    await run_in_threadpool(store.add_container_file_stream, found.group(1),
+                            path=fault.write["path"], stream=io.BytesIO(
+                                fault.write["content"].encode()),
+                            source="assistant", record_bytes=True)
 
 
 class FaultMiddleware:
@@ -119,7 +163,11 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         fault = self.registry.take(scope["method"], scope["path"])
-        if fault is None:
+        if fault is not None:
+            if fault.delay_ms:
+                await asyncio.sleep(fault.delay_ms / 1000)
+            await _side_write(fault, scope)
+        if fault is None or fault.when == "pass":
             await self.app(scope, receive, send)
         elif fault.when == "before":
             await send_fault(fault, send)
@@ -132,4 +180,5 @@ class FaultMiddleware:
 
 def describe(fault: Fault) -> dict[str, Any]:
     return {"method": fault.method, "path_regex": fault.path_regex.pattern,
-            "status": fault.status, "times": fault.times, "when": fault.when}
+            "status": fault.status, "times": fault.times, "when": fault.when,
+            "drop": fault.drop, "delay_ms": fault.delay_ms, "write": fault.write}

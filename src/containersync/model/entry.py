@@ -89,14 +89,15 @@ class Problem:
 class RemoteView:
     """The container's files grouped by the local path each maps to.
 
-    ``files``: the newest object per mapped path (only objects that may be pulled, plus
-    this program's own uploads). ``garbage``: older objects this program uploaded, to be
-    deleted. ``foreign``: objects left alone (user uploads that are not ours, sources not
-    pulled, objects superseded by a newer one that is not ours). ``problems``: objects
-    whose path cannot be mapped safely. ``ambiguous``: paths whose newest object is a
-    never-seen object written in the same second as ours (``created_at`` has one-second
-    resolution, so which came first is unknown): the local side must be compared with it as
-    if both had changed.
+    ``files``: the current object per mapped path (see ``plan.remote_view``: by knowledge,
+    not by clocks). ``garbage``: objects this program uploaded that are not a path's current
+    object, to be deleted by id. ``foreign``: objects left alone (user uploads that are not
+    ours, sources not pulled, objects of others already decided on). ``problems``: objects
+    whose path cannot be mapped safely. ``ambiguous``: paths whose current object is one
+    never seen before whose timestamp does not put it after our upload there (written in
+    the same second, or between our plan and our upload): the local side must be compared
+    with it as if both had changed. ``seen``: per path, the ids of the objects that are not
+    ours and may be pulled (what a finished decision for the path has taken into account).
     """
 
     files: Mapping[str, RemoteFile] = field(default_factory=dict)
@@ -104,3 +105,4 @@ class RemoteView:
     foreign: tuple[RemoteFile, ...] = ()
     problems: tuple[Problem, ...] = ()
     ambiguous: frozenset[str] = frozenset()
+    seen: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -91,12 +91,16 @@ class Plan:
     their path can be made (new or modified on both sides, content unknown). The caller
     fetches them, adds their digests and reconciles again; paths waiting on a digest have
     no action in this plan.
+
+    ``decided``: the paths this plan made a decision for (with or without actions); once
+    all of a path's actions succeeded, the objects the view saw there become known.
     """
 
     actions: tuple[Action, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
     problems: tuple[Problem, ...] = ()
     needs_digest: tuple[RemoteFile, ...] = ()
+    decided: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:

@@ -12,10 +12,17 @@ Invariants:
 - A path whose decision needs the remote content and has no digest is listed in
   ``needs_digest`` and gets no action this round, not even garbage deletion.
 - ``Upload.replaces`` is only ever the object the base tracks for that path.
-- Garbage (older objects of ours) is deleted in ``two-way`` and ``push``; ``pull`` never
-  touches the remote.
+- Garbage (objects of ours that are not a path's current one) is deleted in ``two-way``
+  and ``push``; ``pull`` never touches the remote.
+- Deleting a path's current object (the local file was deleted) also deletes the older
+  versions others wrote there that a decision already took into account (``seen``, not
+  current: the losing side of a conflict, an assistant's earlier write): the sandbox would
+  show one of them again. Objects nobody has seen are never deleted.
 - Conflict copy names never collide with a local, base or remote path, or with each other.
 - Actions are sorted by path (then by the order they must run in), so plans compare equal.
+- ``Plan.decided`` holds every path decided this round that has a base or an action;
+  ignored paths, conflict copies and paths waiting on a digest are never in it, nor is a
+  remote-only path that the mode leaves alone (push), so its object stays unseen.
 """
 
 from __future__ import annotations
@@ -56,7 +63,9 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
     conflicts: list[Conflict] = []
     waiting: list[RemoteFile] = []
     paused: set[str] = set()
+    decided: set[str] = set()
 
+    shadows = _shadows(remote)
     for path in sorted(taken):
         if path in ignored or is_conflict_copy(path):
             continue
@@ -76,8 +85,15 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
             waiting.append(rf)
             paused.add(path)
             continue
+        if decision.actions or b is not None:
+            # a remote-only object that this mode ignores (push) stays unseen, so a later
+            # mode that pulls still sees it as new
+            decided.add(path)
         for step, action in enumerate(decision.actions):
             actions.append((path, step, action))
+        if rf is not None and any(isinstance(a, DeleteRemote) for a in decision.actions):
+            for n, older in enumerate(shadows.get(path, ())):
+                actions.append((path, 200 + n, DeleteRemote(path=path, remote=older)))
         if decision.conflict:
             assert rf is not None and lf is not None
             copy_path = _free_copy_name(path, now, taken)
@@ -95,7 +111,18 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
     actions.sort(key=lambda item: (item[0], item[1]))
     return Plan(actions=tuple(a for _, _, a in actions), conflicts=tuple(conflicts),
                 problems=tuple(remote.problems),
-                needs_digest=tuple(sorted(waiting, key=lambda f: f.path)))
+                needs_digest=tuple(sorted(waiting, key=lambda f: f.path)),
+                decided=frozenset(decided))
+
+
+def _shadows(remote: RemoteView) -> dict[str, list[RemoteFile]]:
+    """Per path, the older versions by others that a decision already took into account
+    (``seen``, not current): the sandbox shows one of them once the current one is gone."""
+    out: dict[str, list[RemoteFile]] = {}
+    for f in remote.foreign:
+        if f.file_id in remote.seen.get(f.path, ()):
+            out.setdefault(f.path, []).append(f)
+    return out
 
 
 def _free_copy_name(path: str, now: datetime, taken: AbstractSet[str]) -> str:

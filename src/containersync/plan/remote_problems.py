@@ -60,9 +60,13 @@ def _without(view: RemoteView, dropped: Mapping[str, RemoteFile],
     if not dropped and not problems:
         return view
     files = {p: f for p, f in view.files.items() if p not in dropped}
+    # what could not be pulled must stay unseen, to be pulled once the cause is gone
+    gone = {f.file_id for f in dropped.values()}
+    seen = {p: kept for p, ids in view.seen.items()
+            if (kept := tuple(i for i in ids if i not in gone))}
     foreign = sorted([*view.foreign, *dropped.values()],
                      key=lambda f: (f.path, -f.created_at, f.file_id))
-    return replace(view, files=files, foreign=tuple(foreign),
+    return replace(view, files=files, foreign=tuple(foreign), seen=seen,
                    problems=tuple(sorted([*view.problems, *problems],
                                          key=lambda p: (p.path, p.message))))
 

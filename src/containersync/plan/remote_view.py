@@ -1,4 +1,5 @@
-"""Group a container's raw file listing by the local path each object stands for.
+"""Group a container's raw file listing by the local path each object stands for, and pick
+each path's current object by knowledge, not by clocks.
 
 Pure: takes the listing and the index's records, returns a ``RemoteView``; no I/O.
 
@@ -9,23 +10,40 @@ Which local path an object stands for, first rule that applies wins:
 2. its id is in ``own_ids``, a ``Mapping[file_id, local path]`` of every object this
    program uploaded that the index still remembers (older uploads not yet deleted, uploads
    adopted after a crash): that path;
-3. its ``remote_path`` equals a base's ``remote_path``, or the ``remote_path`` of a listed
-   object matched by rule 1 or 2 (the assistant rewrote a file we uploaded at a
-   server-chosen path such as ``/mnt/data/<hex>-name``; after our next upload of that path
-   the base moves on, but our older object still anchors the sandbox path): that path;
+3. its ``remote_path`` is a sandbox path one of our uploads landed at: a base's
+   ``remote_path``, the ``remote_path`` of a listed object matched by rule 1 or 2, or one
+   of ``upload_paths`` (every sandbox path an upload of ours landed at this generation,
+   even once that object is gone): that path. The assistant rewrote a file we uploaded at
+   a server-chosen path such as ``/mnt/data/<hex>-name``; the rewrite stands for our file,
+   never for a stray ``<hex>-name``;
 4. otherwise its ``remote_path`` with the remote root stripped (``remote_to_local``).
 
-Objects matched by rule 1 or 2 are *ours*. Invariants of the result:
+Objects matched by rule 1 or 2 are *ours*. Objects that are not ours and whose ``source``
+is not in ``pull_sources`` are ``foreign``: never a path's current object, never deleted.
+For the rest, grouped by path, with ``known`` the ids a finished decision has already
+taken into account (the index's ``known_objects``), and *unseen* meaning not ours and not
+known:
 
-- An object whose ``source`` is not in ``pull_sources`` and that is not ours is
-  ``foreign``: it never takes part in choosing the newest object of a path. So a user
-  upload that is not ours, newer than our object at the same path, can neither be pulled
-  nor turn our object into garbage (our object stays ``files[path]``).
-- Among the remaining objects of a path the newest (``created_at``, then id) is
-  ``files[path]``; older ones are ``garbage`` if ours, ``foreign`` otherwise.
-- An older object of ours that shares its ``remote_path`` with any other listed object is
-  *not* garbage but ``foreign``: deleting it by id could remove the sandbox file the other
-  object now names. It is left alone.
+- If the path has unseen objects, the newest unseen one (``created_at``, then id) is the
+  current object: nobody has seen it, so it is a remote change whatever its timestamp.
+  Timestamps only order objects never seen (a first sync, a rebuilt index).
+- If the base's object is one of our uploads, is listed, and the current unseen object's
+  ``created_at`` is not after it, the path is ``ambiguous``: ``created_at`` has one-second
+  resolution and our upload was created after the listing our plan used, so the other
+  write may have come first (same second, or between our plan and our upload). Reconcile
+  compares its content with the local file as if both sides changed (same: recorded;
+  different: a conflict copy), so neither write is lost.
+- Otherwise the base's object, if listed, is current (unchanged). If it is not listed the
+  remote deleted the path: there is no current object. An older object is never taken
+  instead, so nothing deleted comes back and nothing rolls back.
+- Every object of ours other than the current one is ``garbage``, to be deleted by id
+  (never by path), whether or not it shares its sandbox path with another object: a
+  superseded upload is never a version to restore. Objects that are not ours, other than
+  the current one, are ``foreign`` (left alone). ``seen[path]`` lists the ids of the
+  objects at the path that are not ours and may be pulled, for the caller to remember once
+  the decision finished.
+
+Also:
 - An object that cannot be mapped to a safe relative path is a ``Problem`` of kind
   ``unsafe-remote-path`` (``Problem.path`` holds the raw remote path) when it would have
   been pulled; a foreign one is put in ``foreign`` with ``path`` set to its raw remote
@@ -33,13 +51,6 @@ Objects matched by rule 1 or 2 are *ours*. Invariants of the result:
 - Objects that cannot be pulled as they stand (NFC/NFD twins, conflict-copy names, a file
   below a file) are moved to ``foreign`` with a notice by ``remote_problems.screen_listing``.
 - Output tuples are sorted (by path, then newest first) so views compare equal.
-- Same-second rivals: ``created_at`` has one-second resolution, so when our object and
-  an object that is not ours share the newest second at a path, their order is unknown. If
-  the other one is in ``unseen`` (first listed now, so no earlier plan saw it), it is
-  taken as the newest and the path is marked ``ambiguous``: reconcile compares its content
-  with the local file as if both sides changed, so neither write is lost (same content:
-  recorded; different: a conflict copy). A rival seen before is older than our upload,
-  which was planned after it.
 - ``keep(obj, path)``, when given, narrows the view to the objects it accepts (a targeted
   cycle's paths): the others, and objects with no safe path, are left out entirely. The
   mapping rules still see every object, so a narrowed view agrees with the full one on
@@ -48,7 +59,6 @@ Objects matched by rule 1 or 2 are *ours*. Invariants of the result:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 
@@ -81,8 +91,10 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
                 remote_root: str, pull_sources: frozenset[str] = frozenset({"assistant"}),
                 own_ids: Mapping[str, str] | None = None,
                 keep: Callable[[RemoteObject, str], bool] | None = None,
-                unseen: AbstractSet[str] = frozenset()) -> RemoteView:
-    """Map every listed object to a local path and pick the newest per path (see module doc)."""
+                known: AbstractSet[str] = frozenset(),
+                upload_paths: Mapping[str, str] | None = None) -> RemoteView:
+    """Map every listed object to a local path and pick each path's current object (see
+    the module doc)."""
     own = own_ids if own_ids is not None else {}
     by_remote_id = {b.remote_id: b.path for b in base.values() if b.remote_id is not None}
     by_remote_path: dict[str, str] = {}
@@ -95,7 +107,8 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
         anchor = by_remote_id.get(o.file_id) or own.get(o.file_id)
         if anchor is not None:
             by_remote_path.setdefault(o.remote_path, anchor)
-    path_count = Counter(o.remote_path for o in listed)
+    for remote_path, anchor in sorted((upload_paths or {}).items()):
+        by_remote_path.setdefault(remote_path, anchor)
     candidates: dict[str, list[tuple[RemoteFile, bool]]] = {}
     foreign: list[RemoteFile] = []
     problems: list[Problem] = []
@@ -126,41 +139,40 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
     files: dict[str, RemoteFile] = {}
     garbage: list[RemoteFile] = []
     ambiguous: set[str] = set()
+    seen: dict[str, tuple[str, ...]] = {}
     for path in sorted(candidates):
-        group = sorted(candidates[path], key=lambda fo: fo[0].order_key, reverse=True)
-        rival = _same_second_rival(group, unseen)
-        if rival is not None:
-            group.remove(rival)
-            group.insert(0, rival)
+        group = candidates[path]
+        current, unclear = _current(group, base.get(path), own, known)
+        if current is not None:
+            files[path] = current
+        if unclear:
             ambiguous.add(path)
-        files[path] = group[0][0]
-        for older, ours in group[1:]:
-            if ours and path_count[older.remote_path] == 1:
-                garbage.append(older)
-            else:
-                foreign.append(older)
+        for f, ours in group:
+            if f is not current:
+                (garbage if ours else foreign).append(f)
+        others = tuple(sorted(f.file_id for f, ours in group if not ours))
+        if others:
+            seen[path] = others
 
     view = RemoteView(files=files, garbage=_by_path_newest_first(garbage),
                       foreign=_by_path_newest_first(foreign),
                       problems=tuple(sorted(problems, key=lambda p: (p.path, p.message))),
-                      ambiguous=frozenset(ambiguous))
+                      ambiguous=frozenset(ambiguous), seen=seen)
     return screen_listing(view, pull_sources=pull_sources, ours=by_remote_id.keys() | own.keys())
 
 
-def _same_second_rival(group: list[tuple[RemoteFile, bool]],
-                       unseen: AbstractSet[str]) -> tuple[RemoteFile, bool] | None:
-    """In a newest-first group headed by our object, the newest never-seen object that is
-    not ours and shares its second (see the module doc), if any."""
-    top, top_ours = group[0]
-    if not top_ours:
-        return None
-    for item in group[1:]:
-        obj, ours = item
-        if obj.created_at != top.created_at:
-            return None
-        if not ours and obj.file_id in unseen:
-            return item
-    return None
+def _current(group: list[tuple[RemoteFile, bool]], b: BaseEntry | None,
+             own: Mapping[str, str], known: AbstractSet[str]) -> tuple[RemoteFile | None, bool]:
+    """A path's current object, and whether it is ambiguous (see the module doc)."""
+    base_id = b.remote_id if b is not None else None
+    tracked = next((f for f, _ in group if base_id is not None and f.file_id == base_id), None)
+    unseen = [f for f, ours in group if not ours and f.file_id not in known]
+    if not unseen:
+        return tracked, False
+    newest = max(unseen, key=lambda f: f.order_key)
+    unclear = (tracked is not None and tracked.file_id in own
+               and newest.created_at <= tracked.created_at)
+    return newest, unclear
 
 
 def _by_path_newest_first(files: list[RemoteFile]) -> tuple[RemoteFile, ...]:

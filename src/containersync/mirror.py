@@ -1,0 +1,272 @@
+"""The Python API: ``sync()`` (one sync of one folder) and ``Mirror`` (a folder kept in
+sync while a ``with`` block runs), with no config file.
+
+Both build their one-mapping config with ``containersync.folder`` and resolve the endpoint
+as the ``openai`` SDK does (``containersync.endpoint``). ``Mirror`` runs the daemon's own
+pieces in this process: the mapping's ``MappingWorker`` thread (watch, push, pull,
+keep-alive; it owns the mapping's lock while it runs) and the APScheduler timers that feed
+it. Errors are the classes of ``containersync.errors``; a safety rail raises ``Halted``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from containersync.config import Config, MappingConfig
+from containersync.errors import ContainerSyncError
+from containersync.folder import folder_config
+from containersync.model.entry import Mode
+from containersync.report import SyncReport
+
+DRAIN_TIMEOUT_S = 30.0
+#: ``Mirror.sync()`` runs full cycles until one changes nothing, at most this many
+MAX_ROUNDS = 4
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def sync(folder: str | os.PathLike[str], *, container: str | None = None,
+         mode: str | Mode = "two-way", base_url: str | None = None,
+         api_key: str | None = None, state_dir: str | os.PathLike[str] | None = None,
+         dry_run: bool = False, force: bool = False) -> SyncReport:
+    """Make ``folder`` and its container agree, once, and return what was done.
+
+    ``container``: a name to create the container with, or a ``cntr_`` id to adopt; default
+    ``containersync-<folder name>-<digest>``. ``base_url``/``api_key``: default as the ``openai``
+    SDK (``$OPENAI_BASE_URL``, else the live service; ``$OPENAI_API_KEY``); ``"local"`` is
+    the embedded backend. ``dry_run`` changes nothing anywhere (``SyncReport.planned`` says
+    what would change); ``force`` proceeds past a safety rail. Raises ``Halted`` when a rail
+    stops the sync, ``LockedError`` when another process syncs the folder (a dry run takes
+    no lock), ``ConfigError`` for a missing key, other ``ContainerSyncError``s as they come.
+    """
+    from containersync.engine.cycle import CycleOptions
+    from containersync.engine.runner import sync_mapping
+    from containersync.engine.session import session
+    from containersync.index.lock import MappingLock
+
+    cfg = folder_config(folder, container=container, mode=mode, base_url=base_url,
+                        state_dir=state_dir)
+    m = cfg.mappings[0]
+    _log_through_stdlib()
+    with session(cfg, api_key=api_key) as sess, _open_index(cfg, dry_run) as index:
+        ctx = sess.context(m, index)
+        opts = CycleOptions(force=force, dry_run=dry_run)
+        if dry_run:  # reads only: safe beside a daemon or Mirror holding the lock
+            report = sync_mapping(ctx, opts, now=_now)
+        else:
+            with MappingLock(sess.state_dir, sess.identity(m).key,
+                             purpose="containersync.sync()"):
+                report = sync_mapping(ctx, opts, now=_now)
+            ctx.trash.purge(_now())
+    return SyncReport.from_cycles([report])
+
+
+class _open_index:
+    """The index to plan against; a dry run with no index yet uses an empty throwaway one."""
+
+    def __init__(self, cfg: Config, dry_run: bool) -> None:
+        self.cfg, self.dry_run = cfg, dry_run
+        self.tmp: tempfile.TemporaryDirectory[str] | None = None
+        self.index: Any = None
+
+    def __enter__(self) -> Any:
+        from containersync.index.store import Index
+
+        path = Path(self.cfg.state.index_file)
+        if self.dry_run and not path.exists():
+            self.tmp = tempfile.TemporaryDirectory(prefix="containersync-dry-run-")
+            path = Path(self.tmp.name) / "index.sqlite3"
+        self.index = Index.open(path)
+        return self.index
+
+    def __exit__(self, *exc: object) -> None:
+        if self.index is not None:
+            self.index.close()
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+
+class Mirror:
+    """Keep ``folder`` and its container in sync while the ``with`` block runs.
+
+    Entering syncs once (raising what ``sync()`` raises) and then watches the folder,
+    pushes local changes a moment after they happen, pulls what code in the container
+    writes, and keeps the container alive, in background threads. ``container_id`` is the
+    container to hand to the Responses API; call ``sync()`` after a model call to have its
+    outputs on disk; ``close()`` (or leaving the block) finishes transfers in flight.
+    Takes the options of ``containersync.sync()`` except ``dry_run`` and ``force``.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], *, container: str | None = None,
+                 mode: str | Mode = "two-way", base_url: str | None = None,
+                 api_key: str | None = None,
+                 state_dir: str | os.PathLike[str] | None = None,
+                 drain_timeout: float = DRAIN_TIMEOUT_S) -> None:
+        self._config = folder_config(folder, container=container, mode=mode,
+                                     base_url=base_url, state_dir=state_dir)
+        self._api_key = api_key
+        self._drain_timeout = drain_timeout
+        self._session: Any = None
+        self._worker: Any = None
+        self._scheduler: Any = None
+        self._first: SyncReport | None = None
+        self._last_cid: str | None = None  # still known after close()
+
+    @property
+    def mapping(self) -> MappingConfig:
+        return self._config.mappings[0]
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.mapping.local)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def __enter__(self) -> Mirror:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def start(self) -> SyncReport:
+        """Sync once, then keep syncing in the background; the first sync's report."""
+        from containersync.daemon.schedule import start_scheduler
+        from containersync.daemon.worker import MappingWorker
+        from containersync.engine.session import open_session
+
+        if self._worker is not None:
+            raise ContainerSyncError("this Mirror is already running")
+        _log_through_stdlib()
+        self._session = open_session(self._config, api_key=self._api_key)
+        try:
+            self._worker = MappingWorker(self._session, self.mapping, self._config.daemon)
+            self._worker.start()
+            self._first = self._round(None)
+            self._scheduler = start_scheduler(self._config.daemon,
+                                              [(self.mapping, self._worker)])
+            # the daemon's state file, so `containersync status FOLDER` sees this loop
+            self._scheduler.add_job(self._write_state, "interval", seconds=1,
+                                    id="state-file", coalesce=True, max_instances=1)
+            self._write_state()
+        except BaseException:
+            self.close()
+            raise
+        return self._first
+
+    def close(self) -> None:
+        """Stop like the daemon on SIGTERM: no new work, transfers in flight finish and are
+        committed (at most ``drain_timeout`` seconds), the lock is released. Idempotent."""
+        from containersync.daemon.schedule import stop_scheduler
+
+        if self._scheduler is not None:
+            stop_scheduler(self._scheduler)
+            self._scheduler = None
+        if self._worker is not None:
+            self._worker.request_stop()
+            self._worker.join(self._drain_timeout)
+            self._write_state()
+            self._worker = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # -- while running -----------------------------------------------------------------
+
+    @property
+    def container_id(self) -> str:
+        """The container this folder is mirrored into (it may change if the container
+        expires and a new generation starts; read it again before each model call)."""
+        worker = self._worker
+        cid = (worker.status.container_id if worker is not None else None) or self._last_cid
+        if cid is None:
+            raise ContainerSyncError("the mirror has no container yet (enter it first)")
+        return str(cid)
+
+    def sync(self, timeout: float | None = None) -> SyncReport:
+        """Block until both sides agree (full cycles until one has nothing to do) and
+        return what they did. Raises ``Halted`` if a rail stops it, ``TimeoutError`` after
+        ``timeout`` seconds, else what a cycle raised."""
+        return self._round(timeout)
+
+    def status(self) -> dict[str, Any]:
+        """What the background loop is doing (the fields of ``containersync status``'s
+        daemon section: state, queue, error, watcher, keep-alives, ...), plus ``endpoint``
+        and ``local``."""
+        worker = self._running()
+        endpoint = self._session.endpoint
+        return {**worker.snapshot(), "mapping": self.mapping.name,
+                "local": str(self.folder),
+                "endpoint": "local" if endpoint is None or endpoint.is_local
+                else endpoint.base_url}
+
+    def _write_state(self) -> None:
+        from containersync.daemon.state import write_state
+
+        worker = self._worker
+        if worker is not None:
+            with contextlib.suppress(OSError):  # status is advice; never fail the mirror
+                write_state(Path(self._config.state.dir), self.mapping.name,
+                            worker.snapshot())
+
+    def _running(self) -> Any:
+        if self._worker is None:
+            raise ContainerSyncError("the mirror is not running (use it in a `with` block)")
+        return self._worker
+
+    def _round(self, timeout: float | None) -> SyncReport:
+        worker = self._running()
+        reports = []
+        for _ in range(MAX_ROUNDS):
+            try:
+                report = worker.sync_now().result(timeout)
+            except FutureTimeout:
+                raise TimeoutError(f"the mirror did not finish a sync within {timeout} s")\
+                    from None
+            reports.append(report)
+            if not _changed(report) or report.problems:
+                break
+        result = SyncReport.from_cycles(reports)
+        self._last_cid = result.container_id or self._last_cid
+        return result
+
+
+def _log_through_stdlib() -> None:
+    """The background loop logs with structlog, whose unconfigured default prints every
+    event on stdout: in a notebook, a line per cycle. Unless the application configured
+    structlog itself, route containersync's events to stdlib ``logging`` (secrets
+    redacted), so they follow the application's logging setup; by default only warnings
+    and errors reach stderr."""
+    import structlog
+
+    from containersync.logs import redact_secrets
+
+    if structlog.is_configured():
+        return
+    structlog.configure(
+        processors=[structlog.stdlib.filter_by_level, redact_secrets,
+                    structlog.processors.format_exc_info,
+                    structlog.processors.KeyValueRenderer(key_order=["event"])],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def _changed(report: Any) -> bool:
+    d = report.to_dict()
+    return any(d[k] for k in ("uploaded", "downloaded", "deleted_remote", "deleted_local",
+                              "conflicts"))
+
+
+__all__ = ["Mirror", "SyncReport", "sync"]

@@ -1,0 +1,87 @@
+"""``SyncReport``: what one sync (or a ``Mirror.sync()``) did, as the Python API returns it.
+
+A frozen, typed value built from the engine's ``CycleReport``s; nothing here does I/O.
+Several cycles (``Mirror.sync()`` runs until a cycle has nothing left to do) add up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from containersync.engine.summary import NOTICE_KINDS, CycleReport
+
+
+@dataclass(frozen=True)
+class SyncProblem:
+    """One path that could not be synced; ``kind`` is a stable kebab-case name."""
+
+    path: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class SyncCounts:
+    uploaded: int = 0
+    downloaded: int = 0
+    deleted_remote: int = 0
+    deleted_local: int = 0
+    conflicts: int = 0
+    problems: int = 0
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    """What a dry run would do to ``path`` (``action``: Upload, Download, DeleteRemote, ...)."""
+
+    action: str
+    path: str
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """The result of ``containersync.sync()`` or ``Mirror.sync()``.
+
+    ``converged``: both sides agree (no problem other than notices such as a skipped
+    symlink). ``conflict_copies``: local paths of the conflict copies this sync made.
+    ``planned``: for a dry run, what it would have done (empty otherwise)."""
+
+    mapping: str
+    container_id: str | None
+    generation: int
+    counts: SyncCounts
+    bytes_up: int
+    bytes_down: int
+    conflict_copies: tuple[str, ...]
+    problems: tuple[SyncProblem, ...]
+    converged: bool
+    dry_run: bool = False
+    planned: tuple[PlannedAction, ...] = ()
+
+    @classmethod
+    def from_cycles(cls, reports: Iterable[CycleReport]) -> SyncReport:
+        cycles = list(reports)
+        if not cycles:
+            raise ValueError("a SyncReport needs at least one cycle")
+        last = cycles[-1]
+        totals = {k: 0 for k in ("uploaded", "downloaded", "deleted_remote", "deleted_local",
+                                 "conflicts")}
+        for r in cycles:
+            d = r.to_dict()
+            for key in totals:
+                totals[key] += int(d[key])
+        problems = tuple(SyncProblem(p.path, p.kind, p.message) for p in last.problems)
+        copies = tuple(o.conflict.copy_path for r in cycles for o in r.outcomes
+                       if o.conflict is not None)
+        return cls(
+            mapping=last.mapping, container_id=last.container_id, generation=last.generation,
+            counts=SyncCounts(**totals,
+                              problems=sum(p.kind not in NOTICE_KINDS for p in problems)),
+            bytes_up=sum(r.bytes_up for r in cycles),
+            bytes_down=sum(r.bytes_down for r in cycles),
+            conflict_copies=copies, problems=problems, converged=last.converged,
+            dry_run=last.dry_run,
+            planned=tuple(PlannedAction(type(a).__name__, str(getattr(a, "path", "")))
+                          for a in last.plan.actions) if last.dry_run else (),
+        )

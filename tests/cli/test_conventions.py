@@ -1,0 +1,113 @@
+"""The command line's conventions: a fast ``--version`` (the parser imports no daemon,
+backend or HTTP stack), "did you mean" for a mistyped command or option, no silent
+abbreviations, a quiet exit on a closed pipe, ``NO_COLOR``/``FORCE_COLOR``."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import subprocess as sp
+import sys
+from pathlib import Path
+
+import pytest
+
+from containersync.localapi.embedded import RunningServer
+from containersync.logs import configure_logging, get_logger
+from support.backend import TEST_KEY
+from support.scenario import KEY_ENV, write_config
+
+HEAVY = ("uvicorn", "starlette", "apscheduler", "httpx", "watchdog",
+         "containersync.daemon.service", "containersync.daemon.worker",
+         "containersync.localapi", "containersync.engine.session",
+         "containersync.engine.cycle", "containersync.api.client")
+
+
+def _imported(*argv: str) -> set[str]:
+    done = sp.run([sys.executable, "-X", "importtime", "-m", "containersync", *argv],
+                  capture_output=True, text=True, timeout=60, check=False)
+    return {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+@pytest.mark.parametrize("argv", [("--version",), ("sync", "--help"), ("daemon", "--help"),
+                                  ("status", "--help"), ("init", "--help")])
+def test_the_parser_imports_no_daemon_backend_or_http_stack(argv: tuple[str, ...]) -> None:
+    modules = _imported(*argv)
+    assert "containersync.cli" in modules
+    heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
+    assert heavy == []
+
+
+def _cli(*argv: str, env: dict[str, str] | None = None) -> sp.CompletedProcess[str]:
+    return sp.run([sys.executable, "-m", "containersync", *argv], capture_output=True,
+                  text=True, timeout=60, check=False, env={**os.environ, **(env or {})})
+
+
+def test_a_mistyped_command_gets_a_suggestion() -> None:
+    done = _cli("snyc")
+    assert done.returncode == 2
+    assert "unknown command 'snyc'; did you mean 'sync'?" in done.stderr
+
+
+def test_long_options_are_never_abbreviated(tmp_path: Path) -> None:
+    """`--dry` used to run as `--dry-run` (argparse's default prefix matching)."""
+    done = _cli("sync", "--dry", "--config", str(tmp_path / "none.toml"))
+    assert done.returncode == 2
+    assert "--dry (did you mean --dry-run?)" in done.stderr
+    assert "configuration" not in done.stderr  # refused before anything ran
+
+
+def test_a_closed_pipe_ends_quietly(local_server: RunningServer, tmp_path: Path) -> None:
+    """`sync --json | head`: the reader goes away early; no traceback, 141 like SIGPIPE."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(1500):  # a dry-run plan well over a pipe's 64 KiB buffer
+        (folder / f"file-{i:04d}-with-a-longish-name.txt").write_text("x")
+    config = write_config(tmp_path / "c.toml", base_url=local_server.base_url,
+                          state=tmp_path / "state", local=folder)
+    argv = [sys.executable, "-m", "containersync", "sync", "--config", str(config),
+            "--dry-run", "--json"]
+    env = {**os.environ, KEY_ENV: TEST_KEY}
+    with sp.Popen(argv, stdout=sp.PIPE, stderr=sp.PIPE, env=env) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.read(10)  # like `head -c 10`
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _console_line(stream: io.StringIO) -> str:
+    configure_logging(json=False, stream=stream)
+    get_logger("containersync.test").warning("colour check", mapping="m")
+    logging.getLogger().handlers[-1].flush()
+    return stream.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _plain_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+
+
+def test_no_color_turns_the_console_log_plain_on_a_terminal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "\x1b[" in _console_line(_Terminal())
+    monkeypatch.setenv("NO_COLOR", "1")
+    line = _console_line(_Terminal())
+    assert "colour check" in line and "\x1b[" not in line
+
+
+def test_force_color_colours_a_pipe_and_no_color_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "\x1b[" not in _console_line(io.StringIO())
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert "\x1b[" in _console_line(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in _console_line(io.StringIO())
