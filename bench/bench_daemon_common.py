@@ -36,14 +36,17 @@ def start_daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
                                 stderr=subprocess.STDOUT, env=env)
 
 
-def container_id(state: Path, timeout: float = 600) -> str:
+def container_id(state: Path, timeout: float = 600, name: str = "bench") -> str:
+    """The container of mapping ``name`` once the daemon recorded one. The index keys a
+    mapping by its identity (``bench-<hash>``), and shows ``name`` as its display name."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if (state / "index.sqlite3").exists():
             with Index.open(state / "index.sqlite3") as index:
-                row = index.mapping("bench")
-            if row is not None and row.container_id:
-                return row.container_id
+                rows = [index.mapping(key) for key in index.mapping_names()]
+            for row in rows:
+                if row is not None and row.container_id and name in (row.name, row.display_name):
+                    return row.container_id
         time.sleep(0.05)
     raise TimeoutError("no container")
 

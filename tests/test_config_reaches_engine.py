@@ -101,6 +101,8 @@ CHANGES: dict[str, Callable[[dict[str, Any], World], None]] = {
     "api.timeout_seconds": _set("api", "timeout_seconds", value=LATENCY_MS / 1000 / 4),
     "api.max_retries": _set("api", "max_retries", value=1),
     "api.concurrency": _set("api", "concurrency", value=2),
+    "api.organization": _set("api", "organization", value="org-fields"),
+    "api.project": _set("api", "project", value="proj-fields"),
     "state.dir": lambda raw, w: _set("state", "dir", value=str(w.tmp / "state2"))(raw, w),
     "state.trash_retention_days": _set("state", "trash_retention_days", value=7),
     "daemon.debounce_ms": _set("daemon", "debounce_ms", value=300),
@@ -174,6 +176,9 @@ def engine_view(cfg: Config, w: World) -> dict[str, Any]:
         coalescer = coalescer_for(d)
         return {
             "client": repr(sess.client), "calls": calls, "state_dir": sess.state_dir,
+            # the headers every request carries (OpenAI-Organization, OpenAI-Project)
+            "headers": sorted((k, v) for k, v in sess.client._http.headers.items()
+                              if k.lower().startswith("openai-")),
             "settings": [c.settings for c in contexts],
             "trash": [(c.trash.dir, c.trash.retention) for c in contexts],
             "schedule": [intervals(d, m) for m in cfg.mappings],

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from containersync.config import Config, MappingConfig
+from containersync.config import MappingConfig
 from containersync.errors import ContainerSyncError
 from containersync.folder import folder_config
 from containersync.model.entry import Mode
@@ -52,12 +51,14 @@ def sync(folder: str | os.PathLike[str], *, container: str | None = None,
     from containersync.engine.runner import sync_mapping
     from containersync.engine.session import session
     from containersync.index.lock import MappingLock
+    from containersync.index.store import index_for_run
 
     cfg = folder_config(folder, container=container, mode=mode, base_url=base_url,
                         state_dir=state_dir)
     m = cfg.mappings[0]
     _log_through_stdlib()
-    with session(cfg, api_key=api_key) as sess, _open_index(cfg, dry_run) as index:
+    index_file = Path(cfg.state.index_file)
+    with session(cfg, api_key=api_key) as sess, index_for_run(index_file, dry_run=dry_run) as index:
         ctx = sess.context(m, index)
         opts = CycleOptions(force=force, dry_run=dry_run)
         if dry_run:  # reads only: safe beside a daemon or Mirror holding the lock
@@ -68,31 +69,6 @@ def sync(folder: str | os.PathLike[str], *, container: str | None = None,
                 report = sync_mapping(ctx, opts, now=_now)
             ctx.trash.purge(_now())
     return SyncReport.from_cycles([report])
-
-
-class _open_index:
-    """The index to plan against; a dry run with no index yet uses an empty throwaway one."""
-
-    def __init__(self, cfg: Config, dry_run: bool) -> None:
-        self.cfg, self.dry_run = cfg, dry_run
-        self.tmp: tempfile.TemporaryDirectory[str] | None = None
-        self.index: Any = None
-
-    def __enter__(self) -> Any:
-        from containersync.index.store import Index
-
-        path = Path(self.cfg.state.index_file)
-        if self.dry_run and not path.exists():
-            self.tmp = tempfile.TemporaryDirectory(prefix="containersync-dry-run-")
-            path = Path(self.tmp.name) / "index.sqlite3"
-        self.index = Index.open(path)
-        return self.index
-
-    def __exit__(self, *exc: object) -> None:
-        if self.index is not None:
-            self.index.close()
-        if self.tmp is not None:
-            self.tmp.cleanup()
 
 
 class Mirror:

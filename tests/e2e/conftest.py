@@ -4,10 +4,11 @@ live service does)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from test_daemon_harness import DaemonRun
 from test_sync_crash_harness import Rig, rig_maker
 
 from containersync.localapi.embedded import RunningServer
@@ -29,3 +30,12 @@ def rig_factory(tmp_path: Path, local_server_factory: Callable[..., RunningServe
 @pytest.fixture(params=[False, True], ids=["paths-honoured", "paths-assigned"])
 def assign_paths(request: pytest.FixtureRequest) -> bool:
     return bool(request.param)
+
+
+@pytest.fixture
+def runs() -> Iterator[list[DaemonRun]]:
+    """Daemons a test started; each is killed at the end, whatever the test did."""
+    made: list[DaemonRun] = []
+    yield made
+    for run in made:
+        run.kill()

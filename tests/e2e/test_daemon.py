@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,14 +21,6 @@ from test_daemon_harness import DaemonRun, free_port, wait_for
 
 from containersync.localapi.embedded import RunningServer, start_server
 from support.backend import add_assistant_file
-
-
-@pytest.fixture
-def runs() -> Iterator[list[DaemonRun]]:
-    made: list[DaemonRun] = []
-    yield made
-    for run in made:
-        run.kill()
 
 
 def test_local_changes_reach_the_container_and_sigterm_drains(

@@ -4,24 +4,15 @@ or stop asks systemd for more time (``EXTEND_TIMEOUT_USEC``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from test_daemon_harness import DaemonRun, wait_for
 
 from containersync.config import load_config, mapping_identity
 from containersync.index.lock import MappingLock
 from containersync.localapi.embedded import RunningServer
-
-
-@pytest.fixture
-def runs() -> Iterator[list[DaemonRun]]:
-    made: list[DaemonRun] = []
-    yield made
-    for run in made:
-        run.kill()
 
 
 def _key(run: DaemonRun) -> str:

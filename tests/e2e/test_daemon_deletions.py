@@ -9,24 +9,15 @@ most half (the rail's share) on the other side.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from test_daemon_harness import DaemonRun, wait_for
 
 from containersync.localapi.embedded import RunningServer
 
 N, BATCH, BATCHES = 40, 4, 7  # 28 of 40 deleted
-
-
-@pytest.fixture
-def runs() -> Iterator[list[DaemonRun]]:
-    made: list[DaemonRun] = []
-    yield made
-    for run in made:
-        run.kill()
 
 
 def _halted(run: DaemonRun) -> dict[str, Any] | None:

@@ -7,7 +7,6 @@ Creating the folder lets the halted mapping sync without a restart."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,6 @@ from test_daemon_harness import DaemonRun, wait_for
 from containersync.commands.status import collect
 from containersync.config import load_config
 from containersync.localapi.embedded import RunningServer
-
-
-@pytest.fixture
-def runs() -> Iterator[list[DaemonRun]]:
-    made: list[DaemonRun] = []
-    yield made
-    for run in made:
-        run.kill()
 
 
 def _unmade(run: DaemonRun, kind: str) -> None:

@@ -6,22 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from test_daemon_harness import KEY_ENV, DaemonRun, wait_for
 
 from containersync.localapi.embedded import RunningServer
 from support.backend import add_assistant_file
-
-
-@pytest.fixture
-def runs() -> Iterator[list[DaemonRun]]:
-    made: list[DaemonRun] = []
-    yield made
-    for run in made:
-        run.kill()
 
 
 def _sync(run: DaemonRun) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,14 +13,6 @@ from test_sync_crash_harness import KillPoint, Rig, assistant_writes, local_tree
 from containersync.localapi.embedded import RunningServer
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def runs() -> Iterator[list[DaemonRun]]:
-    made: list[DaemonRun] = []
-    yield made
-    for run in made:
-        run.kill()
 
 
 def _settled_tree(root: Path) -> dict[str, bytes] | None:

@@ -169,13 +169,29 @@ def test_local_root_gone(state: str, words: str) -> None:
     assert halt is not None and halt.rail == LOCAL_ROOT_GONE
     assert f"the local folder {words} while the index tracks 3 files there" in halt.reason
     assert "--force" in halt.reason
-    assert check(plan, bases, {}, view, root=state, force=True) is None
+    forced = check(plan, bases, {}, view, root=state, force=True)
+    if state == "not-a-directory":  # nothing can sync into a file: --force cannot help
+        assert forced is not None and forced.rail == LOCAL_ROOT_GONE
+    else:
+        assert forced is None
 
 
 def test_local_root_gone_needs_two_tracked_files() -> None:
     bases, _, remotes = tree(1)
     plan, view = plan_for(bases, {}, remotes)
     assert check(plan, bases, {}, view, root="missing") is None
+
+
+@pytest.mark.parametrize("tracked", [0, 1])
+@pytest.mark.parametrize("force", [False, True])
+def test_a_root_that_is_a_file_halts_at_any_count(tracked: int, force: bool) -> None:
+    """Only a mapping that synced before reaches the rails (a never-synced root that is a
+    file is a ConfigError), so a file there is not a typo and nothing can sync into it."""
+    bases, _, remotes = tree(tracked)
+    plan, view = plan_for(bases, {}, remotes)
+    halt = check(plan, bases, {}, view, root="not-a-directory", force=force)
+    assert halt is not None and halt.rail == LOCAL_ROOT_GONE
+    assert "is a file now" in halt.reason and "move the file away" in halt.reason
 
 
 def test_remote_emptied() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from planfix import NOW, local
+from planfix import NOW, base, local, remote, sha, tracked
 from test_safety import tree
 
 from containersync.model.entry import BaseEntry, LocalFile, Mode, RemoteFile, RemoteView
@@ -76,3 +76,36 @@ def test_the_reason_says_what_the_window_already_deleted() -> None:
     assert halt.reason == ("would delete 8 of 15 tracked remote files; 5 of them already "
                            "deleted in the last minute; run again with --force if that is "
                            "intended")
+
+
+def test_files_pulled_then_deleted_by_the_assistant_are_churn_not_deletions() -> None:
+    """A pull's content is known once it ran (the digest the download learned): the window
+    counts it as a creation, so the assistant deleting its scratch files pairs them off,
+    and 3 originals deleted of 10 stay 3 of 10, as one sync over the whole time sees it."""
+    bases, locals_, remotes = tree(10)
+    scratch = {f"tmp{i}.txt": remote(f"cfile_tmp{i}", path=f"tmp{i}.txt") for i in range(6)}
+    view = RemoteView(files={**remotes, **scratch})
+    pull = reconcile(bases, locals_, view, Mode.TWO_WAY, now=NOW, digests={})
+    learned = {f"cfile_tmp{i}": sha(f"scratch {i}") for i in range(6)}
+    window = tally(pull.actions, bases, view, learned)  # cycle 1 pulled 6 scratch files
+    unlearned = tally(pull.actions, bases, view)  # the same, counted by the plan's digests
+    assert len(window.local_created) == 6 and not unlearned.local_created
+    for i in range(6):
+        p = f"tmp{i}.txt"
+        bases[p] = base(f"scratch {i}", path=p, remote_id=f"cfile_tmp{i}")
+        locals_[p] = local(f"scratch {i}", path=p)
+        remotes[p] = tracked(bases[p])
+    gone = [f"tmp{i}.txt" for i in range(5)]  # cycle 2: the assistant deletes 5 of them
+    plan, view, halt = _step(bases, locals_, {p: r for p, r in remotes.items()
+                                              if p not in gone}, window)
+    assert halt is None
+    window = window + tally(plan.actions, bases, view)
+    unlearned = unlearned + tally(plan.actions, bases, view)
+    for p in gone:
+        del bases[p], locals_[p], remotes[p]
+    for p in ("tmp5.txt", "f0.txt", "f1.txt", "f2.txt"):  # cycle 3: the last one, 3 originals
+        del remotes[p]
+    _, _, halt = _step(bases, locals_, remotes, window)
+    assert halt is None
+    _, _, halt = _step(bases, locals_, remotes, unlearned)
+    assert halt is not None  # 9 of 16: what counting the pulls as unknown would say

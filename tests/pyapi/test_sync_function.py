@@ -95,3 +95,23 @@ def test_a_folder_name_with_a_dollar_is_taken_literally(sdk_env: RunningServer) 
     write(Path("$HOME-copy"), {"f.txt": "f"})
     report = containersync.sync("$HOME-copy")
     assert report.counts.uploaded == 1
+
+
+def test_a_dry_run_leaves_a_damaged_index_where_it_is_and_a_real_run_rebuilds(
+        sdk_env: RunningServer, tmp_path: Path) -> None:
+    """The API and the CLI open the index through one function: a dry run writes nothing,
+    so it must not move a damaged index aside (the API's own copy of that code once did)."""
+    write(Path("proj"), {"a.txt": "aa"})
+    first = containersync.sync("proj")
+    index = tmp_path / "xdg-state" / "containersync" / "index.sqlite3"
+    for side in (index.with_name(index.name + "-wal"), index.with_name(index.name + "-shm")):
+        side.unlink(missing_ok=True)
+    index.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(containersync.errors.ContainerSyncError):
+        containersync.sync("proj", dry_run=True)
+    assert index.read_bytes().startswith(b"this is not a database")
+    assert not list(index.parent.glob("index.sqlite3.corrupt-*"))
+
+    rebuilt = containersync.sync("proj")
+    assert rebuilt.container_id == first.container_id and rebuilt.counts.uploaded == 0
+    assert list(index.parent.glob("index.sqlite3.corrupt-*"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,9 @@ def test_fast_prefilter_agrees_with_pathspec(tmp_path: Path) -> None:
             path = name + ("/" if is_dir else "")
             fast = rules.classify(name, is_dir, ancestors=False).value > 0
             assert fast == spec.match_file(path), path
+
+
+def test_a_fifo_as_ignore_file_is_refused_not_waited_on(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / ".containersyncignore")  # opening it for reading blocked forever
+    with pytest.raises(ConfigError, match="not a regular file"):
+        IgnoreRules.load(tmp_path)

@@ -17,7 +17,6 @@ import argparse
 import json
 import sqlite3
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,8 +137,10 @@ def _warn_damaged(path: Path, aside: Path, damage: str) -> None:
 
 def _sync_all(sess: Session, cfg: Config, mappings: list[Any], args: argparse.Namespace, *,
               recover: bool) -> list[dict[str, Any]]:
+    from containersync.index.store import index_for_run
+
     results: list[dict[str, Any]] = []
-    with _index(sess, cfg, dry_run=args.dry_run) as index:
+    with index_for_run(Path(cfg.state.index_file), dry_run=args.dry_run) as index:
         if index.moved_aside is not None:
             _warn_damaged(index.path, *index.moved_aside)
         for m in mappings:
@@ -236,30 +237,3 @@ def _exit_code(results: list[dict[str, Any]]) -> int:
     if statuses - {"converged"}:
         return EXIT_PROBLEMS
     return EXIT_OK
-
-
-class _index:
-    """The index to plan against. A dry run never writes it: with no index yet, it plans
-    against an empty throwaway one."""
-
-    def __init__(self, sess: Session, cfg: Config, *, dry_run: bool) -> None:
-        self.sess, self.cfg, self.dry_run = sess, cfg, dry_run
-        self.tmp: tempfile.TemporaryDirectory[str] | None = None
-        self.index: Index | None = None
-
-    def __enter__(self) -> Index:
-        from containersync.index.store import Index
-
-        path = Path(self.cfg.state.index_file)
-        if self.dry_run and not path.exists():
-            self.tmp = tempfile.TemporaryDirectory(prefix="containersync-dry-run-")
-            self.index = Index.open(Path(self.tmp.name) / "index.sqlite3")
-        else:
-            self.index = Index.open(path, recover=not self.dry_run)
-        return self.index
-
-    def __exit__(self, *exc: object) -> None:
-        if self.index is not None:
-            self.index.close()
-        if self.tmp is not None:
-            self.tmp.cleanup()

@@ -170,7 +170,7 @@ class Daemon:
         self._extend_start()
         if not self._ready_sent and all(w.first_attempt.is_set() for w in self.workers):
             if not self._started_up and self.workers and all(
-                    w.config_error is not None for w in self.workers):
+                    w.cannot_start for w in self.workers):
                 self._unstartable = True  # nothing can run: exit 78, systemd does not restart
                 return
             self._ready_sent = self._started_up = True

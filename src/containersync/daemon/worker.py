@@ -34,6 +34,7 @@ from containersync.config import DaemonConfig, MappingConfig
 from containersync.daemon import cycles
 from containersync.daemon.backoff import Backoff
 from containersync.daemon.deletions import DeletionWindows
+from containersync.daemon.problem_notes import SHOWN, ProblemNotes
 from containersync.daemon.status_model import WorkerStatus
 from containersync.daemon.watching import MappingWatch
 from containersync.engine.container import is_gone
@@ -60,7 +61,7 @@ LOCK_RETRY_S = 5.0
 HALT_RETRY_S = 60.0
 AUTH_REFUSED = "auth-refused"
 TRIGGERS = ("pull", "full", "keepalive")
-RULE_FILES = (".containersyncignore",)
+RULE_FILES = (".containersyncignore", ".gitignore")  # a change reloads the rules
 
 
 def _utcnow() -> datetime:
@@ -117,6 +118,7 @@ class MappingWorker:
         self._owe_full = True
         self._first_done = False
         self._held = HeldBackNotes()  # each held-back file is logged once per daemon run
+        self._problems = ProblemNotes()  # and each problem
         self._retry_at: float | None = None
         self._backoff = Backoff()
         self._deletions = DeletionWindows(clock)
@@ -126,6 +128,7 @@ class MappingWorker:
         self._refused = False  # the API refused the key: no more cycles until a reload
         #: a problem only the user can fix (a never-synced root that is not a folder)
         self.config_error: ConfigError | None = None
+        self._root_was_dir = False  # ... and whether the root was a folder then
         self.heartbeat = clock()
         self._ctx: MappingContext | None = None
         self._watch: MappingWatch | None = None
@@ -160,6 +163,11 @@ class MappingWorker:
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+    @property
+    def cannot_start(self) -> bool:
+        """A configuration error stopped the mapping before any cycle ran."""
+        return self.config_error is not None and not self._first_done
 
     @property
     def stopping(self) -> bool:
@@ -222,7 +230,7 @@ class MappingWorker:
                 if self._refused_error is not None:  # a caller of sync_now hears why
                     self._fail_waiters(self._refused_error)
                 continue
-            if self._waiting(watch) and not self._has_waiters():
+            if self._waiting(watch, due) and not self._has_waiters():
                 continue
             self._retry_at = None
             self._step(ctx, watch)
@@ -241,11 +249,13 @@ class MappingWorker:
         for future in self._take_waiters():
             future.set_exception(exc)
 
-    def _waiting(self, watch: MappingWatch) -> bool:
+    def _waiting(self, watch: MappingWatch, due: list[str]) -> bool:
         if self._refused or self._retry_at is None:
             return self._refused
-        if self.config_error is not None and watch.root.is_dir():
-            return False  # the user made the folder: try at once
+        if self.config_error is not None and (
+                (watch.root.is_dir() and not self._root_was_dir)
+                or any(p in RULE_FILES for p in due)):
+            return False  # the user made the folder or edited a rule file: try at once
         return self._clock() < self._retry_at
 
     def _take_triggers(self) -> set[str]:
@@ -405,9 +415,13 @@ class MappingWorker:
                   paths=len(request.only) if request.only is not None else None,
                   container=report.container_id, generation=report.generation,
                   requests=report.requests)
-        for problem in report.problems[:20]:
+        fresh = self._problems.fresh(report.problems, request.only)
+        for problem in fresh[:SHOWN]:
             log.warning("problem", mapping=self.name, path=problem.path, kind=problem.kind,
                         message=problem.message)
+        if len(fresh) > SHOWN:
+            log.warning("more problems (containersync status lists them)", mapping=self.name,
+                        count=len(fresh) - SHOWN)
         for note in self._held.notes(report):
             log.warning(note.event, mapping=self.name, count=len(note.paths), paths=note.paths)
         self.status.state = "idle" if self._idle() else "watching"
@@ -478,6 +492,7 @@ class MappingWorker:
             log.error("mapping halted: configuration error; fix it and the mapping resumes",
                       mapping=self.name, error=exc.lines[0])
         self.config_error = exc
+        self._root_was_dir = (self._watch.root if self._watch else self._mapping.local).is_dir()
         self.status.state = "halted"
         self.status.set_error(f"halted (config-error): {exc.lines[0]}", None)
         self._retry_at = self._clock() + HALT_RETRY_S

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from containersync.api.client import ContainersClient
 from containersync.api.wire import ContainerSpec
+from containersync.errors import ConfigError
 from containersync.execute.trash import Trash
 from containersync.index.store import Index
 from containersync.model.entry import Mode
-from containersync.scan.ignore import IgnoreRules
+from containersync.scan.ignore import CONFIG_SOURCE, DEFAULTS, IgnoreRules
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class MappingContext:
     #: called with a relative path just before the executor writes or removes it locally,
     #: so a watcher can ignore the events our own writes cause
     on_local_write: Callable[[str], None] = field(default=lambda _rel: None)
+    #: a rule file that cannot be used (over the limits, unreadable): cycles refuse to run
+    #: while it stands (``run_cycle``); ``rules`` then only serve the watcher
+    rules_error: ConfigError | None = None
 
     @property
     def name(self) -> str:
@@ -66,5 +70,16 @@ class MappingContext:
         return self.settings.name
 
     def reload_rules(self) -> None:
-        s = self.settings
-        self.rules = IgnoreRules.load(s.local_root, s.exclude, use_gitignore=s.use_gitignore)
+        self.rules, self.rules_error = load_rules(self.settings, self.rules)
+
+
+def load_rules(s: MappingSettings, previous: IgnoreRules | None = None
+               ) -> tuple[IgnoreRules, ConfigError | None]:
+    """The mapping's ignore rules, or, when a rule file cannot be used, the error and rules
+    to watch by meanwhile (the previous ones, else the defaults and ``exclude``): never a
+    sync with fewer rules than the user wrote, since that could upload what they hold back."""
+    try:
+        return IgnoreRules.load(s.local_root, s.exclude, use_gitignore=s.use_gitignore), None
+    except ConfigError as exc:
+        fallback = IgnoreRules([*DEFAULTS.items(), (CONFIG_SOURCE, s.exclude)])
+        return previous or fallback, exc

@@ -79,6 +79,8 @@ def run_cycle(
         report.finish(problems, started, ctx.client.requests_made - requests_before)
 
     _refuse_unmade_root(ctx)
+    if ctx.rules_error is not None:
+        raise ctx.rules_error  # before anything is listed, scanned or sent
     attached = _attach(ctx, opts, now=now)
     report.note_container(attached)
     if attached.new_generation and (opts.only is not None or opts.listing != "full"):
@@ -129,8 +131,11 @@ def run_cycle(
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
                  while_waiting=opts.while_waiting)
     remember_known(ctx, plan, view, report.outcomes)
+    # what a download brought is known once it ran: count it as a creation (a file pulled,
+    # then deleted by the assistant a minute later, is churn, not a mass deletion)
+    learned = {**digests, **dict(o.digest for o in report.outcomes if o.digest)}
     report.deletions = tally([o.action for o in report.outcomes if o.ok and o.kind in DONE],
-                             base, view, digests)
+                             base, view, learned)
     problems += [o.problem for o in report.outcomes if o.problem is not None]
     # "converged" is checked, not assumed: an outcome left unknown is settled now
     report.settled += settle_open(ctx, cid, problems)

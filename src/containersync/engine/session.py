@@ -22,13 +22,12 @@ from containersync.config import (
     mapping_identity,
 )
 from containersync.endpoint import Endpoint, effective_config, resolve_endpoint
-from containersync.engine.context import MappingContext, MappingSettings
+from containersync.engine.context import MappingContext, MappingSettings, load_rules
 from containersync.execute.trash import Trash
 from containersync.index.health import prepare_dir
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer, start_server
 from containersync.logs import get_logger
-from containersync.scan.ignore import IgnoreRules
 
 log = get_logger(__name__)
 
@@ -106,10 +105,11 @@ class Session:
 
     def context(self, m: MappingConfig, index: Index) -> MappingContext:
         s = settings_for(m, concurrency=self.config.api.concurrency, identity=self.identity(m))
+        rules, rules_error = load_rules(s)
         return MappingContext(
             settings=s, client=self.client, index=index,
             trash=Trash(Path(self.config.state.trash_dir), self.config.state.trash_retention_days),
-            rules=IgnoreRules.load(s.local_root, s.exclude, use_gitignore=s.use_gitignore),
+            rules=rules, rules_error=rules_error,
         )
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -234,6 +235,26 @@ class Index:
             "SELECT path, kind, message, first_seen, last_seen FROM problems"
             " WHERE mapping = ? ORDER BY path, kind", (name,))
         return [ProblemRow(*r) for r in rows]
+
+
+@contextmanager
+def index_for_run(path: Path, *, dry_run: bool) -> Iterator[Index]:
+    """The index a run plans against, closed afterwards. A dry run writes nothing: with no
+    index yet it plans against an empty throwaway one, and it never moves a damaged index
+    aside (a real run does, and rebuilds from the container)."""
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if dry_run and not Path(path).exists():
+        tmp = tempfile.TemporaryDirectory(prefix="containersync-dry-run-")
+        path = Path(tmp.name) / "index.sqlite3"
+    try:
+        index = Index.open(Path(path), recover=not dry_run)
+        try:
+            yield index
+        finally:
+            index.close()
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
 
 
 def index_path(state_dir: Path) -> Path:

@@ -5,7 +5,8 @@
 halt, never "sync less". Checked in this order, the first that trips wins:
 
 1. ``local-root-gone``: the local root is missing, not a directory, or empty while the
-   index tracks two or more files there (an unmounted disk is not a deletion).
+   index tracks two or more files there (an unmounted disk is not a deletion). A root
+   that is a file halts at any count, even with ``force`` (nothing can sync into a file).
 2. ``remote-emptied``: the same container, still running, lists no files while the index
    tracks two or more remote files (base entries with a ``remote_id``).
 3. ``too-many-deletions``: one pass would delete more than half of a side's tracked files,
@@ -23,7 +24,7 @@ side tracked before the window began (renames pair across the whole window). So 
 deletion the daemon sees as many small cycles halts like one ``sync`` would. The caller
 keeps the windows (``daemon/deletions.py``); this module only takes their counts.
 
-``force=True`` turns every rail off. The caller raises ``Halted(rail, reason)``
+``force=True`` turns every rail off but a root that is a file. The caller raises ``Halted(rail, reason)``
 (``Halt.as_error()``) or records the halt for ``status``.
 """
 
@@ -130,6 +131,14 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
     """
     if local_root_state not in ROOT_STATES:
         raise InvariantViolation(f"unknown local root state {local_root_state!r}")
+    if local_root_state == ROOT_NOT_A_DIRECTORY:
+        # a mapping that synced before (a never-synced one is a ConfigError earlier): not a
+        # typo, and nothing can be synced into a file, so it halts at any count, even forced
+        return Halt(LOCAL_ROOT_GONE,
+                    f"the local folder is not a directory while the index tracks {len(base)} "
+                    "files there: it synced before and is a file now; nothing can be synced "
+                    "into a file and --force cannot change that: move the file away and "
+                    "make the folder again, or fix `local`")
     if force:
         return None
     tracked_local = len(base)

@@ -25,17 +25,21 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
 from pathlib import Path
 
 import pathspec
 
+from containersync.config import MAX_PATTERN_CHARS, MAX_PATTERNS
 from containersync.errors import ConfigError
 from containersync.model.paths import CONFLICT_MARK, is_conflict_copy
 
 TEMP_PREFIX = ".containersync-tmp-"
 IGNORE_FILE = ".containersyncignore"
+#: a rule file within the pattern limits, with room for comments and multi-byte characters
+MAX_RULE_FILE_BYTES = 4 * MAX_PATTERNS * (MAX_PATTERN_CHARS + 1)
 
 DEFAULTS: dict[str, tuple[str, ...]] = {
     "default-vcs": (".git/", ".hg/", ".svn/"),
@@ -76,8 +80,11 @@ def _is_rule(line: str) -> bool:
 
 
 def _read_rules(path: Path) -> list[str]:
+    """The lines of a rule file, held to the limits of the config's ``exclude``: one huge
+    pattern cost ~30 s on every scan. Over a limit is a ``ConfigError`` naming the file and
+    the line; the caller refuses to sync rather than sync with fewer rules."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not hang us
     except FileNotFoundError:
         return []
     except OSError as exc:
@@ -87,7 +94,35 @@ def _read_rules(path: Path) -> list[str]:
         except OSError:
             return []  # the root itself is unusable: the scan reports that, nothing syncs
         raise ConfigError(f"cannot read ignore file: {exc.strerror}", file=str(path)) from exc
-    return text.splitlines()
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError("the ignore file is not a regular file", file=str(path),
+                              fix="make it a text file of patterns, or remove it")
+        data = b""
+        while len(data) <= MAX_RULE_FILE_BYTES:
+            chunk = os.read(fd, MAX_RULE_FILE_BYTES + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(fd)
+    if len(data) > MAX_RULE_FILE_BYTES:
+        raise ConfigError(f"the ignore file is larger than {MAX_RULE_FILE_BYTES} bytes",
+                          file=str(path), fix="use broader patterns")
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    rules = 0
+    for number, line in enumerate(lines, 1):
+        if not _is_rule(line):
+            continue
+        rules += 1
+        if len(line) > MAX_PATTERN_CHARS:
+            raise ConfigError(f"line {number} is {len(line)} characters long, more than "
+                              f"{MAX_PATTERN_CHARS}: no path is that long", file=str(path),
+                              fix="shorten it")
+    if rules > MAX_PATTERNS:
+        raise ConfigError(f"holds {rules} patterns, more than {MAX_PATTERNS}", file=str(path),
+                          fix="use broader patterns")
+    return lines
 
 
 class _Matcher:

@@ -1,0 +1,134 @@
+"""Whole-tree rows: a no-op sync of a large tree (after a real initial sync) against local
+tools comparing two identical trees, the full listing of a large container at a live
+link's latency, and the start-up of the command line."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench_backend import Backend
+from bench_fixtures import Ctx
+from bench_measure import containersync, median_of, timed, tool, write_config, write_tree
+from bench_report import Check, RowResult
+from bench_sync_common import run_sync
+
+
+def _tool_runs(ctx: Ctx, row: RowResult, src: Path, dst: Path) -> None:
+    """rsync, rclone, unison and find over two identical trees, median of the rounds."""
+    rounds = ctx.params["noop_rounds"]
+    rclone_conf = ctx.work / "rclone.conf"
+    rclone_conf.touch()
+    unison_dir = ctx.dir("unison-archives")
+    commands: dict[str, tuple[str, list[str], dict[str, str]]] = {
+        "rsync_an": ("rsync", ["-an", "--delete", f"{src}/", f"{dst}/"], {}),
+        "rclone_sync_dry_run": ("rclone", ["sync", "--dry-run", "--config", str(rclone_conf),
+                                           str(src), str(dst)], {}),
+        "unison_batch": ("unison", [str(src), str(dst), "-batch", "-silent", "-ui", "text"],
+                         {"UNISON": str(unison_dir)}),
+        "find": ("find", [str(src), "-type", "f"], {}),
+    }
+    for name, (exe, args, extra) in commands.items():
+        path = tool(exe)
+        if path is None:
+            row.baselines[name] = {"skipped": f"{exe} not installed"}
+            row.notes.append(f"{exe} not installed: skipped (apt-get install -y {exe})")
+            continue
+        if exe == "unison":  # its first run builds the archives; only later runs are no-ops
+            timed([path, *args], timeout=3600, extra_env=extra)
+
+        def once(path: str = path, args: list[str] = args, extra: dict[str, str] = extra) -> float:
+            seconds, proc = timed([path, *args], timeout=3600, extra_env=extra)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{path} exited {proc.returncode}: {proc.stderr[-800:]}")
+            return seconds
+
+        row.baselines[name] = median_of(rounds, once)
+
+
+def row_noop(ctx: Ctx, row: RowResult) -> None:
+    p = ctx.params
+    fixture = ctx.synced_tree(p["noop_files"])
+    row.params = {"files": fixture.files, "folders": fixture.folders, "rounds": p["noop_rounds"],
+                  "initial_sync": fixture.initial}
+    row.seeded = "api (a real initial sync)"
+    runs: list[dict[str, Any]] = []
+    for _ in range(p["noop_rounds"]):
+        seconds, result, code = run_sync(fixture.config, p["sync_timeout_s"])
+        runs.append({"seconds": round(seconds, 3), "engine_seconds": result["seconds"],
+                     "requests": result["requests"], "files_hashed": result["files_hashed"],
+                     "transfers": int(result["uploaded"]) + int(result["downloaded"]),  # type: ignore[call-overload]
+                     "exit_code": code})
+    row.containersync = {"seconds": statistics.median(r["seconds"] for r in runs),
+                         "engine_seconds": statistics.median(r["engine_seconds"] for r in runs),
+                         "runs": runs}
+    copy = ctx.dir("noop-copy") / "tree"
+    subprocess.run(["cp", "-a", str(fixture.tree), str(copy)], check=True)
+    ctx.log(row.row, "baselines over an identical copy")
+    _tool_runs(ctx, row, fixture.tree, copy)
+    shutil.rmtree(copy.parent)
+    rclone = row.baselines.get("rclone_sync_dry_run", {}).get("seconds")
+    work_done = max(r["transfers"] + r["files_hashed"] for r in runs)
+    row.checks += [
+        Check("files hashed + transferred", work_done, "", 0),
+        Check(f"no-op sync of {fixture.files:,} files", row.containersync["seconds"], "s", 2.0,
+              baseline="rclone sync --dry-run", baseline_value=rclone, compared="ratio"),
+    ]
+
+
+def row_listing(ctx: Ctx, row: RowResult) -> None:
+    p = ctx.params
+    files, latency = p["listing_files"], p["listing_latency_ms"]
+    row.params = {"files": files, "latency_ms": latency,
+                  "how": "sync of an empty folder with a container of foreign user files"}
+    row.seeded = "direct"
+    work = ctx.dir("listing")
+    (work / "local").mkdir()
+    with Backend(work / "backend", latency_ms=latency) as backend:
+        cid = backend.create_container("listing")
+        backend.seed_files(cid, ((f"/mnt/data/s{i // 100:04d}/f{i % 100:03d}.txt", b"x\n")
+                                 for i in range(files)), source="user")
+        config = write_config(work, backend.base_url,
+                              [{"name": "bench", "local": str(work / "local"), "container_id": cid}])
+        before = backend.requests()
+        ctx.log(row.row, f"listing {files:,} files at {latency} ms per request")
+        seconds, result, code = run_sync(config, p["sync_timeout_s"])
+        served = backend.requests() - before
+    row.containersync = {"seconds": round(seconds, 3), "engine_seconds": result["seconds"],
+                         "requests": served, "pages_sequential_floor_s":
+                         round((files // 100 + 1) * latency / 1000, 1), "exit_code": code,
+                         "downloaded": result["downloaded"], "uploaded": result["uploaded"]}
+    row.checks.append(Check(f"full listing of {files:,} files", round(seconds, 3), "s", 15))
+
+
+def row_startup(ctx: Ctx, row: RowResult) -> None:
+    rounds = ctx.params["startup_rounds"]
+    script = Path(sys.executable).parent / "containersync"
+    cli = [str(script)] if script.exists() else containersync()
+    work = ctx.dir("startup")
+    write_tree(work / "tree", 3)
+    config = write_config(work, "http://127.0.0.1:9/v1", [{"name": "bench",
+                                                           "local": str(work / "tree")}])
+    cases = {"python_c_pass": [sys.executable, "-c", "pass"], "version": [*cli, "--version"],
+             "status": [*cli, "status", "--config", str(config)]}
+    results: dict[str, dict[str, object]] = {}
+    for name, cmd in cases.items():
+        def once(cmd: list[str] = cmd) -> float:
+            seconds, proc = timed(cmd, timeout=60)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{cmd} exited {proc.returncode}: {proc.stderr[-500:]}")
+            return seconds
+        once()  # warm the page cache and the bytecode cache
+        results[name] = median_of(rounds, once)
+    row.params = {"rounds": rounds, "command": cli[0]}
+    row.baselines["python_c_pass"] = results.pop("python_c_pass")
+    row.containersync = results
+    base = float(row.baselines["python_c_pass"]["seconds"])
+    for name in ("version", "status"):
+        row.checks.append(Check(f"containersync {'--version' if name == 'version' else name}",
+                                float(results[name]["seconds"]), "s", 0.15,  # type: ignore[arg-type]
+                                baseline="python -c pass", baseline_value=base))
