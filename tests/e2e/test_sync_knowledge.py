@@ -232,6 +232,30 @@ def test_an_upload_whose_recovery_listing_fails_is_settled(world: World) -> None
     _assert_one_object_per_path(world, {"b.txt": "b"})
 
 
+def test_two_unsettled_uploads_of_one_name_are_each_settled(world: World) -> None:
+    """Two uploads with the same file name (other folders, same size, other content) both
+    land with their answers and recoveries lost: settling the first must not claim the
+    second's object, or that one is never recorded and stays in the container."""
+    world.write({"keep.txt": "k"})
+    assert world.sync().code == 0
+    want = {"keep.txt": "k", "a/x.txt": "aaaa", "b/x.txt": "bbbb"}
+    world.write({"a/x.txt": "aaaa", "b/x.txt": "bbbb"})
+
+    def faults(_plan: Plan) -> None:  # after the cycle's own listing
+        _fault(world, "POST", r"/files$", times=2, when="after")  # both land, answers lost
+        _fault(world, "GET", r"/files$", times=100)  # every recovery and settling listing
+
+    with engine(world) as run:
+        report = run(on_plan=faults)
+    assert report.problems and not report.converged
+    with index_of(world) as index:
+        assert len([i for i in index.intents(world.key) if i.kind == "upload"]) == 2
+    clear_faults(world.server)
+    healed = world.sync()
+    assert healed.code == 0, healed.out
+    _assert_one_object_per_path(world, want)
+
+
 def test_an_upload_whose_recovery_hash_is_rate_limited_is_settled(world: World) -> None:
     world.write({"b.txt": "b"})
     assert world.sync().code == 0

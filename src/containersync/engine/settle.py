@@ -52,7 +52,7 @@ def settle_intents(
     claimed = set(ctx.index.own_uploads(ctx.name))
     claimed |= {b.remote_id for b in ctx.index.bases(ctx.name).values() if b.remote_id}
     for intent in intents:
-        if intent.kind == "upload":
+        if intent.kind == "upload":  # claims only the objects it adopted or deleted
             claimed |= _settle_upload(ctx, container_id, intent, objects, claimed)
         elif intent.kind == "delete-remote" and intent.file_id:
             with contextlib.suppress(RemoteFileGone):
@@ -136,6 +136,9 @@ def _settle_upload(
         and (o.bytes is None or intent.size is None or o.bytes == intent.size)
     ]
     adopted = _adopted_before(ctx, intent, objects, since)
+    # only what proved ours is claimed: a candidate with other content may be another
+    # open intent's (same file name in another folder, or the same path's older upload)
+    ours: set[str] = set()
     for o in sorted(candidates, key=lambda o: (o.created_at, o.file_id)):
         try:
             same = remote_sha256(ctx, container_id, o.file_id) == intent.sha256
@@ -143,6 +146,7 @@ def _settle_upload(
             continue
         if not same:
             continue
+        ours.add(o.file_id)
         if not adopted:
             _adopt(ctx, intent, o)
             adopted = True
@@ -151,7 +155,7 @@ def _settle_upload(
                 ctx.client.delete_file(container_id, o.file_id)
     if adopted and intent.file_id:
         _finish_replace(ctx, container_id, intent.file_id)
-    return {o.file_id for o in candidates}
+    return ours
 
 
 def _adopt(ctx: MappingContext, intent: Intent, o: RemoteObject) -> None:
