@@ -169,8 +169,20 @@ class DaemonRun:
 
     def wait_remote(self, cond: Callable[[dict[str, bytes]], bool], what: str,
                     timeout: float = DEADLINE, cid: str | None = None) -> dict[str, bytes]:
-        result: dict[str, bytes] = wait_for(
-            lambda: (lambda r: r if cond(r) else None)(self.remote(cid)), what, timeout)
+        seen: list[dict[str, bytes]] = [{}]
+
+        def check() -> dict[str, bytes] | None:
+            seen[0] = self.remote(cid)
+            return seen[0] if cond(seen[0]) else None
+
+        try:
+            result: dict[str, bytes] = wait_for(check, what, timeout)
+        except AssertionError as exc:
+            listing = self.server.store.list_container_files(cid or self.container_id())
+            raise AssertionError(
+                f"{exc}\ncontainer holds: {seen[0]!r}\nobjects: "
+                f"{[(f['id'], f['path']) for f in listing]!r}\n"
+                f"daemon log (tail):\n{self.log()[-6000:]}") from None
         return result
 
     def wait_ready(self) -> None:

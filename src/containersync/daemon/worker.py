@@ -35,6 +35,7 @@ from containersync.daemon import cycles
 from containersync.daemon.backoff import Backoff
 from containersync.daemon.deletions import DeletionWindows
 from containersync.daemon.problem_notes import SHOWN, ProblemNotes
+from containersync.daemon.retries import PathRetries
 from containersync.daemon.status_model import WorkerStatus
 from containersync.daemon.watching import MappingWatch
 from containersync.engine.container import is_gone
@@ -119,6 +120,7 @@ class MappingWorker:
         self._first_done = False
         self._held = HeldBackNotes()  # each held-back file is logged once per daemon run
         self._problems = ProblemNotes()  # and each problem
+        self._retries = PathRetries(clock)  # paths whose transfer failed, queued again
         self._retry_at: float | None = None
         self._backoff = Backoff()
         self._deletions = DeletionWindows(clock)
@@ -218,7 +220,11 @@ class MappingWorker:
             timeout = TICK_S
             if self._retry_at is not None:
                 timeout = max(0.0, min(timeout, self._retry_at - self._clock()))
+            retry_at = self._retries.next_deadline()
+            if retry_at is not None:
+                timeout = max(0.0, min(timeout, retry_at - self._clock()))
             due = self.dirty.wait_due(timeout=timeout)
+            self._pending.update(self._retries.take_due())
             self.heartbeat = self._clock()
             if due:
                 self._pending.update(due)
@@ -389,6 +395,7 @@ class MappingWorker:
             watch.after_cycle(lambda: ctx.index.bases(ctx.name))
         self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
+        self._retries.note(report.problems, request.only)
         self._last_report = report
         if request.only is None:
             self._owe_full = False
