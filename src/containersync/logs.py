@@ -6,7 +6,7 @@ libraries (watchdog, uvicorn, httpx, httpcore, apscheduler) come out in the same
 The libraries are held at WARNING (httpx logs every request at INFO).
 
 Output: a console renderer when the stream is a terminal, JSON lines otherwise (or as
-forced by ``json=``); the console renderer colours by ``containersync.colors.use_color``
+forced by ``json=``), each with ``"schema": "containersync.log/1"`` (docs/json.md); the console renderer colours by ``containersync.colors.use_color``
 (``NO_COLOR``, ``FORCE_COLOR``, else a terminal); timestamps are ISO 8601 in UTC; exceptions are rendered as text
 before redaction so a traceback cannot carry a secret past it.
 
@@ -42,10 +42,12 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from containersync.colors import use_color
 from containersync.display import printable, printable_lines
+from containersync.jsondoc import schema
 
 LIBRARY_LOGGERS = ("watchdog", "uvicorn", "uvicorn.access", "uvicorn.error", "httpx",
                    "httpcore", "apscheduler")
 REDACTED = "[redacted]"
+LOG_SCHEMA = schema("log")
 
 _SECRET_KEY = re.compile(
     r"^(?:api[_-]?key|authorization|proxy[_-]authorization|token|access[_-]?token|"
@@ -103,6 +105,12 @@ def escape_for_console(_logger: WrappedLogger, _method: str,
     return event_dict
 
 
+def add_schema(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """structlog processor (JSON lines): ``schema`` first, as every JSON document we print
+    (``containersync.jsondoc``; the fields: docs/json.md)."""
+    return {"schema": LOG_SCHEMA, **event_dict}
+
+
 def _redact_line(_logger: WrappedLogger, _method: str, line: Any) -> Any:
     return redact_text(line) if isinstance(line, str) else line
 
@@ -130,7 +138,7 @@ def configure_logging(*, json: bool | None = None, level: str = "info",
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    *([] if json else [escape_for_console]), renderer, _redact_line],
+                    add_schema if json else escape_for_console, renderer, _redact_line],
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)

@@ -14,13 +14,13 @@ configured wins over the others: the user must act).
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from containersync import jsondoc
 from containersync.display import printable
 from containersync.errors import (
     AuthError,
@@ -118,9 +118,9 @@ def run(args: argparse.Namespace) -> int:
             _warn_damaged(damaged.path, aside, damaged.text)
             results = _sync_all(sess, cfg, mappings, args, recover=False)
     code = _exit_code(results)
-    if args.json:
-        json.dump({"exit_code": code, "mappings": results}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+    if args.json:  # the schema: docs/json.md
+        jsondoc.dump("sync", {"exit_code": code, "dry_run": bool(args.dry_run),
+                              "mappings": results}, sys.stdout)
     return code
 
 
@@ -204,7 +204,9 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     if args.dry_run and not args.json:
         for action in report.plan.actions:
             print(printable(f"  would {type(action).__name__}: {action.path}"))
-    return {"status": "converged" if report.converged else "problems", **report.to_dict()}
+    out = {"status": "converged" if report.converged else "problems", **report.to_dict()}
+    out["expires_at"] = jsondoc.iso(report.expires_at)
+    return out
 
 
 def _say_problems(args: argparse.Namespace, index: Index, key: str, mapping: str,
