@@ -157,8 +157,9 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     from containersync.engine.cycle import CycleOptions
     from containersync.engine.progress import Progress
     from containersync.engine.runner import sync_mapping
-    from containersync.engine.summary import HeldBackNotes
+    from containersync.engine.summary import HeldBackNotes, size_text
     from containersync.index.lock import MappingLock
+    from containersync.plan.preview import action_bytes
 
     ctx = sess.context(m, index)
     state = index.mapping(ctx.name)
@@ -203,8 +204,11 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     _say_problems(args, index, ctx.name, m.name, report.problems)
     if args.dry_run and not args.json:
         for action in report.plan.actions:
-            print(printable(f"  would {type(action).__name__}: {action.path}"))
-    out = {"status": "converged" if report.converged else "problems", **report.to_dict()}
+            size = action_bytes(action)
+            shown = f" ({size_text(size)})" if size is not None else ""
+            print(printable(f"  would {type(action).__name__}: {action.path}{shown}"))
+    status = "problems" if not report.converged else "pending" if report.pending else "converged"
+    out = {"status": status, **report.to_dict()}
     out["expires_at"] = jsondoc.iso(report.expires_at)
     return out
 
@@ -236,6 +240,6 @@ def _exit_code(results: list[dict[str, Any]]) -> int:
         return EXIT_CONFIG
     if "halted" in statuses:
         return EXIT_HALTED
-    if statuses - {"converged"}:
+    if statuses - {"converged", "pending"}:  # pending: a dry run's plan, not a problem
         return EXIT_PROBLEMS
     return EXIT_OK
