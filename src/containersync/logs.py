@@ -20,6 +20,18 @@ Redaction (invariant: no secret reaches a log line):
 3. the finished line is scanned once more with the same patterns (covers text a
    renderer produced from objects' ``repr``).
 
+Under journald (``JOURNAL_STREAM`` names the device and inode of the stream, as systemd
+sets it for the stream it connected): plain lines ``<N>event: message key=value ...`` with
+the syslog priority of the level (``<3>`` error, ``<4>`` warning, ``<6>`` info, ``<7>``
+debug), so ``journalctl -p warning`` filters; no timestamp (the journal has one) and no
+colour. JSON lines there get the same prefix (journald strips it). Every line of a
+traceback carries it, since journald makes each line an entry.
+
+Events (STYLE.md section 9; docs/logging.md lists them): ``event`` is a stable kebab-case
+identifier (``cycle``, ``problem``, ``container-replaced``), the sentence for people is in
+``message``. A library's stdlib record becomes ``event="library"`` with its text as
+``message``.
+
 Names from the sandbox (invariant: no raw control character reaches a log line): JSON lines
 escape them by themselves; the console renderer writes strings raw, so in console mode every
 string value passes through ``display.printable`` first (a traceback keeps its line breaks).
@@ -31,7 +43,9 @@ line" (STYLE.md section 9).
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -111,19 +125,91 @@ def add_schema(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> E
     return {"schema": LOG_SCHEMA, **event_dict}
 
 
+#: structlog level -> syslog priority (``<N>``, sd-daemon(3))
+PRIORITY = {"critical": 2, "error": 3, "exception": 3, "warning": 4, "info": 6, "debug": 7}
+
+
+def under_journald(stream: Any, env: Mapping[str, str] | None = None) -> bool:
+    """Whether ``stream`` is the one journald connected: ``JOURNAL_STREAM`` names its
+    ``<device>:<inode>`` (a child whose stderr was redirected inherits the variable but
+    writes elsewhere)."""
+    env = os.environ if env is None else env
+    dev, _, ino = env.get("JOURNAL_STREAM", "").partition(":")
+    if not (dev.isdigit() and ino.isdigit()):
+        return False
+    try:
+        st = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # no descriptor (a StringIO) or closed
+        return False
+    return (st.st_dev, st.st_ino) == (int(dev), int(ino))
+
+
+def library_event(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """structlog processor (stdlib records only): a library's sentence goes to
+    ``message``; its event is ``library``."""
+    event_dict["message"] = str(event_dict.get("event", ""))
+    event_dict["event"] = "library"
+    return event_dict
+
+
+def _logfmt(value: Any) -> str:
+    """A ``key=value`` value: a bare word, else quoted (strings were escaped before)."""
+    if isinstance(value, str):
+        if value and not re.search(r'[\s"=]', value):
+            return value
+        return '"' + value.replace('"', '\\"') + '"'
+    if value is None or isinstance(value, (bool, int, float, list, tuple, dict)):
+        return jsonlib.dumps(value, ensure_ascii=False, default=repr)
+    return repr(value)
+
+
+def render_journal_line(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> str:
+    """structlog renderer: ``event: message key=value ...`` (the priority is added by
+    ``with_priority``); the level, timestamp and logger are left to the journal."""
+    fields = {k: v for k, v in event_dict.items()
+              if k not in ("event", "message", "level", "timestamp", "logger", "exception")}
+    head = str(event_dict.get("event", ""))
+    message = event_dict.get("message")
+    if message not in (None, ""):
+        head += f": {message}"
+    line = " ".join([head, *(f"{k}={_logfmt(v)}" for k, v in fields.items())])
+    exception = event_dict.get("exception")
+    return f"{line}\n{exception}" if exception else line
+
+
+def with_priority(renderer: Processor) -> Processor:
+    """``renderer``, each output line prefixed with the level's ``<N>`` priority."""
+
+    def render(logger: WrappedLogger, method: str, event_dict: EventDict) -> Any:
+        prio = PRIORITY.get(str(event_dict.get("level", method)), 6)
+        text = renderer(logger, method, event_dict)
+        if not isinstance(text, str):
+            return text
+        return "\n".join(f"<{prio}>{line}" for line in text.split("\n"))
+
+    return render
+
+
 def _redact_line(_logger: WrappedLogger, _method: str, line: Any) -> Any:
     return redact_text(line) if isinstance(line, str) else line
 
 
 def configure_logging(*, json: bool | None = None, level: str = "info",
-                      stream: TextIO | None = None) -> None:
-    """Send all logging to ``stream`` (default stderr); see the module docstring."""
+                      stream: TextIO | None = None, journal: bool | None = None) -> None:
+    """Send all logging to ``stream`` (default stderr); see the module docstring.
+
+    ``json``: JSON lines (True), the console renderer (False) or by the stream (None:
+    journal lines under journald, console on a terminal, else JSON). ``journal``: prefix
+    the syslog priority (None: when ``stream`` is journald's)."""
     stream = sys.stderr if stream is None else stream
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level {level!r}")
+    if journal is None:
+        journal = under_journald(stream)
+    plain = json is None and journal
     if json is None:
-        json = not (hasattr(stream, "isatty") and stream.isatty())
+        json = not (journal or (hasattr(stream, "isatty") and stream.isatty()))
 
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -133,10 +219,14 @@ def configure_logging(*, json: bool | None = None, level: str = "info",
         structlog.processors.format_exc_info,
         redact_secrets,
     ]
-    renderer: Processor = (structlog.processors.JSONRenderer() if json
-                           else structlog.dev.ConsoleRenderer(colors=use_color(stream)))
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if json
+        else render_journal_line if plain
+        else structlog.dev.ConsoleRenderer(colors=use_color(stream) and not journal))
+    if journal:
+        renderer = with_priority(renderer)
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared, library_event],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     add_schema if json else escape_for_console, renderer, _redact_line],
     )
@@ -169,17 +259,20 @@ def get_logger(name: str) -> Any:
 
 
 def log_cycle(logger: Any, mapping: str, counts: Mapping[str, int], duration_s: float,
-              **extra: Any) -> None:
-    """One "canonical log line" per sync cycle: ``event="cycle"``, mapping, counts, duration.
+              *, message: str | None = None, **extra: Any) -> None:
+    """One "canonical log line" per sync cycle: ``event="cycle"``, mapping, counts, duration
+    (``message``: the summary line for people, if given).
 
     ``counts`` (e.g. pushed, pulled, deleted, conflicts, problems) and ``extra`` become
     top-level fields; a name that clashes with the fixed fields is an error. Logged at
     warning level when ``counts["problems"]`` or ``extra["halted"]`` is truthy.
     """
     fields: dict[str, Any] = {"mapping": mapping, "duration_s": round(duration_s, 3)}
+    if message is not None:
+        fields["message"] = message
     for source in (counts, extra):
         for key, value in source.items():
-            if key in fields or key in ("event", "level", "timestamp", "logger"):
+            if key in fields or key in ("event", "level", "timestamp", "logger", "message"):
                 raise ValueError(f"log_cycle field {key!r} given twice or reserved")
             fields[key] = value
     method = logger.warning if counts.get("problems") or extra.get("halted") else logger.info

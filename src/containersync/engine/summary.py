@@ -173,9 +173,10 @@ class CycleReport:
 
 @dataclass(frozen=True)
 class HeldNote:
-    """One "held back" message: ``text`` for people; ``event`` and ``paths`` for logs."""
+    """One "held back" message: ``text`` for people; ``kind`` (``secrets``: never sent;
+    ``pulls``: what the sandbox wrote, never pulled) and ``paths`` for logs."""
 
-    event: str
+    kind: str
     text: str
     paths: tuple[str, ...]
 
@@ -193,13 +194,13 @@ class HeldBackNotes:
         out: list[HeldNote] = []
         if set(report.held_back) - self._secrets:
             out.append(HeldNote(
-                "held back secret files (re-include in the config's exclude to send them)",
+                "secrets",
                 f"held back {len(report.held_back)} secret file(s), never sent to a sandbox "
                 f"unless re-included with !pattern in the config's exclude: "
                 f"{_some(report.held_back)}", tuple(report.held_back)))
         if set(report.held_back_pulls) - self._pulls:
             out.append(HeldNote(
-                "held back files the sandbox wrote (never pulled: they would run here)",
+                "pulls",
                 f"held back {len(report.held_back_pulls)} file(s) the sandbox wrote, never "
                 f"pulled (they would run or steer on this machine): "
                 f"{_some(report.held_back_pulls)}", tuple(report.held_back_pulls)))
