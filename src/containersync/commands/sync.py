@@ -57,6 +57,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--force", action="store_true",
                    help="proceed past a safety rail (too many deletions, emptied side)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print only problems (one line each) and halts; the exit code is "
+                        "unchanged")
     p.set_defaults(func=run)
 
 
@@ -164,7 +167,7 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     ctx = sess.context(m, index)
     state = index.mapping(ctx.name)
     held = HeldBackNotes(state.summary if state else None)
-    progress = Progress(m.name, quiet=False)
+    progress = Progress(m.name, quiet=args.quiet)
     opts = CycleOptions(force=args.force, dry_run=args.dry_run,
                         on_outcome=progress.on_outcome, on_plan=progress.on_plan)
     lock = MappingLock(sess.state_dir, ctx.name, purpose="containersync sync")
@@ -175,20 +178,20 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
             with lock:
                 report = sync_mapping(ctx, opts, now=now)
     except Halted as exc:
-        _say(args, f"{m.name}: HALTED ({exc.rail}): {exc.reason}")
+        _problem(args, f"{m.name}: HALTED ({exc.rail}): {exc.reason}")
         return {"mapping": m.name, "status": "halted", "rail": exc.rail, "reason": exc.reason}
     except LockedError as exc:
-        _say(args, f"{m.name}: skipped: {exc}")
+        _problem(args, f"{m.name}: skipped: {exc}")
         return {"mapping": m.name, "status": "locked", "reason": str(exc)}
     except AuthError as exc:
-        _say(args, f"{m.name}: the API refused the key: {exc}; check the key "
+        _problem(args, f"{m.name}: the API refused the key: {exc}; check the key "
                    "(retrying will not help)")
         return {"mapping": m.name, "status": "refused", "reason": str(exc)}
     except ConfigError as exc:  # this mapping cannot run as configured; the others may
-        _say(args, f"{m.name}: configuration error: {exc}")
+        _problem(args, f"{m.name}: configuration error: {exc}")
         return {"mapping": m.name, "status": "config-error", "reason": str(exc)}
     except ContainerSyncError as exc:
-        _say(args, f"{m.name}: failed: {exc}")
+        _problem(args, f"{m.name}: failed: {exc}")
         return {"mapping": m.name, "status": "failed", "reason": str(exc)}
     finally:
         progress.close()
@@ -202,7 +205,7 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     for note in held.notes(report):  # said when a new one appears, not on every run
         _say(args, f"{m.name}: {note.text}")
     _say_problems(args, index, ctx.name, m.name, report.problems)
-    if args.dry_run and not args.json:
+    if args.dry_run and not (args.json or args.quiet):
         for action in report.plan.actions:
             size = action_bytes(action)
             shown = f" ({size_text(size)})" if size is not None else ""
@@ -224,11 +227,19 @@ def _say_problems(args: argparse.Namespace, index: Index, key: str, mapping: str
             if first_seen.get((problem.path, problem.kind), True):
                 _say(args, f"{mapping}: note: {problem.path}: {problem.message}")
             continue
-        _say(args, f"{mapping}: problem ({problem.kind}) {problem.path}: {problem.message}")
+        _problem(args, f"{mapping}: problem ({problem.kind}) {problem.path}: {problem.message}")
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    """Every line ``sync`` prints goes here: names from the sandbox are escaped."""
+    """Every line ``sync`` prints goes here or to ``_problem``: names from the sandbox are
+    escaped. ``--quiet`` silences these (summaries, notes, notices)."""
+    if not args.quiet:
+        _problem(args, text)
+
+
+def _problem(args: argparse.Namespace, text: str) -> None:
+    """A line about something that went wrong (a problem, a halt, a mapping that could not
+    run): said even with ``--quiet``, once."""
     print(printable(text), file=sys.stderr if args.json else sys.stdout)
 
 
