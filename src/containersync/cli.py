@@ -41,6 +41,7 @@ COMMANDS = {
     "daemon": "daemon",
     "serve-local": "serve_local",
     "local": "local_exec",
+    "completion": "completion",
 }
 COMMAND_MODULES = tuple(COMMANDS.values())
 
