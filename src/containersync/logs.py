@@ -43,9 +43,7 @@ line" (STYLE.md section 9).
 
 from __future__ import annotations
 
-import json as jsonlib
 import logging
-import os
 import re
 import sys
 from collections.abc import Mapping
@@ -56,6 +54,7 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from containersync.colors import use_color
 from containersync.display import printable, printable_lines
+from containersync.journal import render_journal_line, under_journald, with_priority
 from containersync.jsondoc import schema
 
 LIBRARY_LOGGERS = ("watchdog", "uvicorn", "uvicorn.access", "uvicorn.error", "httpx",
@@ -125,69 +124,12 @@ def add_schema(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> E
     return {"schema": LOG_SCHEMA, **event_dict}
 
 
-#: structlog level -> syslog priority (``<N>``, sd-daemon(3))
-PRIORITY = {"critical": 2, "error": 3, "exception": 3, "warning": 4, "info": 6, "debug": 7}
-
-
-def under_journald(stream: Any, env: Mapping[str, str] | None = None) -> bool:
-    """Whether ``stream`` is the one journald connected: ``JOURNAL_STREAM`` names its
-    ``<device>:<inode>`` (a child whose stderr was redirected inherits the variable but
-    writes elsewhere)."""
-    env = os.environ if env is None else env
-    dev, _, ino = env.get("JOURNAL_STREAM", "").partition(":")
-    if not (dev.isdigit() and ino.isdigit()):
-        return False
-    try:
-        st = os.fstat(stream.fileno())
-    except (AttributeError, OSError, ValueError):  # no descriptor (a StringIO) or closed
-        return False
-    return (st.st_dev, st.st_ino) == (int(dev), int(ino))
-
-
 def library_event(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """structlog processor (stdlib records only): a library's sentence goes to
     ``message``; its event is ``library``."""
     event_dict["message"] = str(event_dict.get("event", ""))
     event_dict["event"] = "library"
     return event_dict
-
-
-def _logfmt(value: Any) -> str:
-    """A ``key=value`` value: a bare word, else quoted (strings were escaped before)."""
-    if isinstance(value, str):
-        if value and not re.search(r'[\s"=]', value):
-            return value
-        return '"' + value.replace('"', '\\"') + '"'
-    if value is None or isinstance(value, (bool, int, float, list, tuple, dict)):
-        return jsonlib.dumps(value, ensure_ascii=False, default=repr)
-    return repr(value)
-
-
-def render_journal_line(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> str:
-    """structlog renderer: ``event: message key=value ...`` (the priority is added by
-    ``with_priority``); the level, timestamp and logger are left to the journal."""
-    fields = {k: v for k, v in event_dict.items()
-              if k not in ("event", "message", "level", "timestamp", "logger", "exception")}
-    head = str(event_dict.get("event", ""))
-    message = event_dict.get("message")
-    if message not in (None, ""):
-        head += f": {message}"
-    line = " ".join([head, *(f"{k}={_logfmt(v)}" for k, v in fields.items())])
-    exception = event_dict.get("exception")
-    return f"{line}\n{exception}" if exception else line
-
-
-def with_priority(renderer: Processor) -> Processor:
-    """``renderer``, each output line prefixed with the level's ``<N>`` priority."""
-
-    def render(logger: WrappedLogger, method: str, event_dict: EventDict) -> Any:
-        prio = PRIORITY.get(str(event_dict.get("level", method)), 6)
-        text = renderer(logger, method, event_dict)
-        if not isinstance(text, str):
-            return text
-        return "\n".join(f"<{prio}>{line}" for line in text.split("\n"))
-
-    return render
 
 
 def _redact_line(_logger: WrappedLogger, _method: str, line: Any) -> Any:
