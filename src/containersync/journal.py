@@ -14,12 +14,15 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from structlog.typing import EventDict, Processor, WrappedLogger
+if TYPE_CHECKING:  # the command line imports this module; structlog loads only to log
+    from structlog.typing import EventDict, Processor, WrappedLogger
 
+ERROR, WARNING, INFO, DEBUG = 3, 4, 6, 7
 #: structlog level -> syslog priority (``<N>``, sd-daemon(3))
-PRIORITY = {"critical": 2, "error": 3, "exception": 3, "warning": 4, "info": 6, "debug": 7}
+PRIORITY = {"critical": 2, "error": ERROR, "exception": ERROR, "warning": WARNING,
+            "info": INFO, "debug": DEBUG}
 
 
 def under_journald(stream: Any, env: Mapping[str, str] | None = None) -> bool:
@@ -73,3 +76,11 @@ def with_priority(renderer: Processor) -> Processor:
         return "\n".join(f"<{prio}>{line}" for line in text.split("\n"))
 
     return render
+
+
+def for_stream(text: str, stream: Any, priority: int) -> str:
+    """``text`` as a command prints it on ``stream``: each line prefixed ``<priority>`` when
+    the stream is journald's (a ``sync`` run by a systemd timer), else unchanged."""
+    if not under_journald(stream):
+        return text
+    return "\n".join(f"<{priority}>{line}" for line in text.split("\n"))

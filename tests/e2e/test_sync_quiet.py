@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess as sp
+import sys
 
 from support.backend import inject_fault
-from support.scenario import World
+from support.scenario import KEY_ENV, World
 
 
 def _fail_next_upload(world: World) -> None:
@@ -61,3 +64,32 @@ def test_quiet_dry_run_and_quiet_halt(world: World) -> None:
     assert halted.code == 3
     [line] = halted.out.splitlines() + halted.err.splitlines()
     assert line.startswith("m: HALTED (")
+
+
+def _under_journald(world: World, *argv: str) -> tuple[int, list[str]]:
+    """``containersync sync`` as a systemd timer runs it: stdout and stderr one stream,
+    the one JOURNAL_STREAM names."""
+    out = world.base / "journal"
+    with open(out, "wb") as stream:
+        st = os.fstat(stream.fileno())
+        env = {**os.environ, KEY_ENV: "sk-scenario-unused",
+               "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}
+        code = sp.run([sys.executable, "-m", "containersync", *argv], stdout=stream,
+                      stderr=stream, env=env, timeout=120, check=False).returncode
+    return code, out.read_text().splitlines()
+
+
+def test_sync_under_journald_gives_each_line_its_priority(world: World) -> None:
+    world.write({"a.txt": "a", "b.txt": "b"})
+    _fail_next_upload(world)
+    code, lines = _under_journald(world, "sync", "--config", str(world.config))
+    assert code == 1
+    assert all(re.match(r"^<[346]>", line) for line in lines), lines
+    assert [line for line in lines if line.startswith("<4>")] == [
+        line for line in lines if line.startswith("<4>m: problem (upload-failed) ")]
+    assert len([line for line in lines if line.startswith("<4>")]) == 1
+    assert any(line.startswith("<6>m: synced") for line in lines)
+
+    world.config.write_text("[api\n")  # broken: the error is an error
+    code, lines = _under_journald(world, "sync", "--config", str(world.config))
+    assert code == 78 and lines and lines[0].startswith("<3>containersync: configuration")

@@ -31,6 +31,7 @@ from containersync.errors import (
     UsageError,
 )
 from containersync.index.health import is_corrupt, move_aside, sqlite_error
+from containersync.journal import INFO, WARNING, for_stream
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
     from containersync.config import Config
@@ -134,8 +135,9 @@ class _Damaged(Exception):
 
 
 def _warn_damaged(path: Path, aside: Path, damage: str) -> None:
-    print(f"containersync: WARNING: the index {path} was damaged ({damage}); moved it to "
-          f"{aside} and rebuilding every mapping from its container", file=sys.stderr)
+    text = (f"containersync: WARNING: the index {path} was damaged ({damage}); moved it to "
+            f"{aside} and rebuilding every mapping from its container")
+    print(for_stream(text, sys.stderr, WARNING), file=sys.stderr)
 
 
 def _sync_all(sess: Session, cfg: Config, mappings: list[Any], args: argparse.Namespace, *,
@@ -209,7 +211,7 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
         for action in report.plan.actions:
             size = action_bytes(action)
             shown = f" ({size_text(size)})" if size is not None else ""
-            print(printable(f"  would {type(action).__name__}: {action.path}{shown}"))
+            _say(args, f"  would {type(action).__name__}: {action.path}{shown}")
     status = "problems" if not report.converged else "pending" if report.pending else "converged"
     out = {"status": status, **report.to_dict()}
     out["expires_at"] = jsondoc.iso(report.expires_at)
@@ -234,13 +236,18 @@ def _say(args: argparse.Namespace, text: str) -> None:
     """Every line ``sync`` prints goes here or to ``_problem``: names from the sandbox are
     escaped. ``--quiet`` silences these (summaries, notes, notices)."""
     if not args.quiet:
-        _problem(args, text)
+        _print(args, text, INFO)
 
 
 def _problem(args: argparse.Namespace, text: str) -> None:
     """A line about something that went wrong (a problem, a halt, a mapping that could not
-    run): said even with ``--quiet``, once."""
-    print(printable(text), file=sys.stderr if args.json else sys.stdout)
+    run): said even with ``--quiet``, once; a warning in the journal."""
+    _print(args, text, WARNING)
+
+
+def _print(args: argparse.Namespace, text: str, priority: int) -> None:
+    stream = sys.stderr if args.json else sys.stdout
+    print(for_stream(printable(text), stream, priority), file=stream)
 
 
 def _exit_code(results: list[dict[str, Any]]) -> int:
