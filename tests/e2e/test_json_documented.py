@@ -153,4 +153,5 @@ def test_status_beside_a_running_daemon_and_its_log_lines_are_documented(
     assert lines
     for line in lines:
         assert line["schema"] == "containersync.log/1", line
+        assert line["message"] and line["event"] != line["message"], line
         assert undocumented(line, open_fields=True) == [], line
