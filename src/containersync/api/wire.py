@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from containersync.errors import Rejected
 
@@ -86,8 +86,20 @@ class Page(WireModel, Generic[ItemT]):
     object: str = "list"
 
 
+class DomainSecretValue(BaseModel):
+    """One ``network_policy.domain_secrets`` entry with its value read: the value is a
+    ``SecretStr`` (shown as ``**********`` in any repr or log) until the body is built."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    domain: str
+    name: str
+    value: SecretStr
+
+
 class ContainerSpec(BaseModel):
-    """What a new container should look like; ``None`` means "let the server decide"."""
+    """What a new container should look like; ``None`` means "let the server decide".
+    ``skills`` (inline ones carry whole zips) and the secrets are left out of its repr."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -96,6 +108,12 @@ class ContainerSpec(BaseModel):
     memory_limit: str | None = None
     network_policy: dict[str, Any] | None = None
     file_ids: tuple[str, ...] | None = None
+    skills: tuple[dict[str, Any], ...] | None = Field(default=None, repr=False)
+    domain_secrets: tuple[DomainSecretValue, ...] = Field(default=(), repr=False)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The secret values this spec sends, for redaction from any message."""
+        return tuple(s.value.get_secret_value() for s in self.domain_secrets)
 
     def create_body(self) -> dict[str, Any]:
         """The JSON body of ``POST /containers``; unset fields are left out, never null."""
@@ -107,8 +125,14 @@ class ContainerSpec(BaseModel):
             body["memory_limit"] = self.memory_limit
         if self.network_policy is not None:
             body["network_policy"] = dict(self.network_policy)
+            if self.domain_secrets:
+                body["network_policy"]["domain_secrets"] = [
+                    {"domain": s.domain, "name": s.name, "value": s.value.get_secret_value()}
+                    for s in self.domain_secrets]
         if self.file_ids is not None:
             body["file_ids"] = list(self.file_ids)
+        if self.skills is not None:
+            body["skills"] = [dict(s) for s in self.skills]
         return body
 
 

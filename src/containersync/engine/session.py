@@ -28,18 +28,26 @@ from containersync.index.health import prepare_dir
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer, start_server
 from containersync.logs import get_logger
+from containersync.secrets import domain_secrets
+from containersync.skills import skill_body
 
 log = get_logger(__name__)
 
 
 def settings_for(m: MappingConfig, *, concurrency: int,
-                 identity: MappingIdentity | None = None) -> MappingSettings:
+                 identity: MappingIdentity | None = None, env: Mapping[str, str] | None = None,
+                 field: str = "mappings[0]") -> MappingSettings:
+    """The mapping's settings; reads its inline skill folders and domain secrets (``env``)
+    now, so a missing one is a ``ConfigError`` naming ``field`` before any cycle runs."""
+    env = os.environ if env is None else env
     spec = m.container
+    where = f"{field}.container"
     policy: dict[str, Any] | None = None
     if spec.network_policy is not None:
         policy = {"type": spec.network_policy.type}
         if spec.network_policy.type == "allowlist":
             policy["allowed_domains"] = list(spec.network_policy.allowed_domains)
+    skills = tuple(skill_body(s, field=f"{where}.skills[{i}]") for i, s in enumerate(spec.skills))
     return MappingSettings(
         name=m.name,
         local_root=Path(m.local),
@@ -54,6 +62,9 @@ def settings_for(m: MappingConfig, *, concurrency: int,
             memory_limit=spec.memory_limit,
             network_policy=policy,
             file_ids=tuple(spec.file_ids) or None,
+            skills=skills or None,
+            domain_secrets=domain_secrets(spec.network_policy, env,
+                                          field=f"{where}.network_policy"),
         ),
         container_id=spec.id,
         concurrency=concurrency,
@@ -78,6 +89,8 @@ class Session:
     client: ContainersClient
     backend: RunningServer | None = None
     endpoint: Endpoint | None = None
+    #: the environment the session was opened with (domain secrets are read from it)
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     _indexes: list[Index] = field(default_factory=list)
 
     @property
@@ -104,7 +117,9 @@ class Session:
             index.close()
 
     def context(self, m: MappingConfig, index: Index) -> MappingContext:
-        s = settings_for(m, concurrency=self.config.api.concurrency, identity=self.identity(m))
+        at = next((i for i, c in enumerate(self.config.mappings) if c.name == m.name), 0)
+        s = settings_for(m, concurrency=self.config.api.concurrency, identity=self.identity(m),
+                         env=self.env, field=f"mappings[{at}]")
         rules, rules_error = load_rules(s)
         return MappingContext(
             settings=s, client=self.client, index=index,
@@ -143,7 +158,7 @@ def open_session(config: Config, env: Mapping[str, str] | None = None, *,
         base_url, key, timeout=api.timeout_seconds, max_connections=api.concurrency,
         max_retries=api.max_retries, extra_headers=endpoint.headers(),
     )
-    return Session(config=config, client=client, backend=backend, endpoint=endpoint)
+    return Session(config=config, client=client, backend=backend, endpoint=endpoint, env=env)
 
 
 @contextlib.contextmanager

@@ -100,6 +100,13 @@ class Store:
         return self._with_container(cid, lambda conn, row, now: wire.container(row),
                                     refresh=refresh, need_running=False)
 
+    def container_skills(self, cid: str) -> list[dict[str, Any]]:
+        """The skills a container was created with (never on the wire, as live): for
+        in-process readers (``local exec``, tests)."""
+        with self._db.read() as conn:
+            skills: list[dict[str, Any]] = json.loads(self._container_row(conn, cid)["skills"])
+            return skills
+
     def list_containers(self, query: ListQuery) -> dict[str, Any]:
         garbage: list[str] = []
         with self._db.write() as conn:

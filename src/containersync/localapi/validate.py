@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import math
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,7 @@ MAX_PATH_LENGTH = 1024
 MAX_SEGMENT_LENGTH = 255
 MAX_LIST_LIMIT = 100
 DEFAULT_LIST_LIMIT = 20
+MAX_SKILL_ID = 64
 
 
 @dataclass(frozen=True)
@@ -150,12 +153,15 @@ def _skill(value: object, param: str) -> dict[str, Any]:
     if kind == "skill_reference":
         if "skill_id" not in body:
             raise missing(f"{param}.skill_id")
-        ref: dict[str, Any] = {"type": kind, "skill_id": _str(body["skill_id"], f"{param}.skill_id")}
+        skill_id = _str(body["skill_id"], f"{param}.skill_id")
+        if len(skill_id) > MAX_SKILL_ID:
+            raise BadRequest(f"Invalid '{param}.skill_id': string too long. Expected a string "
+                             f"with maximum length {MAX_SKILL_ID}, but got a string with length "
+                             f"{len(skill_id)} instead.", param=f"{param}.skill_id",
+                             code="string_above_max_length")
+        ref: dict[str, Any] = {"type": kind, "skill_id": skill_id}
         if "version" in body:
-            version = body["version"]
-            if not isinstance(version, str | int) or isinstance(version, bool):
-                raise invalid_type(f"{param}.version", "a string or integer", version)
-            ref["version"] = version
+            ref["version"] = _str(body["version"], f"{param}.version")
         return ref
     if kind != "inline":
         raise invalid_value(f"{param}.type", kind, ("skill_reference", "inline"))
@@ -191,14 +197,17 @@ def _skill(value: object, param: str) -> dict[str, Any]:
     for key in ("media_type", "data"):
         if key not in source:
             raise missing(f"{param}.source.{key}")
+    media_type = _str(source["media_type"], f"{param}.source.media_type")
+    if media_type != "application/zip":
+        raise invalid_value(f"{param}.source.media_type", media_type, ("application/zip",))
     data = _str(source["data"], f"{param}.source.data")
     try:
-        base64.b64decode(data, validate=True)
+        raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise invalid_value(f"{param}.source.data", "<not base64>") from None
-    skill["source"] = {"type": "base64",
-                       "media_type": _str(source["media_type"], f"{param}.source.media_type"),
-                       "data": data}
+    if not zipfile.is_zipfile(io.BytesIO(raw)):
+        raise invalid_value(f"{param}.source.data", "<not a zip archive>")
+    skill["source"] = {"type": "base64", "media_type": media_type, "data": data}
     return skill
 
 
