@@ -64,6 +64,10 @@ class Store:
         self.max_expiry_minutes = max_expiry_minutes
         self._blobs = BlobStore(self.data_dir)
         self._db = Database(self.data_dir / "state.sqlite3")
+        #: container id -> its domain secrets; in memory only (lost on restart), so no
+        #: secret ever lands in the data dir (which, for ``base_url = "local"``, is in the
+        #: state dir)
+        self._domain_secrets: dict[str, list[dict[str, str]]] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -90,6 +94,8 @@ class Store:
                     size = self._blobs.copy(src["id"], fid)
                     self._insert_file(conn, cid, fid, now, self._upload_path(src["filename"]),
                                       "user", size, True, src["content_type"])
+                if spec.domain_secrets:
+                    self._domain_secrets[cid] = spec.domain_secrets
                 return wire.container(self._container_row(conn, cid))
         except BaseException:
             self._blobs.remove(made)
@@ -106,6 +112,10 @@ class Store:
         with self._db.read() as conn:
             skills: list[dict[str, Any]] = json.loads(self._container_row(conn, cid)["skills"])
             return skills
+
+    def container_domain_secrets(self, cid: str) -> list[dict[str, str]]:
+        """The domain secrets a container was created with, if this process made it."""
+        return list(self._domain_secrets.get(cid, []))
 
     def list_containers(self, query: ListQuery) -> dict[str, Any]:
         garbage: list[str] = []

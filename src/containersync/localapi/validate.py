@@ -52,6 +52,8 @@ class ContainerSpec:
     network_policy: dict[str, Any] = field(default_factory=lambda: {"type": "disabled"})
     skills: list[dict[str, Any]] = field(default_factory=list)
     file_ids: list[str] = field(default_factory=list)
+    #: kept in the backend's memory only, never written to its data dir nor echoed
+    domain_secrets: list[dict[str, str]] = field(default_factory=list, repr=False)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,8 @@ def expiry_minutes(value: object, max_minutes: int) -> int:
 
 
 def network_policy(value: object) -> dict[str, Any]:
-    """The policy as echoed: ``domain_secrets`` are validated, then dropped."""
+    """The policy as echoed: ``domain_secrets`` are validated, then dropped (see
+    ``domain_secrets`` for the values)."""
     body = _obj(value, "network_policy")
     kind = body.get("type")
     if kind is None:
@@ -135,16 +138,29 @@ def network_policy(value: object) -> dict[str, Any]:
         domains = _str_list(body["domains"], "network_policy.domains")
     else:
         raise missing("network_policy.allowed_domains")
-    secrets = body.get("domain_secrets", [])
+    domain_secrets(body)
+    return {"type": "allowlist", "allowed_domains": domains}
+
+
+def domain_secrets(policy: dict[str, Any]) -> list[dict[str, str]]:
+    """``network_policy.domain_secrets``, validated. A value with whitespace or control
+    characters is refused with the value in the message, as a live validation error would
+    quote it: what a client must scrub from anything it shows."""
+    secrets = policy.get("domain_secrets", [])
     if not isinstance(secrets, list):
         raise invalid_type("network_policy.domain_secrets", "an array", secrets)
+    out = []
     for i, secret in enumerate(secrets):
-        item = _obj(secret, f"network_policy.domain_secrets[{i}]")
+        param = f"network_policy.domain_secrets[{i}]"
+        item = _obj(secret, param)
         for key in ("domain", "name", "value"):
             if key not in item:
-                raise missing(f"network_policy.domain_secrets[{i}].{key}")
-            _str(item[key], f"network_policy.domain_secrets[{i}].{key}")
-    return {"type": "allowlist", "allowed_domains": domains}
+                raise missing(f"{param}.{key}")
+            _str(item[key], f"{param}.{key}")
+        if any(ch.isspace() for ch in item["value"]) or _has_control(item["value"]):
+            raise invalid_value(f"{param}.value", item["value"])
+        out.append({k: item[k] for k in ("domain", "name", "value")})
+    return out
 
 
 def _skill(value: object, param: str) -> dict[str, Any]:
@@ -226,6 +242,8 @@ def container_spec(body: object, *, max_minutes: int) -> ContainerSpec:
         spec["memory_limit"] = body["memory_limit"]
     if "network_policy" in body:
         spec["network_policy"] = network_policy(body["network_policy"])
+        if spec["network_policy"]["type"] == "allowlist":
+            spec["domain_secrets"] = domain_secrets(body["network_policy"])
     if "skills" in body:
         if not isinstance(body["skills"], list):
             raise invalid_type("skills", "an array", body["skills"])

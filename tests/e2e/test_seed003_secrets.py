@@ -1,0 +1,196 @@
+"""``network_policy.domain_secrets``: values from an environment variable (``value_env``) or a
+systemd credential (``value_credential``), sent in the create request to the real local
+backend, and nowhere else: not in the log, ``status --json``, ``sync --json``, errors, the
+index or any other file of the state dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_daemon_harness import DaemonRun
+
+from containersync import cli
+from containersync.config import Config, parse_config
+from containersync.engine.session import open_session
+from containersync.errors import ConfigError
+from containersync.localapi.embedded import RunningServer
+from support.scenario import KEY_ENV, World, sync
+
+SECRET = "ds-7f3a9c1e-top-secret-value"
+DOMAIN = "api.example.com"
+
+
+def config_text(server: RunningServer, tmp: Path, secret: str) -> str:
+    return textwrap.dedent(f"""
+        [api]
+        base_url = "{server.base_url}"
+        api_key_env = "K"
+        [state]
+        dir = "{tmp}/state"
+        [[mappings]]
+        name = "m"
+        local = "{tmp}/f"
+        [mappings.container]
+        name = "box"
+        [mappings.container.network_policy]
+        type = "allowlist"
+        allowed_domains = ["{DOMAIN}"]
+        [[mappings.container.network_policy.domain_secrets]]
+        domain = "{DOMAIN}"
+        name = "API_TOKEN"
+    """) + secret.replace(", ", "\n") + "\n"
+
+
+def load(tmp: Path, text: str) -> Config:
+    return parse_config(text, file=tmp / "c.toml", env={"HOME": str(tmp)})
+
+
+def create(server: RunningServer, cfg: Config, env: dict[str, str]) -> str:
+    sess = open_session(cfg, {"K": "sk-x", **env})
+    try:
+        ctx = sess.context(cfg.mappings[0], sess.open_index())
+        assert SECRET not in repr(ctx.settings)  # a repr in a log would not carry it
+        made = sess.client.create_container(ctx.settings.container_spec)
+        assert SECRET not in made.model_dump_json()
+        assert SECRET not in json.dumps(sess.client.retrieve_container(made.id).model_dump())
+        return made.id
+    finally:
+        sess.close()
+
+
+def test_a_value_from_the_environment_reaches_the_backend(local_server: RunningServer,
+                                                         tmp_path: Path) -> None:
+    cfg = load(tmp_path, config_text(local_server, tmp_path, 'value_env = "DS_TOKEN"'))
+    cid = create(local_server, cfg, {"DS_TOKEN": SECRET})
+    assert local_server.store.container_domain_secrets(cid) == [
+        {"domain": DOMAIN, "name": "API_TOKEN", "value": SECRET}]
+
+
+def test_a_value_from_a_systemd_credential_reaches_the_backend(local_server: RunningServer,
+                                                              tmp_path: Path) -> None:
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "api-token").write_text(SECRET + "\n")
+    cfg = load(tmp_path, config_text(local_server, tmp_path, 'value_credential = "api-token"'))
+    cid = create(local_server, cfg, {"CREDENTIALS_DIRECTORY": str(creds)})
+    assert local_server.store.container_domain_secrets(cid)[0]["value"] == SECRET
+
+
+FIELD = "mappings[0].container.network_policy.domain_secrets[0]"
+
+
+@pytest.mark.parametrize(("secret", "env", "field", "text"), [
+    ('value_env = "DS_TOKEN"', {}, "value_env", "$DS_TOKEN is not set"),
+    ('value_env = "DS_TOKEN"', {"DS_TOKEN": "  "}, "value_env", "$DS_TOKEN is not set"),
+    ('value_credential = "t"', {}, "value_credential", "needs $CREDENTIALS_DIRECTORY"),
+    ('value_credential = "t"', {"CREDENTIALS_DIRECTORY": "/nonexistent-creds"},
+     "value_credential", "cannot be read"),
+])
+def test_a_missing_value_is_a_config_error_naming_the_field(
+        local_server: RunningServer, tmp_path: Path, secret: str, env: dict[str, str],
+        field: str, text: str) -> None:
+    cfg = load(tmp_path, config_text(local_server, tmp_path, secret))
+    sess = open_session(cfg, {"K": "sk-x", **env})
+    try:
+        with pytest.raises(ConfigError) as info:
+            sess.context(cfg.mappings[0], sess.open_index())
+        assert not list(sess.client.list_containers())
+    finally:
+        sess.close()
+    assert info.value.field == f"{FIELD}.{field}" and text in str(info.value)
+    assert info.value.fix
+
+
+@pytest.mark.parametrize(("secret", "text"), [
+    (f'value = "{SECRET}"', "never written in the config"),
+    (f'value_env = "{SECRET}"', "NAME of an environment variable"),
+    (f'value_credential = "{SECRET}/x"', "name of a systemd credential"),
+    ('value_env = "A", value_credential = "b"', "exactly one of"),
+    ("", "exactly one of"),
+])
+def test_a_malformed_secret_is_refused_without_echoing_it(local_server: RunningServer,
+                                                          tmp_path: Path, secret: str,
+                                                          text: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, config_text(local_server, tmp_path, secret))
+    assert text in str(info.value) and SECRET not in str(info.value)
+
+
+def test_a_secret_for_a_domain_not_allowed_is_a_config_error(local_server: RunningServer,
+                                                            tmp_path: Path) -> None:
+    text = config_text(local_server, tmp_path, 'value_env = "X"').replace(
+        f'domain = "{DOMAIN}"', 'domain = "other.example"')
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, text)
+    assert "not in allowed_domains" in str(info.value)
+
+
+# -- nowhere but the create request ------------------------------------------------------
+
+def _status_json(config: Path) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        cli.main(["status", "--config", str(config), "--json"])
+    return out.getvalue()
+
+
+def _state_files(state: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in state.rglob("*") if p.is_file()}
+
+
+def _container(env: str = "DS_TOKEN") -> dict[str, Any]:
+    return {"name": "box", "network_policy": {
+        "type": "allowlist", "allowed_domains": [DOMAIN],
+        "domain_secrets": [{"domain": DOMAIN, "name": "API_TOKEN", "value_env": env}]}}
+
+
+def test_the_secret_is_in_no_output_log_or_file(local_server: RunningServer, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World(local_server, tmp_path / "w")
+    world.configure(container=_container())
+    world.write({"a.txt": "a"})
+    done = sync(world.config, subprocess=True, env={KEY_ENV: "sk-x", "DS_TOKEN": SECRET})
+    assert done.code == 0, done.err
+    cid = world.cid
+    assert local_server.store.container_domain_secrets(cid)[0]["value"] == SECRET
+
+    monkeypatch.setenv("DS_TOKEN", SECRET)
+    monkeypatch.setenv(KEY_ENV, "sk-x")
+    (tmp_path / "d").mkdir()
+    run = DaemonRun(tmp_path / "d", local_server)
+    run.config.write_text(world.config.read_text().replace(str(world.state), str(run.state))
+                          .replace(str(world.root), str(run.local)))
+    run.start()
+    try:
+        run.wait_ready()
+        shown = [_status_json(world.config), _status_json(run.config)]
+    finally:
+        assert run.stop() == 0
+    for where, text in {"sync stdout": done.out, "sync stderr": done.err,
+                        "status --json": "".join(shown), "daemon log": run.log()}.items():
+        assert SECRET not in text, where
+    files = {**_state_files(world.state), **_state_files(run.state)}
+    assert str(world.index_file) in files and run.log().strip()  # nothing vacuous
+    for path, data in files.items():
+        assert SECRET.encode() not in data, path
+
+
+def test_an_error_quoting_the_secret_is_scrubbed(local_server: RunningServer,
+                                                 tmp_path: Path) -> None:
+    spaced = SECRET.replace("-", " ")  # the backend refuses it and quotes it, as live would
+    world = World(local_server, tmp_path / "w")
+    world.configure(container=_container())
+    world.write({"a.txt": "a"})
+    done = sync(world.config, subprocess=True, env={KEY_ENV: "sk-x", "DS_TOKEN": spaced})
+    assert done.code != 0
+    assert "[redacted]" in done.out + done.err and spaced not in done.out + done.err
+    assert spaced not in _status_json(world.config)
+    for path, data in _state_files(world.state).items():
+        assert spaced.encode() not in data, path
