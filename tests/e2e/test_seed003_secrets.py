@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_daemon_harness import DaemonRun
+from test_daemon_harness import DaemonRun, wait_for
 
 from containersync import cli
 from containersync.config import Config, parse_config
 from containersync.engine.session import open_session
 from containersync.errors import ConfigError
 from containersync.localapi.embedded import RunningServer
+from containersync.localapi.validate import ListQuery
 from support.scenario import KEY_ENV, World, sync
 
 SECRET = "ds-7f3a9c1e-top-secret-value"
@@ -99,9 +100,10 @@ def test_a_missing_value_is_a_config_error_naming_the_field(
     cfg = load(tmp_path, config_text(local_server, tmp_path, secret))
     sess = open_session(cfg, {"K": "sk-x", **env})
     try:
+        ctx = sess.context(cfg.mappings[0], sess.open_index())
         with pytest.raises(ConfigError) as info:
-            sess.context(cfg.mappings[0], sess.open_index())
-        assert not list(sess.client.list_containers())
+            ctx.ensure_spec()
+        assert ctx.spec_error is info.value and not ctx.settings.container_spec.domain_secrets
     finally:
         sess.close()
     assert info.value.field == f"{FIELD}.{field}" and text in str(info.value)
@@ -194,3 +196,33 @@ def test_an_error_quoting_the_secret_is_scrubbed(local_server: RunningServer,
     assert spaced not in _status_json(world.config)
     for path, data in _state_files(world.state).items():
         assert spaced.encode() not in data, path
+
+
+def test_sync_without_the_secret_creates_nothing_and_says_which_field(
+        local_server: RunningServer, tmp_path: Path) -> None:
+    world = World(local_server, tmp_path / "w")
+    world.configure(container=_container("DS_UNSET"))
+    world.write({"a.txt": "a"})
+    done = sync(world.config, env={KEY_ENV: "sk-x"})
+    assert done.code != 0 and done.m["status"] == "config-error"
+    assert f"{FIELD}.value_env" in done.m["reason"] and "$DS_UNSET is not set" in done.m["reason"]
+    assert local_server.store.list_containers(ListQuery(100, "asc", None))["data"] == []
+
+
+def test_the_daemon_halts_the_mapping_without_the_secret(local_server: RunningServer,
+                                                         tmp_path: Path) -> None:
+    world = World(local_server, tmp_path / "w")
+    world.configure(container=_container("DS_UNSET"))
+    (tmp_path / "d").mkdir()
+    run = DaemonRun(tmp_path / "d", local_server)
+    run.config.write_text(world.config.read_text().replace(str(world.state), str(run.state))
+                          .replace(str(world.root), str(run.local))
+                          .replace(KEY_ENV, "CONTAINERSYNC_TEST_KEY"))
+    run.start()
+    try:
+        shown = wait_for(lambda: (lambda d: d if d.get("state") == "halted" else None)(
+            run.status()["daemon"]), "the mapping halted")
+        assert "config-error" in json.dumps(shown) and "DS_UNSET" in json.dumps(shown)
+    finally:
+        run.stop()
+    assert "mapping loop crashed" not in run.log()

@@ -13,11 +13,13 @@ import io
 import os
 import textwrap
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from containersync.config import Config, parse_config
+from containersync.engine.cycle import CycleOptions, run_cycle
 from containersync.engine.session import open_session
 from containersync.errors import ConfigError
 from containersync.localapi.embedded import RunningServer
@@ -167,6 +169,7 @@ def test_a_link_in_the_skill_folder_is_refused_not_followed(tmp_path: Path, targ
 def test_a_link_that_appears_after_the_check_is_never_followed(local_server: RunningServer,
                                                               tmp_path: Path) -> None:
     make_skill(tmp_path / "sk")
+    (tmp_path / "f").mkdir()
     cfg = load(tmp_path, config_text(local_server, tmp_path, inline_at("sk")))
     (tmp_path / "private.txt").write_text("private")
     run = tmp_path / "sk" / "scripts" / "run.py"
@@ -174,9 +177,15 @@ def test_a_link_that_appears_after_the_check_is_never_followed(local_server: Run
     run.symlink_to(tmp_path / "private.txt")  # swapped in after the config was checked
     sess = open_session(cfg, ENV)
     try:
+        ctx = sess.context(cfg.mappings[0], sess.open_index())
+        assert ctx.spec_error is not None
         with pytest.raises(ConfigError) as info:
-            sess.context(cfg.mappings[0], sess.open_index())
+            run_cycle(ctx, CycleOptions(), now=lambda: datetime.now(UTC))
         assert not list(sess.client.list_containers())  # refused before any create
+        run.unlink()
+        run.write_text("print('fixed')\n")  # fixed: the next cycle goes ahead
+        run_cycle(ctx, CycleOptions(), now=lambda: datetime.now(UTC))
+        assert ctx.spec_error is None and len(list(sess.client.list_containers())) == 1
     finally:
         sess.close()
     assert info.value.field == "mappings[0].container.skills[0].path"

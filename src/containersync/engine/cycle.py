@@ -81,6 +81,7 @@ def run_cycle(
     _refuse_unmade_root(ctx)
     if ctx.rules_error is not None:
         raise ctx.rules_error  # before anything is listed, scanned or sent
+    ctx.ensure_spec()  # a container is never created without its skills or secrets
     attached = _attach(ctx, opts, now=now)
     report.note_container(attached)
     if attached.new_generation and (opts.only is not None or opts.listing != "full"):
