@@ -13,11 +13,15 @@ create body. Invariants:
 
 from __future__ import annotations
 
+import re
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from containersync.errors import Rejected
+
+#: a container id whose first 8 hex are its creation time (recorded live ids)
+_TIMED_ID = re.compile(r"^cntr_([0-9a-f]{8})[0-9a-f]{40}$")
 
 
 class WireModel(BaseModel):
@@ -38,14 +42,28 @@ class ExpiresAfter(WireModel):
 
 
 class Container(Identified):
-    name: str
-    created_at: int
-    status: str
+    """Every field but ``id`` may be missing live: ``name`` and ``status`` then read as
+    ``""`` (never matches a wanted name, never ``running``), ``created_at`` as the time in
+    the id's first 8 hex when it has that shape (recorded live ids do), else 0."""
+
+    name: str = ""
+    created_at: int = 0
+    status: str = ""
     object: str = "container"
     expires_after: ExpiresAfter | None = None
     last_active_at: int | None = None
     memory_limit: str | None = None
     network_policy: dict[str, Any] | None = None
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _created_from_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("created_at") is None:
+            match = _TIMED_ID.match(str(data.get("id", "")))
+            if match:
+                data = {**data, "created_at": int(match.group(1), 16)}
+        return data
 
 
 class ContainerFile(Identified):
