@@ -17,13 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from containersync.config import Config, parse_config
+from containersync.config import Config, SkillConfig, parse_config
 from containersync.engine.cycle import CycleOptions, run_cycle
 from containersync.engine.session import open_session
 from containersync.errors import ConfigError
 from containersync.localapi.embedded import RunningServer
-from containersync.skills import MAX_SKILL_BYTES, MAX_SKILL_FILES
+from containersync.skills import MAX_SKILL_BYTES, MAX_SKILL_FILES, skill_body
 
 ENV = {"K": "sk-x"}
 
@@ -215,3 +217,35 @@ def test_an_adopted_container_takes_no_skills(tmp_path: Path) -> None:
     text += '[[mappings.container.skills]]\nskill_id = "s"\n'
     err = config_error(tmp_path, text)
     assert "skills cannot apply" in str(err)
+
+
+_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-.", min_size=1, max_size=12
+                ).filter(lambda n: n not in (".", ".."))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tree=st.dictionaries(st.lists(_NAME, min_size=1, max_size=3).map("/".join),
+                            st.binary(max_size=200), max_size=8))
+def test_the_zip_holds_exactly_the_folder(tmp_path_factory: pytest.TempPathFactory,
+                                          tree: dict[str, bytes]) -> None:
+    root = tmp_path_factory.mktemp("skill")
+    files = {"SKILL.md": b"---\nname: s\n---\n"}
+    for rel, data in tree.items():
+        target = root / rel
+        clash = any(p.is_file() for p in target.parents if p != root) or target.is_dir()
+        if clash or rel == "SKILL.md":
+            continue  # a path that is a file and a folder at once cannot exist
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        files[rel] = data
+    (root / "SKILL.md").write_bytes(files["SKILL.md"])
+    skill = SkillConfig(path=root, description="d")
+    body = skill_body(skill, field="f")
+    again = skill_body(skill, field="f")
+    assert body == again  # deterministic
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(body["source"]["data"])))
+    got = {i.filename: archive.read(i) for i in archive.infolist()}
+    on_disk = {p.relative_to(root).as_posix(): p.read_bytes()
+               for p in root.rglob("*") if p.is_file()}
+    assert got == on_disk
