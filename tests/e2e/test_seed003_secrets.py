@@ -10,14 +10,17 @@ import contextlib
 import io
 import json
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_daemon_harness import DaemonRun, wait_for
+from test_daemon_harness import DaemonRun
 
 from containersync import cli
 from containersync.config import Config, parse_config
+from containersync.engine.cycle import CycleOptions
+from containersync.engine.runner import sync_mapping
 from containersync.engine.session import open_session
 from containersync.errors import ConfigError
 from containersync.localapi.embedded import RunningServer
@@ -211,6 +214,8 @@ def test_sync_without_the_secret_creates_nothing_and_says_which_field(
 
 def test_the_daemon_halts_the_mapping_without_the_secret(local_server: RunningServer,
                                                          tmp_path: Path) -> None:
+    """A config error in every mapping at start-up: the daemon says which field and exits
+    78 (EX_CONFIG), as for any config error; it never reports a crash."""
     world = World(local_server, tmp_path / "w")
     world.configure(container=_container("DS_UNSET"))
     (tmp_path / "d").mkdir()
@@ -219,10 +224,33 @@ def test_the_daemon_halts_the_mapping_without_the_secret(local_server: RunningSe
                           .replace(str(world.root), str(run.local))
                           .replace(KEY_ENV, "CONTAINERSYNC_TEST_KEY"))
     run.start()
+    assert run.proc is not None
     try:
-        shown = wait_for(lambda: (lambda d: d if d.get("state") == "halted" else None)(
-            run.status()["daemon"]), "the mapping halted")
-        assert "config-error" in json.dumps(shown) and "DS_UNSET" in json.dumps(shown)
+        code = run.proc.wait(timeout=60)
     finally:
-        run.stop()
-    assert "mapping loop crashed" not in run.log()
+        run.kill()
+    log = run.log()
+    assert code == 78 and f"{FIELD}.value_env" in log and "$DS_UNSET is not set" in log
+    assert "mapping loop crashed" not in log and "Traceback" not in log
+    assert local_server.store.list_containers(ListQuery(100, "asc", None))["data"] == []
+
+
+def test_a_rotated_credential_goes_into_the_next_container_made(local_server: RunningServer,
+                                                                tmp_path: Path) -> None:
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "api-token").write_text(SECRET)
+    (tmp_path / "f").mkdir()
+    cfg = load(tmp_path, config_text(local_server, tmp_path, 'value_credential = "api-token"'))
+    sess = open_session(cfg, {"K": "sk-x", "CREDENTIALS_DIRECTORY": str(creds)})
+    try:
+        ctx = sess.context(cfg.mappings[0], sess.open_index())
+        first = sync_mapping(ctx, CycleOptions(), now=lambda: datetime.now(UTC)).container_id
+        (creds / "api-token").write_text(SECRET + "-rotated")
+        local_server.advance_clock(21 * 60)
+        second = sync_mapping(ctx, CycleOptions(), now=lambda: datetime.now(UTC)).container_id
+    finally:
+        sess.close()
+    assert first and second and first != second
+    values = [local_server.store.container_domain_secrets(c)[0]["value"] for c in (first, second)]
+    assert values == [SECRET, SECRET + "-rotated"]

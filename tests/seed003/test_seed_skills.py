@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from containersync.config import Config, SkillConfig, parse_config
 from containersync.engine.cycle import CycleOptions, run_cycle
+from containersync.engine.runner import sync_mapping
 from containersync.engine.session import open_session
 from containersync.errors import ConfigError
 from containersync.localapi.embedded import RunningServer
@@ -249,3 +250,31 @@ def test_the_zip_holds_exactly_the_folder(tmp_path_factory: pytest.TempPathFacto
     on_disk = {p.relative_to(root).as_posix(): p.read_bytes()
                for p in root.rglob("*") if p.is_file()}
     assert got == on_disk
+
+
+def test_an_edited_skill_goes_into_the_next_container_made(local_server: RunningServer,
+                                                           tmp_path: Path) -> None:
+    """One context for many cycles, as the daemon keeps it: a new generation reads the
+    folder again."""
+    make_skill(tmp_path / "sk")
+    (tmp_path / "f").mkdir()
+    cfg = load(tmp_path, config_text(local_server, tmp_path, inline_at("sk")))
+    sess = open_session(cfg, ENV)
+
+    def manifest(cid: str) -> bytes:
+        data = server_skill(cid)["source"]["data"]  # type: ignore[index]
+        return zipfile.ZipFile(io.BytesIO(base64.b64decode(data))).read("SKILL.md")
+
+    def server_skill(cid: str) -> dict[str, object]:
+        return local_server.store.container_skills(cid)[0]
+
+    try:
+        ctx = sess.context(cfg.mappings[0], sess.open_index())
+        first = sync_mapping(ctx, CycleOptions(), now=lambda: datetime.now(UTC)).container_id
+        (tmp_path / "sk" / "SKILL.md").write_bytes(b"---\nname: csv\n---\nversion two\n")
+        local_server.advance_clock(21 * 60)  # it expires: the next cycle makes another
+        second = sync_mapping(ctx, CycleOptions(), now=lambda: datetime.now(UTC)).container_id
+    finally:
+        sess.close()
+    assert first and second and first != second
+    assert b"version two" not in manifest(first) and b"version two" in manifest(second)

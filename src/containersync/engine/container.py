@@ -84,11 +84,12 @@ def attach(ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool,
         return existing
     if dry_run:
         return Attached(None, generation + 1, new_generation=True)
+    spec = ctx.spec_for_create()  # before the intent: a refusal leaves nothing to settle
     with ctx.index.write() as tx:
         intent = tx.add_intent(name, "create-container", started_at=now().timestamp())
-    created = ctx.client.create_container(ctx.settings.container_spec)
+    created = ctx.client.create_container(spec)
     with ctx.index.write() as tx:
-        tx.attach_container(name, created.id, created.name or ctx.settings.container_spec.name,
+        tx.attach_container(name, created.id, created.name or spec.name,
                             adopted=False)
         tx.clear_intent(intent)
     new_state = ctx.index.mapping(name)

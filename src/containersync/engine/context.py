@@ -88,6 +88,19 @@ class MappingContext:
         self.settings = replace(self.settings, container_spec=spec)
         self.spec_error = None
 
+    def spec_for_create(self) -> ContainerSpec:
+        """The spec as it is now, just before a container is created: skill folders and
+        secrets are read again, so an edited skill or a rotated credential applies to the
+        next container made (a ``ConfigError`` when one cannot be read any more)."""
+        if self.build_spec is not None:
+            try:
+                spec = self.build_spec()
+            except ConfigError as exc:
+                self.spec_error = exc
+                raise
+            self.settings = replace(self.settings, container_spec=spec)
+        return self.settings.container_spec
+
     def reload_rules(self) -> None:
         self.rules, self.rules_error = load_rules(self.settings, self.rules)
 
