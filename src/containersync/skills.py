@@ -55,7 +55,9 @@ class _Entry:
 
 def _entries(root: Path) -> Iterator[_Entry]:
     """Every regular file below ``root`` (links refused), with the bounds checked as it goes.
-    ``dir_fd`` is valid only until the next item."""
+    ``dir_fd`` is valid only until the next item. ``root`` itself may be a link: the user
+    named it; nothing below it is followed."""
+    root = Path(os.path.realpath(root))
     try:
         info = os.stat(root)
     except FileNotFoundError:

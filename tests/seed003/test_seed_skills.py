@@ -278,3 +278,16 @@ def test_an_edited_skill_goes_into_the_next_container_made(local_server: Running
         sess.close()
     assert first and second and first != second
     assert b"version two" not in manifest(first) and b"version two" in manifest(second)
+
+
+def test_the_skill_folder_itself_may_be_a_link(local_server: RunningServer,
+                                               tmp_path: Path) -> None:
+    files = make_skill(tmp_path / "real")
+    (tmp_path / "skills").mkdir()
+    (tmp_path / "skills" / "csv").symlink_to(tmp_path / "real")
+    _, skills = created_skills(local_server, load(tmp_path, config_text(local_server, tmp_path,
+                                                                        INLINE)))
+    source = skills[1]["source"]
+    assert isinstance(source, dict) and skills[1]["name"] == "csv"
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(source["data"])))
+    assert {i.filename: archive.read(i) for i in archive.infolist()} == files
