@@ -7,6 +7,8 @@ without anything but ``id``); containers named ``auto`` that the Responses API m
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import textwrap
 from collections.abc import Callable
@@ -15,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from containersync import cli
 from containersync.api import ContainersClient, ContainerSpec
 from containersync.api.wire import Container, parse
 from containersync.config import parse_config
@@ -97,6 +100,11 @@ def test_sync_works_with_objects_missing_fields(local_server_factory: Factory, t
     third = world.sync()
     assert third.code == 0, third.err
     assert world.cid != cid and world.remote() == world.local()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["status", "--config", str(world.config), "--json"]) == 0
+    shown = json.loads(out.getvalue())["mappings"][0]
+    assert shown["container"]["id"] == world.cid
 
 
 def test_downloads_are_named_from_the_listing_not_the_header(world: World) -> None:
