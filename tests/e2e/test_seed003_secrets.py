@@ -231,7 +231,8 @@ def test_the_daemon_halts_the_mapping_without_the_secret(local_server: RunningSe
         run.kill()
     log = run.log()
     assert code == 78 and f"{FIELD}.value_env" in log and "$DS_UNSET is not set" in log
-    assert "mapping loop crashed" not in log and "Traceback" not in log
+    assert "mapping-crashed" not in log and "mapping loop crashed" not in log
+    assert "Traceback" not in log
     assert local_server.store.list_containers(ListQuery(100, "asc", None))["data"] == []
 
 
