@@ -147,6 +147,19 @@ def test_translate_scrubs_an_echoed_key() -> None:
     assert "[redacted]" in str(error)
 
 
+@pytest.mark.parametrize("quoted", [
+    "tok\\ten",            # repr / JSON escaping of a tab
+    "caf\\u00e9-tok",      # JSON with ensure_ascii
+    "a%2Fb%20c",            # percent-encoded
+])
+def test_translate_scrubs_a_secret_quoted_back_escaped(quoted: str) -> None:
+    secret = {"tok\\ten": "tok\ten", "caf\\u00e9-tok": "caf\u00e9-tok",
+              "a%2Fb%20c": "a/b c"}[quoted]
+    echoed = answer(400, error_body(f"Invalid value for 'x': '{quoted}'."))
+    error = translate(echoed, redact=(secret,))
+    assert quoted not in str(error) and "[redacted]" in str(error)
+
+
 def test_translate_html_error_page() -> None:
     page = httpx.Response(502, content=b"<html>Bad gateway</html>",
                           request=httpx.Request("POST", "http://h/v1/containers"))
