@@ -65,6 +65,8 @@ class CycleOptions:
     should_stop: Callable[[], bool] = field(default=lambda: False)
     #: called every few seconds while long transfers are in flight (a liveness heartbeat)
     while_waiting: Callable[[], None] = field(default=lambda: None)
+    #: bytes sent or received as they move, from the transfer threads (progress)
+    on_bytes: Callable[[int], None] = field(default=lambda _n: None)
     #: the daemon's max-delete windows: what earlier cycles deleted (``daemon/deletions``)
     deletion_windows: Sequence[DeletionTally] = ()
     #: a container a file route just answered "expired"/"not found" for: attach takes it as
@@ -133,7 +135,7 @@ def run_cycle(
 
     execute_plan(ctx, cid, plan.actions, base, digests, report, now=now,
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
-                 while_waiting=opts.while_waiting)
+                 while_waiting=opts.while_waiting, on_bytes=opts.on_bytes)
     remember_known(ctx, plan, view, report.outcomes)
     # what a download brought is known once it ran: count it as a creation (a file pulled,
     # then deleted by the assistant a minute later, is churn, not a mass deletion)
