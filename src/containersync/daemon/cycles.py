@@ -51,7 +51,7 @@ def new_remote_paths(ctx: MappingContext) -> tuple[list[str], int] | None:
     state = ctx.index.mapping(ctx.name)
     if state is None or state.container_id is None:
         return None
-    fresh = listing.list_new(ctx, state.container_id, ctx.index.known_remote_ids(ctx.name))
+    fresh = listing.list_new(ctx, state.container_id, listing.cached(ctx))
     if not fresh:
         return [], 0
     s = ctx.settings

@@ -9,8 +9,10 @@ listing will.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from itertools import islice
 
 from containersync.api.wire import ContainerFile
 from containersync.engine.context import MappingContext
@@ -25,16 +27,30 @@ def list_full(ctx: MappingContext, container_id: str) -> list[RemoteObject]:
     return [to_object(f) for f in ctx.client.list_files(container_id, order="asc")]
 
 
-def list_new(ctx: MappingContext, container_id: str, known: set[str]) -> list[RemoteObject]:
+#: objects per page of the newest-first listing a pull check reads
+NEW_PAGE = 20
+
+
+def list_new(ctx: MappingContext, container_id: str,
+             known: Callable[[Sequence[str]], AbstractSet[str]]) -> list[RemoteObject]:
     """Objects newer than the newest one already known (read newest first until a known
     id), returned oldest first: the server's order, which ``remote_view`` uses to pick
-    among same-second objects."""
+    among same-second objects. ``known(ids)`` says which of a page's ids are known: asked
+    once per page, so the check costs what it reads, never the size of what is known."""
     fresh: list[RemoteObject] = []
-    for f in ctx.client.list_files(container_id, order="desc", page_size=20):
-        if f.id in known:
-            break
-        fresh.append(to_object(f))
+    listed = ctx.client.list_files(container_id, order="desc", page_size=NEW_PAGE)
+    while page := list(islice(listed, NEW_PAGE)):
+        seen = known([f.id for f in page])
+        for f in page:
+            if f.id in seen:
+                return fresh[::-1]
+            fresh.append(to_object(f))
     return fresh[::-1]
+
+
+def cached(ctx: MappingContext) -> Callable[[Sequence[str]], AbstractSet[str]]:
+    """``list_new``'s ``known`` for the index's cache of the listing."""
+    return lambda ids: ctx.index.cached_among(ctx.name, ids)
 
 
 def list_incremental(ctx: MappingContext, container_id: str) -> tuple[list[RemoteObject], int]:
@@ -45,7 +61,8 @@ def list_incremental(ctx: MappingContext, container_id: str) -> tuple[list[Remot
     # conflict copy, so only which one sits at the name is arbitrary, never whether it
     # survives; fresh objects keep the server's order and follow every cached one.
     cached = ctx.index.remote_cache(ctx.name)[::-1]
-    fresh = list_new(ctx, container_id, {o.file_id for o in cached})
+    ids = {o.file_id for o in cached}
+    fresh = list_new(ctx, container_id, ids.intersection)
     return cached + fresh, len(fresh)
 
 

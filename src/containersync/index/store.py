@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -48,6 +48,13 @@ from containersync.index.write import WriteTx
 from containersync.model.entry import BaseEntry, RemoteObject
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
+#: ids per ``IN (...)`` list: well under SQLite's default limit of 32,766 variables
+IN_CHUNK = 500
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start:start + IN_CHUNK]
 
 
 class Index:
@@ -212,10 +219,16 @@ class Index:
             "SELECT remote_path, path FROM upload_paths WHERE mapping = ?", (name,))
         return {r[0]: r[1] for r in rows}
 
-    def known_remote_ids(self, name: str) -> set[str]:
-        rows = self._conn.execute("SELECT file_id FROM remote_cache WHERE mapping = ?",
-                                  (name,))
-        return {r[0] for r in rows}
+    def cached_among(self, name: str, file_ids: Iterable[str]) -> set[str]:
+        """Which of ``file_ids`` the cached listing holds: a lookup per id by primary key,
+        so a pull check costs what it finds, not the size of the cache."""
+        found: set[str] = set()
+        for chunk in _chunks(list(file_ids)):
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._conn.execute(
+                f"SELECT file_id FROM remote_cache WHERE mapping = ? AND file_id IN ({marks})",
+                (name, *chunk)))
+        return found
 
     def intents(self, name: str) -> list[Intent]:
         """Open intents, oldest first."""

@@ -1,0 +1,98 @@
+"""A daemon's per-change work costs what the change costs, not what the tree costs (issue 9).
+
+Counted, not timed: the rows the index hands back to Python (SQLite's ``row_factory`` hook
+on the index's own connection sees every one). A whole-table read returns a row per file,
+so a count that stays the same while the tree grows tenfold is a cost independent of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from containersync.config import parse_config
+from containersync.daemon.cycles import new_remote_paths
+from containersync.engine.context import MappingContext
+from containersync.engine.cycle import CycleOptions, run_cycle
+from containersync.engine.session import open_session
+from containersync.localapi.embedded import RunningServer
+from support.backend import add_assistant_file
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, local_server: RunningServer) -> Iterator[MappingContext]:
+    root = tmp_path / "work"
+    root.mkdir()
+    text = (f'[api]\nbase_url = "{local_server.base_url}"\napi_key_env = "CS_TEST_KEY"\n'
+            f'[state]\ndir = "{tmp_path / "state"}"\n'
+            f'[[mappings]]\nname = "m"\nlocal = "{root}"\n')
+    cfg = parse_config(text, file=tmp_path / "c.toml", env={})
+    session = open_session(cfg, env={"CS_TEST_KEY": "sk-test"})
+    try:
+        yield session.context(cfg.mappings[0], session.open_index())
+    finally:
+        session.close()
+
+
+class Rows:
+    """Counts the rows the index's connection returns while ``with``-ed."""
+
+    def __init__(self, ctx: MappingContext) -> None:
+        self.conn = ctx.index._conn  # sqlite3's own hook on the index's connection
+        self.count = 0
+
+    def _factory(self, _cursor: Any, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        self.count += 1
+        return row
+
+    def __enter__(self) -> Rows:
+        self.conn.row_factory = self._factory
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.conn.row_factory = None
+
+
+def grow(ctx: MappingContext, total: int) -> None:
+    """Make the tree ``total`` files in folders of 50 and sync it with a full cycle."""
+    root = ctx.settings.local_root
+    for i in range(total):
+        f = root / f"d{i // 50:02d}" / f"f{i:04d}.txt"
+        if not f.exists():
+            f.parent.mkdir(exist_ok=True)
+            f.write_text(f"file {i}\n")
+    run_cycle(ctx, CycleOptions(), now=now)
+
+
+def cid(ctx: MappingContext) -> str:
+    state = ctx.index.mapping(ctx.name)
+    assert state is not None and state.container_id is not None
+    return state.container_id
+
+
+def test_idle_pull_check_reads_the_same_rows_whatever_the_tree_size(
+        ctx: MappingContext) -> None:
+    read = []
+    for total in (20, 200):
+        grow(ctx, total)
+        with Rows(ctx) as rows:
+            assert new_remote_paths(ctx) == ([], 0)
+        read.append(rows.count)
+    assert read[0] == read[1], read
+
+
+def test_pull_check_finds_every_new_object_over_several_pages(
+        ctx: MappingContext, local_server: RunningServer) -> None:
+    grow(ctx, 30)
+    for i in range(45):  # more than two pages of the newest-first check
+        add_assistant_file(local_server, cid(ctx), f"/mnt/data/new/n{i:02d}.txt", b"x")
+    found = new_remote_paths(ctx)
+    assert found == ([f"new/n{i:02d}.txt" for i in range(45)], 45)
