@@ -96,3 +96,41 @@ def test_pull_check_finds_every_new_object_over_several_pages(
         add_assistant_file(local_server, cid(ctx), f"/mnt/data/new/n{i:02d}.txt", b"x")
     found = new_remote_paths(ctx)
     assert found == ([f"new/n{i:02d}.txt" for i in range(45)], 45)
+
+
+def test_targeted_cycle_reads_the_same_rows_whatever_the_tree_size(
+        ctx: MappingContext, local_server: RunningServer) -> None:
+    """One new file, one edited file and one assistant file: the cycle for them reads as
+    many index rows in a tree of 200 as in a tree of 20."""
+    root = ctx.settings.local_root
+    read = []
+    for total in (20, 200):
+        grow(ctx, total)
+        (root / f"new-{total}.txt").write_text("new\n")
+        (root / "d00" / "f0001.txt").write_text(f"edited at {total}\n")
+        add_assistant_file(local_server, cid(ctx), f"/mnt/data/out/a-{total}.txt", b"made")
+        with Rows(ctx) as rows:
+            report = run_cycle(ctx, CycleOptions(
+                only=[f"new-{total}.txt", "d00/f0001.txt"], listing="incremental"), now=now)
+        assert report.counts == {"uploaded": 2, "downloaded": 1}
+        assert (root / "out" / f"a-{total}.txt").read_bytes() == b"made"
+        read.append(rows.count)
+    assert read[0] == read[1], read
+
+
+def test_targeted_cycle_of_a_folder_reads_only_that_folder(ctx: MappingContext) -> None:
+    """A dirty folder (created, moved in) is scanned whole; its rows are read, the
+    rest of the tree's are not: deleting a folder of 50 costs the same in any tree."""
+    root = ctx.settings.local_root
+    read = []
+    for total, folder in ((100, "d01"), (300, "d03")):
+        grow(ctx, total)
+        for f in (root / folder).iterdir():
+            f.unlink()
+        (root / folder).rmdir()
+        with Rows(ctx) as rows:
+            report = run_cycle(ctx, CycleOptions(only=[folder], listing="incremental"),
+                               now=now)
+        assert report.counts == {"deleted_remote": 50}
+        read.append(rows.count)
+    assert read[0] == read[1], read

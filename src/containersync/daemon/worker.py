@@ -392,7 +392,7 @@ class MappingWorker:
             report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
                                 on_progress=self._beat, windows=self._deletions.windows())
         finally:
-            watch.after_cycle(lambda: ctx.index.bases(ctx.name))
+            watch.after_cycle(lambda paths: ctx.index.scoped.bases_at(ctx.name, paths))
         self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
         self._retries.note(report.problems, request.only)

@@ -94,6 +94,18 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
     return Listing(objects, fresh)
 
 
+def observe_new(ctx: MappingContext, cid: str | None, *, dry_run: bool) -> Listing:
+    """Only what is new since the cached listing (kept in the cache, not in a dry run):
+    the listing a targeted cycle starts from, without reading the cache."""
+    if cid is None:
+        return Listing()
+    fresh = list_new(ctx, cid, cached(ctx))
+    if fresh and not dry_run:
+        with ctx.index.write() as tx:
+            tx.add_remote_objects(ctx.name, fresh)
+    return Listing(list(fresh), fresh)
+
+
 def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject],
                        cached: Mapping[str, RemoteObject]) -> None:
     """Make the index's cache of the listing (``cached``, by id) equal ``objects``, writing

@@ -44,17 +44,11 @@ from containersync.index.records import (
     MappingState,
     ProblemRow,
 )
+from containersync.index.scoped import ScopedReads
 from containersync.index.write import WriteTx
 from containersync.model.entry import BaseEntry, RemoteObject
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
-#: ids per ``IN (...)`` list: well under SQLite's default limit of 32,766 variables
-IN_CHUNK = 500
-
-
-def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), IN_CHUNK):
-        yield items[start:start + IN_CHUNK]
 
 
 class Index:
@@ -222,13 +216,12 @@ class Index:
     def cached_among(self, name: str, file_ids: Iterable[str]) -> set[str]:
         """Which of ``file_ids`` the cached listing holds: a lookup per id by primary key,
         so a pull check costs what it finds, not the size of the cache."""
-        found: set[str] = set()
-        for chunk in _chunks(list(file_ids)):
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self._conn.execute(
-                f"SELECT file_id FROM remote_cache WHERE mapping = ? AND file_id IN ({marks})",
-                (name, *chunk)))
-        return found
+        return self.scoped.cached_among(name, set(file_ids))
+
+    @property
+    def scoped(self) -> ScopedReads:
+        """Reads of the rows that bear on some paths or objects (``index.scoped``)."""
+        return ScopedReads(self._conn)
 
     def intents(self, name: str) -> list[Intent]:
         """Open intents, oldest first."""
