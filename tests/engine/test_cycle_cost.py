@@ -92,10 +92,22 @@ def test_idle_pull_check_reads_the_same_rows_whatever_the_tree_size(
 def test_pull_check_finds_every_new_object_over_several_pages(
         ctx: MappingContext, local_server: RunningServer) -> None:
     grow(ctx, 30)
-    for i in range(45):  # more than two pages of the newest-first check
-        add_assistant_file(local_server, cid(ctx), f"/mnt/data/new/n{i:02d}.txt", b"x")
+    for i in range(230):  # more than two pages of the newest-first check
+        add_assistant_file(local_server, cid(ctx), f"/mnt/data/new/n{i:03d}.txt", b"x")
     found = new_remote_paths(ctx)
-    assert found == ([f"new/n{i:02d}.txt" for i in range(45)], 45)
+    assert found == ([f"new/n{i:03d}.txt" for i in range(230)], 230)
+
+
+def test_pull_check_reads_pages_of_a_hundred(
+        ctx: MappingContext, local_server: RunningServer) -> None:
+    """230 new objects: three list requests (the third reaches a known object), not
+    twelve pages of 20."""
+    grow(ctx, 30)
+    for i in range(230):
+        add_assistant_file(local_server, cid(ctx), f"/mnt/data/new/n{i:03d}.txt", b"x")
+    before = ctx.client.requests_made
+    assert new_remote_paths(ctx)[1] == 230
+    assert ctx.client.requests_made - before == 3
 
 
 def test_targeted_cycle_reads_the_same_rows_whatever_the_tree_size(

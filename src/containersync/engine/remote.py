@@ -28,23 +28,26 @@ def list_full(ctx: MappingContext, container_id: str) -> list[RemoteObject]:
 
 
 #: objects per page of the newest-first listing a pull check reads
-NEW_PAGE = 20
+NEW_PAGE = 100
 
 
 def list_new(ctx: MappingContext, container_id: str,
              known: Callable[[Sequence[str]], AbstractSet[str]]) -> list[RemoteObject]:
     """Objects newer than the newest one already known (read newest first until a known
     id), returned oldest first: the server's order, which ``remote_view`` uses to pick
-    among same-second objects. ``known(ids)`` says which of a page's ids are known: asked
-    once per page, so the check costs what it reads, never the size of what is known."""
+    among same-second objects. ``known(ids)`` says which of some ids are known; it is
+    asked about runs of 1, 2, 4, ... ids, so the check costs about what it finds (one id
+    when nothing is new), never the size of what is known."""
     fresh: list[RemoteObject] = []
     listed = ctx.client.list_files(container_id, order="desc", page_size=NEW_PAGE)
-    while page := list(islice(listed, NEW_PAGE)):
-        seen = known([f.id for f in page])
-        for f in page:
+    run = 1
+    while batch := list(islice(listed, run)):
+        seen = known([f.id for f in batch])
+        for f in batch:
             if f.id in seen:
                 return fresh[::-1]
             fresh.append(to_object(f))
+        run = min(run * 2, NEW_PAGE)
     return fresh[::-1]
 
 
