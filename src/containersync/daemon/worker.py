@@ -381,6 +381,10 @@ class MappingWorker:
         only = sorted(self._pending | set(remote_paths))
         kind = "targeted" if self._pending else "pull"
         self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental", fresh=fresh))
+        if fresh:
+            # the assistant writes in bursts: more may have landed while this cycle ran, so
+            # look again at once (a tick acts at once while not idle: pull_due)
+            self.trigger("pull")
 
     def _cycle(self, ctx: MappingContext, watch: MappingWatch,
                request: cycles.CycleRequest) -> None:
