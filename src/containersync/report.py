@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from containersync.engine.summary import NOTICE_KINDS, CycleReport
+from containersync.plan.preview import preview
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,10 @@ class SyncReport:
 
     ``converged``: both sides agree (no problem other than notices such as a skipped
     symlink). ``conflict_copies``: local paths of the conflict copies this sync made.
-    ``planned``: for a dry run, what it would have done (empty otherwise)."""
+    ``planned``: for a dry run, what it would have done (empty otherwise); ``would``: its
+    counts (the counters a real run would report) and ``would_bytes_up``/``_down`` the
+    bytes it would move, as far as the listing says. A dry run that would change a file
+    has not ``converged``."""
 
     mapping: str
     container_id: str | None
@@ -58,6 +62,9 @@ class SyncReport:
     converged: bool
     dry_run: bool = False
     planned: tuple[PlannedAction, ...] = ()
+    would: SyncCounts | None = None
+    would_bytes_up: int = 0
+    would_bytes_down: int = 0
 
     @classmethod
     def from_cycles(cls, reports: Iterable[CycleReport]) -> SyncReport:
@@ -72,16 +79,23 @@ class SyncReport:
             for key in totals:
                 totals[key] += int(d[key])
         problems = tuple(SyncProblem(p.path, p.kind, p.message) for p in last.problems)
+        failed = sum(p.kind not in NOTICE_KINDS for p in problems)
+        w = preview(last.plan) if last.dry_run else None
         copies = tuple(o.conflict.copy_path for r in cycles for o in r.outcomes
                        if o.conflict is not None)
         return cls(
             mapping=last.mapping, container_id=last.container_id, generation=last.generation,
-            counts=SyncCounts(**totals,
-                              problems=sum(p.kind not in NOTICE_KINDS for p in problems)),
+            counts=SyncCounts(**totals, problems=failed),
             bytes_up=sum(r.bytes_up for r in cycles),
             bytes_down=sum(r.bytes_down for r in cycles),
-            conflict_copies=copies, problems=problems, converged=last.converged,
+            conflict_copies=copies, problems=problems,
+            converged=last.converged and not last.pending,
             dry_run=last.dry_run,
             planned=tuple(PlannedAction(type(a).__name__, str(getattr(a, "path", "")))
                           for a in last.plan.actions) if last.dry_run else (),
+            would=None if w is None else SyncCounts(
+                uploaded=w.upload, downloaded=w.download, deleted_remote=w.delete_remote,
+                deleted_local=w.delete_local, conflicts=w.conflict, problems=failed),
+            would_bytes_up=w.upload_bytes if w else 0,
+            would_bytes_down=w.download_bytes if w else 0,
         )
