@@ -84,7 +84,8 @@ def test_local_changes_reach_the_container_and_sigterm_drains(
     assert "STOPPING=1" in run.notify.lines  # type: ignore[union-attr]
     assert run.status()["daemon"]["running"] is False
     assert sorted(p.name for p in run.local.iterdir()) == [
-        "burst", "keep.txt", "new-name.txt", "new.txt", "report.txt"]
+        "burst", "keep.txt", "new-name.txt", "new.txt", "report.txt",
+        *(f"still-{i}.txt" for i in range(4))]
 
 
 def test_assistant_files_reach_the_folder_and_a_conflict_keeps_both(

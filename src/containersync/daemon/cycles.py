@@ -68,8 +68,8 @@ def run(ctx: MappingContext, request: CycleRequest, *, now: Callable[[], datetim
     """Run one cycle of ``request``; errors propagate (the loop decides how to retry)."""
     def outcome(o: Outcome) -> None:
         # one line per action at debug level: what a later "where did my file go" needs
-        log.debug("action", mapping=ctx.display_name, path=o.action.path, outcome=o.kind,
-                  problem=o.problem.kind if o.problem else None,
+        log.debug("action", message="action carried out", mapping=ctx.display_name,
+                  path=o.action.path, outcome=o.kind, problem=o.problem.kind if o.problem else None,
                   uploaded=o.new_remote.file_id if o.new_remote else None,
                   deleted=list(o.deleted_remote_ids) or None)
         on_progress()
