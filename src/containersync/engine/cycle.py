@@ -46,7 +46,7 @@ from containersync.errors import ConfigError, Halted
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
 from containersync.model.paths import is_under
-from containersync.model.plan import Plan
+from containersync.model.plan import DeleteRemote, Plan, TrashLocal
 from containersync.plan.protect import hold_back_pulls
 from containersync.plan.reconcile import reconcile
 from containersync.plan.remote_problems import screen_local
@@ -214,17 +214,18 @@ class IndexRows:
     known: frozenset[str]
     upload_paths: Mapping[str, str]
     digests: Mapping[str, str]
-    tracked: tuple[int, int]
+    #: (bases, bases with a remote object), counted when asked
+    tracked: Callable[[], tuple[int, int]]
     listed: int
     scope: Scope | None = None
 
 
 def _whole_index(ctx: MappingContext, base: Mapping[str, BaseEntry], remote: Listing
                  ) -> IndexRows:
-    tracked = (len(base), sum(1 for b in base.values() if b.remote_id is not None))
+    counts = (len(base), sum(1 for b in base.values() if b.remote_id is not None))
     return IndexRows(ctx.index.own_uploads(ctx.name), frozenset(ctx.index.known_objects(ctx.name)),
-                     ctx.index.upload_paths(ctx.name), ctx.index.digests(ctx.name), tracked,
-                     listed=len(remote.objects))
+                     ctx.index.upload_paths(ctx.name), ctx.index.digests(ctx.name),
+                     lambda: counts, listed=len(remote.objects))
 
 
 def _scoped_index(ctx: MappingContext, opts: CycleOptions, remote: Listing) -> IndexRows:
@@ -232,7 +233,7 @@ def _scoped_index(ctx: MappingContext, opts: CycleOptions, remote: Listing) -> I
     scope = load_scope(ctx.index.scoped, ctx.name, opts.only or (), remote.fresh,
                        remote_root=s.remote_root, pull_sources=s.pull_sources)
     return IndexRows(scope.own, scope.known, scope.upload_paths, scope.digests,
-                     scope.tracked, scope.listed, scope)
+                     lambda: ctx.index.scoped.base_counts(ctx.name), scope.listed, scope)
 
 
 def _targeted(
@@ -319,18 +320,26 @@ def _fetch_digests(
 def _check_safety(
     ctx: MappingContext, plan: Plan, base: Mapping[str, BaseEntry],
     scanned: ScanResult, view: RemoteView,
-    digests: Mapping[str, str], attached: Attached, *, tracked: tuple[int, int],
-    listed: int, force: bool, windows: Sequence[DeletionTally] = (),
+    digests: Mapping[str, str], attached: Attached, *,
+    tracked: Callable[[], tuple[int, int]], listed: int, force: bool,
+    windows: Sequence[DeletionTally] = (),
 ) -> Halt | None:
     root_state = scanned.root_state
     if root_state == "ok" and scanned.scope is None and not scanned.files:
         root_state = "empty"
+    # no rail can trip without a deletion (this plan's or a window's), a root that is not
+    # "ok" or an empty listing: only then are the tracked files counted (a scan of the
+    # bases; a targeted cycle's base holds only its paths)
+    could_trip = root_state != "ok" or listed == 0 or any(
+        isinstance(a, TrashLocal | DeleteRemote) for a in plan.actions) or any(
+        w.local_deleted or w.remote_deleted for w in windows)
     return check_safety(
         # the rails count against everything the index tracks, not just what this scan
         # covered: two deletions seen by a cycle for two dirty paths are 2 of N, not 2 of 2,
         # and a root that could not be scanned covers nothing at all
         plan, base, scanned.files, view,
-        local_root_state=root_state, remote_listed_count=listed, tracked=tracked,
+        local_root_state=root_state, remote_listed_count=listed,
+        tracked=tracked() if could_trip else None,
         container_running=attached.container is not None and not attached.new_generation,
         force=force, digests=digests, max_delete_fraction=ctx.settings.max_delete_fraction,
         windows=windows,

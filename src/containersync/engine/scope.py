@@ -44,8 +44,9 @@ class Scope:
     known: frozenset[str]
     digests: dict[str, str]
     paths: tuple[str, ...] = ()
-    tracked: tuple[int, int] = (0, 0)  # (bases, bases with a remote object)
-    listed: int = 0  # objects in the cache and new: what a full listing would count
+    #: 0 when the container lists nothing (cached or new), else 1: all the safety rails
+    #: ask of a listing's size is whether it is empty, and counting is a scan
+    listed: int = 0
     fresh: list[RemoteObject] = field(default_factory=list)
 
 
@@ -135,6 +136,5 @@ def load(reads: ScopedReads, name: str, only: Sequence[str], fresh: Sequence[Rem
     return Scope(objects=objects, base={**a.base, **base}, own={**a.own, **own},
                  upload_paths={**a.upload_paths, **uploads},
                  known=reads.known_among(name, ids), digests=reads.digests_of(name, ids),
-                 paths=paths, tracked=reads.base_counts(name),
-                 listed=reads.cached_count(name) + len(new_ids - reads.cached_among(name, new_ids)),
+                 paths=paths, listed=int(bool(fresh) or reads.has_cached(name)),
                  fresh=list(fresh))

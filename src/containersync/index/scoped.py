@@ -87,7 +87,8 @@ class ScopedReads:
         return {r[0]: r[1] for r in self._in(select, "remote_path", name, remote_paths)}
 
     def base_counts(self, name: str) -> tuple[int, int]:
-        """(bases, bases with a remote object): what the safety rails count against."""
+        """(bases, bases with a remote object): what the safety rails count against. A
+        scan of the mapping's bases: asked only when a rail could trip."""
         row = self._conn.execute("SELECT count(*), count(remote_id) FROM bases"
                                  " WHERE mapping = ?", (name,)).fetchone()
         return int(row[0]), int(row[1])
@@ -113,10 +114,9 @@ class ScopedReads:
                                        (name, low, high))
         return {r[0]: RemoteObject(*r) for r in rows}
 
-    def cached_count(self, name: str) -> int:
-        row = self._conn.execute("SELECT count(*) FROM remote_cache WHERE mapping = ?",
-                                 (name,)).fetchone()
-        return int(row[0])
+    def has_cached(self, name: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM remote_cache WHERE mapping = ? LIMIT 1",
+                                  (name,)).fetchone() is not None
 
     def known_among(self, name: str, ids: Collection[str]) -> frozenset[str]:
         select = "SELECT file_id FROM known_objects WHERE mapping = ?"
