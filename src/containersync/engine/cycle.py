@@ -107,9 +107,9 @@ def run_cycle(
     if index.scope is not None:
         base, remote = index.scope.base, Listing(index.scope.objects, remote.fresh)
     view = remote_view(remote.objects, base, remote_root=ctx.settings.remote_root,
-                       pull_sources=ctx.settings.pull_sources, own_ids=index.own,
-                       keep=_targeted(opts.only, remote), known=index.known,
-                       upload_paths=index.upload_paths)
+                       pull_sources=ctx.settings.pull_sources, own_ids=index.own(),
+                       keep=_targeted(opts.only, remote), known=index.known(),
+                       upload_paths=index.upload_paths())
     scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts)
     if not opts.dry_run:
         sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
@@ -120,7 +120,7 @@ def run_cycle(
                         links={p.path for p in scanned.problems if p.kind == "symlink"})
     known, view = _known_to_scan(base, view, scanned)
 
-    plan, digests = _reconcile(ctx, cid, known, scanned, view, index.digests, now=now)
+    plan, digests = _reconcile(ctx, cid, known, scanned, view, index.digests(), now=now)
     plan, report.held_back_pulls = hold_back_pulls(plan)  # .envrc, rule files, .git/: never
     opts.on_plan(plan)
     report.plan = plan
@@ -210,10 +210,11 @@ class IndexRows:
     """What remote_view, reconcile and the safety rails read from the index: the whole
     mapping's rows, or a targeted cycle's ``scope``."""
 
-    own: Mapping[str, str]
-    known: frozenset[str]
-    upload_paths: Mapping[str, str]
-    digests: Mapping[str, str]
+    # read when used, and not kept: at 100,000 files each whole table is tens of MiB
+    own: Callable[[], Mapping[str, str]]
+    known: Callable[[], frozenset[str]]
+    upload_paths: Callable[[], Mapping[str, str]]
+    digests: Callable[[], Mapping[str, str]]
     #: (bases, bases with a remote object), counted when asked
     tracked: Callable[[], tuple[int, int]]
     listed: int
@@ -223,8 +224,10 @@ class IndexRows:
 def _whole_index(ctx: MappingContext, base: Mapping[str, BaseEntry], remote: Listing
                  ) -> IndexRows:
     counts = (len(base), sum(1 for b in base.values() if b.remote_id is not None))
-    return IndexRows(ctx.index.own_uploads(ctx.name), frozenset(ctx.index.known_objects(ctx.name)),
-                     ctx.index.upload_paths(ctx.name), ctx.index.digests(ctx.name),
+    name = ctx.name
+    return IndexRows(lambda: ctx.index.own_uploads(name),
+                     lambda: frozenset(ctx.index.known_objects(name)),
+                     lambda: ctx.index.upload_paths(name), lambda: ctx.index.digests(name),
                      lambda: counts, listed=len(remote.objects))
 
 
@@ -232,7 +235,8 @@ def _scoped_index(ctx: MappingContext, opts: CycleOptions, remote: Listing) -> I
     s = ctx.settings
     scope = load_scope(ctx.index.scoped, ctx.name, opts.only or (), remote.fresh,
                        remote_root=s.remote_root, pull_sources=s.pull_sources)
-    return IndexRows(scope.own, scope.known, scope.upload_paths, scope.digests,
+    return IndexRows(lambda: scope.own, lambda: scope.known, lambda: scope.upload_paths,
+                     lambda: scope.digests,
                      lambda: ctx.index.scoped.base_counts(ctx.name), scope.listed, scope)
 
 
