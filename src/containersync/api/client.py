@@ -131,8 +131,10 @@ class ContainersClient:
 
     def _call(self, make: Callable[[], httpx.Request], read: Callable[[httpx.Response], T], *,
               stream: bool = False, file_route: bool = False, container_id: str | None = None,
-              recover_with: Callable[[], T | None] | None = None) -> T:
-        """Send, retry per policy, and return ``read(response)`` of the first success."""
+              recover_with: Callable[[], T | None] | None = None,
+              redact: tuple[str, ...] = ()) -> T:
+        """Send, retry per policy, and return ``read(response)`` of the first success;
+        ``redact``: secrets the request carries, scrubbed from any error (besides the key)."""
         attempt = 0
         while True:
             failure: Failure
@@ -154,7 +156,7 @@ class ContainersClient:
             delay = self._policy.next_delay(attempt, failure)
             if delay is None:
                 error = translate(failure, file_route=file_route, container_id=container_id,
-                                  redact=self._secrets)
+                                  redact=self._secrets + redact)
                 if isinstance(failure, httpx.HTTPError):
                     raise error from failure
                 raise error
@@ -164,7 +166,8 @@ class ContainersClient:
     def _json(self, method: str, url: str, model: type[M], *, json: Any = None,
               params: dict[str, Any] | None = None, file_route: bool = False,
               container_id: str | None = None,
-              recover_with: Callable[[], M | None] | None = None) -> M:
+              recover_with: Callable[[], M | None] | None = None,
+              redact: tuple[str, ...] = ()) -> M:
         def make() -> httpx.Request:
             return self._http.build_request(method, url, json=json, params=params)
 
@@ -172,7 +175,7 @@ class ContainersClient:
             return parse(model, response.content, what=f"{method} {url}")
 
         return self._call(make, read, file_route=file_route, container_id=container_id,
-                          recover_with=recover_with)
+                          recover_with=recover_with, redact=redact)
 
     def _pages(self, url: str, model: type[Page[ItemT]], params: dict[str, Any],
                after: str | None, container_id: str | None = None) -> Iterator[ItemT]:
@@ -199,7 +202,7 @@ class ContainersClient:
                 self.list_containers(name=spec.name), spec.name, before)
 
         return self._json("POST", "containers", Container, json=spec.create_body(),
-                          recover_with=look)
+                          recover_with=look, redact=spec.secret_values())
 
     def retrieve_container(self, cid: str) -> Container:
         return self._json("GET", f"containers/{cid}", Container, container_id=cid)

@@ -75,6 +75,9 @@ class CycleOptions:
     while_waiting: Callable[[], None] = field(default=lambda: None)
     #: the daemon's max-delete windows: what earlier cycles deleted (``daemon/deletions``)
     deletion_windows: Sequence[DeletionTally] = ()
+    #: a container a file route just answered "expired"/"not found" for: attach takes it as
+    #: gone whatever its object says
+    gone_container: str | None = None
 
 
 def run_cycle(
@@ -89,6 +92,7 @@ def run_cycle(
     _refuse_unmade_root(ctx)
     if ctx.rules_error is not None:
         raise ctx.rules_error  # before anything is listed, scanned or sent
+    ctx.ensure_spec()  # a container is never created without its skills or secrets
     attached = _attach(ctx, opts, now=now)
     report.note_container(attached)
     if attached.new_generation and (opts.only is not None or opts.listing != "full"):
@@ -179,7 +183,7 @@ def _refuse_unmade_root(ctx: MappingContext) -> None:
 
 def _attach(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]) -> Attached:
     # attach creates (or claims) the mapping's row for its identity
-    return attach(ctx, now=now, dry_run=opts.dry_run)
+    return attach(ctx, now=now, dry_run=opts.dry_run, known_gone=opts.gone_container)
 
 
 def _list_and_settle(
