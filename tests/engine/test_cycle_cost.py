@@ -62,13 +62,16 @@ class Rows:
 
 
 def grow(ctx: MappingContext, total: int) -> None:
-    """Make the tree ``total`` files in folders of 50 and sync it with a full cycle."""
+    """Make the tree ``total`` files in folders of 50 and sync it with a full cycle, then
+    list it with another (uploads are not put in the cache of the listing: the next
+    listing does that)."""
     root = ctx.settings.local_root
     for i in range(total):
         f = root / f"d{i // 50:02d}" / f"f{i:04d}.txt"
         if not f.exists():
             f.parent.mkdir(exist_ok=True)
             f.write_text(f"file {i}\n")
+    run_cycle(ctx, CycleOptions(), now=now)
     run_cycle(ctx, CycleOptions(), now=now)
 
 
