@@ -271,3 +271,25 @@ def test_invalid_config_exits_78(tmp_path: Path) -> None:
                            str(config)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 78
     assert "debounce_ms" in done.stderr
+
+
+def test_a_pull_that_brought_something_looks_again_at_once(
+        tmp_path: Path, local_server: RunningServer, runs: list[DaemonRun]) -> None:
+    """The assistant writes in bursts: after a cycle that found new objects the daemon
+    checks the container again at once, not after the pull interval (an hour here)."""
+    hour = {"pull_interval_seconds": 3600, "idle_pull_interval_seconds": 3600}
+    run = DaemonRun(tmp_path, local_server, daemon=hour)
+    runs.append(run.start())
+    run.wait_ready()
+    add_assistant_file(local_server, run.container_id(), "/mnt/data/made.txt", b"made")
+    (run.local / "mine.txt").write_text("mine")  # its cycle's check finds made.txt
+    wait_for(lambda: (run.local / "made.txt").exists(), "the assistant's file pulled")
+
+    def checked_after_the_pull() -> bool:
+        files = list((run.state / "daemon").glob("*.json"))  # the daemon's own state
+        d = json.loads(files[0].read_text()) if files else {}
+        cycle = d.get("last_cycle") or {}
+        return bool(cycle) and (d.get("last_pull_check") or 0) > cycle["at"]
+
+    wait_for(checked_after_the_pull, "a pull check after the cycle that pulled")
+    assert (run.local / "made.txt").read_bytes() == b"made"

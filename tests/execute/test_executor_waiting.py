@@ -4,7 +4,7 @@ local backend delays every request (latency injection)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,11 +34,11 @@ def test_while_waiting_runs_during_a_slow_upload(
         beats: list[int] = []
         outcomes: list[Outcome] = []
 
-        def done(outcome: Outcome, _intent: int | None) -> None:
-            outcomes.append(outcome)
+        def done(finished: Sequence[tuple[Outcome, int | None]]) -> None:
+            outcomes.extend(o for o, _ in finished)
 
-        def begin(_action: Action) -> None:
-            return None
+        def begin(actions: Sequence[Action]) -> list[None]:
+            return [None] * len(actions)
 
         executor.run([Upload("big.bin", local)], begin=begin, done=done,
                      while_waiting=lambda: beats.append(1))

@@ -92,7 +92,7 @@ def test_attach_container_starts_a_new_generation(index: Index) -> None:
         None, None, None, None)
     assert index.own_uploads(A) == {}
     assert index.digests(A) == {}
-    assert index.remote_cache(A) == [] and index.known_remote_ids(A) == set()
+    assert index.remote_cache(A) == [] and index.cached_among(A, ["cfile_a"]) == set()
 
 
 def test_bases_uploads_digests(index: Index) -> None:
@@ -129,7 +129,10 @@ def test_remote_cache_newest_first(index: Index) -> None:
     with index.write() as tx:
         tx.add_remote_objects(A, [RemoteObject("cfile_d", "/mnt/data/d", 30, "user", 2)])
         tx.remove_remote_objects(A, ["cfile_a"])
-    assert index.known_remote_ids(A) == {"cfile_b", "cfile_c", "cfile_d"}
+    assert {o.file_id for o in index.remote_cache(A)} == {"cfile_b", "cfile_c", "cfile_d"}
+    asked = ["cfile_a", "cfile_d", "cfile_x", "cfile_b"]
+    assert index.cached_among(A, asked) == {"cfile_b", "cfile_d"}
+    assert index.cached_among(A, [f"cfile_{i}" for i in range(1200)]) == set()  # chunked
     with index.write() as tx:
         tx.replace_remote_cache(A, objs[:1])
     assert index.remote_cache(A) == objs[:1]

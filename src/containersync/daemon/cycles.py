@@ -27,11 +27,11 @@ from containersync.engine import remote as listing
 from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions
 from containersync.engine.runner import sync_mapping
+from containersync.engine.scope import fresh_paths
 from containersync.engine.summary import CycleReport
 from containersync.execute.outcome import Outcome
 from containersync.logs import get_logger
 from containersync.model.plan import Plan
-from containersync.plan.remote_view import remote_view
 from containersync.plan.safety import DeletionTally
 
 log = get_logger(__name__)
@@ -54,14 +54,12 @@ def new_remote_paths(ctx: MappingContext) -> tuple[list[str], int] | None:
     state = ctx.index.mapping(ctx.name)
     if state is None or state.container_id is None:
         return None
-    fresh = listing.list_new(ctx, state.container_id, ctx.index.known_remote_ids(ctx.name))
+    fresh = listing.list_new(ctx, state.container_id, listing.cached(ctx))
     if not fresh:
         return [], 0
     s = ctx.settings
-    view = remote_view(fresh, ctx.index.bases(ctx.name), remote_root=s.remote_root,
-                       pull_sources=s.pull_sources, own_ids=ctx.index.own_uploads(ctx.name))
-    paths = set(view.files) | {f.path for f in view.garbage}
-    return sorted(paths), len(fresh)
+    return fresh_paths(ctx.index.scoped, ctx.name, fresh, remote_root=s.remote_root,
+                       pull_sources=s.pull_sources), len(fresh)
 
 
 def run(ctx: MappingContext, request: CycleRequest, *, now: Callable[[], datetime],

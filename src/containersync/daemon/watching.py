@@ -106,14 +106,15 @@ class MappingWatch:
         if self._watcher is not None:
             self._watcher.expect_own_write(rel, self._clock() + DURING_CYCLE_S, expected=ANY)
 
-    def after_cycle(self, bases: Callable[[], Mapping[str, BaseEntry]]) -> list[str]:
+    def after_cycle(self, bases: Callable[[set[str]], Mapping[str, BaseEntry]]) -> list[str]:
         """Settle the own-write expectations of the cycle that just ended; return (and
-        queue) the written paths that no longer look like what the index recorded."""
+        queue) the written paths that no longer look like what the index recorded.
+        ``bases(paths)`` reads the index's bases at those paths."""
         with self._lock:
             written, self._written = self._written, set()
         if not written:
             return []
-        known = bases()
+        known = bases(written)
         rules = self._rules()
         requeue: list[str] = []
         for rel in sorted(written):

@@ -382,6 +382,10 @@ class MappingWorker:
         only = sorted(self._pending | set(remote_paths))
         kind = "targeted" if self._pending else "pull"
         self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental", fresh=fresh))
+        if fresh:
+            # the assistant writes in bursts: more may have landed while this cycle ran, so
+            # look again at once (a tick acts at once while not idle: pull_due)
+            self.trigger("pull")
 
     def _cycle(self, ctx: MappingContext, watch: MappingWatch,
                request: cycles.CycleRequest) -> None:
@@ -393,7 +397,7 @@ class MappingWorker:
             report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
                                 on_progress=self._beat, windows=self._deletions.windows())
         finally:
-            watch.after_cycle(lambda: ctx.index.bases(ctx.name))
+            watch.after_cycle(lambda paths: ctx.index.scoped.bases_at(ctx.name, paths))
         self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
         self._retries.note(report.problems, request.only)

@@ -17,7 +17,7 @@ from typing import Any
 
 from containersync.engine.context import MappingContext
 from containersync.engine.summary import CycleReport
-from containersync.execute.executor import Executor, Target
+from containersync.execute.executor import Executor, Finished, Target
 from containersync.execute.outcome import Outcome, record
 from containersync.model.entry import BaseEntry, RemoteView
 from containersync.model.paths import local_to_remote
@@ -46,25 +46,30 @@ def execute_plan(
     )
     base_ids = {p: b.remote_id for p, b in base.items()}
 
-    def begin(action: Action) -> int | None:
-        fields = intent_fields(action, now().timestamp(), s.remote_root if s.honour_paths else None)
-        if fields is None:
-            return None
+    def begin(actions: Sequence[Action]) -> list[int | None]:
+        """The intents of a batch, in one transaction committed before any of it starts."""
+        at, root = now().timestamp(), s.remote_root if s.honour_paths else None
+        fields = [intent_fields(a, at, root) for a in actions]
+        if not any(fields):
+            return [None] * len(actions)
         with ctx.index.write() as tx:
-            return tx.add_intent(ctx.name, **fields)
+            return [tx.add_intent(ctx.name, **f) if f is not None else None for f in fields]
 
-    def done(outcome: Outcome, intent: int | None) -> None:
-        path = outcome.action.path
+    def done(finished: Sequence[Finished]) -> None:
+        """Record outcomes that finished together, in one transaction."""
         with ctx.index.write() as tx:
-            dropped = record(tx, ctx.name, outcome, base_ids.get(path), now().timestamp())
-            if intent is not None and outcome.known:
-                tx.clear_intent(intent)
-        if outcome.base is not None:
-            base_ids[path] = outcome.base.remote_id
-        elif dropped:
-            base_ids.pop(path, None)
-        report.add(outcome)
-        on_outcome(outcome)
+            for outcome, intent in finished:
+                path = outcome.action.path
+                dropped = record(tx, ctx.name, outcome, base_ids.get(path), now().timestamp())
+                if intent is not None and outcome.known:
+                    tx.clear_intent(intent)
+                if outcome.base is not None:
+                    base_ids[path] = outcome.base.remote_id
+                elif dropped:
+                    base_ids.pop(path, None)
+        for outcome, _intent in finished:
+            report.add(outcome)
+            on_outcome(outcome)
 
     executor.run(actions, begin=begin, done=done, should_stop=should_stop,
                  while_waiting=while_waiting)

@@ -26,7 +26,15 @@ from containersync.engine.conflicts import forget_gone_copies
 from containersync.engine.container import Attached, attach
 from containersync.engine.context import MappingContext
 from containersync.engine.rebuild import rebuild_if_lost
-from containersync.engine.remote import Listing, list_full, observe, with_fresh_paths
+from containersync.engine.remote import (
+    Listing,
+    list_full,
+    observe,
+    observe_new,
+    with_fresh_paths,
+)
+from containersync.engine.scope import Scope
+from containersync.engine.scope import load as load_scope
 from containersync.engine.settle import (
     remote_sha256,
     settle_intents,
@@ -38,7 +46,7 @@ from containersync.errors import ConfigError, Halted
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
 from containersync.model.paths import is_under
-from containersync.model.plan import Plan
+from containersync.model.plan import DeleteRemote, Plan, TrashLocal
 from containersync.plan.protect import hold_back_pulls
 from containersync.plan.reconcile import reconcile
 from containersync.plan.remote_problems import screen_local
@@ -93,17 +101,21 @@ def run_cycle(
         # a new container holds nothing yet: re-seed the whole tree, not just the dirty paths
         opts = replace(opts, only=None, listing="full")
     cid = attached.container.id if attached.container else None
-    remote = _list_and_settle(ctx, cid, opts, report)
+    # a targeted cycle reads the index rows its paths need (engine.scope), never whole
+    # tables; a container the index had no record of needs the whole listing (rebuild)
+    scoped = opts.only is not None and opts.listing != "full" and not attached.found
+    remote = _list_and_settle(ctx, cid, opts, report, scoped=scoped)
     rebuilt = rebuild_if_lost(ctx, attached, remote, full_listing=opts.listing == "full",
                               dry_run=opts.dry_run)
     report.note_rebuilt(rebuilt)
-    base = rebuilt.base if rebuilt else _load_base(ctx, opts, attached)
+    base = rebuilt.base if rebuilt else _load_base(ctx, opts, attached, scoped=scoped)
+    index = _whole_index(ctx, base, remote) if not scoped else _scoped_index(ctx, opts, remote)
+    if index.scope is not None:
+        base, remote = index.scope.base, Listing(index.scope.objects, remote.fresh)
     view = remote_view(remote.objects, base, remote_root=ctx.settings.remote_root,
-                       pull_sources=ctx.settings.pull_sources,
-                       own_ids=ctx.index.own_uploads(ctx.name),
-                       keep=_targeted(opts.only, remote),
-                       known=frozenset(ctx.index.known_objects(ctx.name)),
-                       upload_paths=ctx.index.upload_paths(ctx.name))
+                       pull_sources=ctx.settings.pull_sources, own_ids=index.own(),
+                       keep=_targeted(opts.only, remote), known=index.known(),
+                       upload_paths=index.upload_paths())
     scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts)
     if not opts.dry_run:
         sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
@@ -114,14 +126,15 @@ def run_cycle(
                         links={p.path for p in scanned.problems if p.kind == "symlink"})
     known, view = _known_to_scan(base, view, scanned)
 
-    plan, digests = _reconcile(ctx, cid, known, scanned, view, now=now)
+    plan, digests = _reconcile(ctx, cid, known, scanned, view, index.digests(), now=now)
     plan, report.held_back_pulls = hold_back_pulls(plan)  # .envrc, rule files, .git/: never
     opts.on_plan(plan)
     report.plan = plan
     # plan.problems already carries the remote view's problems (reconcile passes them on)
     problems: list[Problem] = [*scanned.problems, *plan.problems]
 
-    halt = _check_safety(ctx, plan, base, scanned, view, digests, remote, attached,
+    halt = _check_safety(ctx, plan, base, scanned, view, digests, attached,
+                         tracked=index.tracked, listed=index.listed,
                          force=opts.force, windows=opts.deletion_windows)
     if halt is not None:
         if not opts.dry_run:
@@ -161,7 +174,8 @@ def _refuse_unmade_root(ctx: MappingContext) -> None:
     if root.is_dir():
         return
     state = ctx.index.mapping(ctx.name)
-    if ctx.index.bases(ctx.name) or (state is not None and state.summary is not None):
+    if ctx.index.scoped.has_bases(ctx.name) or (state is not None
+                                                and state.summary is not None):
         return
     what = "is a file, not a folder" if root.exists() else "does not exist"
     raise ConfigError(f"local root {str(root)!r} {what} and mapping {ctx.display_name!r} "
@@ -175,18 +189,61 @@ def _attach(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], dateti
 
 
 def _list_and_settle(
-    ctx: MappingContext, cid: str | None, opts: CycleOptions, report: CycleReport
+    ctx: MappingContext, cid: str | None, opts: CycleOptions, report: CycleReport, *,
+    scoped: bool,
 ) -> Listing:
     """List the container; settle what a crashed run left (against a full listing), and
-    list again if settling changed anything."""
+    list again if settling changed anything. A scoped listing holds only the new objects
+    (``_scoped_index`` adds the cached ones its paths need)."""
     incremental = opts.listing != "full"
-    remote = observe(ctx, cid, incremental=incremental, dry_run=opts.dry_run)
+
+    def listed() -> Listing:
+        if scoped:
+            return observe_new(ctx, cid, dry_run=opts.dry_run)
+        return observe(ctx, cid, incremental=incremental, dry_run=opts.dry_run)
+
+    remote = listed()
     if cid and not opts.dry_run and ctx.index.intents(ctx.name):
         full = list_full(ctx, cid) if incremental else remote.objects
         report.settled = settle_intents(ctx, cid, full)
         if report.settled:
-            remote = observe(ctx, cid, incremental=incremental, dry_run=opts.dry_run)
+            remote = listed()
     return remote
+
+
+@dataclass(frozen=True)
+class IndexRows:
+    """What remote_view, reconcile and the safety rails read from the index: the whole
+    mapping's rows, or a targeted cycle's ``scope``."""
+
+    # read when used, and not kept: at 100,000 files each whole table is tens of MiB
+    own: Callable[[], Mapping[str, str]]
+    known: Callable[[], frozenset[str]]
+    upload_paths: Callable[[], Mapping[str, str]]
+    digests: Callable[[], Mapping[str, str]]
+    #: (bases, bases with a remote object), counted when asked
+    tracked: Callable[[], tuple[int, int]]
+    listed: int
+    scope: Scope | None = None
+
+
+def _whole_index(ctx: MappingContext, base: Mapping[str, BaseEntry], remote: Listing
+                 ) -> IndexRows:
+    counts = (len(base), sum(1 for b in base.values() if b.remote_id is not None))
+    name = ctx.name
+    return IndexRows(lambda: ctx.index.own_uploads(name),
+                     lambda: frozenset(ctx.index.known_objects(name)),
+                     lambda: ctx.index.upload_paths(name), lambda: ctx.index.digests(name),
+                     lambda: counts, listed=len(remote.objects))
+
+
+def _scoped_index(ctx: MappingContext, opts: CycleOptions, remote: Listing) -> IndexRows:
+    s = ctx.settings
+    scope = load_scope(ctx.index.scoped, ctx.name, opts.only or (), remote.fresh,
+                       remote_root=s.remote_root, pull_sources=s.pull_sources)
+    return IndexRows(lambda: scope.own, lambda: scope.known, lambda: scope.upload_paths,
+                     lambda: scope.digests,
+                     lambda: ctx.index.scoped.base_counts(ctx.name), scope.listed, scope)
 
 
 def _targeted(
@@ -202,9 +259,13 @@ def _targeted(
     return lambda obj, path: obj.file_id in fresh or is_under(path, scope)
 
 
-def _load_base(ctx: MappingContext, opts: CycleOptions, attached: Attached) -> dict[str, BaseEntry]:
+def _load_base(ctx: MappingContext, opts: CycleOptions, attached: Attached, *,
+               scoped: bool) -> dict[str, BaseEntry]:
+    """The whole base; none for a scoped cycle (its scope holds the rows it needs)."""
     if not opts.dry_run and ctx.settings.local_root.is_dir():
         rebaseline_if_rules_changed(ctx)
+    if scoped:
+        return {}
     base = ctx.index.bases(ctx.name)
     if opts.dry_run and attached.new_generation:
         # what attaching a new container would do to the base: forget the remote halves
@@ -239,12 +300,12 @@ def _known_to_scan(
 
 def _reconcile(
     ctx: MappingContext, cid: str | None, base: Mapping[str, BaseEntry], scanned: ScanResult,
-    view: RemoteView, *, now: Callable[[], datetime],
+    view: RemoteView, known_digests: Mapping[str, str], *, now: Callable[[], datetime],
 ) -> tuple[Plan, dict[str, str]]:
     """Plan; when both sides changed a path and the remote content is unknown, hash the
     remote object and plan again."""
     s = ctx.settings
-    digests = dict(ctx.index.digests(ctx.name))
+    digests = dict(known_digests)
     # garbage paths too: our old upload of a path that became ignored is never deleted
     paths = {*view.files, *(g.path for g in view.garbage)}
     ignored = frozenset(p for p in paths if ctx.rules.ignored(p))
@@ -269,18 +330,26 @@ def _fetch_digests(
 def _check_safety(
     ctx: MappingContext, plan: Plan, base: Mapping[str, BaseEntry],
     scanned: ScanResult, view: RemoteView,
-    digests: Mapping[str, str], remote: Listing, attached: Attached, *, force: bool,
+    digests: Mapping[str, str], attached: Attached, *,
+    tracked: Callable[[], tuple[int, int]], listed: int, force: bool,
     windows: Sequence[DeletionTally] = (),
 ) -> Halt | None:
     root_state = scanned.root_state
     if root_state == "ok" and scanned.scope is None and not scanned.files:
         root_state = "empty"
+    # no rail can trip without a deletion (this plan's or a window's), a root that is not
+    # "ok" or an empty listing: only then are the tracked files counted (a scan of the
+    # bases; a targeted cycle's base holds only its paths)
+    could_trip = root_state != "ok" or listed == 0 or any(
+        isinstance(a, TrashLocal | DeleteRemote) for a in plan.actions) or any(
+        w.local_deleted or w.remote_deleted for w in windows)
     return check_safety(
         # the rails count against everything the index tracks, not just what this scan
         # covered: two deletions seen by a cycle for two dirty paths are 2 of N, not 2 of 2,
         # and a root that could not be scanned covers nothing at all
         plan, base, scanned.files, view,
-        local_root_state=root_state, remote_listed_count=len(remote.objects),
+        local_root_state=root_state, remote_listed_count=listed,
+        tracked=tracked() if could_trip else None,
         container_running=attached.container is not None and not attached.new_generation,
         force=force, digests=digests, max_delete_fraction=ctx.settings.max_delete_fraction,
         windows=windows,

@@ -147,8 +147,9 @@ def rebuild_if_lost(ctx: MappingContext, attached: Attached, listing: Listing, *
                     hash_remote: Callable[[str, str], str] | None = None) -> Rebuilt | None:
     """Rebuild the bases from the container when the index lost them (module doc); return
     the result (None: the index is fine). Writes nothing in a dry run."""
-    if not attached.found and not any(o.source == "user" for o in listing.fresh):
-        return None  # the common case, decided without reading the bases
+    if not attached.found and (not full_listing
+                               or not any(o.source == "user" for o in listing.fresh)):
+        return None  # the common case, decided without reading the bases (lost_reason)
     state = ctx.index.mapping(ctx.name)
     old_base = ctx.index.bases(ctx.name)
     old_own = ctx.index.own_uploads(ctx.name)

@@ -9,8 +9,10 @@ listing will.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from itertools import islice
 
 from containersync.api.wire import ContainerFile
 from containersync.engine.context import MappingContext
@@ -25,16 +27,33 @@ def list_full(ctx: MappingContext, container_id: str) -> list[RemoteObject]:
     return [to_object(f) for f in ctx.client.list_files(container_id, order="asc")]
 
 
-def list_new(ctx: MappingContext, container_id: str, known: set[str]) -> list[RemoteObject]:
+#: objects per page of the newest-first listing a pull check reads
+NEW_PAGE = 100
+
+
+def list_new(ctx: MappingContext, container_id: str,
+             known: Callable[[Sequence[str]], AbstractSet[str]]) -> list[RemoteObject]:
     """Objects newer than the newest one already known (read newest first until a known
     id), returned oldest first: the server's order, which ``remote_view`` uses to pick
-    among same-second objects."""
+    among same-second objects. ``known(ids)`` says which of some ids are known; it is
+    asked about runs of 1, 2, 4, ... ids, so the check costs about what it finds (one id
+    when nothing is new), never the size of what is known."""
     fresh: list[RemoteObject] = []
-    for f in ctx.client.list_files(container_id, order="desc", page_size=20):
-        if f.id in known:
-            break
-        fresh.append(to_object(f))
+    listed = ctx.client.list_files(container_id, order="desc", page_size=NEW_PAGE)
+    run = 1
+    while batch := list(islice(listed, run)):
+        seen = known([f.id for f in batch])
+        for f in batch:
+            if f.id in seen:
+                return fresh[::-1]
+            fresh.append(to_object(f))
+        run = min(run * 2, NEW_PAGE)
     return fresh[::-1]
+
+
+def cached(ctx: MappingContext) -> Callable[[Sequence[str]], AbstractSet[str]]:
+    """``list_new``'s ``known`` for the index's cache of the listing."""
+    return lambda ids: ctx.index.cached_among(ctx.name, ids)
 
 
 def list_incremental(ctx: MappingContext, container_id: str) -> tuple[list[RemoteObject], int]:
@@ -45,7 +64,8 @@ def list_incremental(ctx: MappingContext, container_id: str) -> tuple[list[Remot
     # conflict copy, so only which one sits at the name is arbitrary, never whether it
     # survives; fresh objects keep the server's order and follow every cached one.
     cached = ctx.index.remote_cache(ctx.name)[::-1]
-    fresh = list_new(ctx, container_id, {o.file_id for o in cached})
+    ids = {o.file_id for o in cached}
+    fresh = list_new(ctx, container_id, ids.intersection)
     return cached + fresh, len(fresh)
 
 
@@ -75,6 +95,18 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
         with ctx.index.write() as tx:
             tx.add_remote_objects(ctx.name, fresh)
     return Listing(objects, fresh)
+
+
+def observe_new(ctx: MappingContext, cid: str | None, *, dry_run: bool) -> Listing:
+    """Only what is new since the cached listing (kept in the cache, not in a dry run):
+    the listing a targeted cycle starts from, without reading the cache."""
+    if cid is None:
+        return Listing()
+    fresh = list_new(ctx, cid, cached(ctx))
+    if fresh and not dry_run:
+        with ctx.index.write() as tx:
+            tx.add_remote_objects(ctx.name, fresh)
+    return Listing(list(fresh), fresh)
 
 
 def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject],

@@ -63,6 +63,8 @@ MAX_CONFLICT_COPIES = 10
 
 #: errors that stop the whole cycle instead of becoming a per-path problem
 FATAL = (ContainerGone, AuthError)
+#: an action's outcome and the id of the intent written before it (None: no intent)
+Finished = tuple[Outcome, int | None]
 
 
 @dataclass(frozen=True)
@@ -107,13 +109,16 @@ class Executor:
         self,
         actions: Sequence[Action],
         *,
-        begin: Callable[[Action], int | None],
-        done: Callable[[Outcome, int | None], None],
+        begin: Callable[[Sequence[Action]], Sequence[int | None]],
+        done: Callable[[Sequence[Finished]], None],
         should_stop: Callable[[], bool] = lambda: False,
         while_waiting: Callable[[], None] = lambda: None,
     ) -> None:
-        """Run ``actions``; ``begin`` writes an intent before each one and returns its id,
-        ``done`` records each outcome. Both run on this thread. A fatal error (container
+        """Run ``actions``; ``begin`` writes the intents of a batch of them (one
+        transaction) before any of them starts and returns their ids, ``done`` records the
+        outcomes that finished together (one transaction). Both run on this thread. A
+        batch is what fits in the queue (twice ``concurrency``), so a drain or a fatal error
+        leaves at most that many submitted. A fatal error (container
         gone, auth) stops submitting, lets in-flight work finish, and is re-raised.
         ``should_stop()`` returning True stops submitting too (a drain): in-flight work
         finishes and is recorded, the rest is left for the next cycle. ``while_waiting``
@@ -122,10 +127,9 @@ class Executor:
         first = [a for a in actions if not isinstance(a, DeleteRemote)]
         failed: set[str] = set()
 
-        def track(outcome: Outcome, intent: int | None) -> None:
-            if not outcome.ok:
-                failed.add(outcome.action.path)
-            done(outcome, intent)
+        def track(finished: Sequence[Finished]) -> None:
+            failed.update(o.action.path for o, _ in finished if not o.ok)
+            done(finished)
 
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="transfer") as pool:
             self._run_phase(pool, first, begin, track, should_stop, while_waiting)
@@ -139,8 +143,8 @@ class Executor:
         self,
         pool: ThreadPoolExecutor,
         actions: Iterable[Action],
-        begin: Callable[[Action], int | None],
-        done: Callable[[Outcome, int | None], None],
+        begin: Callable[[Sequence[Action]], Sequence[int | None]],
+        done: Callable[[Sequence[Finished]], None],
         should_stop: Callable[[], bool],
         while_waiting: Callable[[], None],
     ) -> None:
@@ -157,20 +161,28 @@ class Executor:
                 if finished or not block:
                     break
                 while_waiting()
+            results: list[Finished] = []
             for fut in finished:
                 intent = inflight.pop(fut)
                 try:
-                    done(fut.result(), intent)
+                    results.append((fut.result(), intent))
+                except FATAL as exc:
+                    fatal = fatal or exc
+            if results:
+                try:
+                    done(results)
                 except FATAL as exc:
                     fatal = fatal or exc
 
-        for action in actions:
-            if fatal is not None or should_stop():
-                break
-            while len(inflight) >= 2 * self.concurrency:
+        queue, limit = list(actions), 2 * self.concurrency
+        while queue and fatal is None and not should_stop():
+            while len(inflight) >= limit:
                 collect(block=True)
-            intent = begin(action)
-            inflight[pool.submit(self.perform, action)] = intent
+            if fatal is not None:
+                break
+            batch, queue = queue[:limit - len(inflight)], queue[limit - len(inflight):]
+            for action, intent in zip(batch, begin(batch), strict=True):
+                inflight[pool.submit(self.perform, action)] = intent
         while inflight:
             collect(block=True)
         if fatal is not None:

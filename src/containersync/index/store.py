@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -44,6 +44,7 @@ from containersync.index.records import (
     MappingState,
     ProblemRow,
 )
+from containersync.index.scoped import ScopedReads
 from containersync.index.write import WriteTx
 from containersync.model.entry import BaseEntry, RemoteObject
 
@@ -212,10 +213,15 @@ class Index:
             "SELECT remote_path, path FROM upload_paths WHERE mapping = ?", (name,))
         return {r[0]: r[1] for r in rows}
 
-    def known_remote_ids(self, name: str) -> set[str]:
-        rows = self._conn.execute("SELECT file_id FROM remote_cache WHERE mapping = ?",
-                                  (name,))
-        return {r[0] for r in rows}
+    def cached_among(self, name: str, file_ids: Iterable[str]) -> set[str]:
+        """Which of ``file_ids`` the cached listing holds: a lookup per id by primary key,
+        so a pull check costs what it finds, not the size of the cache."""
+        return self.scoped.cached_among(name, set(file_ids))
+
+    @property
+    def scoped(self) -> ScopedReads:
+        """Reads of the rows that bear on some paths or objects (``index.scoped``)."""
+        return ScopedReads(self._conn)
 
     def intents(self, name: str) -> list[Intent]:
         """Open intents, oldest first."""

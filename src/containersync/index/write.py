@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -206,8 +207,9 @@ class WriteTx:
         self._generation(name)
         self._exec_many(
             "INSERT OR REPLACE INTO remote_cache (mapping, file_id, remote_path,"
-            " created_at, source, bytes) VALUES (?, ?, ?, ?, ?, ?)",
-            [(name, o.file_id, o.remote_path, o.created_at, o.source, o.bytes) for o in objects])
+            " created_at, source, bytes, not_nfc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(name, o.file_id, o.remote_path, o.created_at, o.source, o.bytes,
+              int(not unicodedata.is_normalized("NFC", o.remote_path))) for o in objects])
 
     def remove_remote_objects(self, name: str, ids: Iterable[str]) -> None:
         self._exec_many("DELETE FROM remote_cache WHERE mapping = ? AND file_id = ?",

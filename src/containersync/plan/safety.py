@@ -117,7 +117,8 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
                  container_running: bool, force: bool,
                  digests: Mapping[str, str] = _NO_DIGESTS,
                  max_delete_fraction: float = 0.5,
-                 windows: Sequence[DeletionTally] = ()) -> Halt | None:
+                 windows: Sequence[DeletionTally] = (),
+                 tracked: tuple[int, int] | None = None) -> Halt | None:
     """The first rail ``plan`` trips, or ``None`` (always ``None`` with ``force``).
 
     ``local_root_state`` is one of ``ROOT_STATES``; ``remote_listed_count`` is how many
@@ -126,22 +127,26 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
     ``max_delete_fraction``: the share of a side's tracked files one pass may delete
     (SYNC_SEMANTICS: half).
     ``windows``: what earlier cycles of each deletion window did (see the module doc).
+    ``tracked``: (files, files with a remote object) the index tracks, when ``base`` holds
+    only the paths a targeted cycle covers; else counted from ``base``.
     ``local`` is the scan the plan came from; the rails read what the plan's actions
     expect instead, so it is accepted for a stable signature only.
     """
     if local_root_state not in ROOT_STATES:
         raise InvariantViolation(f"unknown local root state {local_root_state!r}")
+    if tracked is None:
+        tracked = (len(base), sum(1 for b in base.values() if b.remote_id is not None))
+    tracked_local, tracked_remote = tracked
     if local_root_state == ROOT_NOT_A_DIRECTORY:
         # a mapping that synced before (a never-synced one is a ConfigError earlier): not a
         # typo, and nothing can be synced into a file, so it halts at any count, even forced
         return Halt(LOCAL_ROOT_GONE,
-                    f"the local folder is not a directory while the index tracks {len(base)} "
+                    f"the local folder is not a directory while the index tracks {tracked_local} "
                     "files there: it synced before and is a file now; nothing can be synced "
                     "into a file and --force cannot change that: move the file away and "
                     "make the folder again, or fix `local`")
     if force:
         return None
-    tracked_local = len(base)
     if local_root_state != ROOT_OK and tracked_local >= 2:
         what = {ROOT_MISSING: "is missing", ROOT_NOT_A_DIRECTORY: "is not a directory",
                 ROOT_EMPTY: "is empty", ROOT_UNREADABLE: "cannot be read"}[local_root_state]
@@ -149,7 +154,6 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
                     f"the local folder {what} while the index tracks {tracked_local} files "
                     f"there; if a disk is not mounted, mount it; if the files were removed on "
                     "purpose, run again with --force")
-    tracked_remote = sum(1 for b in base.values() if b.remote_id is not None)
     if container_running and remote_listed_count == 0 and tracked_remote >= 2:
         return Halt(REMOTE_EMPTIED,
                     f"the running container lists no files while the index tracks "

@@ -1,0 +1,171 @@
+"""A daemon's per-change work costs what the change costs, not what the tree costs (issue 9).
+
+Counted, not timed: the rows the index hands back to Python (SQLite's ``row_factory`` hook
+on the index's own connection sees every one). A whole-table read returns a row per file,
+so a count that stays the same while the tree grows tenfold is a cost independent of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from containersync.config import parse_config
+from containersync.daemon.cycles import new_remote_paths
+from containersync.engine.context import MappingContext
+from containersync.engine.cycle import CycleOptions, run_cycle
+from containersync.engine.session import open_session
+from containersync.localapi.embedded import RunningServer
+from support.backend import add_assistant_file
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, local_server: RunningServer) -> Iterator[MappingContext]:
+    root = tmp_path / "work"
+    root.mkdir()
+    text = (f'[api]\nbase_url = "{local_server.base_url}"\napi_key_env = "CS_TEST_KEY"\n'
+            f'[state]\ndir = "{tmp_path / "state"}"\n'
+            f'[[mappings]]\nname = "m"\nlocal = "{root}"\n')
+    cfg = parse_config(text, file=tmp_path / "c.toml", env={})
+    session = open_session(cfg, env={"CS_TEST_KEY": "sk-test"})
+    try:
+        yield session.context(cfg.mappings[0], session.open_index())
+    finally:
+        session.close()
+
+
+class Rows:
+    """Counts the rows the index's connection returns while ``with``-ed."""
+
+    def __init__(self, ctx: MappingContext) -> None:
+        self.conn = ctx.index._conn  # sqlite3's own hook on the index's connection
+        self.count = 0
+
+    def _factory(self, _cursor: Any, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        self.count += 1
+        return row
+
+    def __enter__(self) -> Rows:
+        self.conn.row_factory = self._factory
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.conn.row_factory = None
+
+
+def grow(ctx: MappingContext, total: int) -> None:
+    """Make the tree ``total`` files in folders of 50 and sync it with a full cycle, then
+    list it with another (uploads are not put in the cache of the listing: the next
+    listing does that)."""
+    root = ctx.settings.local_root
+    for i in range(total):
+        f = root / f"d{i // 50:02d}" / f"f{i:04d}.txt"
+        if not f.exists():
+            f.parent.mkdir(exist_ok=True)
+            f.write_text(f"file {i}\n")
+    run_cycle(ctx, CycleOptions(), now=now)
+    run_cycle(ctx, CycleOptions(), now=now)
+
+
+def cid(ctx: MappingContext) -> str:
+    state = ctx.index.mapping(ctx.name)
+    assert state is not None and state.container_id is not None
+    return state.container_id
+
+
+def test_idle_pull_check_reads_the_same_rows_whatever_the_tree_size(
+        ctx: MappingContext) -> None:
+    read = []
+    for total in (20, 200):
+        grow(ctx, total)
+        with Rows(ctx) as rows:
+            assert new_remote_paths(ctx) == ([], 0)
+        read.append(rows.count)
+    assert read[0] == read[1], read
+
+
+def test_pull_check_finds_every_new_object_over_several_pages(
+        ctx: MappingContext, local_server: RunningServer) -> None:
+    grow(ctx, 30)
+    for i in range(230):  # more than two pages of the newest-first check
+        add_assistant_file(local_server, cid(ctx), f"/mnt/data/new/n{i:03d}.txt", b"x")
+    found = new_remote_paths(ctx)
+    assert found == ([f"new/n{i:03d}.txt" for i in range(230)], 230)
+
+
+def test_pull_check_reads_pages_of_a_hundred(
+        ctx: MappingContext, local_server: RunningServer) -> None:
+    """230 new objects: three list requests (the third reaches a known object), not
+    twelve pages of 20."""
+    grow(ctx, 30)
+    for i in range(230):
+        add_assistant_file(local_server, cid(ctx), f"/mnt/data/new/n{i:03d}.txt", b"x")
+    before = ctx.client.requests_made
+    assert new_remote_paths(ctx)[1] == 230
+    assert ctx.client.requests_made - before == 3
+
+
+def test_targeted_cycle_reads_the_same_rows_whatever_the_tree_size(
+        ctx: MappingContext, local_server: RunningServer) -> None:
+    """One new file, one edited file and one assistant file: the cycle for them reads as
+    many index rows in a tree of 200 as in a tree of 20."""
+    root = ctx.settings.local_root
+    read = []
+    for total in (20, 200):
+        grow(ctx, total)
+        (root / f"new-{total}.txt").write_text("new\n")
+        (root / "d00" / "f0001.txt").write_text(f"edited at {total}\n")
+        add_assistant_file(local_server, cid(ctx), f"/mnt/data/out/a-{total}.txt", b"made")
+        with Rows(ctx) as rows:
+            report = run_cycle(ctx, CycleOptions(
+                only=[f"new-{total}.txt", "d00/f0001.txt"], listing="incremental"), now=now)
+        assert report.counts == {"uploaded": 2, "downloaded": 1}
+        assert (root / "out" / f"a-{total}.txt").read_bytes() == b"made"
+        read.append(rows.count)
+    assert read[0] == read[1], read
+
+
+def test_targeted_cycle_of_a_folder_reads_only_that_folder(ctx: MappingContext) -> None:
+    """A dirty folder (created, moved in) is scanned whole; its rows are read, the
+    rest of the tree's are not: deleting a folder of 50 costs the same in any tree."""
+    root = ctx.settings.local_root
+    read = []
+    for total, folder in ((100, "d01"), (300, "d03")):
+        grow(ctx, total)
+        for f in (root / folder).iterdir():
+            f.unlink()
+        (root / folder).rmdir()
+        with Rows(ctx) as rows:
+            report = run_cycle(ctx, CycleOptions(only=[folder], listing="incremental"),
+                               now=now)
+        assert report.counts == {"deleted_remote": 50}
+        read.append(rows.count)
+    assert read[0] == read[1], read
+
+
+def test_intents_and_results_are_written_in_batches(ctx: MappingContext) -> None:
+    """40 uploads: the intents of each batch go in one transaction (the first batch is
+    the whole queue, 16 at concurrency 8), results that finish together in one more;
+    two fsynced commits per file was 29 % of an initial push."""
+    root = ctx.settings.local_root
+    for i in range(40):
+        (root / f"f{i:02d}.txt").write_text(f"file {i}\n")
+    begun: list[str] = []
+    conn = ctx.index._conn  # sqlite3's own hook on the index's connection
+    conn.set_trace_callback(lambda sql: begun.append(sql) if sql.startswith("BEGIN") else None)
+    try:
+        report = run_cycle(ctx, CycleOptions(), now=now)
+    finally:
+        conn.set_trace_callback(None)
+    assert report.counts == {"uploaded": 40}
+    assert ctx.index.intents(ctx.name) == []
+    # at most 1 + 24 intent batches, 40 result batches, and the cycle's own few (85 before)
+    assert len(begun) < 2 * 40, len(begun)
