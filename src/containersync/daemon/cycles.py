@@ -26,6 +26,7 @@ from datetime import datetime
 from containersync.engine import remote as listing
 from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions
+from containersync.engine.manifest import split
 from containersync.engine.runner import sync_mapping
 from containersync.engine.summary import CycleReport
 from containersync.execute.outcome import Outcome
@@ -52,6 +53,7 @@ def new_remote_paths(ctx: MappingContext) -> tuple[list[str], int] | None:
     if state is None or state.container_id is None:
         return None
     fresh = listing.list_new(ctx, state.container_id, ctx.index.known_remote_ids(ctx.name))
+    fresh = split(ctx, fresh)[0]  # a manifest we wrote (or a leftover one) is no news
     if not fresh:
         return [], 0
     s = ctx.settings

@@ -41,6 +41,8 @@ from containersync.index.records import (
     HaltState,
     Intent,
     IntentKind,
+    KeepaliveDay,
+    ManifestRow,
     MappingState,
     ProblemRow,
 )
@@ -211,6 +213,21 @@ class Index:
         rows = self._conn.execute(
             "SELECT remote_path, path FROM upload_paths WHERE mapping = ?", (name,))
         return {r[0]: r[1] for r in rows}
+
+    def manifest(self, name: str) -> ManifestRow | None:
+        """The manifest object kept in the mapping's container, if any."""
+        row = self._conn.execute("SELECT file_id, remote_path, sha256 FROM manifests"
+                                 " WHERE mapping = ?", (name,)).fetchone()
+        return ManifestRow(*row) if row is not None else None
+
+    def keepalive_day(self, name: str, day: str) -> KeepaliveDay:
+        """Keep-alives of UTC ``day`` (YYYY-MM-DD); zeros when none was sent."""
+        row = self._conn.execute("SELECT keepalives, seconds FROM keepalive_days"
+                                 " WHERE mapping = ? AND day = ?", (name, day)).fetchone()
+        last = self._conn.execute("SELECT max(last_at) FROM keepalive_days WHERE mapping = ?",
+                                  (name,)).fetchone()
+        count, seconds = (int(row[0]), float(row[1])) if row is not None else (0, 0.0)
+        return KeepaliveDay(day, count, seconds, last[0] if last else None)
 
     def known_remote_ids(self, name: str) -> set[str]:
         rows = self._conn.execute("SELECT file_id FROM remote_cache WHERE mapping = ?",
