@@ -6,10 +6,13 @@ Several cycles (``Mirror.sync()`` runs until a cycle has nothing left to do) add
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from containersync.engine.summary import NOTICE_KINDS, CycleReport
+from containersync.errors import UnknownPath
+from containersync.model.manifest import instructions
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,10 @@ class SyncReport:
 
     ``converged``: both sides agree (no problem other than notices such as a skipped
     symlink). ``conflict_copies``: local paths of the conflict copies this sync made.
-    ``planned``: for a dry run, what it would have done (empty otherwise)."""
+    ``planned``: for a dry run, what it would have done (empty otherwise).
+    ``sandbox_paths``: each synced file's path in the folder -> its path in the sandbox;
+    ``manifest_path``: the container manifest's sandbox path (None where the server keeps
+    the folder tree); both empty for a dry run."""
 
     mapping: str
     container_id: str | None
@@ -58,9 +64,27 @@ class SyncReport:
     converged: bool
     dry_run: bool = False
     planned: tuple[PlannedAction, ...] = ()
+    sandbox_paths: Mapping[str, str] = field(default_factory=dict)
+    manifest_path: str | None = None
+    remote_root: str = "/mnt/data"
+    folder: str = ""  # the local folder's name, for ``instructions``
+
+    def sandbox_path(self, path: str) -> str:
+        """Where the file at ``path`` (relative to the folder) is in the sandbox; raises
+        ``UnknownPath`` (a ``KeyError``) when this sync left no file there."""
+        if path not in self.sandbox_paths:
+            raise UnknownPath(path, "this sync left no synced file there")
+        return self.sandbox_paths[path]
+
+    def instructions(self, folder: str | None = None) -> str:
+        """A short text for the model's instructions (see ``Mirror.instructions``)."""
+        return instructions(self.sandbox_paths, remote_root=self.remote_root,
+                            manifest=self.manifest_path,
+                            folder=folder or self.folder or self.mapping)
 
     @classmethod
-    def from_cycles(cls, reports: Iterable[CycleReport]) -> SyncReport:
+    def from_cycles(cls, reports: Iterable[CycleReport], *,
+                    remote_root: str = "/mnt/data", folder: str = "") -> SyncReport:
         cycles = list(reports)
         if not cycles:
             raise ValueError("a SyncReport needs at least one cycle")
@@ -84,4 +108,6 @@ class SyncReport:
             dry_run=last.dry_run,
             planned=tuple(PlannedAction(type(a).__name__, str(getattr(a, "path", "")))
                           for a in last.plan.actions) if last.dry_run else (),
+            sandbox_paths=MappingProxyType(dict(last.sandbox_paths)),
+            manifest_path=last.manifest_path, remote_root=remote_root, folder=folder,
         )

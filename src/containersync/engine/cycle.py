@@ -142,8 +142,10 @@ def run_cycle(
     problems += [o.problem for o in report.outcomes if o.problem is not None]
     # "converged" is checked, not assumed: an outcome left unknown is settled now
     report.settled += settle_open(ctx, cid, problems)
-    problems += manifest.refresh(ctx, cid, remote.manifests,
+    refreshed = manifest.refresh(ctx, cid, remote.manifests,
                                  full_listing=opts.listing == "full")
+    problems += refreshed.problems
+    report.sandbox_paths, report.manifest_path = refreshed.paths, refreshed.manifest
     finish(problems)
     commit_cycle(ctx, report, full_listing=opts.listing == "full", now=now)
     if opts.only is None:

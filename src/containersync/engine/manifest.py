@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from containersync.engine.context import MappingContext
@@ -37,8 +38,18 @@ def split(ctx: MappingContext, objects: Iterable[RemoteObject]
                            manifest_ids=frozenset({row.file_id} if row else ()))
 
 
+@dataclass(frozen=True)
+class Refreshed:
+    """After ``refresh``: the sandbox path of every synced file, where the manifest is
+    (None: none is kept), and the problem of a manifest that could not be written."""
+
+    paths: dict[str, str]
+    manifest: str | None
+    problems: list[Problem] = field(default_factory=list)
+
+
 def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
-            full_listing: bool) -> list[Problem]:
+            full_listing: bool) -> Refreshed:
     """Make the container's manifest say what the index says the container holds.
 
     ``listed``: the manifest objects the cycle's listing showed. Writes nothing when the
@@ -47,22 +58,22 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
     never a reason to fail the files' sync; it is tried again at the next cycle. A
     pull-only mapping writes nothing to the container: its manifest stays as it was."""
     s = ctx.settings
-    if s.mode == Mode.PULL:
-        return []  # a pull-only mapping never writes to the container
     paths = m.sandbox_paths(ctx.index.bases(ctx.name))
     row = ctx.index.manifest(ctx.name)
+    if s.mode == Mode.PULL:  # a pull-only mapping never writes to the container
+        return Refreshed(paths, row.remote_path if row else None)
     try:
         if not m.needed(paths, s.remote_root):
             gone = [o.file_id for o in listed] + ([row.file_id] if row else [])
             _delete(ctx, cid, gone)
-            return []
+            return Refreshed(paths, None)
         data = m.render(paths, s.remote_root)
         digest = hashlib.sha256(data).hexdigest()
         present = row is not None and (not full_listing
                                        or row.file_id in {o.file_id for o in listed})
         if row is not None and present and row.sha256 == digest:
             _delete(ctx, cid, [o.file_id for o in listed if o.file_id != row.file_id])
-            return []
+            return Refreshed(paths, row.remote_path)
         new = _upload(ctx, cid, data)
         with ctx.index.write() as tx:
             tx.set_manifest(ctx.name, new.file_id, new.remote_path, digest)
@@ -72,9 +83,10 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
     except (ContainerGone, AuthError):
         raise
     except RemoteError as exc:
-        return [Problem(m.MANIFEST_NAME, MANIFEST_FAILED,
-                        f"the manifest of sandbox paths was not updated: {exc}")]
-    return []
+        problem = Problem(m.MANIFEST_NAME, MANIFEST_FAILED,
+                          f"the manifest of sandbox paths was not updated: {exc}")
+        return Refreshed(paths, row.remote_path if row else None, [problem])
+    return Refreshed(paths, new.remote_path)
 
 
 def _upload(ctx: MappingContext, cid: str, data: bytes) -> RemoteObject:

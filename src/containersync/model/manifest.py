@@ -99,3 +99,36 @@ def reserved_problem() -> Problem:
     return Problem(MANIFEST_NAME, RESERVED_NAME,
                    f"{MANIFEST_NAME!r} is the name containersync keeps its manifest of "
                    "sandbox paths under; this file is not synced (rename it)")
+
+
+#: ``instructions`` lists at most this many files by name; the manifest has them all
+LISTED_FILES = 40
+
+
+def instructions(paths: Mapping[str, str], *, remote_root: str, manifest: str | None,
+                 folder: str) -> str:
+    """A short text for a model's instructions: where the folder's files are in the
+    sandbox, where the manifest is, and where to write files to have them come back."""
+    root = remote_root.rstrip("/") or "/"
+    lines = [f"The user's folder {folder!r} is mirrored into this sandbox under {root}."]
+    if manifest is not None:
+        lines += [
+            "Its files do not keep their folder paths here: the sandbox chose a flat name "
+            "for each upload.",
+            f"{manifest} is a JSON file whose \"files\" object maps each file's path in the "
+            "folder to its path in the sandbox; read it to find a file.",
+        ]
+        shown = sorted(paths.items())[:LISTED_FILES]
+        if shown:
+            lines.append("Files (folder path: sandbox path):")
+            lines += [f"- {rel}: {sandbox}" for rel, sandbox in shown]
+        if len(paths) > len(shown):
+            lines.append(f"- ... and {len(paths) - len(shown)} more (see the manifest).")
+    else:
+        example = next(iter(sorted(paths)), "data/example.csv")
+        lines.append(f"Each file keeps its folder path: {example} is at "
+                     f"{local_to_remote(example, remote_root)}.")
+    lines.append(f"Files you write under {root} (for example {root}/out/result.csv) are "
+                 "copied back to the user's folder at the same relative path "
+                 "(out/result.csv).")
+    return "\n".join(lines) + "\n"
