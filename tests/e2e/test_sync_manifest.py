@@ -140,6 +140,12 @@ def test_the_manifest_name_is_refused_as_a_local_file(
     again = world.sync()
     assert again.counts == counts()
     assert (world.root / MANIFEST_NAME).read_text() == "my own notes, not a manifest\n"
+    # what the code wrote there is left alone in the sandbox too (not ours to delete)
+    written = [o for o in world.all_objects() if o["source"] == "assistant"]
+    assert [o["path"] for o in written] == [f"/mnt/data/{MANIFEST_NAME}"]
+    assert world.sync().counts == counts()
+    assert [o["id"] for o in world.all_objects() if o["source"] == "assistant"] == [
+        written[0]["id"]]
 
 
 def test_pulling_user_uploads_still_never_pulls_the_manifest(assigned: World) -> None:
@@ -176,4 +182,32 @@ def test_a_manifest_left_by_a_crash_is_cleaned_up(assigned: World) -> None:
     assert len(manifests(assigned)) == 2
     result = assigned.sync()
     assert result.code == 0 and result.counts == counts()
+    assert_manifest_true(assigned)
+
+
+def test_a_lost_index_rebuilds_and_the_manifest_follows(assigned: World) -> None:
+    """The manifest is derived from the index: with the index lost, the rebuild writes a
+    new one and deletes the one it no longer knows (it never took it for a user file)."""
+    assigned.write(FILES)
+    assert assigned.sync().code == 0
+    old, _ = only_manifest(assigned)
+    for leftover in assigned.state.glob("index.sqlite3*"):
+        leftover.unlink()
+    result = assigned.sync()
+    assert result.code == 0 and result.counts["deleted_local"] == 0
+    assert result.counts["downloaded"] == 0  # the manifest was not pulled as a file
+    new, _ = only_manifest(assigned)
+    assert new["id"] != old["id"]
+    assert_manifest_true(assigned)
+    assert assigned.local() == FILES
+
+
+def test_a_new_generation_gets_its_own_manifest(assigned: World) -> None:
+    assigned.write(FILES)
+    assert assigned.sync().code == 0
+    first = assigned.cid
+    assigned.server.advance_clock(21 * 60)  # the container expires
+    result = assigned.sync()
+    assert result.code == 0 and result.m["new_generation"]
+    assert assigned.cid != first
     assert_manifest_true(assigned)

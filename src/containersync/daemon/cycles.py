@@ -53,7 +53,8 @@ def new_remote_paths(ctx: MappingContext) -> tuple[list[str], int] | None:
     if state is None or state.container_id is None:
         return None
     fresh = listing.list_new(ctx, state.container_id, ctx.index.known_remote_ids(ctx.name))
-    fresh = split(ctx, fresh)[0]  # a manifest we wrote (or a leftover one) is no news
+    if fresh:  # a manifest we wrote (or a leftover one) is no news
+        fresh = split(ctx, fresh)[0]
     if not fresh:
         return [], 0
     s = ctx.settings

@@ -60,6 +60,9 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
     s = ctx.settings
     paths = m.sandbox_paths(ctx.index.bases(ctx.name))
     row = ctx.index.manifest(ctx.name)
+    # what code in the sandbox wrote at the manifest's name is not ours to delete (it is
+    # never pulled either): only uploads, ours or left by a crash of ours, are replaced
+    listed = [o for o in listed if o.source == "user" or (row and o.file_id == row.file_id)]
     if s.mode == Mode.PULL:  # a pull-only mapping never writes to the container
         return Refreshed(paths, row.remote_path if row else None)
     try:

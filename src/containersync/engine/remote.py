@@ -81,7 +81,8 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
             with ctx.index.write() as tx:
                 tx.add_remote_objects(ctx.name, fresh)
     files, manifests = split(ctx, objects)
-    return Listing(files, split(ctx, fresh)[0], manifests)
+    not_files = {o.file_id for o in manifests}
+    return Listing(files, [o for o in fresh if o.file_id not in not_files], manifests)
 
 
 def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject],
