@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 from containersync import __version__
 from containersync.display import printable
 from containersync.errors import AuthError, ConfigError, ContainerSyncError, Halted, UsageError
+from containersync.journal import ERROR, for_stream
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -41,6 +42,7 @@ COMMANDS = {
     "daemon": "daemon",
     "serve-local": "serve_local",
     "local": "local_exec",
+    "completion": "completion",
 }
 COMMAND_MODULES = tuple(COMMANDS.values())
 
@@ -144,7 +146,7 @@ def _main(argv: list[str]) -> int:
         # escaped line by line: only the lines of a ConfigError are ours to break
         lines = exc.lines if isinstance(exc, ConfigError) else (str(exc),)
         text = "\n  ".join(printable(line) for line in lines)
-        print(f"containersync: {prefix}{text}", file=sys.stderr)
+        print(for_stream(f"containersync: {prefix}{text}", sys.stderr, ERROR), file=sys.stderr)
         return code
     except KeyboardInterrupt:
         return 130

@@ -6,7 +6,7 @@ libraries (watchdog, uvicorn, httpx, httpcore, apscheduler) come out in the same
 The libraries are held at WARNING (httpx logs every request at INFO).
 
 Output: a console renderer when the stream is a terminal, JSON lines otherwise (or as
-forced by ``json=``); the console renderer colours by ``containersync.colors.use_color``
+forced by ``json=``), each with ``"schema": "containersync.log/1"`` (docs/json.md); the console renderer colours by ``containersync.colors.use_color``
 (``NO_COLOR``, ``FORCE_COLOR``, else a terminal); timestamps are ISO 8601 in UTC; exceptions are rendered as text
 before redaction so a traceback cannot carry a secret past it.
 
@@ -19,6 +19,18 @@ Redaction (invariant: no secret reaches a log line):
    credential (``Bearer ...``) is masked;
 3. the finished line is scanned once more with the same patterns (covers text a
    renderer produced from objects' ``repr``).
+
+Under journald (``JOURNAL_STREAM`` names the device and inode of the stream, as systemd
+sets it for the stream it connected): plain lines ``<N>event: message key=value ...`` with
+the syslog priority of the level (``<3>`` error, ``<4>`` warning, ``<6>`` info, ``<7>``
+debug), so ``journalctl -p warning`` filters; no timestamp (the journal has one) and no
+colour. JSON lines there get the same prefix (journald strips it). Every line of a
+traceback carries it, since journald makes each line an entry.
+
+Events (STYLE.md section 9; docs/logging.md lists them): ``event`` is a stable kebab-case
+identifier (``cycle``, ``problem``, ``container-replaced``), the sentence for people is in
+``message``. A library's stdlib record becomes ``event="library"`` with its text as
+``message``.
 
 Names from the sandbox (invariant: no raw control character reaches a log line): JSON lines
 escape them by themselves; the console renderer writes strings raw, so in console mode every
@@ -42,10 +54,13 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from containersync.colors import use_color
 from containersync.display import printable, printable_lines
+from containersync.journal import render_journal_line, under_journald, with_priority
+from containersync.jsondoc import schema
 
 LIBRARY_LOGGERS = ("watchdog", "uvicorn", "uvicorn.access", "uvicorn.error", "httpx",
                    "httpcore", "apscheduler")
 REDACTED = "[redacted]"
+LOG_SCHEMA = schema("log")
 
 _SECRET_KEY = re.compile(
     r"^(?:api[_-]?key|authorization|proxy[_-]authorization|token|access[_-]?token|"
@@ -103,19 +118,40 @@ def escape_for_console(_logger: WrappedLogger, _method: str,
     return event_dict
 
 
+def add_schema(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """structlog processor (JSON lines): ``schema`` first, as every JSON document we print
+    (``containersync.jsondoc``; the fields: docs/json.md)."""
+    return {"schema": LOG_SCHEMA, **event_dict}
+
+
+def library_event(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """structlog processor (stdlib records only): a library's sentence goes to
+    ``message``; its event is ``library``."""
+    event_dict["message"] = str(event_dict.get("event", ""))
+    event_dict["event"] = "library"
+    return event_dict
+
+
 def _redact_line(_logger: WrappedLogger, _method: str, line: Any) -> Any:
     return redact_text(line) if isinstance(line, str) else line
 
 
 def configure_logging(*, json: bool | None = None, level: str = "info",
-                      stream: TextIO | None = None) -> None:
-    """Send all logging to ``stream`` (default stderr); see the module docstring."""
+                      stream: TextIO | None = None, journal: bool | None = None) -> None:
+    """Send all logging to ``stream`` (default stderr); see the module docstring.
+
+    ``json``: JSON lines (True), the console renderer (False) or by the stream (None:
+    journal lines under journald, console on a terminal, else JSON). ``journal``: prefix
+    the syslog priority (None: when ``stream`` is journald's)."""
     stream = sys.stderr if stream is None else stream
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level {level!r}")
+    if journal is None:
+        journal = under_journald(stream)
+    plain = json is None and journal
     if json is None:
-        json = not (hasattr(stream, "isatty") and stream.isatty())
+        json = not (journal or (hasattr(stream, "isatty") and stream.isatty()))
 
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -125,12 +161,16 @@ def configure_logging(*, json: bool | None = None, level: str = "info",
         structlog.processors.format_exc_info,
         redact_secrets,
     ]
-    renderer: Processor = (structlog.processors.JSONRenderer() if json
-                           else structlog.dev.ConsoleRenderer(colors=use_color(stream)))
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if json
+        else render_journal_line if plain
+        else structlog.dev.ConsoleRenderer(colors=use_color(stream) and not journal))
+    if journal:
+        renderer = with_priority(renderer)
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared, library_event],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    *([] if json else [escape_for_console]), renderer, _redact_line],
+                    add_schema if json else escape_for_console, renderer, _redact_line],
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
@@ -161,17 +201,20 @@ def get_logger(name: str) -> Any:
 
 
 def log_cycle(logger: Any, mapping: str, counts: Mapping[str, int], duration_s: float,
-              **extra: Any) -> None:
-    """One "canonical log line" per sync cycle: ``event="cycle"``, mapping, counts, duration.
+              *, message: str | None = None, **extra: Any) -> None:
+    """One "canonical log line" per sync cycle: ``event="cycle"``, mapping, counts, duration
+    (``message``: the summary line for people, if given).
 
     ``counts`` (e.g. pushed, pulled, deleted, conflicts, problems) and ``extra`` become
     top-level fields; a name that clashes with the fixed fields is an error. Logged at
     warning level when ``counts["problems"]`` or ``extra["halted"]`` is truthy.
     """
     fields: dict[str, Any] = {"mapping": mapping, "duration_s": round(duration_s, 3)}
+    if message is not None:
+        fields["message"] = message
     for source in (counts, extra):
         for key, value in source.items():
-            if key in fields or key in ("event", "level", "timestamp", "logger"):
+            if key in fields or key in ("event", "level", "timestamp", "logger", "message"):
                 raise ValueError(f"log_cycle field {key!r} given twice or reserved")
             fields[key] = value
     method = logger.warning if counts.get("problems") or extra.get("halted") else logger.info

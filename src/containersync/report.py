@@ -13,6 +13,7 @@ from types import MappingProxyType
 from containersync.engine.summary import NOTICE_KINDS, CycleReport
 from containersync.errors import UnknownPath
 from containersync.model.manifest import instructions
+from containersync.plan.preview import preview
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,10 @@ class SyncReport:
 
     ``converged``: both sides agree (no problem other than notices such as a skipped
     symlink). ``conflict_copies``: local paths of the conflict copies this sync made.
-    ``planned``: for a dry run, what it would have done (empty otherwise).
+    ``planned``: for a dry run, what it would have done (empty otherwise); ``would``: its
+    counts (the counters a real run would report) and ``would_bytes_up``/``_down`` the
+    bytes it would move, as far as the listing says. A dry run that would change a file
+    has not ``converged``.
     ``sandbox_paths``: each synced file's path in the folder -> its path in the sandbox;
     ``manifest_path``: the container manifest's sandbox path (None where the server keeps
     the folder tree); both empty for a dry run."""
@@ -64,6 +68,9 @@ class SyncReport:
     converged: bool
     dry_run: bool = False
     planned: tuple[PlannedAction, ...] = ()
+    would: SyncCounts | None = None
+    would_bytes_up: int = 0
+    would_bytes_down: int = 0
     sandbox_paths: Mapping[str, str] = field(default_factory=dict)
     manifest_path: str | None = None
     remote_root: str = "/mnt/data"
@@ -96,18 +103,25 @@ class SyncReport:
             for key in totals:
                 totals[key] += int(d[key])
         problems = tuple(SyncProblem(p.path, p.kind, p.message) for p in last.problems)
+        failed = sum(p.kind not in NOTICE_KINDS for p in problems)
+        w = preview(last.plan) if last.dry_run else None
         copies = tuple(o.conflict.copy_path for r in cycles for o in r.outcomes
                        if o.conflict is not None)
         return cls(
             mapping=last.mapping, container_id=last.container_id, generation=last.generation,
-            counts=SyncCounts(**totals,
-                              problems=sum(p.kind not in NOTICE_KINDS for p in problems)),
+            counts=SyncCounts(**totals, problems=failed),
             bytes_up=sum(r.bytes_up for r in cycles),
             bytes_down=sum(r.bytes_down for r in cycles),
-            conflict_copies=copies, problems=problems, converged=last.converged,
+            conflict_copies=copies, problems=problems,
+            converged=last.converged and not last.pending,
             dry_run=last.dry_run,
             planned=tuple(PlannedAction(type(a).__name__, str(getattr(a, "path", "")))
                           for a in last.plan.actions) if last.dry_run else (),
+            would=None if w is None else SyncCounts(
+                uploaded=w.upload, downloaded=w.download, deleted_remote=w.delete_remote,
+                deleted_local=w.delete_local, conflicts=w.conflict, problems=failed),
+            would_bytes_up=w.upload_bytes if w else 0,
+            would_bytes_down=w.download_bytes if w else 0,
             sandbox_paths=MappingProxyType(dict(last.sandbox_paths)),
             manifest_path=last.manifest_path, remote_root=remote_root, folder=folder,
         )

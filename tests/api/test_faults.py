@@ -6,6 +6,7 @@ Every failure here is produced by the real server (``POST /_local/faults``); the
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,35 @@ def test_download_retry_starts_over(local: Any, local_client: ContainersClient,
     written, _ = local_client.download_file(box.id, obj.id, sink)
     assert written == source.stat().st_size
     assert sink.getvalue() == source.read_bytes()
+
+
+def test_upload_recovery_adopts_what_was_sent_when_the_file_changed_since(
+        local: Any, tmp_path: Path, sleeps: Any) -> None:
+    """The user saves the file again between the failed attempt and the look that follows.
+    The look must find the object with the content that was sent (the planned digest), not
+    hash the file as it is now, miss, and upload a second object nobody records.
+
+    The save is made by an httpx request hook (httpx's own API) on the recovery listing, so
+    it happens exactly between the two; the server and the failure are real."""
+    source = tmp_path / "notes.txt"
+    source.write_bytes(b"as planned\n")
+    planned = hashlib.sha256(b"as planned\n").hexdigest()
+    saves: list[str] = []
+
+    def user_saves_again(request: httpx.Request) -> None:
+        if request.method == "GET" and request.url.path.endswith("/files") and not saves:
+            source.write_bytes(b"saved again\n")  # same size: only the digest tells them apart
+            saves.append(str(request.url))
+
+    http = httpx.Client(base_url=local.base_url.rstrip("/") + "/", timeout=10,
+                        event_hooks={"request": [user_saves_again]})
+    with ContainersClient(http, sleep=sleeps) as api:
+        box = api.create_container(ContainerSpec(name="changed-meanwhile"))
+        local.fault(method="POST", path_regex=r"/files$", status=502, times=1, when="after")
+
+        obj = api.upload_file(box.id, source, remote_path="/mnt/data/notes.txt",
+                              expect_sha256=planned)
+
+        assert saves, "the recovery listing ran"
+        assert [f.id for f in api.list_files(box.id)] == [obj.id]  # no second upload
+        assert api.file_sha256(box.id, obj.id) == planned

@@ -90,3 +90,35 @@ def test_system_unit_is_hardened_and_gets_the_key_as_a_credential() -> None:
     assert {k: service.get(k) for k in expected} == expected
     assert service["ReadWritePaths"]
     assert "OPENAI_API_KEY" not in service.get("Environment", "")
+
+
+def _installed_docs() -> dict[str, Path]:
+    """Where ``pip install`` puts each file of ``[tool.setuptools.data-files]`` (relative to
+    the prefix) -> the file in the repository."""
+    import tomllib
+
+    root = UNITS_DIR.parent
+    data = tomllib.loads((root / "pyproject.toml").read_text())
+    out: dict[str, Path] = {}
+    for target, patterns in data["tool"]["setuptools"]["data-files"].items():
+        for pattern in patterns:
+            for found in sorted(root.glob(pattern)):
+                out[f"{target}/{found.name}"] = found
+    return out
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_documentation_names_docs_the_package_installs(unit: str) -> None:
+    """It named a PyPI page that does not exist; now each URI is a file the install puts
+    under the prefix of the unit's ExecStart (~/.local, /usr/local)."""
+    text = (UNITS_DIR / unit).read_text()
+    uris = [u for line in re.findall(r"(?m)^Documentation=(.*)$", text) for u in line.split()]
+    assert uris and "pypi.org" not in text
+    exec_start = load(unit)["Service"]["ExecStart"].split()[0]
+    prefix = exec_start.removesuffix("/bin/containersync")
+    installed = _installed_docs()
+    for uri in uris:
+        assert uri.startswith(f"file:{prefix}/"), uri
+        relative = uri.removeprefix(f"file:{prefix}/")
+        assert relative in installed, f"{uri}: not installed by pyproject's data-files"
+        assert installed[relative].is_file()

@@ -121,14 +121,15 @@ class DaemonRun:
         self.proc: subprocess.Popen[bytes] | None = None
         self.notify: Notifications | None = None
 
-    def start(self, *, notify: bool = False, prefix: list[str] | None = None) -> DaemonRun:
+    def start(self, *, notify: bool = False, prefix: list[str] | None = None,
+              log_level: str = "info") -> DaemonRun:
         env = {**os.environ, KEY_ENV: "sk-test-not-a-secret"}
         env.pop("NOTIFY_SOCKET", None)
         if notify:
             self.notify = Notifications(self.tmp / "notify.sock")
             env["NOTIFY_SOCKET"] = str(self.notify.path)
         cmd = [*(prefix or []), sys.executable, "-m", "containersync", "daemon", "--config",
-               str(self.config), "--log-format", "json"]
+               str(self.config), "--log-format", "json", "--log-level", log_level]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         return self

@@ -13,15 +13,15 @@ from containersync.localapi.embedded import RunningServer
 from support.backend import add_assistant_file
 
 SECRETS = {".env": "KEY=1", "id_rsa": "PRIVATE", "server.pem": "CERT"}
-HELD_EVENT = "held back files the sandbox wrote"
 
 
 def held_paths(log: str) -> list[str]:
     """Every path the daemon's held-back notes named, in the order said (JSON log lines)."""
     paths: list[str] = []
     for line in log.splitlines():
-        if HELD_EVENT in line:
-            paths.extend(json.loads(line).get("paths", []))
+        record = json.loads(line) if line.startswith("{") else {}
+        if (record.get("event"), record.get("kind")) == ("held-back", "pulls"):
+            paths.extend(record.get("paths", []))
     return paths
 
 

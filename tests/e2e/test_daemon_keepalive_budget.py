@@ -47,20 +47,20 @@ def test_status_counts_keepalive_time_and_the_budget_stops_it(
     first = wait_for(lambda: (lambda c: c if c["keepalives_today"] else None)(_cost(run)),
                      "a first keep-alive counted")
     assert first["memory_limit"] == "4g" and first["memory_limit_source"] == "config"
-    assert first["keepalive_budget_seconds"] == 900 and not first["keepalive_budget_spent"]
+    assert first["keepalive_budget_s"] == 900 and not first["keepalive_budget_spent"]
 
     # each 5 minutes of server time a keep-alive holds the container counts as 5 minutes
     steps = 0
     while not _cost(run)["keepalive_budget_spent"]:
         assert steps < 3, _cost(run)
-        before = _cost(run)["kept_alive_today_seconds"]
+        before = _cost(run)["kept_alive_today_s"]
         local_server.advance_clock(300)
-        wait_for(lambda before=before: _cost(run)["kept_alive_today_seconds"] >= before + 290,
+        wait_for(lambda before=before: _cost(run)["kept_alive_today_s"] >= before + 290,
                  "a keep-alive that bought five minutes")
         assert local_server.store.get_container(cid)["status"] == "running"
         steps += 1
     spent = _cost(run)
-    assert steps == 3 and 900 <= spent["kept_alive_today_seconds"] < 900 + 120
+    assert steps == 3 and 900 <= spent["kept_alive_today_s"] < 900 + 120
     text = _status_text(run)
     assert "memory 4g" in text and "kept alive 15 min today" in text
     assert "budget 15 min/day, spent" in text
@@ -96,7 +96,7 @@ def test_without_a_budget_status_still_shows_the_tier_and_time(
     cost = wait_for(lambda: (lambda c: c if c["keepalives_today"] else None)(_cost(run)),
                     "a keep-alive counted")
     assert cost["memory_limit"] == "1g" and cost["memory_limit_source"] == "api-default"
-    assert cost["keepalive_budget_seconds"] is None and not cost["keepalive_budget_spent"]
+    assert cost["keepalive_budget_s"] is None and not cost["keepalive_budget_spent"]
     [line] = [ln for ln in _status_text(run).splitlines() if ln.strip().startswith("cost:")]
     assert "memory 1g (the API's default)" in line and "budget" not in line
     assert run.stop() == 0

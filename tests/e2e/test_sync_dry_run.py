@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from support.backend import raw
+from support.backend import add_assistant_file, raw
 from support.scenario import World, mtimes
 
 
@@ -85,3 +85,43 @@ def test_dry_run_of_a_halt_still_exits_3_and_records_no_halt(world: World) -> No
     result = world.sync("--dry-run")
     assert result.code == 3 and result.m["status"] == "halted"
     assert _index_state(world) == index
+
+
+def test_dry_run_says_what_it_would_change_with_counts_and_bytes(world: World) -> None:
+    """It used to say `"status": "converged"` with an upload pending, and no bytes."""
+    world.write({"keep.txt": "k", "both.txt": "v1", "gone.txt": "g", "rgone.txt": "r"})
+    assert world.sync().code == 0
+    world.assistant_changes({"both.txt": "theirs!", "rgone.txt": None})  # listed bytes: null
+    add_assistant_file(world.server, world.cid, "/mnt/data/out.csv", b"1,2,3\n",
+                       record_bytes=True)
+    world.write({"new.bin": b"\0" * 3000, "both.txt": "mine", "gone.txt": None})
+
+    result = world.sync("--dry-run")
+    assert result.code == 0, result.err  # exit code unchanged: a plan is not a problem
+    m = result.m
+    assert m["status"] == "pending" and result.json["dry_run"] is True
+    would = {k: v for k, v in m.items() if k.startswith("would_")}
+    # both.txt: the sandbox's version is saved as a conflict copy, ours uploaded over it
+    assert would == {"would_upload": 2, "would_upload_bytes": 3000 + 4,
+                     "would_download": 1, "would_download_bytes": 6,
+                     "would_download_unsized": 1, "would_delete_remote": 2,
+                     "would_delete_local": 1, "would_conflict": 1}
+    sizes = {(a["action"], a["path"]): a.get("bytes") for a in m["plan"]}
+    assert sizes[("Upload", "new.bin")] == 3000 and sizes[("Download", "out.csv")] == 6
+    assert sizes[("SaveConflictCopy", "both.txt")] is None  # the listing did not say
+
+    text = world.sync("--dry-run", json_out=False)
+    assert text.code == 0
+    summary = text.out.splitlines()[0]
+    assert "would" in summary and "converged" not in text.out
+    assert "↑2 ↓1" in summary and "delete remote 2 local 1" in summary
+    assert "conflicts 1" in summary and "↑2.9 KiB ↓6 B (+1 of unknown size)" in summary
+    assert "would Upload: new.bin (2.9 KiB)" in text.out
+
+    # the counts of the plan are the counts of the run that carries it out
+    assert world.sync().counts == {"uploaded": 2, "downloaded": 1, "deleted_remote": 2,
+                                   "deleted_local": 1, "conflicts": 1}
+    after = world.sync("--dry-run")
+    assert after.code == 0 and after.m["status"] == "converged"
+    assert after.m["would_upload"] == after.m["would_download"] == 0
+    assert "nothing to change" in world.sync("--dry-run", json_out=False).out

@@ -66,6 +66,9 @@ def test_dry_run_changes_nothing_and_says_what_it_would_do(sdk_env: RunningServe
     assert report.dry_run and report.container_id is None
     assert sorted((a.action, a.path) for a in report.planned) == [("Upload", "f.txt"),
                                                                  ("Upload", "g.txt")]
+    # it says what it would change, and that the sides do not agree yet
+    assert report.would is not None and report.would.uploaded == 2
+    assert report.would_bytes_up == 2 and not report.converged
     assert _containers(sdk_env) == []
 
 

@@ -52,7 +52,7 @@ def soak(tmp: Path, server: RunningServer, runs: list[DaemonRun], seed: int, cha
     run = start_daemon(tmp, server, runs)
     script = Script(random.Random(seed), run, server)
     script.seed_files(20)
-    run.start()
+    run.start(log_level="debug")  # one line per action, for a failure's story
     script.cid = run.container_id()
     run.wait_ready()
     while script.changes < changes:
@@ -86,7 +86,18 @@ def soak(tmp: Path, server: RunningServer, runs: list[DaemonRun], seed: int, cha
         [f"seed {seed}: not converged after the faults stopped:", *problems,
          f"daemon status: {json.dumps(status.get('daemon'), default=str)[:400]}",
          describe(script.objects(), local), "the changes naming those paths and contents:",
-         *script.history(problems)])
+         *script.history(problems), "the daemon's log lines naming those paths:",
+         *daemon_lines(run.log(), problems)])
+
+
+def daemon_lines(log: str, problems: list[str], limit: int = 60) -> list[str]:
+    """The daemon's log lines that name a path a problem names (the last ``limit``)."""
+    paths = {w.split("-", 2)[2] for p in problems for w in p.split() if w.count("-") >= 2
+             and w.startswith("@")}
+    paths |= {w.rstrip(":") for p in problems for w in p.split() if "/" in w or "." in w}
+    picked = [line for line in log.splitlines() if any(f'"{q}' in line or f"'{q}" in line
+                                                      or f"/{q}" in line for q in paths)]
+    return [f"  {line[:400]}" for line in picked[-limit:]]
 
 
 @pytest.fixture

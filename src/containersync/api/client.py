@@ -222,8 +222,13 @@ class ContainersClient:
         return obj
 
     def upload_file(self, cid: str, source: Path, *, remote_path: str | None = None,
-                    filename: str | None = None) -> ContainerFile:
-        """Stream ``source`` into the container; sends ``path`` when ``remote_path`` is set."""
+                    filename: str | None = None,
+                    expect_sha256: str | None = None) -> ContainerFile:
+        """Stream ``source`` into the container; sends ``path`` when ``remote_path`` is set.
+
+        ``expect_sha256``: the digest the caller read when it decided to upload; after an
+        ambiguous failure an object with it is adopted as this upload's even when the file
+        changed since (``api.recover``)."""
         name = filename or (PurePosixPath(remote_path).name if remote_path else source.name)
         try:
             size = source.stat().st_size
@@ -254,7 +259,7 @@ class ContainersClient:
                 known = frozenset(self._handed_out.get(cid, ()))
             return recover.find_uploaded_file(
                 self.list_files(cid), size=size, filename=name, remote_path=remote_path,
-                local_sha256=lambda: recover.file_sha256(source),
+                sent_sha256=lambda: recover.sent_digests(source, expect_sha256),
                 remote_sha256=lambda fid: self.file_sha256(cid, fid),
                 known_ids=known)
 

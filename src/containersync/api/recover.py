@@ -17,10 +17,12 @@ File (``upload_file``)
   that (1) is a ``user`` upload, (2) has ``bytes`` equal to the local file's size, (3) sits
   at the requested ``path`` when one was sent, or else ends in ``-<filename>`` or
   ``/<filename>`` (servers that choose the path themselves), (4) was not already handed
-  out by this client for that container, and (5) has the same sha256 as the local file
-  (checked by downloading it). Step 5 makes adoption independent of clocks: an object
-  with other content is never mistaken for ours, and adopting an object with identical
-  content at the same path is harmless.
+  out by this client for that container, and (5) has the sha256 the attempt may have sent
+  (checked by downloading it): the one the caller planned to send (``expect_sha256``: the
+  file may change between the failed attempt and this look, and the attempt sent what was
+  there before) or the local file's content now. Step 5 makes adoption independent of
+  clocks: an object with other content is never mistaken for ours, and adopting an object
+  with identical content at the same path is harmless.
 
 If nothing is found the request is retried (within the retry budget). The residual risk:
 two local files with the same name and identical content, uploaded to a server that
@@ -30,8 +32,9 @@ avoids it by giving each upload a filename unique to its local path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from itertools import islice
 from pathlib import Path
 
@@ -68,17 +71,28 @@ def _path_matches(obj: ContainerFile, filename: str, remote_path: str | None) ->
 
 
 def find_uploaded_file(newest_first: Iterable[ContainerFile], *, size: int, filename: str,
-                       remote_path: str | None, local_sha256: Callable[[], str],
+                       remote_path: str | None, sent_sha256: Callable[[], Collection[str]],
                        remote_sha256: Callable[[str], str], known_ids: frozenset[str],
                        scan_limit: int = 200) -> ContainerFile | None:
-    """The object an ambiguous upload made, or ``None`` (rules in the module docstring)."""
-    want: str | None = None
+    """The object an ambiguous upload made, or ``None`` (rules in the module docstring).
+
+    ``sent_sha256``: the digests the failed attempt may have sent (asked once, lazily)."""
+    want: Collection[str] | None = None
     for obj in islice(newest_first, scan_limit):
         if (obj.source != "user" or obj.bytes != size or obj.id in known_ids
                 or not _path_matches(obj, filename, remote_path)):
             continue
         if want is None:
-            want = local_sha256()
-        if remote_sha256(obj.id) == want:
+            want = sent_sha256()
+        if remote_sha256(obj.id) in want:
             return obj
     return None
+
+
+def sent_digests(source: Path, expect_sha256: str | None) -> frozenset[str]:
+    """What an upload of ``source`` may have sent: the planned digest and the content now
+    (a file gone or unreadable since contributes nothing)."""
+    found = {expect_sha256} if expect_sha256 else set()
+    with contextlib.suppress(OSError):
+        found.add(file_sha256(source))
+    return frozenset(found)

@@ -30,8 +30,10 @@ def add_parser(sub: Any) -> None:
     add_folder_options(p)
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warning", "error"], help="default: info")
-    p.add_argument("--log-format", choices=["auto", "console", "json"], default="auto",
-                   help="console on a terminal, JSON lines otherwise (auto)")
+    p.add_argument("--log-format", choices=["auto", "journal", "console", "json"],
+                   default="auto",
+                   help="auto: journal lines (<N> priority prefixes) under journald, console "
+                        "on a terminal, JSON lines otherwise (docs/logging.md)")
     p.set_defaults(func=run)
 
 
@@ -42,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from containersync.daemon.service import run_daemon
     from containersync.logs import configure_logging
 
-    json = {"auto": None, "console": False, "json": True}[args.log_format]
-    configure_logging(json=json, level=args.log_level)
+    json = {"auto": None, "journal": None, "console": False, "json": True}[args.log_format]
+    configure_logging(json=json, level=args.log_level,
+                      journal=True if args.log_format == "journal" else None)
     if args.folder is None:
         config_for(args)  # refuses folder-only options without FOLDER
         return run_daemon(args.config)

@@ -13,12 +13,11 @@ has conflicts or problems (notices such as a skipped symlink do not count), else
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from containersync import jsondoc
 from containersync.commands.status_cost import cost, render_cost
 from containersync.config import Config, MappingConfig, mapping_identity
 from containersync.daemon.state import is_live, read_state
@@ -27,6 +26,7 @@ from containersync.endpoint import base_url_of, effective_config
 from containersync.engine.conflicts import copy_exists
 from containersync.index.records import MappingState
 from containersync.index.store import Index
+from containersync.jsondoc import iso
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED = 0, 1, 3
 #: problem kinds that are notices, not failures (engine.summary.NOTICE_KINDS, which
@@ -58,9 +58,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_for(args)
     result = collect(cfg)
-    if args.json:
-        json.dump(result, sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
+    if args.json:  # the schema: docs/json.md
+        jsondoc.dump("status", result, sys.stdout)
     else:
         sys.stdout.write(render(result))
     return check(result) if args.check else EXIT_OK
@@ -75,12 +74,6 @@ def check(result: dict[str, Any]) -> int:
            for m in mappings):
         return EXIT_PROBLEMS
     return EXIT_OK
-
-
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _latest(*times: float | None) -> float | None:
@@ -128,22 +121,22 @@ def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
             "status": d.get("container_status") or last.get("container_status"),
             "generation": row.generation if row else 0,
             "adopted": bool(row.adopted) if row else m.container.adopted,
-            "expires_at": _iso(d.get("expires_at") or last.get("expires_at")),
+            "expires_at": iso(d.get("expires_at") or last.get("expires_at")),
         },
-        "last_push": _iso(_latest(row.last_push if row else None, d.get("last_push"))),
-        "last_pull": _iso(_latest(row.last_pull if row else None, d.get("last_pull"))),
-        "last_full_listing": _iso(row.last_full_list if row else None),
+        "last_push": iso(_latest(row.last_push if row else None, d.get("last_push"))),
+        "last_pull": iso(_latest(row.last_pull if row else None, d.get("last_pull"))),
+        "last_full_listing": iso(row.last_full_list if row else None),
         "pending_intents": len(index.intents(key)) if index is not None and row else 0,
         "queue": d.get("queue", 0),
         # only copies still there: the rows of deleted ones are forgotten by the next run
-        "conflicts": [{"path": c.path, "copy": c.copy_path, "at": _iso(c.created_at)}
+        "conflicts": [{"path": c.path, "copy": c.copy_path, "at": iso(c.created_at)}
                       for c in (index.conflicts(key) if index is not None and row else [])
                       if copy_exists(str(m.local), c.copy_path)],
         "problems": [{"path": p.path, "kind": p.kind, "message": p.message,
-                      "since": _iso(p.first_seen)}
+                      "since": iso(p.first_seen)}
                      for p in (index.problems(key) if index is not None and row else [])],
         "halt": ({"rail": row.halt.rail, "reason": row.halt.reason,
-                  "since": _iso(row.halt.since)} if row and row.halt else None),
+                  "since": iso(row.halt.since)} if row and row.halt else None),
         "daemon": _daemon(daemon, live),
         "cost": cost(cfg, m, index, key if row else None),
     }
@@ -159,21 +152,26 @@ def _daemon(d: dict[str, Any] | None, live: bool) -> dict[str, Any]:
     if d is None or not live:
         return {"running": False,
                 "last_state": d.get("state") if d else None,
-                "last_seen": _iso(d.get("updated_at")) if d else None}
+                "last_seen": iso(d.get("updated_at")) if d else None}
     watcher = d.get("watcher") or {}
     return {
         "running": True, "pid": d.get("pid"), "state": d.get("state"),
         "idle": d.get("idle", False), "error": d.get("error"),
-        "retry_at": _iso(d.get("retry_at")),
+        "retry_at": iso(d.get("retry_at")),
         "watcher": watcher.get("mode"), "watcher_degraded": watcher.get("degraded"),
         "full_rescans": watcher.get("full_rescans", 0),
         "last_rescan_reason": watcher.get("last_rescan_reason"),
-        "keepalives": d.get("keepalives", 0), "last_keepalive": _iso(d.get("last_keepalive")),
-        "last_pull_check": _iso(d.get("last_pull_check")),
-        "cycles": d.get("cycles", 0), "last_cycle": d.get("last_cycle"),
+        "keepalives": d.get("keepalives", 0), "last_keepalive": iso(d.get("last_keepalive")),
+        "last_pull_check": iso(d.get("last_pull_check")),
+        "cycles": d.get("cycles", 0), "last_cycle": _at_iso(d.get("last_cycle")),
         "replacements": d.get("replacements", 0),
-        "last_replacement": d.get("last_replacement"),
+        "last_replacement": _at_iso(d.get("last_replacement")),
     }
+
+
+def _at_iso(event: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A state file's event record (unix ``at``) with ``at`` as ISO 8601 UTC."""
+    return None if event is None else {**event, "at": iso(event.get("at"))}
 
 
 def render(result: dict[str, Any]) -> str:

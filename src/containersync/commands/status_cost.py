@@ -27,8 +27,8 @@ def cost(cfg: Config, m: MappingConfig, index: Index | None, key: str | None,
         "memory_limit_source": "config" if m.container.memory_limit else "api-default",
         "day": today,
         "keepalives_today": spent.keepalives if spent else 0,
-        "kept_alive_today_seconds": seconds,
-        "keepalive_budget_seconds": budget,
+        "kept_alive_today_s": seconds,
+        "keepalive_budget_s": budget,
         "keepalive_budget_spent": budget is not None and seconds >= budget,
     }
 
@@ -42,9 +42,9 @@ def hours(seconds: float) -> str:
 def render_cost(c: dict[str, Any]) -> str:
     tier = c["memory_limit"] + (" (the API's default)"
                                 if c["memory_limit_source"] == "api-default" else "")
-    text = (f"memory {tier}; kept alive {hours(c['kept_alive_today_seconds'])} today "
+    text = (f"memory {tier}; kept alive {hours(c['kept_alive_today_s'])} today "
             f"by {c['keepalives_today']} keep-alive(s)")
-    budget = c["keepalive_budget_seconds"]
+    budget = c["keepalive_budget_s"]
     if budget is not None:
         text += f" (budget {hours(budget)}/day"
         text += ", spent: keep-alive stopped until tomorrow, UTC)" if c[

@@ -14,13 +14,13 @@ configured wins over the others: the user must act).
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from containersync import jsondoc
 from containersync.display import printable
 from containersync.errors import (
     AuthError,
@@ -31,6 +31,7 @@ from containersync.errors import (
     UsageError,
 )
 from containersync.index.health import is_corrupt, move_aside, sqlite_error
+from containersync.journal import INFO, WARNING, for_stream
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
     from containersync.config import Config
@@ -57,6 +58,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--force", action="store_true",
                    help="proceed past a safety rail (too many deletions, emptied side)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print only problems (one line each) and halts; the exit code is "
+                        "unchanged")
     p.set_defaults(func=run)
 
 
@@ -118,9 +122,9 @@ def run(args: argparse.Namespace) -> int:
             _warn_damaged(damaged.path, aside, damaged.text)
             results = _sync_all(sess, cfg, mappings, args, recover=False)
     code = _exit_code(results)
-    if args.json:
-        json.dump({"exit_code": code, "mappings": results}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+    if args.json:  # the schema: docs/json.md
+        jsondoc.dump("sync", {"exit_code": code, "dry_run": bool(args.dry_run),
+                              "mappings": results}, sys.stdout)
     return code
 
 
@@ -131,8 +135,9 @@ class _Damaged(Exception):
 
 
 def _warn_damaged(path: Path, aside: Path, damage: str) -> None:
-    print(f"containersync: WARNING: the index {path} was damaged ({damage}); moved it to "
-          f"{aside} and rebuilding every mapping from its container", file=sys.stderr)
+    text = (f"containersync: WARNING: the index {path} was damaged ({damage}); moved it to "
+            f"{aside} and rebuilding every mapping from its container")
+    print(for_stream(text, sys.stderr, WARNING), file=sys.stderr)
 
 
 def _sync_all(sess: Session, cfg: Config, mappings: list[Any], args: argparse.Namespace, *,
@@ -157,13 +162,14 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     from containersync.engine.cycle import CycleOptions
     from containersync.engine.progress import Progress
     from containersync.engine.runner import sync_mapping
-    from containersync.engine.summary import HeldBackNotes
+    from containersync.engine.summary import HeldBackNotes, size_text
     from containersync.index.lock import MappingLock
+    from containersync.plan.preview import action_bytes
 
     ctx = sess.context(m, index)
     state = index.mapping(ctx.name)
     held = HeldBackNotes(state.summary if state else None)
-    progress = Progress(m.name, quiet=False)
+    progress = Progress(m.name, quiet=args.quiet)
     opts = CycleOptions(force=args.force, dry_run=args.dry_run,
                         on_outcome=progress.on_outcome, on_plan=progress.on_plan)
     lock = MappingLock(sess.state_dir, ctx.name, purpose="containersync sync")
@@ -174,20 +180,20 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
             with lock:
                 report = sync_mapping(ctx, opts, now=now)
     except Halted as exc:
-        _say(args, f"{m.name}: HALTED ({exc.rail}): {exc.reason}")
+        _problem(args, f"{m.name}: HALTED ({exc.rail}): {exc.reason}")
         return {"mapping": m.name, "status": "halted", "rail": exc.rail, "reason": exc.reason}
     except LockedError as exc:
-        _say(args, f"{m.name}: skipped: {exc}")
+        _problem(args, f"{m.name}: skipped: {exc}")
         return {"mapping": m.name, "status": "locked", "reason": str(exc)}
     except AuthError as exc:
-        _say(args, f"{m.name}: the API refused the key: {exc}; check the key "
+        _problem(args, f"{m.name}: the API refused the key: {exc}; check the key "
                    "(retrying will not help)")
         return {"mapping": m.name, "status": "refused", "reason": str(exc)}
     except ConfigError as exc:  # this mapping cannot run as configured; the others may
-        _say(args, f"{m.name}: configuration error: {exc}")
+        _problem(args, f"{m.name}: configuration error: {exc}")
         return {"mapping": m.name, "status": "config-error", "reason": str(exc)}
     except ContainerSyncError as exc:
-        _say(args, f"{m.name}: failed: {exc}")
+        _problem(args, f"{m.name}: failed: {exc}")
         return {"mapping": m.name, "status": "failed", "reason": str(exc)}
     finally:
         progress.close()
@@ -201,10 +207,15 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     for note in held.notes(report):  # said when a new one appears, not on every run
         _say(args, f"{m.name}: {note.text}")
     _say_problems(args, index, ctx.name, m.name, report.problems)
-    if args.dry_run and not args.json:
+    if args.dry_run and not (args.json or args.quiet):
         for action in report.plan.actions:
-            print(printable(f"  would {type(action).__name__}: {action.path}"))
-    return {"status": "converged" if report.converged else "problems", **report.to_dict()}
+            size = action_bytes(action)
+            shown = f" ({size_text(size)})" if size is not None else ""
+            _say(args, f"  would {type(action).__name__}: {action.path}{shown}")
+    status = "problems" if not report.converged else "pending" if report.pending else "converged"
+    out = {"status": status, **report.to_dict()}
+    out["expires_at"] = jsondoc.iso(report.expires_at)
+    return out
 
 
 def _say_problems(args: argparse.Namespace, index: Index, key: str, mapping: str,
@@ -218,12 +229,25 @@ def _say_problems(args: argparse.Namespace, index: Index, key: str, mapping: str
             if first_seen.get((problem.path, problem.kind), True):
                 _say(args, f"{mapping}: note: {problem.path}: {problem.message}")
             continue
-        _say(args, f"{mapping}: problem ({problem.kind}) {problem.path}: {problem.message}")
+        _problem(args, f"{mapping}: problem ({problem.kind}) {problem.path}: {problem.message}")
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    """Every line ``sync`` prints goes here: names from the sandbox are escaped."""
-    print(printable(text), file=sys.stderr if args.json else sys.stdout)
+    """Every line ``sync`` prints goes here or to ``_problem``: names from the sandbox are
+    escaped. ``--quiet`` silences these (summaries, notes, notices)."""
+    if not args.quiet:
+        _print(args, text, INFO)
+
+
+def _problem(args: argparse.Namespace, text: str) -> None:
+    """A line about something that went wrong (a problem, a halt, a mapping that could not
+    run): said even with ``--quiet``, once; a warning in the journal."""
+    _print(args, text, WARNING)
+
+
+def _print(args: argparse.Namespace, text: str, priority: int) -> None:
+    stream = sys.stderr if args.json else sys.stdout
+    print(for_stream(printable(text), stream, priority), file=stream)
 
 
 def _exit_code(results: list[dict[str, Any]]) -> int:
@@ -234,6 +258,6 @@ def _exit_code(results: list[dict[str, Any]]) -> int:
         return EXIT_CONFIG
     if "halted" in statuses:
         return EXIT_HALTED
-    if statuses - {"converged"}:
+    if statuses - {"converged", "pending"}:  # pending: a dry run's plan, not a problem
         return EXIT_PROBLEMS
     return EXIT_OK

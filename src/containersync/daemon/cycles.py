@@ -30,9 +30,12 @@ from containersync.engine.manifest import split
 from containersync.engine.runner import sync_mapping
 from containersync.engine.summary import CycleReport
 from containersync.execute.outcome import Outcome
+from containersync.logs import get_logger
 from containersync.model.plan import Plan
 from containersync.plan.remote_view import remote_view
 from containersync.plan.safety import DeletionTally
+
+log = get_logger(__name__)
 
 
 @dataclass
@@ -68,7 +71,12 @@ def run(ctx: MappingContext, request: CycleRequest, *, now: Callable[[], datetim
         should_stop: Callable[[], bool], on_progress: Callable[[], None],
         windows: Sequence[DeletionTally] = ()) -> CycleReport:
     """Run one cycle of ``request``; errors propagate (the loop decides how to retry)."""
-    def outcome(_o: Outcome) -> None:
+    def outcome(o: Outcome) -> None:
+        # one line per action at debug level: what a later "where did my file go" needs
+        log.debug("action", message="action carried out", mapping=ctx.display_name,
+                  path=o.action.path, outcome=o.kind, problem=o.problem.kind if o.problem else None,
+                  uploaded=o.new_remote.file_id if o.new_remote else None,
+                  deleted=list(o.deleted_remote_ids) or None)
         on_progress()
 
     def plan(_p: Plan) -> None:

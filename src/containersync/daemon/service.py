@@ -84,10 +84,12 @@ class Daemon:
                     self._reload()
             systemd.stopping("draining: finishing transfers in flight")
             systemd.extend_timeout(self.drain_timeout + STOP_MARGIN_S)
-            log.info("stopping: finishing transfers in flight", drain_timeout_s=self.drain_timeout)
+            log.info("stopping", message="stopping: finishing transfers in flight",
+                     drain_timeout_s=self.drain_timeout)
             clean = self._stop_workers()
             if self._unstartable:
-                log.error("every mapping has a configuration error; exiting 78 (fix the "
+                log.error("no-valid-mapping", message="every mapping has a configuration error; "
+                          "exiting 78 (fix the "
                           "configuration, then start the daemon again)")
                 return 78
             return 0 if clean else 1
@@ -103,13 +105,13 @@ class Daemon:
         self.session.check_index()
         self.workers = [MappingWorker(self.session, m, cfg.daemon) for m in cfg.mappings]
         if not self.workers:
-            log.warning("the configuration has no mappings; nothing to do",
+            log.warning("no-mappings", message="the configuration has no mappings; nothing to do",
                         config=str(loaded.file))
         for worker in self.workers:
             worker.start()
         self.scheduler = start_scheduler(cfg.daemon, zip(cfg.mappings, self.workers,
                                                          strict=True))
-        log.info("daemon started", config=str(loaded.file),
+        log.info("daemon-started", message="daemon started", config=str(loaded.file),
                  mappings=[m.name for m in cfg.mappings],
                  backend=self.session.backend.base_url if self.session.backend else
                  self.session.endpoint.base_url if self.session.endpoint else
@@ -125,8 +127,8 @@ class Daemon:
         clean = True
         for worker in self.workers:
             if not worker.join(max(0.0, deadline - time.monotonic())):
-                log.error("mapping did not finish in time; its open intents are settled on "
-                          "the next start", mapping=worker.name)
+                log.error("drain-timeout", message="mapping did not finish in time; its open "
+                          "intents are settled on the next start", mapping=worker.name)
                 clean = False
         self._write_states()
         self.workers = []
@@ -144,17 +146,18 @@ class Daemon:
             loaded = self._load()
             resolve_endpoint(loaded.config)
         except ConfigError as exc:
-            log.error("reload refused: the new configuration is invalid; keeping the running "
-                      "one", error=str(exc))
+            log.error("reload-refused", message="reload refused: the new configuration is "
+                      "invalid; keeping the running one", error=str(exc))
             return
-        log.info("reloading the configuration", config=str(loaded.file))
+        log.info("reloading", message="reloading the configuration", config=str(loaded.file))
         if not self._stop_workers():
             raise SystemExit(1)
         self._close_session()
         try:
             self._start(loaded)
         except Exception as exc:
-            log.error("could not start with the new configuration; going back to the old one",
+            log.error("reload-failed", message="could not start with the new configuration; "
+                      "going back to the old one",
                       error=str(exc))
             self._close_session()
             self._start(self.loaded)
@@ -175,7 +178,7 @@ class Daemon:
                 return
             self._ready_sent = self._started_up = True
             systemd.ready(self._summary())
-            log.info("ready: every mapping finished its first sync attempt")
+            log.info("ready", message="ready: every mapping finished its first sync attempt")
         summary = self._summary()
         if summary != self._last_status:
             self._last_status = summary
@@ -204,7 +207,8 @@ class Daemon:
             try:
                 state_files.write_state(self.session.state_dir, worker.name, worker.snapshot())
             except OSError as exc:
-                log.warning("cannot write the daemon state file", mapping=worker.name,
+                log.warning("state-file-failed", message="cannot write the daemon state file",
+                            mapping=worker.name,
                             error=str(exc))
 
     def _summary(self) -> str:
@@ -230,7 +234,8 @@ class Daemon:
             return
         stale = self._stale(now, interval)
         if stale:
-            log.error("not pinging the watchdog: mapping loop stuck or dead", mappings=stale)
+            log.error("watchdog-withheld", message="not pinging the watchdog: mapping loop stuck "
+                      "or dead", mappings=stale)
             return
         self._last_ping = now
         systemd.watchdog_ping()

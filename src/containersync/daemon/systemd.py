@@ -25,12 +25,13 @@ never unsets the environment (child processes of the daemon are not ours to noti
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 from collections.abc import Mapping
 
-log = logging.getLogger(__name__)
+from containersync.logs import get_logger
+
+log = get_logger(__name__)
 SEND_TIMEOUT_S = 1.0
 
 
@@ -42,7 +43,8 @@ def _address(env: Mapping[str, str]) -> str | bytes | None:
         return b"\0" + raw[1:].encode()  # Linux abstract namespace
     if raw.startswith("/"):
         return raw
-    log.debug("ignoring NOTIFY_SOCKET %r: neither a path nor @abstract", raw)
+    log.debug("notify-socket-ignored",
+              message="ignoring NOTIFY_SOCKET: neither a path nor @abstract", socket=raw)
     return None
 
 
@@ -61,7 +63,7 @@ def notify(*lines: str, env: Mapping[str, str] | None = None) -> bool:
             sock.connect(address)
             sock.sendall(payload)
     except OSError as error:
-        log.debug("sd_notify to %r failed: %s", address, error)
+        log.debug("notify-failed", message="sd_notify failed", socket=address, error=str(error))
         return False
     return True
 

@@ -201,7 +201,7 @@ class MappingWorker:
             ctx.on_local_write = self._watch.on_local_write
             self._loop(ctx, self._watch)
         except BaseException as exc:  # a bug: say so loudly; the watchdog stops pinging
-            log.exception("mapping loop crashed", mapping=self.name)
+            log.exception("mapping-crashed", message="mapping loop crashed", mapping=self.name)
             self.status.state = "crashed"
             self.status.set_error(f"internal error: {exc!r}", None)
         finally:
@@ -328,7 +328,8 @@ class MappingWorker:
         except LockedError as exc:
             self._lock_holder = exc.holder
             if self.status.state != "waiting-for-lock":
-                log.warning("mapping is locked; waiting", mapping=self.name, holder=exc.holder)
+                log.warning("mapping-locked", message="mapping is locked; waiting",
+                            mapping=self.name, holder=exc.holder)
             self.status.state = "waiting-for-lock"
             self.status.set_error(str(exc), self._now().timestamp() + LOCK_RETRY_S)
             self._retry_at = self._clock() + LOCK_RETRY_S
@@ -342,8 +343,8 @@ class MappingWorker:
             return
         row = self._ctx.index.mapping(self._ctx.name)
         if row is not None and row.halt is None:
-            log.info("the halt was cleared by another run; deletion windows start afresh",
-                     mapping=self.name)
+            log.info("halt-cleared", message="the halt was cleared by another run; deletion "
+                     "windows start afresh", mapping=self.name)
             self._deletions.reset()
             self._owe_full = True
 
@@ -409,30 +410,33 @@ class MappingWorker:
         if cycles.changed_anything(report):
             self._last_change = self._clock()
         if report.new_generation and previous_cid and report.container_id != previous_cid:
-            log.warning("container replaced: started a new generation and re-seeded it from "
-                        "local files; nothing was deleted", mapping=self.name,
+            log.warning("container-replaced", message="container replaced: started a new "
+                        "generation and re-seeded it from local files; nothing was deleted",
+                        mapping=self.name,
                         old_container=previous_cid, container=report.container_id,
                         generation=report.generation)
             self.status.note_replacement(previous_cid, report.container_id,
                                          report.generation, self._now().timestamp())
         if report.rebuilt:
-            log.warning("rebuilt the index from the container; nothing was deleted",
+            log.warning("index-rebuilt",
+                        message="rebuilt the index from the container; nothing was deleted",
                         mapping=self.name, container=report.container_id,
                         reason=report.rebuilt, matched=report.rebuilt_matched)
         self.status.note_cycle(request.kind, report, self._now().timestamp())
         log_cycle(log, self.name, cycles.counts(report), report.seconds, kind=request.kind,
                   paths=len(request.only) if request.only is not None else None,
                   container=report.container_id, generation=report.generation,
-                  requests=report.requests)
+                  requests=report.requests, message=report.line())
         fresh = self._problems.fresh(report.problems, request.only)
         for problem in fresh[:SHOWN]:
             log.warning("problem", mapping=self.name, path=problem.path, kind=problem.kind,
                         message=problem.message)
         if len(fresh) > SHOWN:
-            log.warning("more problems (containersync status lists them)", mapping=self.name,
-                        count=len(fresh) - SHOWN)
+            log.warning("more-problems", message="more problems (containersync status lists "
+                        "them)", mapping=self.name, count=len(fresh) - SHOWN)
         for note in self._held.notes(report):
-            log.warning(note.event, mapping=self.name, count=len(note.paths), paths=note.paths)
+            log.warning("held-back", message=note.text, kind=note.kind, mapping=self.name,
+                        count=len(note.paths), paths=note.paths)
         self.status.state = "idle" if self._idle() else "watching"
 
     def _keepalive(self, ctx: MappingContext, watch: MappingWatch) -> None:
@@ -470,9 +474,10 @@ class MappingWorker:
         spent = used >= budget
         self.status.keepalive_budget_spent = spent
         if spent and self._budget_notes.first_time(day):
-            log.warning("keep-alive budget for today is spent; no more keep-alives until "
-                        "the next UTC day: the container expires when nothing happens, and "
-                        "the next change starts a new generation", mapping=self.name,
+            log.warning("keepalive-budget-spent",
+                        message="keep-alive budget for today is spent; no more keep-alives "
+                        "until the next UTC day: the container expires when nothing happens, "
+                        "and the next change starts a new generation", mapping=self.name,
                         budget_hours=self._cfg.keepalive_budget_hours_per_day,
                         kept_alive_hours=round(used / 3600, 2), day=day)
         return spent
@@ -484,18 +489,20 @@ class MappingWorker:
         if self._idle() or budget_spent:
             if not self._container_gone_idle:
                 why = "idle" if self._idle() else "the keep-alive budget was spent"
-                log.info(f"container expired while {why}; a new one is made on the next "
-                         "local change", mapping=self.name, error=str(exc))
+                log.info("container-expired-idle", message=f"container expired while {why}; "
+                         "a new one is made on the next local change", mapping=self.name,
+                         error=str(exc))
             self._container_gone_idle = True
             self.status.state = "idle"
             return
-        log.warning("container is gone; starting a new generation", mapping=self.name,
-                    error=str(exc))
+        log.warning("container-gone", message="container is gone; starting a new generation",
+                    mapping=self.name, error=str(exc))
         self._owe_full = True
         self._cycle(ctx, watch, cycles.CycleRequest("full", None, "full"))
 
     def _on_halt(self, exc: Halted) -> None:
-        log.error("mapping halted by a safety rail; it retries every minute and acts only "
+        log.error("mapping-halted", message="mapping halted by a safety rail; it retries "
+                  "every minute and acts only "
                   "once the cause is gone (or stop the daemon and run `containersync sync "
                   "--force`)", mapping=self.name, rail=exc.rail, reason=exc.reason)
         self.status.state = "halted"
@@ -509,7 +516,7 @@ class MappingWorker:
         the mapping until the daemon is reloaded or restarted with a key that works."""
         reason = (f"the API refused the key ({exc}); fix the key, then reload the daemon "
                   "(systemctl --user reload containersync, or SIGHUP)")
-        log.error("mapping halted: the API refused the key; not retrying",
+        log.error("key-refused", message="mapping halted: the API refused the key; not retrying",
                   mapping=self.name, error=str(exc))
         self._refused = True
         self.status.state = "halted"
@@ -518,7 +525,8 @@ class MappingWorker:
             with ctx.index.write() as tx:
                 tx.set_halt(ctx.name, AUTH_REFUSED, reason, self._now().timestamp())
         except Exception as err:  # the halt still holds in memory and in the state file
-            log.warning("cannot record the halt in the index", mapping=self.name,
+            log.warning("halt-not-recorded", message="cannot record the halt in the index",
+                        mapping=self.name,
                         error=str(err))
         self._lock.release()
 
@@ -527,7 +535,8 @@ class MappingWorker:
         mapping, look again every minute, and at once when the root becomes a folder. The
         service exits 78 when every mapping is in this state at start-up."""
         if self.config_error is None or str(self.config_error) != str(exc):
-            log.error("mapping halted: configuration error; fix it and the mapping resumes",
+            log.error("config-error",
+                      message="mapping halted: configuration error; fix it and the mapping resumes",
                       mapping=self.name, error=exc.lines[0])
         self.config_error = exc
         self._root_was_dir = (self._watch.root if self._watch else self._mapping.local).is_dir()
@@ -542,10 +551,12 @@ class MappingWorker:
         try:
             removed = ctx.trash.purge(self._now(), ctx.name)  # trash folders use the key
         except OSError as exc:
-            log.warning("cannot purge the trash", mapping=self.name, error=str(exc))
+            log.warning("trash-purge-failed", message="cannot purge the trash", mapping=self.name,
+                        error=str(exc))
             return
         if removed:
-            log.info("purged old trash folders", mapping=self.name, removed=removed)
+            log.info("trash-purged", message="purged old trash folders", mapping=self.name,
+                     removed=removed)
 
     def _on_failure(self, exc: Exception, triggers: set[str]) -> None:
         delay = self._backoff.next_delay()
@@ -555,10 +566,12 @@ class MappingWorker:
             message = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, RemoteError | OSError):
             self._owe_full = True  # after an outage, look at everything once
-            log.warning("cycle failed; retrying", mapping=self.name, error=message,
+            log.warning("cycle-failed", message=f"cycle failed; retrying: {message}",
+                        mapping=self.name, error=message,
                         retry_in_s=round(delay, 1), failures=self._backoff.failures)
         else:
-            log.exception("cycle failed unexpectedly; retrying", mapping=self.name,
+            log.exception("cycle-crashed", message="cycle failed unexpectedly; retrying",
+                          mapping=self.name,
                           retry_in_s=round(delay, 1))
         with self._tlock:
             self._triggers |= triggers & {"keepalive"}

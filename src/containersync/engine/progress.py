@@ -11,6 +11,7 @@ from typing import TextIO
 
 from containersync.display import printable
 from containersync.execute.outcome import Outcome
+from containersync.journal import INFO, for_stream
 from containersync.model.plan import Download, Plan, SaveConflictCopy, Upload
 
 VERBS = {
@@ -60,7 +61,8 @@ class Progress:
         if outcome.problem is not None:
             return  # problems are said once, after the run, with the others (sync's summary)
         text = VERBS.get(outcome.kind, outcome.kind)
-        self.stream.write(printable(f"{self.mapping}: {text}: {outcome.action.path}") + "\n")
+        line = printable(f"{self.mapping}: {text}: {outcome.action.path}")
+        self.stream.write(for_stream(line, self.stream, INFO) + "\n")
 
     def close(self) -> None:
         if self.live and not self.quiet and self.files:

@@ -67,8 +67,8 @@ def settings_for(m: MappingConfig, *, concurrency: int,
 def _say_moved_aside(index: Index) -> None:
     if index.moved_aside is not None:
         aside, damage = index.moved_aside
-        log.warning("the index was damaged; moved it aside and rebuilding every mapping "
-                    "from its container", index=str(index.path), moved_to=str(aside),
+        log.warning("index-damaged", message="the index was damaged; moved it aside and "
+                    "rebuilding every mapping from its container", index=str(index.path), moved_to=str(aside),
                     damage=damage)
 
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import Problem
-from containersync.model.plan import Plan
+from containersync.model.plan import Action, Download, Plan, SaveConflictCopy, Upload
+from containersync.plan.preview import action_bytes, preview
 from containersync.plan.remote_problems import REMOTE_NOTICE_KINDS
 from containersync.plan.safety import DeletionTally
 
@@ -133,31 +134,53 @@ class CycleReport:
         }
         if self.dry_run:
             out["plan"] = [describe(a) for a in self.plan.actions]
+            out.update(preview(self.plan).to_dict())
         return out
 
+    @property
+    def pending(self) -> bool:
+        """A dry run whose plan would change a file on either side."""
+        return self.dry_run and preview(self.plan).changes
+
     def line(self) -> str:
+        problems = f"problems {sum(p.kind not in NOTICE_KINDS for p in self.problems)}"
+        if self.dry_run:
+            return self._dry_line(problems)
         d = self.to_dict()
-        verb = "would sync" if self.dry_run else "synced"
-        parts = [
-            f"{self.mapping}: {verb}",
+        return " · ".join([
+            f"{self.mapping}: synced",
             f"↑{d['uploaded']} ↓{d['downloaded']}",
             f"deleted remote {d['deleted_remote']} local {d['deleted_local']}",
             f"conflicts {d['conflicts']}",
-            f"problems {sum(p.kind not in NOTICE_KINDS for p in self.problems)}",
-            f"{_size(self.bytes_up + self.bytes_down)}",
+            problems,
+            f"{size_text(self.bytes_up + self.bytes_down)}",
             f"{self.seconds:.1f}s",
-        ]
-        if self.dry_run:
-            planned = ", ".join(f"{k} {v}" for k, v in sorted(self.planned_counts().items()))
-            parts[1] = f"plan: {planned or 'nothing to do'}"
-        return " · ".join(parts)
+        ])
+
+    def _dry_line(self, problems: str) -> str:
+        """The dry run's summary: what it would change, in the counters of a real run."""
+        w = preview(self.plan)
+        if not w.changes:
+            return " · ".join([f"{self.mapping}: dry run: nothing to change", problems,
+                               f"{self.seconds:.1f}s"])
+        return " · ".join([
+            f"{self.mapping}: dry run: would sync",
+            f"↑{w.upload} ↓{w.download}",
+            f"delete remote {w.delete_remote} local {w.delete_local}",
+            f"conflicts {w.conflict}",
+            problems,
+            f"↑{size_text(w.upload_bytes)} ↓{size_text(w.download_bytes)}"
+            + (f" (+{w.download_unsized} of unknown size)" if w.download_unsized else ""),
+            f"{self.seconds:.1f}s",
+        ])
 
 
 @dataclass(frozen=True)
 class HeldNote:
-    """One "held back" message: ``text`` for people; ``event`` and ``paths`` for logs."""
+    """One "held back" message: ``text`` for people; ``kind`` (``secrets``: never sent;
+    ``pulls``: what the sandbox wrote, never pulled) and ``paths`` for logs."""
 
-    event: str
+    kind: str
     text: str
     paths: tuple[str, ...]
 
@@ -175,13 +198,13 @@ class HeldBackNotes:
         out: list[HeldNote] = []
         if set(report.held_back) - self._secrets:
             out.append(HeldNote(
-                "held back secret files (re-include in the config's exclude to send them)",
+                "secrets",
                 f"held back {len(report.held_back)} secret file(s), never sent to a sandbox "
                 f"unless re-included with !pattern in the config's exclude: "
                 f"{_some(report.held_back)}", tuple(report.held_back)))
         if set(report.held_back_pulls) - self._pulls:
             out.append(HeldNote(
-                "held back files the sandbox wrote (never pulled: they would run here)",
+                "pulls",
                 f"held back {len(report.held_back_pulls)} file(s) the sandbox wrote, never "
                 f"pulled (they would run or steer on this machine): "
                 f"{_some(report.held_back_pulls)}", tuple(report.held_back_pulls)))
@@ -194,16 +217,18 @@ def _some(paths: Sequence[str], shown: int = 5) -> str:
     return ", ".join(paths[:shown]) + (" ..." if len(paths) > shown else "")
 
 
-def describe(action: object) -> dict[str, Any]:
+def describe(action: Action) -> dict[str, Any]:
     """A JSON-friendly description of a planned action."""
     out: dict[str, Any] = {"action": type(action).__name__, "path": getattr(action, "path", "")}
     copy_path = getattr(action, "copy_path", None)
     if copy_path:
         out["copy_path"] = copy_path
+    if isinstance(action, Upload | Download | SaveConflictCopy):
+        out["bytes"] = action_bytes(action)
     return out
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":

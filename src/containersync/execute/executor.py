@@ -213,7 +213,7 @@ class Executor:
         remote_path = local_to_remote(a.path, self.t.remote_root) if self.t.honour_paths else None
         obj = self.client.upload_file(
             self.t.container_id, localfs.disk_path(root, a.path), remote_path=remote_path,
-            filename=a.path.rsplit("/", 1)[-1],
+            filename=a.path.rsplit("/", 1)[-1], expect_sha256=a.local.sha256,
         )
         stable = localfs.matches(root, a.path, a.local)
         deleted: tuple[str, ...] = ()

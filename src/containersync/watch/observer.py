@@ -32,7 +32,6 @@ Callbacks run on watchdog's threads; they must be quick and thread-safe (see
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import threading
 import time
@@ -52,11 +51,12 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from containersync.logs import get_logger
 from containersync.scan.ignore import TEMP_PREFIX
 from containersync.watch import inotify_hooks
 from containersync.watch.own_writes import ANY, Expected, OwnWrite, OwnWrites, own_write_block
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 OWN_TEMP_PREFIX = TEMP_PREFIX
 """Basename prefix of containersync's temporary files (``scan.ignore``); always ignored."""
@@ -194,7 +194,7 @@ class LocalWatcher:
 
     def _set_degraded(self, message: str) -> None:
         self._degraded = message
-        log.warning(message)
+        log.warning("watcher-degraded", message=message, root=self._root_str)
 
     def _count_dirs(self) -> int:
         count = 1
@@ -221,7 +221,8 @@ class LocalWatcher:
     # -- inotify reporter (called on watchdog threads) -----------------------------------
 
     def queue_overflow(self) -> None:
-        log.warning("inotify queue overflowed under %s: events were lost", self._root_str)
+        log.warning("watch-queue-overflow", message="inotify queue overflowed: events were "
+                    "lost; rescanning", root=self._root_str)
         self._on_full_rescan("queue-overflow")
 
     def watch_failed(self, path: bytes, error: OSError) -> None:
