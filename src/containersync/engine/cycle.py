@@ -142,8 +142,9 @@ def run_cycle(
     problems += [o.problem for o in report.outcomes if o.problem is not None]
     # "converged" is checked, not assumed: an outcome left unknown is settled now
     report.settled += settle_open(ctx, cid, problems)
-    refreshed = manifest.refresh(ctx, cid, remote.manifests,
-                                 full_listing=opts.listing == "full")
+    refreshed = manifest.refresh(
+        ctx, cid, remote.manifests, full_listing=opts.listing == "full",
+        changed=bool(report.outcomes or rebuilt or attached.new_generation))
     problems += refreshed.problems
     report.sandbox_paths, report.manifest_path = refreshed.paths, refreshed.manifest
     finish(problems)

@@ -49,17 +49,24 @@ class Refreshed:
 
 
 def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
-            full_listing: bool) -> Refreshed:
+            full_listing: bool, changed: bool = True) -> Refreshed:
     """Make the container's manifest say what the index says the container holds.
 
     ``listed``: the manifest objects the cycle's listing showed. Writes nothing when the
     recorded manifest already says it (and, after a full listing, is still there), so a
-    sync that changed nothing makes no request here. A failure is a problem of the run,
+    sync that changed nothing makes no request here. ``changed``: the cycle changed a base
+    (or attached, or rebuilt); a targeted cycle that did not returns at once, with no
+    ``paths``. A failure is a problem of the run,
     never a reason to fail the files' sync; it is tried again at the next cycle. A
     pull-only mapping writes nothing to the container: its manifest stays as it was."""
     s = ctx.settings
-    paths = m.sandbox_paths(ctx.index.bases(ctx.name))
     row = ctx.index.manifest(ctx.name)
+    if not (full_listing or changed or [o for o in listed if row is None
+                                        or o.file_id != row.file_id]):
+        # a targeted cycle that changed nothing: the manifest cannot be stale, and reading
+        # every base would make an idle daemon's cycles cost the size of the tree
+        return Refreshed({}, row.remote_path if row else None)
+    paths = m.sandbox_paths(ctx.index.bases(ctx.name))
     # what code in the sandbox wrote at the manifest's name is not ours to delete (it is
     # never pulled either): only uploads, ours or left by a crash of ours, are replaced
     listed = [o for o in listed if o.source == "user" or (row and o.file_id == row.file_id)]
