@@ -51,10 +51,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     creds = tmp / "credentials"
     creds.mkdir()
     (creds / "cred").write_text(WRONG)
+    (creds / "token").write_text("from-a-credential")
+    for skill in ("skill", "other-skill"):
+        (tmp / skill).mkdir()
+        (tmp / skill / "SKILL.md").write_text(f"---\nname: {skill}\n---\n")
     a = start_server(tmp / "a", api_key=RIGHT, latency_ms=LATENCY_MS)
     b = start_server(tmp / "b", api_key=RIGHT, latency_ms=LATENCY_MS)
     try:
-        yield World(a, b, tmp, {"KEY_RIGHT": RIGHT, "KEY_WRONG": WRONG,
+        yield World(a, b, tmp, {"KEY_RIGHT": RIGHT, "KEY_WRONG": WRONG, "TOKEN_A": "token-a",
+                                "TOKEN_B": "token-b",
                                 "CREDENTIALS_DIRECTORY": str(creds), "HOME": str(tmp)})
     finally:
         a.stop()
@@ -72,7 +77,12 @@ def base_raw(w: World) -> dict[str, Any]:
             "container": {"name": "box", "memory_limit": "1g", "expires_after_minutes": 20,
                           "file_ids": ["file_1"],
                           "network_policy": {"type": "allowlist",
-                                             "allowed_domains": ["example.com"]}},
+                                             "allowed_domains": ["example.com"],
+                                             "domain_secrets": [{"domain": "example.com",
+                                                                 "name": "T",
+                                                                 "value_env": "TOKEN_A"}]},
+                          "skills": [{"skill_id": "skill_1", "version": "1"},
+                                     {"path": str(w.tmp / "skill"), "description": "d"}]},
         }],
     }
 
@@ -83,6 +93,14 @@ def _set(*path: str | int, value: Any) -> Callable[[dict[str, Any], World], None
         for part in path[:-1]:
             node = node[part]
         node[path[-1]] = value
+    return change
+
+
+def _both(*changes: Callable[[dict[str, Any], World], None]
+          ) -> Callable[[dict[str, Any], World], None]:
+    def change(raw: dict[str, Any], w: World) -> None:
+        for one in changes:
+            one(raw, w)
     return change
 
 
@@ -134,7 +152,23 @@ CHANGES: dict[str, Callable[[dict[str, Any], World], None]] = {
     "mappings.container.network_policy.type": _set(*C, "network_policy",
                                                    value={"type": "disabled"}),
     "mappings.container.network_policy.allowed_domains": _set(
-        *C, "network_policy", "allowed_domains", value=["example.org"]),
+        *C, "network_policy", "allowed_domains", value=["example.com", "example.org"]),
+    "mappings.container.network_policy.domain_secrets.domain": _both(
+        _set(*C, "network_policy", "allowed_domains", value=["example.com", "example.org"]),
+        _set(*C, "network_policy", "domain_secrets", 0, "domain", value="example.org")),
+    "mappings.container.network_policy.domain_secrets.name": _set(
+        *C, "network_policy", "domain_secrets", 0, "name", value="U"),
+    "mappings.container.network_policy.domain_secrets.value_env": _set(
+        *C, "network_policy", "domain_secrets", 0, "value_env", value="TOKEN_B"),
+    "mappings.container.network_policy.domain_secrets.value_credential": _set(
+        *C, "network_policy", "domain_secrets", 0,
+        value={"domain": "example.com", "name": "T", "value_credential": "token"}),
+    "mappings.container.skills.skill_id": _set(*C, "skills", 0, "skill_id", value="skill_2"),
+    "mappings.container.skills.version": _set(*C, "skills", 0, "version", value="2"),
+    "mappings.container.skills.path": lambda raw, w: _set(
+        *C, "skills", 1, "path", value=str(w.tmp / "other-skill"))(raw, w),
+    "mappings.container.skills.name": _set(*C, "skills", 1, "name", value="renamed"),
+    "mappings.container.skills.description": _set(*C, "skills", 1, "description", value="e"),
 }
 
 

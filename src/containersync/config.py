@@ -36,7 +36,6 @@ from typing import Any, Literal, get_args, get_origin
 import pathspec
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -44,14 +43,25 @@ from pydantic import (
     model_validator,
 )
 
+from containersync.config_base import ENV_NAME, Model, env_of, expand_path, path_field
+from containersync.config_spec import (  # re-exported: the models of [mappings.container]
+    AUTO_CONTAINER_NAME,
+    ContainerSpec,
+    DomainSecret,
+    NetworkPolicy,
+    SkillConfig,
+)
 from containersync.errors import ConfigError
 from containersync.model.entry import Mode
+from containersync.skills import check_skill
+
+__all__ = ["AUTO_CONTAINER_NAME", "Config", "ConfigError", "ContainerSpec", "DomainSecret",
+           "LoadedConfig", "MappingConfig", "NetworkPolicy", "SkillConfig", "expand_path",
+           "load_config", "parse_config"]
 
 ENV_CONFIG = "CONTAINERSYNC_CONFIG"
 LOCAL_BASE_URL = "local"
 MAPPING_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 #: a config file is a few KiB; this bounds the time to read, parse and validate it
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -65,44 +75,7 @@ HOUR = 3600.0
 DAY = 86400.0
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-def _env(info: ValidationInfo) -> Mapping[str, str]:
-    ctx = info.context or {}
-    env = ctx.get("env")
-    return env if env is not None else os.environ
-
-
-def expand_path(raw: str, env: Mapping[str, str], relative_to: Path | None = None) -> Path:
-    """Expand ``~`` and ``$VAR`` using ``env``; anchor a relative result at ``relative_to``."""
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        if name not in env:
-            raise ValueError(f"environment variable ${name} is not set")
-        return env[name]
-
-    text = _VAR.sub(substitute, raw)
-    if text == "~" or text.startswith("~/"):
-        home = env.get("HOME") or str(Path.home())
-        text = home + text[1:]
-    path = Path(text)
-    if not path.is_absolute() and relative_to is not None:
-        path = relative_to / path
-    return Path(os.path.normpath(path))
-
-
-def _path_field(value: Any, info: ValidationInfo) -> Any:
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("a path must not contain a NUL character (\\u0000)")
-    if isinstance(value, str):
-        base = (info.context or {}).get("config_dir")
-        return expand_path(value, _env(info), base)
-    return value
-
-
-class ApiConfig(_Model):
+class ApiConfig(Model):
     base_url: str = LOCAL_BASE_URL
     api_key_env: str = "OPENAI_API_KEY"
     #: name of a systemd credential (LoadCredential=NAME:...) holding the key; read from
@@ -129,7 +102,7 @@ class ApiConfig(_Model):
     @field_validator("api_key_env")
     @classmethod
     def _api_key_env(cls, value: str) -> str:
-        if not _ENV_NAME.match(value):
+        if not ENV_NAME.match(value):
             raise ValueError("must be the name of an environment variable, not the key itself")
         return value
 
@@ -138,7 +111,7 @@ class ApiConfig(_Model):
         return self.base_url == LOCAL_BASE_URL
 
 
-class StateConfig(_Model):
+class StateConfig(Model):
     dir: Path
     #: the trash is a promise: at least a day, at most ten years
     trash_retention_days: float = Field(default=30, ge=1, le=3650)
@@ -146,7 +119,7 @@ class StateConfig(_Model):
     @field_validator("dir", mode="before")
     @classmethod
     def _expand(cls, value: Any, info: ValidationInfo) -> Any:
-        return _path_field(value, info)
+        return path_field(value, info)
 
     @property
     def index_file(self) -> Path:
@@ -157,7 +130,7 @@ class StateConfig(_Model):
         return self.dir / "trash"
 
 
-class DaemonConfig(_Model):
+class DaemonConfig(Model):
     debounce_ms: int = Field(default=100, ge=0, le=int(HOUR * 1000))
     max_wait_ms: int = Field(default=2000, ge=0, le=int(HOUR * 1000))
     pull_interval_seconds: float = Field(default=5, gt=0, le=HOUR)
@@ -186,48 +159,7 @@ class DaemonConfig(_Model):
         return expires_after_minutes * 60 / 2
 
 
-class NetworkPolicy(_Model):
-    type: Literal["disabled", "allowlist"] = "disabled"
-    allowed_domains: tuple[str, ...] = ()
-
-    @model_validator(mode="after")
-    def _domains(self) -> NetworkPolicy:
-        if self.type == "allowlist" and not self.allowed_domains:
-            raise ValueError('type "allowlist" needs a non-empty allowed_domains list')
-        if self.type == "disabled" and self.allowed_domains:
-            raise ValueError('allowed_domains only applies to type "allowlist"')
-        return self
-
-
-class ContainerSpec(_Model):
-    """Either a spec to create the container from, or ``id`` of one to adopt."""
-
-    name: str | None = Field(default=None, min_length=1, max_length=256)
-    id: str | None = Field(default=None, pattern=r"^cntr_[A-Za-z0-9]+$")
-    memory_limit: Literal["512m", "1g", "2g", "4g", "16g", "64g"] | None = None
-    expires_after_minutes: int = Field(default=20, ge=1, le=20)
-    network_policy: NetworkPolicy | None = None
-    file_ids: tuple[str, ...] = ()
-
-    @model_validator(mode="after")
-    def _adopt_or_create(self) -> ContainerSpec:
-        if self.id is not None:
-            extra = sorted({"name", "memory_limit", "network_policy", "file_ids"}
-                           & self.model_fields_set)
-            if extra:
-                raise ValueError(f"an adopted container (id) is never created, so "
-                                 f"{', '.join(extra)} cannot apply: remove them or remove id")
-        return self
-
-    @property
-    def adopted(self) -> bool:
-        return self.id is not None
-
-    def create_name(self, mapping: str) -> str:
-        return self.name or f"containersync-{mapping}"
-
-
-class MappingConfig(_Model):
+class MappingConfig(Model):
     name: str
     local: Path
     mode: Mode = Mode.TWO_WAY
@@ -241,7 +173,7 @@ class MappingConfig(_Model):
     @field_validator("local", mode="before")
     @classmethod
     def _expand(cls, value: Any, info: ValidationInfo) -> Any:
-        return _path_field(value, info)
+        return path_field(value, info)
 
     @model_validator(mode="before")
     @classmethod
@@ -294,7 +226,7 @@ class MappingConfig(_Model):
         return value
 
 
-class Config(_Model):
+class Config(Model):
     api: ApiConfig = ApiConfig()
     state: StateConfig
     daemon: DaemonConfig = DaemonConfig()
@@ -306,7 +238,7 @@ class Config(_Model):
         if isinstance(data, dict):
             state = data.get("state", {})
             if isinstance(state, dict) and "dir" not in state:
-                data = {**data, "state": {**state, "dir": default_state_dir(_env(info))}}
+                data = {**data, "state": {**state, "dir": default_state_dir(env_of(info))}}
         return data
 
     def mapping(self, name: str) -> MappingConfig:
@@ -604,6 +536,8 @@ def _check_consistency(config: Config, file: str) -> None:
                                   file=file, field=f"mappings[{i}].local",
                                   fix="map folders that do not contain each other")
         roots.append((i, root))
+        for j, skill in enumerate(m.container.skills):
+            check_skill(skill, field=f"mappings[{i}].container.skills[{j}]", file=file)
 
 
 # -- a mapping's identity ------------------------------------------------------------------

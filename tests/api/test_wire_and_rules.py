@@ -63,7 +63,9 @@ def test_quirky_bodies_parse_and_keep_unknown_fields() -> None:
 
 def test_malformed_body_is_rejected_not_a_pydantic_error() -> None:
     with pytest.raises(Rejected, match="created_at"):
-        parse(Container, b'{"id": "cntr_1", "name": "n", "status": "running"}', what="GET x")
+        # a missing field is allowed (live objects may lack any but id); a wrong type is not
+        parse(Container, b'{"id": "cntr_1", "name": "n", "created_at": "yesterday"}',
+              what="GET x")
 
 
 def test_spec_body_omits_unset_fields() -> None:
@@ -143,6 +145,19 @@ def test_translate_scrubs_an_echoed_key() -> None:
     error = translate(echoed, redact=("sk-secret-123",))
     assert "sk-secret-123" not in str(error)
     assert "[redacted]" in str(error)
+
+
+@pytest.mark.parametrize("quoted", [
+    "tok\\ten",            # repr / JSON escaping of a tab
+    "caf\\u00e9-tok",      # JSON with ensure_ascii
+    "a%2Fb%20c",            # percent-encoded
+])
+def test_translate_scrubs_a_secret_quoted_back_escaped(quoted: str) -> None:
+    secret = {"tok\\ten": "tok\ten", "caf\\u00e9-tok": "caf\u00e9-tok",
+              "a%2Fb%20c": "a/b c"}[quoted]
+    echoed = answer(400, error_body(f"Invalid value for 'x': '{quoted}'."))
+    error = translate(echoed, redact=(secret,))
+    assert quoted not in str(error) and "[redacted]" in str(error)
 
 
 def test_translate_html_error_page() -> None:

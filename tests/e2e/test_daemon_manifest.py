@@ -64,7 +64,12 @@ def test_the_daemon_keeps_the_manifest_true(
     (run.local / "data/2024/sales.csv").rename(run.local / "data/sales.csv")
     (run.local / "notes.md").write_text("n\n")
     files = {"data/sales.csv": "a,1\n", "archive/sales.csv": "b,2\n", "notes.md": "n\n"}
-    wait_for(lambda: _true(run, cid, files), "the manifest after a rename and a new file")
+    try:
+        wait_for(lambda: _true(run, cid, files), "the manifest after a rename and a new file")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: it says {_said(run, cid)}, objects "
+                             f"{run.server.store.list_container_files(cid)}\n"
+                             f"{run.log()[-5000:]}") from None
     assert not (run.local / "containersync-manifest.json").exists()
     assert sorted(p.name for p in run.local.rglob("*") if p.is_file()) == [
         "notes.md", "sales.csv", "sales.csv"]

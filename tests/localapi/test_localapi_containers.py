@@ -7,11 +7,23 @@ param/code, the name filter, cursor pagination in both orders, and the API key c
 from __future__ import annotations
 
 import base64
+import io
+import zipfile
 
 import openai
 import pytest
 
 from support.backend import raw, sdk
+
+
+def _zip() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("SKILL.md", "---\nname: n\ndescription: d\n---\n")
+    return out.getvalue()
+
+
+ZIP = _zip()
 
 
 def test_create_retrieve_list_delete(local_server):
@@ -47,7 +59,7 @@ def test_create_accepts_every_documented_option_and_hides_secrets(local_server):
             skills=[{"type": "skill_reference", "skill_id": "skill_1", "version": "2"},
                     {"type": "inline", "name": "n", "description": "d",
                      "source": {"type": "base64", "media_type": "application/zip",
-                                "data": base64.b64encode(b"PK").decode()}}])
+                                "data": base64.b64encode(ZIP).decode()}}])
         assert made.memory_limit == "4g" and made.expires_after.minutes == 5
         body = http.get(f"/v1/containers/{made.id}").json()
         assert body["network_policy"] == {"type": "allowlist", "allowed_domains": ["pypi.org"]}
@@ -85,8 +97,21 @@ def test_create_accepts_seed_003_spellings(local_server):
     ({"name": "x", "network_policy": {"type": "allowlist"}}, "network_policy.allowed_domains",
      "missing_required_parameter"),
     ({"name": "x", "skills": [{"type": "inline", "name": "n", "description": "d",
-                               "source": {"type": "base64", "media_type": "a", "data": "@@"}}]},
+                               "source": {"type": "base64", "media_type": "application/zip",
+                                          "data": "@@"}}]},
      "skills[0].source.data", "invalid_value"),
+    ({"name": "x", "skills": [{"type": "inline", "name": "n", "description": "d",
+                               "source": {"type": "base64", "media_type": "application/zip",
+                                          "data": base64.b64encode(b"PK not a zip").decode()}}]},
+     "skills[0].source.data", "invalid_value"),
+    ({"name": "x", "skills": [{"type": "inline", "name": "n", "description": "d",
+                               "source": {"type": "base64", "media_type": "text/plain",
+                                          "data": base64.b64encode(ZIP).decode()}}]},
+     "skills[0].source.media_type", "invalid_value"),
+    ({"name": "x", "skills": [{"type": "skill_reference", "skill_id": "s" * 65}]},
+     "skills[0].skill_id", "string_above_max_length"),
+    ({"name": "x", "skills": [{"type": "skill_reference", "skill_id": "s", "version": 2}]},
+     "skills[0].version", "invalid_type"),
     ({"name": "x", "skills": [{"type": "weird"}]}, "skills[0].type", "invalid_value"),
     ({"name": "x", "file_ids": "file-1"}, "file_ids", "invalid_type"),
 ])

@@ -157,3 +157,26 @@ def test_serve_local_serves_and_exits_zero_on_sigterm(tmp_path):
             proc.kill()
             proc.wait()
         proc.stderr.close()
+
+
+def test_serve_local_can_leave_container_fields_out(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "containersync", "serve-local", "--port", "0",
+         "--data-dir", str(tmp_path / "d"), "--omit-container-field", "memory_limit",
+         "--omit-container-field", "network_policy"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONWARNINGS": "error"})
+    try:
+        line = proc.stderr.readline()
+        base = line.split("listening on ")[1].split()[0]
+        made = httpx.post(f"{base}/containers", json={"name": "sparse", "memory_limit": "4g"})
+        assert made.status_code == 200
+        body = made.json()
+        assert "memory_limit" not in body and "network_policy" not in body
+        assert body["id"].startswith("cntr_") and body["name"] == "sparse"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()

@@ -62,11 +62,15 @@ def listings(draw: st.DrawFn) -> tuple[list[RemoteObject], dict[str, BaseEntry],
     base: dict[str, BaseEntry] = {}
     for path in PATHS:
         mine = [o for o in objs if own.get(o.file_id) == path]
-        pick = draw(st.sampled_from([None, *mine]))
+        # or one the assistant wrote that we pulled (known: a decision took it)
+        pulled = [o for o in objs if o.remote_path == f"{ROOT}/{path}"
+                  and o.source == "assistant" and o.file_id not in own]
+        pick = draw(st.sampled_from([None, *mine, *pulled]))
         if pick is not None:
             base[path] = BaseEntry(path, 1, 1, "s", pick.file_id, pick.remote_path,
-                                   pick.created_at, "user")
+                                   pick.created_at, pick.source)
     known = {o.file_id for o in objs if draw(st.booleans())}
+    known |= {b.remote_id for b in base.values() if b.remote_id not in own}
     return objs, base, own, known
 
 
@@ -84,6 +88,18 @@ def test_the_current_object_is_chosen_by_knowledge(
                   and o.file_id not in known]
         tracked = next((o for o in here if path in base and o.file_id == base[path].remote_id),
                        None)
+        # a version older (by second) than one someone else wrote that a decision took
+        # into account is old news, not a change: the base's object when pulled, or a
+        # known object at the path
+        b = base.get(path)
+        floor = [o.created_at for o in here if o.file_id in known and o.file_id not in own
+                 and o.source == "assistant" and (b is None or o.file_id != b.remote_id)]
+        if b is not None and b.remote_id is not None and b.remote_id not in own:
+            if tracked is not None:
+                floor.append(tracked.created_at)
+            elif b.remote_created_at is not None:
+                floor.append(b.remote_created_at)
+        unseen = [o for o in unseen if not floor or o.created_at >= max(floor)]
         current = v.files.get(path)
         if unseen:
             # of the newest second, the last listed; the others are tied (kept as copies)
@@ -91,8 +107,9 @@ def test_the_current_object_is_chosen_by_knowledge(
             *rivals, newest = [o for o in unseen if o.created_at == second]
             assert current is not None and current.file_id == newest.file_id
             assert [f.file_id for f in v.tied.get(path, ())] == [o.file_id for o in rivals]
-            if tracked is not None and newest.created_at <= tracked.created_at:
-                assert path in v.ambiguous  # compared, never hidden
+            if (tracked is not None and tracked.file_id in own
+                    and newest.created_at <= tracked.created_at):
+                assert path in v.ambiguous  # compared with our upload, never hidden
         elif tracked is not None:
             assert current is not None and current.file_id == tracked.file_id
         else:

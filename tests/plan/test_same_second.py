@@ -4,6 +4,8 @@ seen is compared, never hidden; one already decided on never wins by its timesta
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from planfix import NOW, ROOT, base, local, sha
 
 from containersync.model.entry import Mode, RemoteObject
@@ -97,3 +99,41 @@ def test_same_second_writes_of_unknown_size_are_hashed_first_and_equal_ones_not_
     differ = reconcile({}, {}, v, Mode.TWO_WAY, now=NOW,
                        digests={"c_1": sha("x"), "c_2": sha("y")})
     assert [x.remote.file_id for x in differ.actions if isinstance(x, SaveConflictCopy)] == ["c_2"]
+
+
+# -- a version older than the one pulled is old news, whatever a listing missed -----------
+
+PULLED = RemoteObject("cfile_kkk", f"{ROOT}/a.txt", 500, "assistant", None)
+PULLED_BASE = replace(base("v1", remote_id="cfile_kkk", remote_path=f"{ROOT}/a.txt"),
+                      remote_created_at=500, source="assistant")
+STALE = RemoteObject("cfile_aaa", f"{ROOT}/a.txt", 499, "assistant", None)
+
+
+def test_an_unseen_version_older_than_the_pulled_one_does_not_roll_the_file_back() -> None:
+    """The assistant wrote a.txt twice; we pulled the second (the base), and a listing with
+    a gap never showed the first. Found later, the first is older than what the sandbox
+    shows: downloading it would roll the file back and delete the newer version (the
+    soak's seed 9, before listings stopped at our own uploads)."""
+    v = remote_view([STALE, PULLED], {"a.txt": PULLED_BASE}, remote_root=ROOT,
+                    known={"cfile_kkk"})
+    assert v.files["a.txt"].file_id == "cfile_kkk" and not v.ambiguous and not v.tied
+    plan = reconcile({"a.txt": PULLED_BASE}, {"a.txt": local("v1")}, v, Mode.TWO_WAY, now=NOW)
+    assert plan.actions == ()
+    assert "cfile_aaa" in v.seen["a.txt"]  # remembered as decided on: never news again
+
+
+def test_an_unseen_version_older_than_a_deleted_pulled_one_does_not_come_back() -> None:
+    """The assistant then deleted the version we pulled: the path is gone from the sandbox's
+    point of view; the older, never-listed version is not restored."""
+    v = remote_view([STALE], {"a.txt": PULLED_BASE}, remote_root=ROOT, known={"cfile_kkk"})
+    assert "a.txt" not in v.files
+    plan = reconcile({"a.txt": PULLED_BASE}, {"a.txt": local("v1")}, v, Mode.TWO_WAY, now=NOW)
+    assert not any(type(a).__name__ == "Download" for a in plan.actions)
+
+
+def test_an_unseen_version_in_the_same_second_as_the_pulled_one_is_still_news() -> None:
+    """Same second: it may be the later write; it is taken, as before."""
+    same = RemoteObject("cfile_aaa", f"{ROOT}/a.txt", 500, "assistant", None)
+    v = remote_view([PULLED, same], {"a.txt": PULLED_BASE}, remote_root=ROOT,
+                    known={"cfile_kkk"})
+    assert v.files["a.txt"].file_id == "cfile_aaa"

@@ -196,7 +196,9 @@ class Script:
             if rel.startswith(folder + "/"):
                 self.ledger.deleted(rel, [token])
                 self.log(f"local delete (folder) {rel} {token}")
-        shutil.rmtree(self.root / folder)
+        # like `rm -rf`: an entry the daemon removed meanwhile (its temporary file, a
+        # download it moved into place) is not an error
+        shutil.rmtree(self.root / folder, onerror=_gone_is_fine)
         return True
 
     def assistant_write(self) -> bool:
@@ -251,3 +253,8 @@ class Script:
         self.server.advance_clock(1)
         self.log("tick")
 
+
+def _gone_is_fine(_fn: object, _path: str, exc: tuple[type[BaseException], BaseException,
+                                                    object]) -> None:
+    if not isinstance(exc[1], FileNotFoundError):
+        raise exc[1]

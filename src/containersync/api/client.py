@@ -21,6 +21,7 @@ Responsibilities and invariants:
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -69,6 +70,21 @@ class _HashOnly:
 
     def truncate(self, size: int | None = None, /) -> int:
         return 0
+
+
+class _Counting(io.BufferedReader):
+    """A file opened for reading that says how many bytes each read returned (httpx reads
+    an upload in chunks as it sends them, so this is the upload's progress)."""
+
+    def __init__(self, path: Path, on_read: Callable[[int], None]) -> None:
+        super().__init__(io.FileIO(path, "rb"))
+        self._on_read = on_read
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        data = super().read(size)
+        if data:
+            self._on_read(len(data))
+        return data
 
 
 class ContainersClient:
@@ -131,8 +147,10 @@ class ContainersClient:
 
     def _call(self, make: Callable[[], httpx.Request], read: Callable[[httpx.Response], T], *,
               stream: bool = False, file_route: bool = False, container_id: str | None = None,
-              recover_with: Callable[[], T | None] | None = None) -> T:
-        """Send, retry per policy, and return ``read(response)`` of the first success."""
+              recover_with: Callable[[], T | None] | None = None,
+              redact: tuple[str, ...] = ()) -> T:
+        """Send, retry per policy, and return ``read(response)`` of the first success;
+        ``redact``: secrets the request carries, scrubbed from any error (besides the key)."""
         attempt = 0
         while True:
             failure: Failure
@@ -154,7 +172,7 @@ class ContainersClient:
             delay = self._policy.next_delay(attempt, failure)
             if delay is None:
                 error = translate(failure, file_route=file_route, container_id=container_id,
-                                  redact=self._secrets)
+                                  redact=self._secrets + redact)
                 if isinstance(failure, httpx.HTTPError):
                     raise error from failure
                 raise error
@@ -164,7 +182,8 @@ class ContainersClient:
     def _json(self, method: str, url: str, model: type[M], *, json: Any = None,
               params: dict[str, Any] | None = None, file_route: bool = False,
               container_id: str | None = None,
-              recover_with: Callable[[], M | None] | None = None) -> M:
+              recover_with: Callable[[], M | None] | None = None,
+              redact: tuple[str, ...] = ()) -> M:
         def make() -> httpx.Request:
             return self._http.build_request(method, url, json=json, params=params)
 
@@ -172,7 +191,7 @@ class ContainersClient:
             return parse(model, response.content, what=f"{method} {url}")
 
         return self._call(make, read, file_route=file_route, container_id=container_id,
-                          recover_with=recover_with)
+                          recover_with=recover_with, redact=redact)
 
     def _pages(self, url: str, model: type[Page[ItemT]], params: dict[str, Any],
                after: str | None, container_id: str | None = None) -> Iterator[ItemT]:
@@ -199,7 +218,7 @@ class ContainersClient:
                 self.list_containers(name=spec.name), spec.name, before)
 
         return self._json("POST", "containers", Container, json=spec.create_body(),
-                          recover_with=look)
+                          recover_with=look, redact=spec.secret_values())
 
     def retrieve_container(self, cid: str) -> Container:
         return self._json("GET", f"containers/{cid}", Container, container_id=cid)
@@ -222,13 +241,14 @@ class ContainersClient:
         return obj
 
     def upload_file(self, cid: str, source: Path, *, remote_path: str | None = None,
-                    filename: str | None = None,
-                    expect_sha256: str | None = None) -> ContainerFile:
+                    filename: str | None = None, expect_sha256: str | None = None,
+                    on_sent: Callable[[int], None] | None = None) -> ContainerFile:
         """Stream ``source`` into the container; sends ``path`` when ``remote_path`` is set.
 
         ``expect_sha256``: the digest the caller read when it decided to upload; after an
         ambiguous failure an object with it is adopted as this upload's even when the file
-        changed since (``api.recover``)."""
+        changed since (``api.recover``). ``on_sent(n)`` is called as each chunk is sent
+        (again from the start on a retry)."""
         name = filename or (PurePosixPath(remote_path).name if remote_path else source.name)
         try:
             size = source.stat().st_size
@@ -242,7 +262,7 @@ class ContainersClient:
                 fh.close()
             opened.clear()
             try:
-                fh = source.open("rb")
+                fh = source.open("rb") if on_sent is None else _Counting(source, on_sent)
             except OSError as exc:
                 raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
             opened.append(fh)
@@ -294,11 +314,14 @@ class ContainersClient:
         """The sha256 of a container file's content, streamed and kept nowhere."""
         return self._download(cid, fid, _HashOnly())[1]
 
-    def download_file(self, cid: str, fid: str, dest: BinaryIO) -> tuple[int, str]:
-        """Stream the content into ``dest``; returns (bytes written, sha256 hex)."""
-        return self._download(cid, fid, dest)
+    def download_file(self, cid: str, fid: str, dest: BinaryIO, *,
+                      on_received: Callable[[int], None] | None = None) -> tuple[int, str]:
+        """Stream the content into ``dest``; returns (bytes written, sha256 hex).
+        ``on_received(n)`` is called as each chunk is written."""
+        return self._download(cid, fid, dest, on_received)
 
-    def _download(self, cid: str, fid: str, dest: _Sink) -> tuple[int, str]:
+    def _download(self, cid: str, fid: str, dest: _Sink,
+                  on_received: Callable[[int], None] | None = None) -> tuple[int, str]:
         url = f"containers/{cid}/files/{fid}/content"
 
         def make() -> httpx.Request:
@@ -314,6 +337,8 @@ class ContainersClient:
                     dest.write(chunk)
                     digest.update(chunk)
                     written += len(chunk)
+                    if on_received is not None:
+                        on_received(len(chunk))
             except OSError as exc:
                 raise LocalError(f"cannot write the download of {fid}: {exc.strerror}") from exc
             return written, digest.hexdigest()

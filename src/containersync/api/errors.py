@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -54,10 +55,18 @@ def envelope(response: httpx.Response) -> dict[str, Any]:
     return dict(error) if isinstance(error, dict) else {}
 
 
+def _spellings(secret: str) -> set[str]:
+    """The ways a server may quote ``secret`` back: as sent, escaped as in Python's repr or
+    in JSON (a tab becomes ``\\t``), or percent-encoded."""
+    return {s for s in (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1],
+                        json.dumps(secret, ensure_ascii=False)[1:-1], quote(secret, safe=""))
+            if s}
+
+
 def _scrub(text: str, redact: Iterable[str]) -> str:
     for secret in redact:
-        if secret:
-            text = text.replace(secret, "[redacted]")
+        for spelling in sorted(_spellings(secret), key=len, reverse=True) if secret else ():
+            text = text.replace(spelling, "[redacted]")
     return text
 
 

@@ -13,11 +13,15 @@ create body. Invariants:
 
 from __future__ import annotations
 
+import re
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from containersync.errors import Rejected
+
+#: a container id whose first 8 hex are its creation time (recorded live ids)
+_TIMED_ID = re.compile(r"^cntr_([0-9a-f]{8})[0-9a-f]{40}$")
 
 
 class WireModel(BaseModel):
@@ -38,14 +42,28 @@ class ExpiresAfter(WireModel):
 
 
 class Container(Identified):
-    name: str
-    created_at: int
-    status: str
+    """Every field but ``id`` may be missing live: ``name`` and ``status`` then read as
+    ``""`` (never matches a wanted name, never ``running``), ``created_at`` as the time in
+    the id's first 8 hex when it has that shape (recorded live ids do), else 0."""
+
+    name: str = ""
+    created_at: int = 0
+    status: str = ""
     object: str = "container"
     expires_after: ExpiresAfter | None = None
     last_active_at: int | None = None
     memory_limit: str | None = None
     network_policy: dict[str, Any] | None = None
+
+
+    @model_validator(mode="before")
+    @classmethod
+    def _created_from_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("created_at") is None:
+            match = _TIMED_ID.match(str(data.get("id", "")))
+            if match:
+                data = {**data, "created_at": int(match.group(1), 16)}
+        return data
 
 
 class ContainerFile(Identified):
@@ -86,8 +104,20 @@ class Page(WireModel, Generic[ItemT]):
     object: str = "list"
 
 
+class DomainSecretValue(BaseModel):
+    """One ``network_policy.domain_secrets`` entry with its value read: the value is a
+    ``SecretStr`` (shown as ``**********`` in any repr or log) until the body is built."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    domain: str
+    name: str
+    value: SecretStr
+
+
 class ContainerSpec(BaseModel):
-    """What a new container should look like; ``None`` means "let the server decide"."""
+    """What a new container should look like; ``None`` means "let the server decide".
+    ``skills`` (inline ones carry whole zips) and the secrets are left out of its repr."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -96,6 +126,12 @@ class ContainerSpec(BaseModel):
     memory_limit: str | None = None
     network_policy: dict[str, Any] | None = None
     file_ids: tuple[str, ...] | None = None
+    skills: tuple[dict[str, Any], ...] | None = Field(default=None, repr=False)
+    domain_secrets: tuple[DomainSecretValue, ...] = Field(default=(), repr=False)
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The secret values this spec sends, for redaction from any message."""
+        return tuple(s.value.get_secret_value() for s in self.domain_secrets)
 
     def create_body(self) -> dict[str, Any]:
         """The JSON body of ``POST /containers``; unset fields are left out, never null."""
@@ -107,8 +143,14 @@ class ContainerSpec(BaseModel):
             body["memory_limit"] = self.memory_limit
         if self.network_policy is not None:
             body["network_policy"] = dict(self.network_policy)
+            if self.domain_secrets:
+                body["network_policy"]["domain_secrets"] = [
+                    {"domain": s.domain, "name": s.name, "value": s.value.get_secret_value()}
+                    for s in self.domain_secrets]
         if self.file_ids is not None:
             body["file_ids"] = list(self.file_ids)
+        if self.skills is not None:
+            body["skills"] = [dict(s) for s in self.skills]
         return body
 
 

@@ -19,6 +19,7 @@ from containersync.errors import UsageError
 from containersync.localapi.app import create_app
 from containersync.localapi.embedded import bind_socket, uvicorn_config
 from containersync.localapi.store import Store
+from containersync.localapi.wire import OMITTABLE
 
 MAX_EXPIRY_CAP_MINUTES = 24 * 60
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -39,6 +40,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--latency-ms", type=int, default=0, help="sleep this long per /v1 request")
     p.add_argument("--max-expiry-minutes", type=int, default=20,
                    help="cap for expires_after.minutes (live: 20; up to 1440)")
+    p.add_argument("--omit-container-field", action="append", default=[], metavar="FIELD",
+                   choices=OMITTABLE,
+                   help="leave FIELD out of every container object, as live objects may "
+                        "(repeatable; recorded 2025 objects lack memory_limit and "
+                        "network_policy)")
     p.set_defaults(func=run)
 
 
@@ -52,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     store = Store(args.data_dir, assign_paths=args.assign_paths,
-                  max_expiry_minutes=args.max_expiry_minutes)
+                  max_expiry_minutes=args.max_expiry_minutes,
+                  omit_fields=tuple(args.omit_container_field))
     try:
         app = create_app(store, api_key=args.api_key, latency_ms=args.latency_ms)
         host, port = sock.getsockname()[:2]

@@ -36,12 +36,13 @@ def execute_plan(
     digests: dict[str, str], report: CycleReport, *, now: Callable[[], datetime],
     on_outcome: Callable[[Outcome], None], should_stop: Callable[[], bool],
     while_waiting: Callable[[], None] = lambda: None,
+    on_bytes: Callable[[int], None] = lambda _n: None,
 ) -> None:
     s = ctx.settings
     executor = Executor(
         Target(ctx.display_name, s.local_root, cid, s.remote_root, s.honour_paths),
         ctx.client, ctx.trash, digests=digests, now=now, concurrency=s.concurrency,
-        on_local_write=ctx.on_local_write,
+        on_local_write=ctx.on_local_write, on_bytes=on_bytes,
     )
     base_ids = {p: b.remote_id for p, b in base.items()}
 

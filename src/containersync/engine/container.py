@@ -48,8 +48,11 @@ def is_gone(container: Container) -> bool:
     return container.status.lower() in GONE_STATUSES
 
 
-def attach(ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool) -> Attached:
-    """Return the container to sync with, creating or replacing it when needed."""
+def attach(ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool,
+           known_gone: str | None = None) -> Attached:
+    """Return the container to sync with, creating or replacing it when needed.
+    ``known_gone``: a container a file route answered as gone (its object may not say so:
+    live objects may lack ``status``)."""
     name = ctx.name
     state = _claim_state(ctx, dry_run=dry_run)
     wanted_id = ctx.settings.container_id
@@ -63,7 +66,7 @@ def attach(ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool) -
     after: int | None = None  # a replacement must be newer than the container it replaces
     if current:
         found = _retrieve(ctx, current)
-        if found is not None and not is_gone(found):
+        if found is not None and not is_gone(found) and found.id != known_gone:
             return Attached(found, generation, new_generation=False)
         after = found.created_at if found is not None else 0
         if state is not None and state.adopted:
@@ -81,11 +84,13 @@ def attach(ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool) -
         return existing
     if dry_run:
         return Attached(None, generation + 1, new_generation=True)
+    spec = ctx.spec_for_create()  # before the intent: a refusal leaves nothing to settle
     with ctx.index.write() as tx:
         intent = tx.add_intent(name, "create-container", started_at=now().timestamp())
-    created = ctx.client.create_container(ctx.settings.container_spec)
+    created = ctx.client.create_container(spec)
     with ctx.index.write() as tx:
-        tx.attach_container(name, created.id, created.name, adopted=False)
+        tx.attach_container(name, created.id, created.name or spec.name,
+                            adopted=False)
         tx.clear_intent(intent)
     new_state = ctx.index.mapping(name)
     return Attached(created, new_state.generation if new_state else generation + 1, True)

@@ -8,7 +8,7 @@ ignore rules). Building a context does no I/O beyond loading the ignore files.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from containersync.api.client import ContainersClient
@@ -58,6 +58,10 @@ class MappingContext:
     #: a rule file that cannot be used (over the limits, unreadable): cycles refuse to run
     #: while it stands (``run_cycle``); ``rules`` then only serve the watcher
     rules_error: ConfigError | None = None
+    #: the container spec's inline skills or domain secrets could not be read: cycles
+    #: refuse to run (``ensure_spec``) until ``build_spec`` succeeds
+    spec_error: ConfigError | None = None
+    build_spec: Callable[[], ContainerSpec] | None = None
 
     @property
     def name(self) -> str:
@@ -68,6 +72,34 @@ class MappingContext:
     def display_name(self) -> str:
         """The config's name for the mapping: what the user sees."""
         return self.settings.name
+
+    def ensure_spec(self) -> None:
+        """Raise the spec's ``ConfigError`` unless building it again now succeeds (the
+        folder was fixed, the credential appeared); on success the settings carry it."""
+        if self.spec_error is None:
+            return
+        try:
+            spec = self.build_spec() if self.build_spec is not None else None
+        except ConfigError as exc:
+            self.spec_error = exc
+            raise
+        if spec is None:
+            raise self.spec_error
+        self.settings = replace(self.settings, container_spec=spec)
+        self.spec_error = None
+
+    def spec_for_create(self) -> ContainerSpec:
+        """The spec as it is now, just before a container is created: skill folders and
+        secrets are read again, so an edited skill or a rotated credential applies to the
+        next container made (a ``ConfigError`` when one cannot be read any more)."""
+        if self.build_spec is not None:
+            try:
+                spec = self.build_spec()
+            except ConfigError as exc:
+                self.spec_error = exc
+                raise
+            self.settings = replace(self.settings, container_spec=spec)
+        return self.settings.container_spec
 
     def reload_rules(self) -> None:
         self.rules, self.rules_error = load_rules(self.settings, self.rules)

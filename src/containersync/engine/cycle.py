@@ -67,8 +67,13 @@ class CycleOptions:
     should_stop: Callable[[], bool] = field(default=lambda: False)
     #: called every few seconds while long transfers are in flight (a liveness heartbeat)
     while_waiting: Callable[[], None] = field(default=lambda: None)
+    #: bytes sent or received as they move, from the transfer threads (progress)
+    on_bytes: Callable[[int], None] = field(default=lambda _n: None)
     #: the daemon's max-delete windows: what earlier cycles deleted (``daemon/deletions``)
     deletion_windows: Sequence[DeletionTally] = ()
+    #: a container a file route just answered "expired"/"not found" for: attach takes it as
+    #: gone whatever its object says
+    gone_container: str | None = None
 
 
 def run_cycle(
@@ -83,6 +88,7 @@ def run_cycle(
     _refuse_unmade_root(ctx)
     if ctx.rules_error is not None:
         raise ctx.rules_error  # before anything is listed, scanned or sent
+    ctx.ensure_spec()  # a container is never created without its skills or secrets
     attached = _attach(ctx, opts, now=now)
     report.note_container(attached)
     if attached.new_generation and (opts.only is not None or opts.listing != "full"):
@@ -132,7 +138,7 @@ def run_cycle(
 
     execute_plan(ctx, cid, plan.actions, base, digests, report, now=now,
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
-                 while_waiting=opts.while_waiting)
+                 while_waiting=opts.while_waiting, on_bytes=opts.on_bytes)
     remember_known(ctx, plan, view, report.outcomes)
     # what a download brought is known once it ran: count it as a creation (a file pulled,
     # then deleted by the assistant a minute later, is churn, not a mass deletion)
@@ -182,7 +188,7 @@ def _refuse_reserved(scanned: ScanResult) -> None:
 
 def _attach(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]) -> Attached:
     # attach creates (or claims) the mapping's row for its identity
-    return attach(ctx, now=now, dry_run=opts.dry_run)
+    return attach(ctx, now=now, dry_run=opts.dry_run, known_gone=opts.gone_container)
 
 
 def _list_and_settle(

@@ -86,8 +86,10 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
             return Refreshed(paths, row.remote_path)
         new = _upload(ctx, cid, data)
         with ctx.index.write() as tx:
+            # not into the listing cache (it holds what listings returned): an incremental
+            # listing stops at the first cached object, and the manifest there would hide
+            # what the sandbox wrote before it, and every upload of ours not listed yet
             tx.set_manifest(ctx.name, new.file_id, new.remote_path, digest)
-            tx.add_remote_objects(ctx.name, [new])  # an incremental pull knows it already
         old = {o.file_id for o in listed} | ({row.file_id} if row else set())
         _delete(ctx, cid, sorted(old - {new.file_id}))
     except (ContainerGone, AuthError):

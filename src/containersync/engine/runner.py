@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from containersync.engine.context import MappingContext
@@ -17,8 +18,9 @@ def sync_mapping(
 ) -> CycleReport:
     try:
         return run_cycle(ctx, opts, now=now)
-    except ContainerGone:
+    except ContainerGone as exc:
         if opts.dry_run:
             raise
-        # the next attach sees the container gone and starts a new generation
-        return run_cycle(ctx, opts, now=now)
+        # the next attach takes the container as gone (even when its object says nothing,
+        # as a live object without ``status`` does) and starts a new generation
+        return run_cycle(ctx, replace(opts, gone_container=exc.container_id), now=now)

@@ -23,23 +23,49 @@ from containersync.config import (
 )
 from containersync.endpoint import Endpoint, effective_config, resolve_endpoint
 from containersync.engine.context import MappingContext, MappingSettings, load_rules
+from containersync.errors import ConfigError
 from containersync.execute.trash import Trash
 from containersync.index.health import prepare_dir
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer, start_server
 from containersync.logs import get_logger
+from containersync.secrets import domain_secrets
+from containersync.skills import skill_body
 
 log = get_logger(__name__)
 
 
-def settings_for(m: MappingConfig, *, concurrency: int,
-                 identity: MappingIdentity | None = None) -> MappingSettings:
+def container_spec_for(m: MappingConfig, *, env: Mapping[str, str], field: str,
+                       extras: bool = True) -> ContainerSpec:
+    """What the mapping's container is created from. ``extras``: read its inline skill
+    folders and domain secrets (``env``) too; a missing one is a ``ConfigError`` naming
+    ``field`` (the mapping's key, ``mappings[i]``)."""
     spec = m.container
+    where = f"{field}.container"
     policy: dict[str, Any] | None = None
     if spec.network_policy is not None:
         policy = {"type": spec.network_policy.type}
         if spec.network_policy.type == "allowlist":
             policy["allowed_domains"] = list(spec.network_policy.allowed_domains)
+    skills = tuple(skill_body(s, field=f"{where}.skills[{i}]")
+                   for i, s in enumerate(spec.skills)) if extras else ()
+    secrets = domain_secrets(spec.network_policy, env, field=f"{where}.network_policy") \
+        if extras else ()
+    return ContainerSpec(
+        name=spec.create_name(m.name),
+        expires_after_minutes=spec.expires_after_minutes,
+        memory_limit=spec.memory_limit,
+        network_policy=policy,
+        file_ids=tuple(spec.file_ids) or None,
+        skills=skills or None,
+        domain_secrets=secrets,
+    )
+
+
+def settings_for(m: MappingConfig, *, concurrency: int,
+                 identity: MappingIdentity | None = None,
+                 container_spec: ContainerSpec | None = None) -> MappingSettings:
+    spec = m.container
     return MappingSettings(
         name=m.name,
         local_root=Path(m.local),
@@ -48,13 +74,8 @@ def settings_for(m: MappingConfig, *, concurrency: int,
         exclude=tuple(m.exclude),
         use_gitignore=m.use_gitignore,
         pull_sources=frozenset(m.pull_sources),
-        container_spec=ContainerSpec(
-            name=spec.create_name(m.name),
-            expires_after_minutes=spec.expires_after_minutes,
-            memory_limit=spec.memory_limit,
-            network_policy=policy,
-            file_ids=tuple(spec.file_ids) or None,
-        ),
+        container_spec=container_spec or container_spec_for(m, env=os.environ,
+                                                            field="mappings[0]"),
         container_id=spec.id,
         concurrency=concurrency,
         max_delete_fraction=m.max_delete_fraction,
@@ -78,6 +99,8 @@ class Session:
     client: ContainersClient
     backend: RunningServer | None = None
     endpoint: Endpoint | None = None
+    #: the environment the session was opened with (domain secrets are read from it)
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     _indexes: list[Index] = field(default_factory=list)
 
     @property
@@ -104,12 +127,23 @@ class Session:
             index.close()
 
     def context(self, m: MappingConfig, index: Index) -> MappingContext:
-        s = settings_for(m, concurrency=self.config.api.concurrency, identity=self.identity(m))
+        at = next((i for i, c in enumerate(self.config.mappings) if c.name == m.name), 0)
+
+        def build() -> ContainerSpec:
+            return container_spec_for(m, env=self.env, field=f"mappings[{at}]")
+
+        spec_error: ConfigError | None = None
+        try:
+            spec = build()
+        except ConfigError as exc:  # a skill folder or secret is missing: cycles refuse
+            spec, spec_error = container_spec_for(m, env=self.env, field="", extras=False), exc
+        s = settings_for(m, concurrency=self.config.api.concurrency, identity=self.identity(m),
+                         container_spec=spec)
         rules, rules_error = load_rules(s)
         return MappingContext(
             settings=s, client=self.client, index=index,
             trash=Trash(Path(self.config.state.trash_dir), self.config.state.trash_retention_days),
-            rules=rules, rules_error=rules_error,
+            rules=rules, rules_error=rules_error, spec_error=spec_error, build_spec=build,
         )
 
     def close(self) -> None:
@@ -143,7 +177,7 @@ def open_session(config: Config, env: Mapping[str, str] | None = None, *,
         base_url, key, timeout=api.timeout_seconds, max_connections=api.concurrency,
         max_retries=api.max_retries, extra_headers=endpoint.headers(),
     )
-    return Session(config=config, client=client, backend=backend, endpoint=endpoint)
+    return Session(config=config, client=client, backend=backend, endpoint=endpoint, env=env)
 
 
 @contextlib.contextmanager

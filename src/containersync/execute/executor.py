@@ -87,6 +87,7 @@ class Executor:
         now: Callable[[], datetime],
         concurrency: int = 8,
         on_local_write: Callable[[str], None] = lambda _rel: None,
+        on_bytes: Callable[[int], None] = lambda _n: None,
         wait_tick: float = 5.0,
     ) -> None:
         self.t = target
@@ -97,6 +98,7 @@ class Executor:
         self.now = now
         self.concurrency = max(1, concurrency)
         self.on_local_write = on_local_write
+        self.on_bytes = on_bytes  # bytes as they move, from the transfer threads
         self._emptied: set[str] = set()  # folders (relative) we trashed a file from
 
     # -- scheduling --------------------------------------------------------------------
@@ -214,6 +216,7 @@ class Executor:
         obj = self.client.upload_file(
             self.t.container_id, localfs.disk_path(root, a.path), remote_path=remote_path,
             filename=a.path.rsplit("/", 1)[-1], expect_sha256=a.local.sha256,
+            on_sent=self.on_bytes,
         )
         stable = localfs.matches(root, a.path, a.local)
         deleted: tuple[str, ...] = ()
@@ -285,7 +288,8 @@ class Executor:
         self.on_local_write(rel)
         cid = self.t.container_id
         nbytes, sha = localfs.write_atomically(
-            self.t.local_root, rel, lambda f: self.client.download_file(cid, remote.file_id, f),
+            self.t.local_root, rel,
+            lambda f: self.client.download_file(cid, remote.file_id, f, on_received=self.on_bytes),
             before_replace=before_replace,
         )
         return localfs.stat_local(self.t.local_root, rel, sha), nbytes

@@ -46,8 +46,10 @@ def record(
     (a remote delete drops the base only when it deleted the object the base points at)."""
     path = outcome.action.path
     if outcome.new_remote is not None:
+        # not into the listing cache: the cache is what listings returned, and the next
+        # incremental listing stops at the first object in it; an upload there would hide
+        # what the sandbox wrote between our last listing and the upload
         tx.add_own_upload(mapping, outcome.new_remote.file_id, path)
-        tx.add_remote_objects(mapping, [outcome.new_remote])
         tx.add_upload_path(mapping, outcome.new_remote.remote_path, path)
     for file_id in outcome.deleted_remote_ids:
         tx.remove_own_upload(mapping, file_id)

@@ -3,6 +3,8 @@
 - ``GET /_local/clock`` -> ``{"now"}``; ``POST /_local/clock/advance`` ``{"seconds"}`` -> ``{"now"}``
   (the offset is persisted in the data dir, so every process sharing it sees the move);
 - ``POST /_local/faults`` (see ``faults.py``), ``DELETE /_local/faults`` clears them;
+- ``POST /_local/containers/auto``: a container the Responses API made on its own (named
+  ``auto``), as live listings show them;
 - ``POST /_local/containers/{cid}/files``: multipart ``file`` plus form fields ``path``
   (required, absolute sandbox path), ``source`` (default ``assistant``) and ``record_bytes``
   (``true``/``false``, default ``false``: the object then reports ``bytes: null``). This is
@@ -82,8 +84,13 @@ async def add_assistant_file(request: Request) -> Response:
         form.close()
 
 
+async def add_auto_container(request: Request) -> Response:
+    return ok(await call(store_of(request).create_auto_container))
+
+
 def routes() -> list[Route]:
     return [
+        Route("/_local/containers/auto", add_auto_container, methods=["POST"]),
         Route("/_local/clock", clock_now, methods=["GET"]),
         Route("/_local/clock/advance", clock_advance, methods=["POST"]),
         Route("/_local/faults", add_fault, methods=["POST"]),

@@ -93,7 +93,8 @@ async def delete_container_file(request: Request) -> Response:
 
 async def container_file_content(request: Request) -> Response:
     p = request.path_params
-    return download(*await call(store_of(request).open_container_file, p["cid"], p["fid"]))
+    opened = await call(store_of(request).open_container_file, p["cid"], p["fid"])
+    return download(*opened, placeholder=True)
 
 
 async def create_file(request: Request) -> Response:

@@ -83,8 +83,9 @@ class RunningServer:
 
 def start_server(data_dir: Path, *, host: str = "127.0.0.1", port: int = 0,
                  api_key: str | None = None, assign_paths: bool = False, latency_ms: int = 0,
-                 max_expiry_minutes: int = 20) -> RunningServer:
-    store = Store(data_dir, assign_paths=assign_paths, max_expiry_minutes=max_expiry_minutes)
+                 max_expiry_minutes: int = 20, omit_fields: tuple[str, ...] = ()) -> RunningServer:
+    store = Store(data_dir, assign_paths=assign_paths, max_expiry_minutes=max_expiry_minutes,
+                  omit_fields=omit_fields)
     try:
         sock = bind_socket(host, port)
     except OSError:

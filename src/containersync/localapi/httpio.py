@@ -74,7 +74,17 @@ def form_text(form: Form, name: str) -> str | None:
     return form.fields.get(name)
 
 
-def content_disposition(filename: str) -> str:
+#: the plain ``filename`` of recorded live downloads: a placeholder, whatever the file is
+PLACEHOLDER_FILENAME = "file.txt"
+
+
+def content_disposition(filename: str, *, placeholder: bool = False) -> str:
+    """``placeholder``: the recorded live shape of container file downloads, a placeholder
+    ``filename`` and the sandbox file's base name (``<hex>-<name>`` for an upload) in
+    ``filename*``. A client must name local files from the listing, never from this."""
+    if placeholder:
+        return (f'attachment; filename="{PLACEHOLDER_FILENAME}"; '
+                f"filename*=UTF-8''{quote(filename, safe='')}")
     plain = "".join(ch for ch in filename if 32 <= ord(ch) < 127 and ch not in '"\\') or "download"
     value = f'attachment; filename="{plain}"'
     if plain != filename:
@@ -102,10 +112,12 @@ class _FileResponse(StreamingResponse):
             self._handle.close()
 
 
-def download(handle: IO[bytes], content_type: str, filename: str) -> Response:
+def download(handle: IO[bytes], content_type: str, filename: str, *,
+             placeholder: bool = False) -> Response:
     size = os.fstat(handle.fileno()).st_size
     return _FileResponse(handle, media_type=content_type, headers={
-        "content-length": str(size), "content-disposition": content_disposition(filename)})
+        "content-length": str(size), "content-disposition": content_disposition(
+            filename, placeholder=placeholder)})
 
 
 async def api_error(request: Request, exc: Exception) -> Response:

@@ -11,7 +11,9 @@ Invariants:
   calls on it raise ``ContainerExpired`` from then on; retrieving it still works and
   never revives it.
 - Refreshing calls: container retrieve, file create/delete/list/content. Listing
-  containers, retrieving one file object, and the in-process readers do not refresh.
+  containers, retrieving one file object, and the in-process readers do not refresh; a
+  container listing still *shows* the request time as every ``last_active_at`` (recorded
+  live), so a listed value says nothing about expiry.
 - A blob is written completely before its row is inserted; rows are deleted before their
   blobs are unlinked. A crash can leave an orphan blob, never a row without bytes.
 """
@@ -56,27 +58,41 @@ class Store:
     """All reads and writes of one data dir. Thread-safe; safe across processes."""
 
     def __init__(self, data_dir: Path, *, clock: Clock | None = None, assign_paths: bool = False,
-                 max_expiry_minutes: int = validate.LIVE_MAX_EXPIRY_MINUTES) -> None:
+                 max_expiry_minutes: int = validate.LIVE_MAX_EXPIRY_MINUTES,
+                 omit_fields: tuple[str, ...] = ()) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.clock = clock if clock is not None else Clock(self.data_dir / "clock.json")
         self.assign_paths = assign_paths
         self.max_expiry_minutes = max_expiry_minutes
+        unknown = sorted(set(omit_fields) - set(wire.OMITTABLE))
+        if unknown:
+            raise ValueError(f"cannot omit container fields {unknown}: choose from "
+                             f"{', '.join(wire.OMITTABLE)}")
+        #: container fields left out of every answer (live objects may lack any but ``id``)
+        self.omit_fields = tuple(omit_fields)
         self._blobs = BlobStore(self.data_dir)
         self._db = Database(self.data_dir / "state.sqlite3")
+        #: container id -> its domain secrets; in memory only (lost on restart), so no
+        #: secret ever lands in the data dir (which, for ``base_url = "local"``, is in the
+        #: state dir)
+        self._domain_secrets: dict[str, list[dict[str, str]]] = {}
 
     def close(self) -> None:
         self._db.close()
 
     # -- containers -------------------------------------------------------------------
 
+    def _render(self, row: Row, *, listed_at: float | None = None) -> dict[str, Any]:
+        return wire.container(row, omit=self.omit_fields, last_active_at=listed_at)
+
     def create_container(self, body: object) -> dict[str, Any]:
         spec = validate.container_spec(body, max_minutes=self.max_expiry_minutes)
-        cid = wire.new_container_id()
         made: list[str] = []
         try:
             with self._db.write() as conn:
                 now = self.clock.now()
+                cid = wire.new_container_id(now)
                 sources = [self._file_row(conn, fid) for fid in spec.file_ids]
                 conn.execute(
                     "INSERT INTO containers (id, name, created_at, last_active_at, expires_minutes,"
@@ -90,15 +106,33 @@ class Store:
                     size = self._blobs.copy(src["id"], fid)
                     self._insert_file(conn, cid, fid, now, self._upload_path(src["filename"]),
                                       "user", size, True, src["content_type"])
-                return wire.container(self._container_row(conn, cid))
+                if spec.domain_secrets:
+                    self._domain_secrets[cid] = spec.domain_secrets
+                return self._render(self._container_row(conn, cid))
         except BaseException:
             self._blobs.remove(made)
             raise
 
+    def create_auto_container(self) -> dict[str, Any]:
+        """A container as the Responses API makes one on its own (``container: {"type":
+        "auto"}``): named ``auto``, with the defaults; it shows in listings like any other."""
+        return self.create_container({"name": "auto"})
+
     def get_container(self, cid: str, *, refresh: bool = False) -> dict[str, Any]:
         """The container object after the expiry check (``refresh``: count as activity)."""
-        return self._with_container(cid, lambda conn, row, now: wire.container(row),
+        return self._with_container(cid, lambda conn, row, now: self._render(row),
                                     refresh=refresh, need_running=False)
+
+    def container_skills(self, cid: str) -> list[dict[str, Any]]:
+        """The skills a container was created with (never on the wire, as live): for
+        in-process readers (``local exec``, tests)."""
+        with self._db.read() as conn:
+            skills: list[dict[str, Any]] = json.loads(self._container_row(conn, cid)["skills"])
+            return skills
+
+    def container_domain_secrets(self, cid: str) -> list[dict[str, str]]:
+        """The domain secrets a container was created with, if this process made it."""
+        return list(self._domain_secrets.get(cid, []))
 
     def list_containers(self, query: ListQuery) -> dict[str, Any]:
         garbage: list[str] = []
@@ -109,7 +143,10 @@ class Store:
             for (cid,) in due.fetchall():
                 garbage += self._expire(conn, cid)
             where, args = ("name = ?", (query.name,)) if query.name is not None else ("1", ())
-            result = self._page(conn, "containers", where, args, query, wire.container)
+            # every listed container, expired ones too, shows the request time as
+            # last_active_at (recorded live) without its expiry moving
+            result = self._page(conn, "containers", where, args, query,
+                                lambda row: self._render(row, listed_at=now))
         self._blobs.remove(garbage)
         return result
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import math
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,7 @@ MAX_PATH_LENGTH = 1024
 MAX_SEGMENT_LENGTH = 255
 MAX_LIST_LIMIT = 100
 DEFAULT_LIST_LIMIT = 20
+MAX_SKILL_ID = 64
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class ContainerSpec:
     network_policy: dict[str, Any] = field(default_factory=lambda: {"type": "disabled"})
     skills: list[dict[str, Any]] = field(default_factory=list)
     file_ids: list[str] = field(default_factory=list)
+    #: kept in the backend's memory only, never written to its data dir nor echoed
+    domain_secrets: list[dict[str, str]] = field(default_factory=list, repr=False)
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,8 @@ def expiry_minutes(value: object, max_minutes: int) -> int:
 
 
 def network_policy(value: object) -> dict[str, Any]:
-    """The policy as echoed: ``domain_secrets`` are validated, then dropped."""
+    """The policy as echoed: ``domain_secrets`` are validated, then dropped (see
+    ``domain_secrets`` for the values)."""
     body = _obj(value, "network_policy")
     kind = body.get("type")
     if kind is None:
@@ -132,16 +138,29 @@ def network_policy(value: object) -> dict[str, Any]:
         domains = _str_list(body["domains"], "network_policy.domains")
     else:
         raise missing("network_policy.allowed_domains")
-    secrets = body.get("domain_secrets", [])
+    domain_secrets(body)
+    return {"type": "allowlist", "allowed_domains": domains}
+
+
+def domain_secrets(policy: dict[str, Any]) -> list[dict[str, str]]:
+    """``network_policy.domain_secrets``, validated. A value with control characters (it
+    could not go into a header) is refused with the value in the message, as a live
+    validation error would quote it: what a client must scrub from anything it shows."""
+    secrets = policy.get("domain_secrets", [])
     if not isinstance(secrets, list):
         raise invalid_type("network_policy.domain_secrets", "an array", secrets)
+    out = []
     for i, secret in enumerate(secrets):
-        item = _obj(secret, f"network_policy.domain_secrets[{i}]")
+        param = f"network_policy.domain_secrets[{i}]"
+        item = _obj(secret, param)
         for key in ("domain", "name", "value"):
             if key not in item:
-                raise missing(f"network_policy.domain_secrets[{i}].{key}")
-            _str(item[key], f"network_policy.domain_secrets[{i}].{key}")
-    return {"type": "allowlist", "allowed_domains": domains}
+                raise missing(f"{param}.{key}")
+            _str(item[key], f"{param}.{key}")
+        if _has_control(item["value"]):
+            raise invalid_value(f"{param}.value", item["value"])
+        out.append({k: item[k] for k in ("domain", "name", "value")})
+    return out
 
 
 def _skill(value: object, param: str) -> dict[str, Any]:
@@ -150,12 +169,15 @@ def _skill(value: object, param: str) -> dict[str, Any]:
     if kind == "skill_reference":
         if "skill_id" not in body:
             raise missing(f"{param}.skill_id")
-        ref: dict[str, Any] = {"type": kind, "skill_id": _str(body["skill_id"], f"{param}.skill_id")}
+        skill_id = _str(body["skill_id"], f"{param}.skill_id")
+        if len(skill_id) > MAX_SKILL_ID:
+            raise BadRequest(f"Invalid '{param}.skill_id': string too long. Expected a string "
+                             f"with maximum length {MAX_SKILL_ID}, but got a string with length "
+                             f"{len(skill_id)} instead.", param=f"{param}.skill_id",
+                             code="string_above_max_length")
+        ref: dict[str, Any] = {"type": kind, "skill_id": skill_id}
         if "version" in body:
-            version = body["version"]
-            if not isinstance(version, str | int) or isinstance(version, bool):
-                raise invalid_type(f"{param}.version", "a string or integer", version)
-            ref["version"] = version
+            ref["version"] = _str(body["version"], f"{param}.version")
         return ref
     if kind != "inline":
         raise invalid_value(f"{param}.type", kind, ("skill_reference", "inline"))
@@ -191,14 +213,17 @@ def _skill(value: object, param: str) -> dict[str, Any]:
     for key in ("media_type", "data"):
         if key not in source:
             raise missing(f"{param}.source.{key}")
+    media_type = _str(source["media_type"], f"{param}.source.media_type")
+    if media_type != "application/zip":
+        raise invalid_value(f"{param}.source.media_type", media_type, ("application/zip",))
     data = _str(source["data"], f"{param}.source.data")
     try:
-        base64.b64decode(data, validate=True)
+        raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
         raise invalid_value(f"{param}.source.data", "<not base64>") from None
-    skill["source"] = {"type": "base64",
-                       "media_type": _str(source["media_type"], f"{param}.source.media_type"),
-                       "data": data}
+    if not zipfile.is_zipfile(io.BytesIO(raw)):
+        raise invalid_value(f"{param}.source.data", "<not a zip archive>")
+    skill["source"] = {"type": "base64", "media_type": media_type, "data": data}
     return skill
 
 
@@ -217,6 +242,8 @@ def container_spec(body: object, *, max_minutes: int) -> ContainerSpec:
         spec["memory_limit"] = body["memory_limit"]
     if "network_policy" in body:
         spec["network_policy"] = network_policy(body["network_policy"])
+        if spec["network_policy"]["type"] == "allowlist":
+            spec["domain_secrets"] = domain_secrets(body["network_policy"])
     if "skills" in body:
         if not isinstance(body["skills"], list):
             raise invalid_type("skills", "an array", body["skills"])

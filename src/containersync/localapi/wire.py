@@ -1,7 +1,7 @@
 """Ids and wire objects of the local backend: rows in, the live API's JSON shapes out.
 
-Invariants: ids have the live prefixes and lengths (``cntr_`` + 48 hex, ``cfile_`` + 32 hex,
-``file-`` + 24 alphanumerics); timestamps on the wire are whole unix seconds; a list
+Invariants: ids have the live prefixes and lengths (``cntr_`` + 48 hex whose first 8 are the
+creation time, ``cfile_`` + 32 hex, ``file-`` + 24 alphanumerics); timestamps on the wire are whole unix seconds; a list
 envelope has ``first_id``/``last_id`` null when its page is empty; secrets and skills are
 never rendered.
 """
@@ -17,8 +17,9 @@ from typing import Any
 _ALNUM = string.ascii_letters + string.digits
 
 
-def new_container_id() -> str:
-    return "cntr_" + secrets.token_hex(24)
+def new_container_id(created_at: float) -> str:
+    """``cntr_`` + 48 hex whose first 8 are ``created_at`` in hex, as in recorded live ids."""
+    return f"cntr_{int(created_at) & 0xFFFFFFFF:08x}" + secrets.token_hex(20)
 
 
 def new_container_file_id() -> str:
@@ -34,18 +35,32 @@ def upload_prefix() -> str:
     return secrets.token_hex(16)
 
 
-def container(row: sqlite3.Row) -> dict[str, Any]:
-    return {
+#: container fields a backend may be told to leave out (every one but ``id`` may be missing;
+#: objects recorded live in 2025 lack ``memory_limit`` and ``network_policy``)
+OMITTABLE = ("object", "name", "created_at", "status", "expires_after", "last_active_at",
+             "memory_limit", "network_policy")
+RECORDED_2025_OMITS = ("memory_limit", "network_policy")
+
+
+def container(row: sqlite3.Row, *, omit: tuple[str, ...] = (),
+              last_active_at: float | None = None) -> dict[str, Any]:
+    """The container object; ``omit`` leaves fields out, ``last_active_at`` overrides the
+    stored one (listings show the request time, as recorded live)."""
+    body = {
         "id": row["id"],
         "object": "container",
         "name": row["name"],
         "created_at": int(row["created_at"]),
         "status": row["status"],
         "expires_after": {"anchor": "last_active_at", "minutes": row["expires_minutes"]},
-        "last_active_at": int(row["last_active_at"]),
+        "last_active_at": int(row["last_active_at"] if last_active_at is None
+                              else last_active_at),
         "memory_limit": row["memory_limit"],
         "network_policy": json.loads(row["network_policy"]),
     }
+    for key in omit:
+        body.pop(key, None)
+    return body
 
 
 def container_file(row: sqlite3.Row) -> dict[str, Any]:

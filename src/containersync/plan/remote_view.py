@@ -25,7 +25,10 @@ taken into account (the index's ``known_objects``), and *unseen* meaning not our
 known:
 
 - If the path has unseen objects, the newest unseen one is the current object: nobody
-  has seen it, so it is a remote change whatever its timestamp. Timestamps only order
+  has seen it, so it is a remote change whatever its timestamp, unless it was created in
+  an earlier second than a version someone else wrote that a decision already took into
+  account (the object we pulled, an object known at the path): then it is older than what
+  the sandbox showed, a version some listing missed, and it is only remembered as seen. Timestamps only order
   objects never seen (a first sync, a rebuilt index), and only to the second: of several
   unseen objects created in the newest second, the last in the listing's order is current
   (the server's order; the local backend lists in write order) and the others are
@@ -187,7 +190,9 @@ def _current(group: list[tuple[RemoteFile, bool]], b: BaseEntry | None,
     it in the newest second (see the module doc). ``group`` is in listing order."""
     base_id = b.remote_id if b is not None else None
     tracked = next((f for f, _ in group if base_id is not None and f.file_id == base_id), None)
-    unseen = [f for f, ours in group if not ours and f.file_id not in known]
+    floor = _decided_floor(group, b, tracked, own, known)
+    unseen = [f for f, ours in group if not ours and f.file_id not in known
+              and (floor is None or f.created_at >= floor)]
     if not unseen:
         return tracked, False, ()
     second = max(f.created_at for f in unseen)
@@ -195,6 +200,23 @@ def _current(group: list[tuple[RemoteFile, bool]], b: BaseEntry | None,
     unclear = (tracked is not None and tracked.file_id in own
                and newest.created_at <= tracked.created_at)
     return newest, unclear, tuple(rivals)
+
+
+def _decided_floor(group: list[tuple[RemoteFile, bool]], b: BaseEntry | None,
+                   tracked: RemoteFile | None, own: Mapping[str, str],
+                   known: AbstractSet[str]) -> int | None:
+    """The ``created_at`` of the newest version at the path that a decision took into
+    account and that someone else wrote (the base's object when we pulled it, listed or
+    not; an object known at the path). An unseen object created in an earlier second is
+    older than what the sandbox showed when we decided: a listing missed it, it is not a
+    change. Our own uploads set no floor: one is created after the listing its plan used."""
+    times = [f.created_at for f, ours in group if not ours and f.file_id in known]
+    if b is not None and b.remote_id is not None and b.remote_id not in own:
+        if tracked is not None:
+            times.append(tracked.created_at)
+        elif b.remote_created_at is not None:
+            times.append(b.remote_created_at)
+    return max(times, default=None)
 
 
 def _by_path_newest_first(files: list[RemoteFile]) -> tuple[RemoteFile, ...]:

@@ -1,0 +1,58 @@
+"""The daemon's incremental listing reads newest first and stops at the first object an
+earlier listing returned. An upload of ours must not count as listed: the assistant may
+write a file after our listing and before our upload lands, and a listing that stopped at
+our upload would never show it (until the next full listing, which then took it for a
+change made after everything since: the soak's seed 9 rolled a file back that way).
+
+The assistant's write between our plan and our upload is made by the cycle's ``on_plan``
+hook, so it lands exactly in that window; the backend's clock is moved a second so our
+upload is stamped strictly later, as it would be on a slow link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from containersync.config import parse_config
+from containersync.daemon.cycles import new_remote_paths
+from containersync.engine.context import MappingContext
+from containersync.engine.cycle import CycleOptions, run_cycle
+from containersync.engine.session import open_session
+from containersync.model.plan import Plan
+from support.backend import add_assistant_file
+from support.scenario import KEY_ENV, World
+
+
+@contextmanager
+def mapping(world: World) -> Iterator[MappingContext]:
+    cfg = parse_config(world.config.read_text(), file=world.config, env={})
+    session = open_session(cfg, env={KEY_ENV: "sk-scenario-unused"})
+    try:
+        yield session.context(cfg.mappings[0], session.open_index())
+    finally:
+        session.close()
+
+
+def test_a_write_landing_before_our_upload_is_found_by_the_next_pull_check(
+        world: World) -> None:
+    world.write({"q.txt": "v1"})
+    assert world.sync().code == 0
+    world.write({"q.txt": "mine, edited"})
+
+    def assistant_writes(_plan: Plan) -> None:
+        add_assistant_file(world.server, world.cid, world.sandbox_path("made.txt"),
+                           b"by the sandbox")
+        world.server.advance_clock(1)  # our upload lands strictly later
+
+    with mapping(world) as ctx:
+        now = lambda: datetime.now(UTC)  # noqa: E731
+        report = run_cycle(ctx, CycleOptions(only=["q.txt"], listing="incremental",
+                                             on_plan=assistant_writes), now=now)
+        assert report.counts.get("uploaded") == 1
+        found = new_remote_paths(ctx)  # what the daemon asks every few seconds
+        assert found is not None and "made.txt" in found[0], found
+        run_cycle(ctx, CycleOptions(only=found[0], listing="incremental"), now=now)
+    assert world.local()["made.txt"] == "by the sandbox"
+    assert world.local()["q.txt"] == "mine, edited"
