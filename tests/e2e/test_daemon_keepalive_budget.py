@@ -27,6 +27,11 @@ def _cost(run: DaemonRun) -> dict[str, Any]:
     return cost
 
 
+def _quiet(d: dict[str, Any]) -> bool:
+    last = d.get("last_cycle") or {}
+    return bool(d.get("last_pull_check") and last and d["last_pull_check"] > last["at"])
+
+
 def _status_text(run: DaemonRun) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -49,14 +54,21 @@ def test_status_counts_keepalive_time_and_the_budget_stops_it(
     assert first["memory_limit"] == "4g" and first["memory_limit_source"] == "config"
     assert first["keepalive_budget_s"] == 900 and not first["keepalive_budget_spent"]
 
+    # a pull check after the last cycle found nothing new: from here only keep-alives touch
+    # the container (a cycle's own retrieve would be what kept it alive, not a keep-alive)
+    wait_for(lambda: _quiet(run.daemon()), "the daemon done with its first cycles")
     # each 5 minutes of server time a keep-alive holds the container counts as 5 minutes
     steps = 0
     while not _cost(run)["keepalive_budget_spent"]:
         assert steps < 3, _cost(run)
         before = _cost(run)["kept_alive_today_s"]
         local_server.advance_clock(300)
-        wait_for(lambda before=before: _cost(run)["kept_alive_today_s"] >= before + 290,
-                 "a keep-alive that bought five minutes")
+        try:
+            wait_for(lambda before=before: _cost(run)["kept_alive_today_s"] >= before + 290,
+                     "a keep-alive that bought five minutes")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {_cost(run)} (before: {before})\n"
+                                 f"{run.log()[-3000:]}") from None
         assert local_server.store.get_container(cid)["status"] == "running"
         steps += 1
     spent = _cost(run)
