@@ -21,6 +21,7 @@ import pytest
 from pydantic import BaseModel
 
 from containersync.config import Config
+from containersync.daemon.keepalive_budget import budget_seconds
 from containersync.daemon.schedule import intervals
 from containersync.daemon.worker import coalescer_for, is_idle, pull_due, watch_options
 from containersync.engine.session import open_session
@@ -131,6 +132,8 @@ CHANGES: dict[str, Callable[[dict[str, Any], World], None]] = {
     "daemon.keepalive_idle_limit_seconds": _set("daemon", "keepalive_idle_limit_seconds",
                                                 value=50),
     "daemon.keepalive_interval_seconds": _set("daemon", "keepalive_interval_seconds", value=30),
+    "daemon.keepalive_budget_hours_per_day": _set("daemon", "keepalive_budget_hours_per_day",
+                                                  value=2),
     "daemon.poll_fallback": _set("daemon", "poll_fallback", value="always"),
     "daemon.poll_interval_seconds": _set("daemon", "poll_interval_seconds", value=7),
     "mappings.name": _set(*M, "name", value="other"),
@@ -218,7 +221,8 @@ def engine_view(cfg: Config, w: World) -> dict[str, Any]:
             "schedule": [intervals(d, m) for m in cfg.mappings],
             "loop": (coalescer.quiet, coalescer.max_wait, watch_options(d),
                      [is_idle(d, s) for s in (100, 30_000)],
-                     [pull_due(d, idle=True, since_last_pull=s) for s in (30, 90)]),
+                     [pull_due(d, idle=True, since_last_pull=s) for s in (30, 90)],
+                     budget_seconds(d)),
         }
     finally:
         sess.close()

@@ -141,6 +141,8 @@ class DaemonConfig(Model):
     keepalive_idle_limit_seconds: float = Field(default=28800, ge=0, le=7 * DAY)
     #: a keep-alive must come before the longest expiry window (20 minutes)
     keepalive_interval_seconds: float | None = Field(default=None, gt=0, lt=20 * 60)
+    #: keep-alive stops for the day once it kept containers alive this long (0: no budget)
+    keepalive_budget_hours_per_day: float = Field(default=0, ge=0, le=24)
     poll_fallback: Literal["auto", "always"] = "auto"
     poll_interval_seconds: float = Field(default=2, gt=0, le=HOUR)
 

@@ -15,6 +15,7 @@
     │   └── Rejected           the server refused this request (4xx); a per-path problem
     ├── LocalError             the local filesystem refused (disk full, permission); per-path problem
     ├── UnsafePath             a path that must never be written (escape, control chars, symlinked parent)
+    ├── UnknownPath            (also a KeyError) a path the container does not hold
     ├── Halted                 a safety rail stopped the mapping; exit 3 until ``--force``
     └── InvariantViolation     a bug in containersync; halt loudly
 
@@ -126,6 +127,19 @@ class UnsafePath(ContainerSyncError):
         self.path = path
         self.reason = reason
         super().__init__(f"unsafe path {path!r}: {reason}")
+
+
+class UnknownPath(ContainerSyncError, KeyError):
+    """``Mirror.sandbox_path``: the container holds no synced file at ``path``. A
+    ``KeyError`` too, so ``except KeyError`` works as for a dict."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"no synced file {path!r}: {reason}")
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return str(self.args[0])
 
 
 class Halted(ContainerSyncError):

@@ -14,7 +14,7 @@ import contextlib
 import os
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any
 
@@ -68,7 +68,8 @@ def sync(folder: str | os.PathLike[str], *, container: str | None = None,
                              purpose="containersync.sync()"):
                 report = sync_mapping(ctx, opts, now=_now)
             ctx.trash.purge(_now())
-    return SyncReport.from_cycles([report])
+    return SyncReport.from_cycles([report], remote_root=m.remote_root,
+                                  folder=Path(m.local).name)
 
 
 class Mirror:
@@ -186,6 +187,59 @@ class Mirror:
                 "endpoint": "local" if endpoint is None or endpoint.is_local
                 else endpoint.base_url}
 
+    # -- where the files are in the sandbox ---------------------------------------------
+
+    def sandbox_paths(self) -> dict[str, str]:
+        """Every synced file: its path in the folder -> its path in the sandbox (where code
+        in the container finds it), as of the last change the loop recorded."""
+        return dict(self._paths()[0])
+
+    def sandbox_path(self, path: str | os.PathLike[str]) -> str:
+        """Where the file at ``path`` (relative to the folder, e.g. ``"data/2024/sales.csv"``)
+        is in the sandbox: ``/mnt/data/<hex>-sales.csv`` on the live service, which chooses
+        upload paths itself; ``/mnt/data/data/2024/sales.csv`` where the server keeps the
+        tree. Raises ``UnknownPath`` (a ``KeyError``) for a path the container does not
+        hold (not synced yet, ignored, or not a file of the folder)."""
+        from containersync.errors import UnknownPath, UnsafePath
+        from containersync.model.paths import normalize_relpath
+
+        raw = os.fspath(path)
+        try:  # "./a/b" and Path("a") / "b" name "a/b"; ".." and absolute paths name nothing
+            rel = normalize_relpath(PurePosixPath(Path(raw).as_posix()).as_posix())
+        except UnsafePath as exc:
+            raise UnknownPath(raw, exc.reason) from None
+        paths = self._paths()[0]
+        if rel not in paths:
+            raise UnknownPath(rel, "the container holds no synced file there (not synced "
+                                   "yet, ignored, or not in the folder); call sync() first")
+        return paths[rel]
+
+    @property
+    def manifest_path(self) -> str | None:
+        """The sandbox path of the container manifest (``None`` where the server keeps the
+        folder tree, so none is needed); see docs/syncing.md."""
+        return self._paths()[1]
+
+    def instructions(self) -> str:
+        """A short text to put in the model's instructions: where the folder's files are
+        in the sandbox, where the manifest is, where to write outputs."""
+        from containersync.model.manifest import instructions
+
+        paths, manifest = self._paths()
+        return instructions(paths, remote_root=self.mapping.remote_root, manifest=manifest,
+                            folder=self.folder.name)
+
+    def _paths(self) -> tuple[dict[str, str], str | None]:
+        from containersync.index.store import Index
+        from containersync.model.manifest import sandbox_paths
+
+        self._running()
+        key = self._session.identity(self.mapping).key
+        # this thread's own connection: the worker's belongs to the worker's thread
+        with Index.open(Path(self._config.state.index_file)) as index:
+            row = index.manifest(key)
+            return sandbox_paths(index.bases(key)), row.remote_path if row else None
+
     def _write_state(self) -> None:
         from containersync.daemon.state import write_state
 
@@ -212,7 +266,8 @@ class Mirror:
             reports.append(report)
             if not _changed(report) or report.problems:
                 break
-        result = SyncReport.from_cycles(reports)
+        result = SyncReport.from_cycles(reports, remote_root=self.mapping.remote_root,
+                                        folder=self.folder.name)
         self._last_cid = result.container_id or self._last_cid
         return result
 

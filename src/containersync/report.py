@@ -6,10 +6,13 @@ Several cycles (``Mirror.sync()`` runs until a cycle has nothing left to do) add
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from containersync.engine.summary import NOTICE_KINDS, CycleReport
+from containersync.errors import UnknownPath
+from containersync.model.manifest import instructions
 from containersync.plan.preview import preview
 
 
@@ -49,7 +52,10 @@ class SyncReport:
     ``planned``: for a dry run, what it would have done (empty otherwise); ``would``: its
     counts (the counters a real run would report) and ``would_bytes_up``/``_down`` the
     bytes it would move, as far as the listing says. A dry run that would change a file
-    has not ``converged``."""
+    has not ``converged``.
+    ``sandbox_paths``: each synced file's path in the folder -> its path in the sandbox;
+    ``manifest_path``: the container manifest's sandbox path (None where the server keeps
+    the folder tree); both empty for a dry run."""
 
     mapping: str
     container_id: str | None
@@ -65,9 +71,27 @@ class SyncReport:
     would: SyncCounts | None = None
     would_bytes_up: int = 0
     would_bytes_down: int = 0
+    sandbox_paths: Mapping[str, str] = field(default_factory=dict)
+    manifest_path: str | None = None
+    remote_root: str = "/mnt/data"
+    folder: str = ""  # the local folder's name, for ``instructions``
+
+    def sandbox_path(self, path: str) -> str:
+        """Where the file at ``path`` (relative to the folder) is in the sandbox; raises
+        ``UnknownPath`` (a ``KeyError``) when this sync left no file there."""
+        if path not in self.sandbox_paths:
+            raise UnknownPath(path, "this sync left no synced file there")
+        return self.sandbox_paths[path]
+
+    def instructions(self, folder: str | None = None) -> str:
+        """A short text for the model's instructions (see ``Mirror.instructions``)."""
+        return instructions(self.sandbox_paths, remote_root=self.remote_root,
+                            manifest=self.manifest_path,
+                            folder=folder or self.folder or self.mapping)
 
     @classmethod
-    def from_cycles(cls, reports: Iterable[CycleReport]) -> SyncReport:
+    def from_cycles(cls, reports: Iterable[CycleReport], *,
+                    remote_root: str = "/mnt/data", folder: str = "") -> SyncReport:
         cycles = list(reports)
         if not cycles:
             raise ValueError("a SyncReport needs at least one cycle")
@@ -98,4 +122,6 @@ class SyncReport:
                 deleted_local=w.delete_local, conflicts=w.conflict, problems=failed),
             would_bytes_up=w.upload_bytes if w else 0,
             would_bytes_down=w.download_bytes if w else 0,
+            sandbox_paths=MappingProxyType(dict(last.sandbox_paths)),
+            manifest_path=last.manifest_path, remote_root=remote_root, folder=folder,
         )

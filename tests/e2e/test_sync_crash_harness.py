@@ -35,6 +35,7 @@ import httpx
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer
 from containersync.localapi.errors import ApiError
+from containersync.model.manifest import is_manifest_path
 from support.scenario import mapping_key
 
 MAPPING = "crash"
@@ -212,7 +213,16 @@ def assert_converged(rig: Rig, expected: dict[str, bytes], *, honoured: bool) ->
         bases = index.bases(rig.key)
         state = index.mapping(rig.key)
     assert state is not None and state.container_id == cid
+    # the container manifest: one, true, where the server chose the paths; else none
+    manifests = [(o, d) for o, d in objects if is_manifest_path(o["path"], "/mnt/data")]
+    objects = [(o, d) for o, d in objects if not is_manifest_path(o["path"], "/mnt/data")]
     by_id = {obj["id"]: (obj, data) for obj, data in objects}
+    if honoured:
+        assert manifests == []
+    elif expected:
+        assert len(manifests) == 1, [o["path"] for o, _ in manifests]
+        said = json.loads(manifests[0][1])["files"]
+        assert said == {rel: by_id[b.remote_id or ""][0]["path"] for rel, b in bases.items()}
     assert len(objects) == len(expected), sorted(o["path"] for o, _ in objects)
     assert set(bases) == set(expected)
     assert {b.remote_id for b in bases.values()} == set(by_id)

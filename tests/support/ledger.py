@@ -32,6 +32,7 @@ from typing import Any
 
 from containersync.localapi.errors import NotFound
 from containersync.localapi.store import Store
+from containersync.model.manifest import is_manifest_path
 from containersync.model.paths import is_conflict_copy
 
 REMOTE_PREFIX = "/mnt/data/"
@@ -82,6 +83,8 @@ def remote_objects(store: Store, cid: str, own: Mapping[str, str],
     anchors.update({r["path"]: own[r["id"]] for r in rows if r["id"] in own})
     out = []
     for r in rows:
+        if r["id"] not in own and is_manifest_path(r["path"], REMOTE_PREFIX):
+            continue  # the container manifest (model.manifest): not a user file
         try:
             handle, _, _ = store.open_container_file(cid, r["id"])
         except NotFound:  # deleted since the listing (a daemon running meanwhile)

@@ -9,7 +9,8 @@ per path, read over the API) and the exit code / JSON counts of ``containersync 
   over real HTTP. ``remote_tree`` groups objects by the local path each stands for, the way
   SYNC_SEMANTICS defines it (an object we uploaded by its file id, whatever path the server
   gave it; an object at the sandbox path of one of ours stands for the same path; anything
-  else by stripping the remote root), and keeps the newest (``created_at``, then id).
+  else by stripping the remote root; the container manifest is no file), and keeps the
+  newest (``created_at``, then id).
 - ``assistant(server, cid, "sh script")``: the real assistant side, ``containersync local
   exec`` in a subprocess. The backend clock is moved 1 s before and after, so objects the
   assistant writes are strictly newer than ours and ours strictly newer than its (the API
@@ -41,6 +42,7 @@ from containersync import cli
 from containersync.config import load_config, mapping_identity
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer
+from containersync.model.manifest import is_manifest_path
 from support.backend import TEST_KEY, raw
 
 MAPPING = "m"
@@ -152,6 +154,8 @@ def remote_tree(server: RunningServer, cid: str, *, own: Mapping[str, str] | Non
     newest: dict[str, dict[str, Any]] = {}
     prefix = remote_root.rstrip("/") + "/"
     for o in objects:
+        if o["id"] not in own and is_manifest_path(o["path"], remote_root):
+            continue  # the container manifest: never a user file (model.manifest)
         if o["id"] in own:
             rel = own[o["id"]]
         elif o["path"] in anchors:
@@ -365,7 +369,19 @@ class World:
                            upload_paths=anchors)
 
     def objects(self) -> list[dict[str, Any]]:
+        """The container's file objects, but the container manifest (``manifests()``)."""
+        return [o for o in self.all_objects() if not self._is_manifest(o)]
+
+    def manifests(self) -> list[dict[str, Any]]:
+        """The container manifest's objects (``model.manifest``): never a user file."""
+        return [o for o in self.all_objects() if self._is_manifest(o)]
+
+    def all_objects(self) -> list[dict[str, Any]]:
         return remote_objects(self.server, self.cid, api_key=self.api_key)
+
+    def _is_manifest(self, obj: Mapping[str, Any]) -> bool:
+        _, own = self._read_index()
+        return obj["id"] not in own and is_manifest_path(obj["path"], REMOTE_ROOT)
 
     def trash(self) -> dict[str, str]:
         """Relative path -> content of everything in this mapping's trash (all moves)."""

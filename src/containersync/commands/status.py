@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from containersync import jsondoc
+from containersync.commands.status_cost import cost, render_cost
 from containersync.config import Config, MappingConfig, mapping_identity
 from containersync.daemon.state import is_live, read_state
 from containersync.display import printable
@@ -137,6 +138,7 @@ def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
         "halt": ({"rail": row.halt.rail, "reason": row.halt.reason,
                   "since": iso(row.halt.since)} if row and row.halt else None),
         "daemon": _daemon(daemon, live),
+        "cost": cost(cfg, m, index, key if row else None),
     }
     return out
 
@@ -211,6 +213,7 @@ def render(result: dict[str, Any]) -> str:
             adopted = ", adopted" if c["adopted"] else ""
             lines.append(f"  container:  {c['id']}{status}, generation {c['generation']}"
                          f"{adopted}{expires}")
+        lines.append(f"  cost:       {render_cost(m['cost'])}")
         lines.append(f"  last push:  {m['last_push'] or '-'}   last pull: {m['last_pull'] or '-'}")
         lines.append(f"  pending:    {m['pending_intents']} intent(s); "
                      f"{len(m['conflicts'])} conflict(s); {len(m['problems'])} problem(s)")

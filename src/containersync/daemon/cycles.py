@@ -26,6 +26,7 @@ from datetime import datetime
 from containersync.engine import remote as listing
 from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions
+from containersync.engine.manifest import split
 from containersync.engine.runner import sync_mapping
 from containersync.engine.scope import fresh_paths
 from containersync.engine.summary import CycleReport
@@ -55,6 +56,8 @@ def new_remote_paths(ctx: MappingContext) -> tuple[list[str], int] | None:
     if state is None or state.container_id is None:
         return None
     fresh = listing.list_new(ctx, state.container_id, listing.cached(ctx))
+    if fresh:  # a manifest we wrote (or a leftover one) is no news
+        fresh = split(ctx, fresh)[0]
     if not fresh:
         return [], 0
     s = ctx.settings

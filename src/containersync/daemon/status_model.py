@@ -26,6 +26,7 @@ class WorkerStatus:
     generation: int | None = None
     keepalives: int = 0
     last_keepalive: float | None = None
+    keepalive_budget_spent: bool = False
     last_pull_check: float | None = None
     cycles: int = 0
     last_push: float | None = None
@@ -51,6 +52,9 @@ class WorkerStatus:
             self.last_pull = at
         self.container_id = report.container_id
         self.generation = report.generation
+        if report.expires_at is not None and (self.expires_at is None
+                                              or report.expires_at > self.expires_at):
+            self.expires_at = report.expires_at  # the cycle touched the container too
         if self.container_status in (None, "expired"):
             self.container_status = "running"
         self.last_cycle = {"kind": kind, "at": at, "line": report.line(),

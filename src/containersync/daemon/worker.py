@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from containersync.config import DaemonConfig, MappingConfig
-from containersync.daemon import cycles
+from containersync.daemon import cycles, keepalive_budget
 from containersync.daemon.backoff import Backoff
 from containersync.daemon.deletions import DeletionWindows
 from containersync.daemon.problem_notes import SHOWN, ProblemNotes
@@ -127,6 +127,7 @@ class MappingWorker:
         self._last_change = clock()
         self._last_pull = float("-inf")
         self._container_gone_idle = False
+        self._budget_notes = keepalive_budget.BudgetNotes()
         self._refused = False  # the API refused the key: no more cycles until a reload
         #: a problem only the user can fix (a never-synced root that is not a folder)
         self.config_error: ConfigError | None = None
@@ -353,7 +354,8 @@ class MappingWorker:
             ctx.reload_rules()
             watch.restart()
             self._owe_full = True
-        if FULL_RESCAN in self._pending or ("full" in triggers and not idle):
+        if FULL_RESCAN in self._pending or (
+                "full" in triggers and not idle and not self._container_gone_idle):
             self._owe_full = True
         if self._owe_full:
             kind = "full" if self._first_done else "first"
@@ -445,6 +447,10 @@ class MappingWorker:
         state = ctx.index.mapping(ctx.name)
         if state is None or state.container_id is None:
             return
+        now = self._now()
+        if self._budget_spent(ctx, now):
+            return
+        before = self.status.expires_at
         try:
             container = ctx.client.retrieve_container(state.container_id)
         except ContainerGone as exc:
@@ -454,15 +460,41 @@ class MappingWorker:
             self._container_lost(ctx, watch, ContainerGone(f"container is {container.status}",
                                                     container_id=container.id))
             return
-        self.status.note_keepalive(container, self._now().timestamp())
+        self.status.note_keepalive(container, now.timestamp())
+        minutes = (container.expires_after.minutes if container.expires_after
+                   else self._mapping.container.expires_after_minutes)
+        seconds = keepalive_budget.bought(before, self.status.expires_at, minutes * 60)
+        with ctx.index.write() as tx:
+            tx.add_keepalive(ctx.name, keepalive_budget.day_of(now), seconds, now.timestamp())
+
+    def _budget_spent(self, ctx: MappingContext, now: datetime | None = None) -> bool:
+        """Today's keep-alives used up ``keepalive_budget_hours_per_day`` (said once a
+        day): keep-alive stops until the next UTC day."""
+        budget = keepalive_budget.budget_seconds(self._cfg)
+        if budget is None:
+            return False
+        day = keepalive_budget.day_of(now or self._now())
+        used = ctx.index.keepalive_day(ctx.name, day).seconds
+        spent = used >= budget
+        self.status.keepalive_budget_spent = spent
+        if spent and self._budget_notes.first_time(day):
+            log.warning("keepalive-budget-spent",
+                        message="keep-alive budget for today is spent; no more keep-alives "
+                        "until the next UTC day: the container expires when nothing happens, "
+                        "and the next change starts a new generation", mapping=self.name,
+                        budget_hours=self._cfg.keepalive_budget_hours_per_day,
+                        kept_alive_hours=round(used / 3600, 2), day=day)
+        return spent
 
     def _container_lost(self, ctx: MappingContext, watch: MappingWatch,
                         exc: ContainerGone) -> None:
         self.status.container_status = "expired"
-        if self._idle():
+        budget_spent = not self._pending and self._budget_spent(ctx)
+        if self._idle() or budget_spent:
             if not self._container_gone_idle:
-                log.info("container-expired-idle", message="container expired while idle; a new "
-                         "one is made on the next local change", mapping=self.name,
+                why = "idle" if self._idle() else "the keep-alive budget was spent"
+                log.info("container-expired-idle", message=f"container expired while {why}; "
+                         "a new one is made on the next local change", mapping=self.name,
                          error=str(exc))
             self._container_gone_idle = True
             self.status.state = "idle"

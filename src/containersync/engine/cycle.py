@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from containersync.engine import manifest
 from containersync.engine.apply import commit_cycle, execute_plan, remember_known
 from containersync.engine.baseline import (
     rebaseline_if_rules_changed,
@@ -45,6 +46,7 @@ from containersync.engine.summary import CycleReport
 from containersync.errors import ConfigError, Halted
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
+from containersync.model.manifest import MANIFEST_NAME, reserved_problem
 from containersync.model.paths import is_under
 from containersync.model.plan import DeleteRemote, Plan, TrashLocal
 from containersync.plan.protect import hold_back_pulls
@@ -117,6 +119,7 @@ def run_cycle(
                        keep=_targeted(opts.only, remote), known=index.known(),
                        upload_paths=index.upload_paths())
     scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts)
+    _refuse_reserved(scanned)
     if not opts.dry_run:
         sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
     report.hashed, report.held_back = scanned.hashed, list(scanned.held_back)
@@ -158,6 +161,11 @@ def run_cycle(
     problems += [o.problem for o in report.outcomes if o.problem is not None]
     # "converged" is checked, not assumed: an outcome left unknown is settled now
     report.settled += settle_open(ctx, cid, problems)
+    refreshed = manifest.refresh(
+        ctx, cid, remote.manifests, full_listing=opts.listing == "full",
+        changed=bool(report.outcomes or rebuilt or attached.new_generation))
+    problems += refreshed.problems
+    report.sandbox_paths, report.manifest_path = refreshed.paths, refreshed.manifest
     finish(problems)
     commit_cycle(ctx, report, full_listing=opts.listing == "full", now=now)
     if opts.only is None:
@@ -181,6 +189,15 @@ def _refuse_unmade_root(ctx: MappingContext) -> None:
     raise ConfigError(f"local root {str(root)!r} {what} and mapping {ctx.display_name!r} "
                       "has never synced", fix="fix `local` if it is a typo, else create the folder: "
                       f"mkdir -p {root} (`containersync init FOLDER` creates it)")
+
+
+def _refuse_reserved(scanned: ScanResult) -> None:
+    """The manifest's name in the local root is not a user file's: a problem, and its
+    state counts as unknown (so nothing is uploaded, deleted or written over there)."""
+    if MANIFEST_NAME in scanned.files:
+        del scanned.files[MANIFEST_NAME]
+        scanned.incomplete.add(MANIFEST_NAME)
+        scanned.problems.append(reserved_problem())
 
 
 def _attach(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]) -> Attached:

@@ -72,15 +72,20 @@ def list_incremental(ctx: MappingContext, container_id: str) -> tuple[list[Remot
 @dataclass
 class Listing:
     """What a cycle saw of the container: every object, and ``fresh``, those no earlier
-    listing had seen (not in the index's cache of the listing)."""
+    listing had seen (not in the index's cache of the listing). The container manifest's
+    objects are in ``manifests`` only: never a user file (``engine.manifest``)."""
 
     objects: list[RemoteObject] = field(default_factory=list)
     fresh: list[RemoteObject] = field(default_factory=list)
+    manifests: list[RemoteObject] = field(default_factory=list)
 
 
 def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run: bool) -> Listing:
     """List the container and keep the index's cache of the listing up to date (not in a
-    dry run)."""
+    dry run). The cache keeps the manifest's objects too, so an incremental listing stops
+    at them instead of taking them for news."""
+    from containersync.engine.manifest import split
+
     if cid is None:
         return Listing()
     if not incremental:
@@ -88,13 +93,16 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
         objects = list_full(ctx, cid)
         if not dry_run:
             store_full_listing(ctx, objects, cached)
-        return Listing(objects, [o for o in objects if o.file_id not in cached])
-    objects, count = list_incremental(ctx, cid)
-    fresh = objects[len(objects) - count:] if count else []
-    if fresh and not dry_run:
-        with ctx.index.write() as tx:
-            tx.add_remote_objects(ctx.name, fresh)
-    return Listing(objects, fresh)
+        fresh = [o for o in objects if o.file_id not in cached]
+    else:
+        objects, count = list_incremental(ctx, cid)
+        fresh = objects[len(objects) - count:] if count else []
+        if fresh and not dry_run:
+            with ctx.index.write() as tx:
+                tx.add_remote_objects(ctx.name, fresh)
+    files, manifests = split(ctx, objects)
+    not_files = {o.file_id for o in manifests}
+    return Listing(files, [o for o in fresh if o.file_id not in not_files], manifests)
 
 
 def observe_new(ctx: MappingContext, cid: str | None, *, dry_run: bool) -> Listing:

@@ -63,6 +63,10 @@ class CycleReport:
     #: why the bases were rebuilt from the container this run (None: they were not)
     rebuilt: str | None = None
     rebuilt_matched: int = 0
+    #: after the cycle: each synced file's sandbox path, and the container manifest's
+    #: (None: none kept); not in ``to_dict`` (the index keeps the summary, not the tree)
+    sandbox_paths: dict[str, str] = field(default_factory=dict)
+    manifest_path: str | None = None
 
     def note_container(self, attached: Attached) -> None:
         c = attached.container

@@ -91,3 +91,23 @@ class ProblemRow:
     message: str
     first_seen: float
     last_seen: float
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestRow:
+    """The manifest object kept in a mapping's container (``model.manifest``)."""
+
+    file_id: str
+    remote_path: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeepaliveDay:
+    """What keep-alives cost on one UTC day: how many were sent, how long they kept the
+    container alive past its last activity, and when the newest one (any day) was sent."""
+
+    day: str
+    keepalives: int
+    seconds: float
+    last_at: float | None

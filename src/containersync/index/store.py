@@ -41,6 +41,8 @@ from containersync.index.records import (
     HaltState,
     Intent,
     IntentKind,
+    KeepaliveDay,
+    ManifestRow,
     MappingState,
     ProblemRow,
 )
@@ -222,6 +224,21 @@ class Index:
     def scoped(self) -> ScopedReads:
         """Reads of the rows that bear on some paths or objects (``index.scoped``)."""
         return ScopedReads(self._conn)
+
+    def manifest(self, name: str) -> ManifestRow | None:
+        """The manifest object kept in the mapping's container, if any."""
+        row = self._conn.execute("SELECT file_id, remote_path, sha256 FROM manifests"
+                                 " WHERE mapping = ?", (name,)).fetchone()
+        return ManifestRow(*row) if row is not None else None
+
+    def keepalive_day(self, name: str, day: str) -> KeepaliveDay:
+        """Keep-alives of UTC ``day`` (YYYY-MM-DD); zeros when none was sent."""
+        row = self._conn.execute("SELECT keepalives, seconds FROM keepalive_days"
+                                 " WHERE mapping = ? AND day = ?", (name, day)).fetchone()
+        last = self._conn.execute("SELECT max(last_at) FROM keepalive_days WHERE mapping = ?",
+                                  (name,)).fetchone()
+        count, seconds = (int(row[0]), float(row[1])) if row is not None else (0, 0.0)
+        return KeepaliveDay(day, count, seconds, last[0] if last else None)
 
     def intents(self, name: str) -> list[Intent]:
         """Open intents, oldest first."""

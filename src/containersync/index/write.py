@@ -109,7 +109,7 @@ class WriteTx:
         self._exec("UPDATE bases SET remote_id = NULL, remote_path = NULL,"
                    " remote_created_at = NULL, source = NULL WHERE mapping = ?", (name,))
         for table in ("own_uploads", "digests", "remote_cache", "known_objects",
-                      "upload_paths"):
+                      "upload_paths", "manifests"):
             self._exec(f"DELETE FROM {table} WHERE mapping = ?", (name,))
         return generation
 
@@ -195,6 +195,25 @@ class WriteTx:
         self._generation(name)
         self._exec("INSERT OR REPLACE INTO upload_paths (mapping, remote_path, path)"
                    " VALUES (?, ?, ?)", (name, remote_path, path))
+
+    # -- the container manifest, keep-alive accounting (schema 4) -------------------------
+
+    def set_manifest(self, name: str, file_id: str, remote_path: str, sha256: str) -> None:
+        self._generation(name)
+        self._exec("INSERT OR REPLACE INTO manifests (mapping, file_id, remote_path, sha256)"
+                   " VALUES (?, ?, ?, ?)", (name, file_id, remote_path, sha256))
+
+    def drop_manifest(self, name: str) -> None:
+        self._exec("DELETE FROM manifests WHERE mapping = ?", (name,))
+
+    def add_keepalive(self, name: str, day: str, seconds: float, at: float) -> None:
+        """Count one keep-alive sent at ``at`` that kept the container ``seconds`` longer."""
+        self._generation(name)
+        self._exec(
+            "INSERT INTO keepalive_days (mapping, day, keepalives, seconds, last_at)"
+            " VALUES (?, ?, 1, ?, ?) ON CONFLICT (mapping, day) DO UPDATE SET"
+            " keepalives = keepalives + 1, seconds = seconds + excluded.seconds,"
+            " last_at = excluded.last_at", (name, day, float(seconds), at))
 
     # -- the remote listing cache --------------------------------------------------------------
 

@@ -1,0 +1,127 @@
+"""Keeping the container manifest (``model.manifest``) true at the end of a cycle.
+
+The manifest maps each synced file's logical path to its sandbox path, for code in the
+container and for the model, when the server chose the paths. There is no update in the
+API: a new manifest is uploaded, recorded, and only then the old one deleted, so at every
+moment at least one manifest is in the container (for a moment two; readers take the newest).
+
+# RACE: the manifest has no intent row. A crash between its upload and its record leaves
+# an unrecorded object at the manifest's name; ``split`` still knows it as a manifest (by
+# its name), so it is never taken for a user file, and the next ``refresh`` deletes it as a
+# leftover. Nothing is lost: the manifest is derived from the index and written again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from containersync.engine.context import MappingContext
+from containersync.engine.remote import to_object
+from containersync.errors import AuthError, ContainerGone, RemoteError, RemoteFileGone
+from containersync.model import manifest as m
+from containersync.model.entry import Mode, Problem, RemoteObject
+
+MANIFEST_FAILED = "manifest-failed"
+
+
+def split(ctx: MappingContext, objects: Iterable[RemoteObject]
+          ) -> tuple[list[RemoteObject], list[RemoteObject]]:
+    """(user objects, manifest objects) of a listing of the mapping's container."""
+    row = ctx.index.manifest(ctx.name)
+    return m.split_listing(objects, remote_root=ctx.settings.remote_root,
+                           own_ids=frozenset(ctx.index.own_uploads(ctx.name)),
+                           manifest_ids=frozenset({row.file_id} if row else ()))
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """After ``refresh``: the sandbox path of every synced file, where the manifest is
+    (None: none is kept), and the problem of a manifest that could not be written."""
+
+    paths: dict[str, str]
+    manifest: str | None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
+            full_listing: bool, changed: bool = True) -> Refreshed:
+    """Make the container's manifest say what the index says the container holds.
+
+    ``listed``: the manifest objects the cycle's listing showed. Writes nothing when the
+    recorded manifest already says it (and, after a full listing, is still there), so a
+    sync that changed nothing makes no request here. ``changed``: the cycle changed a base
+    (or attached, or rebuilt); a targeted cycle that did not returns at once, with no
+    ``paths``. A failure is a problem of the run,
+    never a reason to fail the files' sync; it is tried again at the next cycle. A
+    pull-only mapping writes nothing to the container: its manifest stays as it was."""
+    s = ctx.settings
+    row = ctx.index.manifest(ctx.name)
+    if not (full_listing or changed or [o for o in listed if row is None
+                                        or o.file_id != row.file_id]):
+        # a targeted cycle that changed nothing: the manifest cannot be stale, and reading
+        # every base would make an idle daemon's cycles cost the size of the tree
+        return Refreshed({}, row.remote_path if row else None)
+    paths = m.sandbox_paths(ctx.index.bases(ctx.name))
+    # what code in the sandbox wrote at the manifest's name is not ours to delete (it is
+    # never pulled either): only uploads, ours or left by a crash of ours, are replaced
+    listed = [o for o in listed if o.source == "user" or (row and o.file_id == row.file_id)]
+    if s.mode == Mode.PULL:  # a pull-only mapping never writes to the container
+        return Refreshed(paths, row.remote_path if row else None)
+    try:
+        if not m.needed(paths, s.remote_root):
+            gone = [o.file_id for o in listed] + ([row.file_id] if row else [])
+            _delete(ctx, cid, gone)
+            return Refreshed(paths, None)
+        data = m.render(paths, s.remote_root)
+        digest = hashlib.sha256(data).hexdigest()
+        present = row is not None and (not full_listing
+                                       or row.file_id in {o.file_id for o in listed})
+        if row is not None and present and row.sha256 == digest:
+            _delete(ctx, cid, [o.file_id for o in listed if o.file_id != row.file_id])
+            return Refreshed(paths, row.remote_path)
+        new = _upload(ctx, cid, data)
+        with ctx.index.write() as tx:
+            # not into the listing cache (it holds what listings returned): an incremental
+            # listing stops at the first cached object, and the manifest there would hide
+            # what the sandbox wrote before it, and every upload of ours not listed yet
+            tx.set_manifest(ctx.name, new.file_id, new.remote_path, digest)
+        old = {o.file_id for o in listed} | ({row.file_id} if row else set())
+        _delete(ctx, cid, sorted(old - {new.file_id}))
+    except (ContainerGone, AuthError):
+        raise
+    except RemoteError as exc:
+        problem = Problem(m.MANIFEST_NAME, MANIFEST_FAILED,
+                          f"the manifest of sandbox paths was not updated: {exc}")
+        return Refreshed(paths, row.remote_path if row else None, [problem])
+    return Refreshed(paths, new.remote_path)
+
+
+def _upload(ctx: MappingContext, cid: str, data: bytes) -> RemoteObject:
+    s = ctx.settings
+    with tempfile.TemporaryDirectory(prefix="containersync-manifest-") as tmp:
+        source = Path(tmp) / m.MANIFEST_NAME
+        source.write_bytes(data)
+        obj = ctx.client.upload_file(
+            cid, source, filename=m.MANIFEST_NAME,
+            remote_path=m.manifest_request_path(s.remote_root) if s.honour_paths else None)
+    return to_object(obj)
+
+
+def _delete(ctx: MappingContext, cid: str, ids: Iterable[str]) -> None:
+    """Delete manifest objects by id (one already gone is fine) and forget them."""
+    done: list[str] = []
+    for fid in dict.fromkeys(ids):
+        with contextlib.suppress(RemoteFileGone):
+            ctx.client.delete_file(cid, fid)
+        done.append(fid)
+    if done:
+        row = ctx.index.manifest(ctx.name)
+        with ctx.index.write() as tx:
+            tx.remove_remote_objects(ctx.name, done)
+            if row is not None and row.file_id in done:
+                tx.drop_manifest(ctx.name)
