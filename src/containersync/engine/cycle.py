@@ -163,7 +163,9 @@ def run_cycle(
     report.settled += settle_open(ctx, cid, problems)
     refreshed = manifest.refresh(
         ctx, cid, remote.manifests, full_listing=opts.listing == "full",
-        changed=bool(report.outcomes or rebuilt or attached.new_generation))
+        changed=bool(report.outcomes or rebuilt or attached.new_generation),
+        new_bases=None if rebuilt or attached.new_generation
+        else [o.base for o in report.outcomes if o.base is not None])
     problems += refreshed.problems
     report.sandbox_paths, report.manifest_path = refreshed.paths, refreshed.manifest
     finish(problems)

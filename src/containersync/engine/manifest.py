@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from containersync.engine.context import MappingContext
 from containersync.engine.remote import to_object
 from containersync.errors import AuthError, ContainerGone, RemoteError, RemoteFileGone
 from containersync.model import manifest as m
-from containersync.model.entry import Mode, Problem, RemoteObject
+from containersync.model.entry import BaseEntry, Mode, Problem, RemoteObject
 
 MANIFEST_FAILED = "manifest-failed"
 
@@ -33,8 +33,12 @@ def split(ctx: MappingContext, objects: Iterable[RemoteObject]
           ) -> tuple[list[RemoteObject], list[RemoteObject]]:
     """(user objects, manifest objects) of a listing of the mapping's container."""
     row = ctx.index.manifest(ctx.name)
-    return m.split_listing(objects, remote_root=ctx.settings.remote_root,
-                           own_ids=frozenset(ctx.index.own_uploads(ctx.name)),
+    objects = list(objects)
+    root = ctx.settings.remote_root
+    # only objects at a manifest name can be one: ask the index about those alone
+    named = [o.file_id for o in objects if m.is_manifest_path(o.remote_path, root)]
+    own = ctx.index.scoped.own_of(ctx.name, named) if named else {}
+    return m.split_listing(objects, remote_root=root, own_ids=frozenset(own),
                            manifest_ids=frozenset({row.file_id} if row else ()))
 
 
@@ -49,7 +53,8 @@ class Refreshed:
 
 
 def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
-            full_listing: bool, changed: bool = True) -> Refreshed:
+            full_listing: bool, changed: bool = True,
+            new_bases: Sequence[BaseEntry] | None = None) -> Refreshed:
     """Make the container's manifest say what the index says the container holds.
 
     ``listed``: the manifest objects the cycle's listing showed. Writes nothing when the
@@ -66,6 +71,11 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
         # a targeted cycle that changed nothing: the manifest cannot be stale, and reading
         # every base would make an idle daemon's cycles cost the size of the tree
         return Refreshed({}, row.remote_path if row else None)
+    if (not full_listing and row is None and not listed and new_bases is not None
+            and not m.needed(m.sandbox_paths({b.path: b for b in new_bases}), s.remote_root)):
+        # no manifest is kept (the server keeps the folder tree) and nothing this targeted
+        # cycle recorded changes that: reading every base would cost the size of the tree
+        return Refreshed({}, None)
     paths = m.sandbox_paths(ctx.index.bases(ctx.name))
     # what code in the sandbox wrote at the manifest's name is not ours to delete (it is
     # never pulled either): only uploads, ours or left by a crash of ours, are replaced
