@@ -415,6 +415,7 @@ def test_a_conflict_whose_upload_failed_is_not_copied_again(world: World) -> Non
     world.server.advance_clock(2)  # a later copy name, were one made
     healed = world.sync()
     assert healed.code == 0, healed.out
+    assert healed.counts["conflicts"] == 0, healed.out  # no second copy, whatever its name
     assert list(copies(world).values()) == ["theirs"], world.local()
     assert world.local()["c.txt"] == "mine" and world.remote()["c.txt"] == "mine"
     assert world.sync().counts == counts()

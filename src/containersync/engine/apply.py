@@ -103,9 +103,13 @@ def finished_paths(plan: Plan, outcomes: Sequence[Outcome]) -> set[str]:
 def remember_known(ctx: MappingContext, plan: Plan, view: RemoteView,
                    outcomes: Sequence[Outcome]) -> None:
     """Record the objects seen at every path whose decision finished: they are no longer
-    remote changes. A path whose action failed keeps them unseen, to be decided again."""
-    rows = [(fid, path) for path in sorted(finished_paths(plan, outcomes))
-            for fid in view.seen.get(path, ())]
+    remote changes. A path whose action failed keeps them unseen, to be decided again,
+    except a version saved as a conflict copy: it is on disk whatever else failed at its
+    path (our upload beside it, say), and deciding on it again would copy it again."""
+    finished = finished_paths(plan, outcomes)
+    rows = [(fid, path) for path in sorted(finished) for fid in view.seen.get(path, ())]
+    rows += [(o.action.remote.file_id, o.action.path) for o in outcomes
+             if o.ok and isinstance(o.action, SaveConflictCopy) and o.action.path not in finished]
     if rows:
         with ctx.index.write() as tx:
             tx.add_known(ctx.name, rows)
