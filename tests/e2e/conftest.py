@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from test_daemon_harness import DaemonRun
-from test_sync_crash_harness import Rig, rig_maker
 
 from containersync.localapi.embedded import RunningServer
+from support.crash_harness import Rig, rig_maker
+from support.daemon_harness import DaemonRun
 from support.scenario import PATH_MODES, World
 
 

@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_daemon_harness import DaemonRun, free_port, wait_for
 
 from containersync.localapi.embedded import RunningServer, start_server
 from support.backend import add_assistant_file
+from support.daemon_harness import DaemonRun, free_port, wait_for
 
 
 def test_local_changes_reach_the_container_and_sigterm_drains(

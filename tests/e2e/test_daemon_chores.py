@@ -8,11 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from test_daemon_harness import DaemonRun, wait_for
-
 from containersync.config import load_config, mapping_identity
 from containersync.index.lock import MappingLock
 from containersync.localapi.embedded import RunningServer
+from support.daemon_harness import DaemonRun, wait_for
 
 
 def _key(run: DaemonRun) -> str:

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from test_daemon_harness import DaemonRun, wait_for
-
 from containersync.localapi.embedded import RunningServer
+from support.daemon_harness import DaemonRun, wait_for
 
 N, BATCH, BATCHES = 40, 4, 7  # 28 of 40 deleted
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from test_daemon_harness import DaemonRun, wait_for
-
 from containersync.localapi.embedded import RunningServer
 from support.backend import add_assistant_file
+from support.daemon_harness import DaemonRun, wait_for
 
 SECRETS = {".env": "KEY=1", "id_rsa": "PRIVATE", "server.pem": "CERT"}
 

@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_daemon_harness import KEY_ENV, DaemonRun, wait_for
-
 from containersync.localapi.embedded import RunningServer
+from support.daemon_harness import KEY_ENV, DaemonRun, wait_for
 
 LINE = re.compile(r"^<([0-7])>([a-z]+(?:-[a-z]+)*)[: ]")
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_daemon_harness import DaemonRun, wait_for
 
 from containersync import cli
 from containersync.localapi.embedded import RunningServer
+from support.daemon_harness import DaemonRun, wait_for
 
 WINDOW_S = 20 * 60
 

@@ -9,10 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from test_daemon_harness import DaemonRun, wait_for
-
 from containersync.localapi.embedded import RunningServer
 from containersync.model.manifest import is_manifest_path
+from support.daemon_harness import DaemonRun, wait_for
 
 
 def _manifests(run: DaemonRun, cid: str) -> list[dict[str, Any]]:

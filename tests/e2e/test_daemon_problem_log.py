@@ -7,9 +7,8 @@ import json
 import os
 from pathlib import Path
 
-from test_daemon_harness import DaemonRun, wait_for
-
 from containersync.localapi.embedded import RunningServer
+from support.daemon_harness import DaemonRun, wait_for
 
 
 def _said(run: DaemonRun, path: str) -> int:

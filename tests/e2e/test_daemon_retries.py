@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_daemon_harness import DaemonRun, wait_for
-
 from containersync.localapi.embedded import RunningServer
 from support.backend import add_assistant_file, inject_fault
+from support.daemon_harness import DaemonRun, wait_for
 
 HOUR = {"full_sync_interval_seconds": 3600}
 

@@ -10,11 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_daemon_harness import DaemonRun, wait_for
 
 from containersync.commands.status import collect
 from containersync.config import load_config
 from containersync.localapi.embedded import RunningServer
+from support.daemon_harness import DaemonRun, wait_for
 
 
 def _unmade(run: DaemonRun, kind: str) -> None:

@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_daemon_harness import KEY_ENV, DaemonRun, wait_for
-
 from containersync.localapi.embedded import RunningServer
 from support.backend import add_assistant_file
+from support.daemon_harness import KEY_ENV, DaemonRun, wait_for
 
 
 def _sync(run: DaemonRun) -> subprocess.CompletedProcess[str]:

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_daemon_harness import DaemonRun, wait_for
-from test_sync_crash_harness import KillPoint, Rig, assistant_writes, local_tree
 
 from containersync.localapi.embedded import RunningServer
+from support.crash_harness import KillPoint, Rig, assistant_writes, local_tree
+from support.daemon_harness import DaemonRun, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -16,10 +16,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from test_daemon_harness import DaemonRun, wait_for
-
 from containersync import cli
 from containersync.localapi.embedded import RunningServer
+from support.daemon_harness import DaemonRun, wait_for
 from support.scenario import World
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "json.md"

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_daemon_harness import DaemonRun, wait_for
 
 from containersync.config import MAX_PATTERN_CHARS, MAX_PATTERNS
 from containersync.localapi.embedded import RunningServer
+from support.daemon_harness import DaemonRun, wait_for
 from support.scenario import KEY_ENV, MAPPING, sync, write_config
 
 ENV = {KEY_ENV: "sk-scenario-unused"}

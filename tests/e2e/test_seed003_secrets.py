@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_daemon_harness import DaemonRun
 
 from containersync import cli
 from containersync.config import Config, parse_config
@@ -25,6 +24,7 @@ from containersync.engine.session import open_session
 from containersync.errors import ConfigError
 from containersync.localapi.embedded import RunningServer
 from containersync.localapi.validate import ListQuery
+from support.daemon_harness import DaemonRun
 from support.scenario import KEY_ENV, World, sync
 
 SECRET = "ds-7f3a9c1e-top-secret-value"

@@ -1,7 +1,7 @@
 """Crash safety of ``containersync sync`` while it pushes: SIGKILL during the initial
 container creation and after uploads landed but before they were recorded, then run again.
 
-See ``test_sync_crash_harness`` for how the kill point is placed and what "converged" checks.
+See ``support.crash_harness`` for how the kill point is placed and what "converged" checks.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from test_sync_crash_harness import (
+
+from support.crash_harness import (
     KillPoint,
     Rig,
     assert_converged,

@@ -2,7 +2,7 @@
 (upload new, then delete old), after a remote delete, in the middle of downloads, and while
 hashing a big file; then run again.
 
-See ``test_sync_crash_harness`` for how the kill point is placed and what "converged" checks.
+See ``support.crash_harness`` for how the kill point is placed and what "converged" checks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_sync_crash_harness import (
+
+from support.crash_harness import (
     RUN_TIMEOUT_S,
     KillPoint,
     Rig,

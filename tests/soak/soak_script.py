@@ -17,12 +17,11 @@ import shutil
 import time
 from typing import Any
 
-from test_daemon_harness import DaemonRun
-
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer
 from containersync.localapi.errors import NotFound
 from support.backend import add_assistant_file, inject_fault
+from support.daemon_harness import DaemonRun
 from support.ledger import (
     Ledger,
     RemoteObject,

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 from soak_script import Script
-from test_daemon_harness import DaemonRun
 
 from containersync.localapi.embedded import RunningServer
 from support.backend import clear_faults
+from support.daemon_harness import DaemonRun
 from support.ledger import describe
 from support.scenario import sync
 
