@@ -11,9 +11,12 @@ upload is stamped strictly later, as it would be on a slow link.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+
+from test_sync_knowledge import stamp
 
 from containersync.config import parse_config
 from containersync.daemon.cycles import new_remote_paths
@@ -56,3 +59,28 @@ def test_a_write_landing_before_our_upload_is_found_by_the_next_pull_check(
         run_cycle(ctx, CycleOptions(only=found[0], listing="incremental"), now=now)
     assert world.local()["made.txt"] == "by the sandbox"
     assert world.local()["q.txt"] == "mine, edited"
+
+
+def test_our_upload_that_a_listing_does_not_show_is_not_taken_for_deleted(world: World) -> None:
+    """The live service orders same-second objects its own way: our upload may sort below
+    an object a listing already returned, so the next incremental listing stops before it.
+    A targeted cycle must still see the upload (cached as not listed), not take the file
+    for deleted in the sandbox and move the user's file to the trash. The backend is made
+    to report our upload a second earlier than the assistant's file (``stamp``)."""
+    world.write({"p.txt": "v1"})
+    assert world.sync().code == 0
+    now = lambda: datetime.now(UTC)  # noqa: E731
+    with mapping(world) as ctx:
+        made = add_assistant_file(world.server, world.cid, world.sandbox_path("x.txt"), b"x")
+        run_cycle(ctx, CycleOptions(only=["x.txt"], listing="incremental"), now=now)
+        world.write({"p.txt": "v2, mine"})
+        up = run_cycle(ctx, CycleOptions(only=["p.txt"], listing="incremental"), now=now)
+        assert up.counts.get("uploaded") == 1
+        ours = next(o for o in world.objects() if o["source"] == "user"
+                    and o["path"].endswith("p.txt"))
+        stamp(world.server, ours["id"], made["created_at"] - 1)
+        os.utime(world.root / "p.txt")  # the user saves it again, unchanged
+        again = run_cycle(ctx, CycleOptions(only=["p.txt"], listing="incremental"), now=now)
+        assert again.counts.get("deleted_local", 0) == 0, again.to_dict()
+    assert world.local()["p.txt"] == "v2, mine"
+    assert world.remote()["p.txt"] == "v2, mine"

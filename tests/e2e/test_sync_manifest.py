@@ -211,3 +211,16 @@ def test_a_new_generation_gets_its_own_manifest(assigned: World) -> None:
     assert result.code == 0 and result.m["new_generation"]
     assert assigned.cid != first
     assert_manifest_true(assigned)
+
+
+def test_a_user_file_of_the_manifests_name_in_a_folder_is_synced_both_ways(
+        assigned: World) -> None:
+    """The live service stores ``docs/containersync-manifest.json`` flat, at
+    ``/mnt/data/<hex>-containersync-manifest.json``: a manifest-looking name. Code in the
+    sandbox rewriting it there is the user's file changing, and is pulled (review finding)."""
+    assigned.write({"docs/containersync-manifest.json": "mine", "a.txt": "a"})
+    assert assigned.sync().code == 0
+    assigned.assistant_changes({"docs/containersync-manifest.json": "rewritten in the sandbox"})
+    pulled = assigned.sync()
+    assert pulled.code == 0, pulled.out
+    assert assigned.local()["docs/containersync-manifest.json"] == "rewritten in the sandbox"

@@ -88,18 +88,11 @@ def test_the_current_object_is_chosen_by_knowledge(
                   and o.file_id not in known]
         tracked = next((o for o in here if path in base and o.file_id == base[path].remote_id),
                        None)
-        # a version older (by second) than one someone else wrote that a decision took
-        # into account is old news, not a change: the base's object when pulled, or a
-        # known object at the path
-        b = base.get(path)
-        floor = [o.created_at for o in here if o.file_id in known and o.file_id not in own
-                 and o.source == "assistant" and (b is None or o.file_id != b.remote_id)]
-        if b is not None and b.remote_id is not None and b.remote_id not in own:
-            if tracked is not None:
-                floor.append(tracked.created_at)
-            elif b.remote_created_at is not None:
-                floor.append(b.remote_created_at)
-        unseen = [o for o in unseen if not floor or o.created_at >= max(floor)]
+        # while the object we pulled is listed, an unseen one stamped in an earlier second
+        # does not replace it: it is kept as a conflict copy beside it (tied)
+        pulled = tracked if tracked is not None and tracked.file_id not in own else None
+        older = [o for o in unseen if pulled is not None and o.created_at < pulled.created_at]
+        unseen = [o for o in unseen if o not in older]
         current = v.files.get(path)
         if unseen:
             # of the newest second, the last listed; the others are tied (kept as copies)
@@ -112,6 +105,7 @@ def test_the_current_object_is_chosen_by_knowledge(
                 assert path in v.ambiguous  # compared with our upload, never hidden
         elif tracked is not None:
             assert current is not None and current.file_id == tracked.file_id
+            assert [f.file_id for f in v.tied.get(path, ())] == [o.file_id for o in older]
         else:
             assert current is None  # no older version is ever restored
         for o in here:

@@ -101,7 +101,7 @@ def test_same_second_writes_of_unknown_size_are_hashed_first_and_equal_ones_not_
     assert [x.remote.file_id for x in differ.actions if isinstance(x, SaveConflictCopy)] == ["c_2"]
 
 
-# -- a version older than the one pulled is old news, whatever a listing missed -----------
+# -- a version older than the one pulled: neither a rollback nor lost ---------------------
 
 PULLED = RemoteObject("cfile_kkk", f"{ROOT}/a.txt", 500, "assistant", None)
 PULLED_BASE = replace(base("v1", remote_id="cfile_kkk", remote_path=f"{ROOT}/a.txt"),
@@ -109,26 +109,33 @@ PULLED_BASE = replace(base("v1", remote_id="cfile_kkk", remote_path=f"{ROOT}/a.t
 STALE = RemoteObject("cfile_aaa", f"{ROOT}/a.txt", 499, "assistant", None)
 
 
-def test_an_unseen_version_older_than_the_pulled_one_does_not_roll_the_file_back() -> None:
+def test_an_unseen_version_older_than_the_pulled_one_is_a_copy_not_a_rollback() -> None:
     """The assistant wrote a.txt twice; we pulled the second (the base), and a listing with
     a gap never showed the first. Found later, the first is older than what the sandbox
-    shows: downloading it would roll the file back and delete the newer version (the
-    soak's seed 9, before listings stopped at our own uploads)."""
+    shows (or a server clock is off): taking it as the file would roll the file back and
+    delete the newer version (the soak's seed 9); dropping it could lose a write. It is
+    kept as a conflict copy beside the pulled one."""
     v = remote_view([STALE, PULLED], {"a.txt": PULLED_BASE}, remote_root=ROOT,
                     known={"cfile_kkk"})
-    assert v.files["a.txt"].file_id == "cfile_kkk" and not v.ambiguous and not v.tied
-    plan = reconcile({"a.txt": PULLED_BASE}, {"a.txt": local("v1")}, v, Mode.TWO_WAY, now=NOW)
-    assert plan.actions == ()
-    assert "cfile_aaa" in v.seen["a.txt"]  # remembered as decided on: never news again
+    assert v.files["a.txt"].file_id == "cfile_kkk" and not v.ambiguous
+    assert [f.file_id for f in v.tied["a.txt"]] == ["cfile_aaa"]
+    unknown = reconcile({"a.txt": PULLED_BASE}, {"a.txt": local("v1")}, v, Mode.TWO_WAY,
+                        now=NOW)
+    assert {f.file_id for f in unknown.needs_digest} == {"cfile_aaa", "cfile_kkk"}
+    assert unknown.actions == ()  # compared before anything is written
+    differ = reconcile({"a.txt": PULLED_BASE}, {"a.txt": local("v1")}, v, Mode.TWO_WAY,
+                       now=NOW, digests={"cfile_kkk": sha("v1"), "cfile_aaa": sha("v0")})
+    assert [type(a) for a in differ.actions] == [SaveConflictCopy]
+    same = reconcile({"a.txt": PULLED_BASE}, {"a.txt": local("v1")}, v, Mode.TWO_WAY,
+                     now=NOW, digests={"cfile_kkk": sha("v1"), "cfile_aaa": sha("v1")})
+    assert same.actions == ()
 
 
-def test_an_unseen_version_older_than_a_deleted_pulled_one_does_not_come_back() -> None:
-    """The assistant then deleted the version we pulled: the path is gone from the sandbox's
-    point of view; the older, never-listed version is not restored."""
+def test_an_unseen_version_after_the_pulled_one_was_deleted_is_a_change() -> None:
+    """Once the pulled version is gone, an unseen one is taken as the change it may be:
+    downloaded, never deleted unseen (whatever its timestamp)."""
     v = remote_view([STALE], {"a.txt": PULLED_BASE}, remote_root=ROOT, known={"cfile_kkk"})
-    assert "a.txt" not in v.files
-    plan = reconcile({"a.txt": PULLED_BASE}, {"a.txt": local("v1")}, v, Mode.TWO_WAY, now=NOW)
-    assert not any(type(a).__name__ == "Download" for a in plan.actions)
+    assert v.files["a.txt"].file_id == "cfile_aaa"
 
 
 def test_an_unseen_version_in_the_same_second_as_the_pulled_one_is_still_news() -> None:

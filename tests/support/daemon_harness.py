@@ -26,6 +26,7 @@ from containersync.commands.status import collect
 from containersync.config import load_config
 from containersync.localapi.embedded import RunningServer
 from containersync.localapi.errors import NotFound
+from containersync.model.manifest import is_manifest_path
 
 KEY_ENV = "CONTAINERSYNC_TEST_KEY"
 DEADLINE = 30.0
@@ -156,10 +157,13 @@ class DaemonRun:
         return str(cid)
 
     def remote(self, cid: str | None = None) -> dict[str, bytes]:
-        """The container's files as {path below /mnt/data: content} (no keep-alive effect)."""
+        """The container's files as {path below /mnt/data: content} (no keep-alive effect),
+        without containersync's manifest (where the server chose the paths): not a file."""
         cid = cid or self.container_id()
         out: dict[str, bytes] = {}
         for f in self.server.store.list_container_files(cid):
+            if f.get("source") == "user" and is_manifest_path(f["path"], "/mnt/data"):
+                continue
             try:
                 handle, _, _ = self.server.store.open_container_file(cid, f["id"])
             except NotFound:

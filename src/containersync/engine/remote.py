@@ -63,10 +63,10 @@ def list_incremental(ctx: MappingContext, container_id: str) -> tuple[list[Remot
     # back in id order. Safe: remote_view saves every unseen same-second rival as a
     # conflict copy, so only which one sits at the name is arbitrary, never whether it
     # survives; fresh objects keep the server's order and follow every cached one.
-    cached = ctx.index.remote_cache(ctx.name)[::-1]
-    ids = {o.file_id for o in cached}
-    fresh = list_new(ctx, container_id, ids.intersection)
-    return cached + fresh, len(fresh)
+    objects = ctx.index.remote_cache(ctx.name)[::-1]
+    fresh = list_new(ctx, container_id, cached(ctx))  # stops at a listed object only
+    new = {o.file_id for o in fresh}
+    return [o for o in objects if o.file_id not in new] + fresh, len(fresh)
 
 
 @dataclass
@@ -126,11 +126,13 @@ def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject],
     stale = [fid for fid in cached if fid not in listed]
     changed = [o for fid, o in listed.items() if cached.get(fid) != o]
     forgotten = [fid for fid in ctx.index.known_objects(ctx.name) if fid not in listed]
-    if stale or changed or forgotten:
+    unlisted = any(fid in listed for fid in ctx.index.unlisted(ctx.name))
+    if stale or changed or forgotten or unlisted:
         with ctx.index.write() as tx:
             tx.remove_remote_objects(ctx.name, stale)
             tx.add_remote_objects(ctx.name, changed)
             tx.remove_known(ctx.name, forgotten)
+            tx.mark_listed(ctx.name)
 
 
 def with_fresh_paths(

@@ -46,10 +46,11 @@ def record(
     (a remote delete drops the base only when it deleted the object the base points at)."""
     path = outcome.action.path
     if outcome.new_remote is not None:
-        # not into the listing cache: the cache is what listings returned, and the next
-        # incremental listing stops at the first object in it; an upload there would hide
-        # what the sandbox wrote between our last listing and the upload
+        # cached as not listed: a targeted cycle sees it (no listing may show it for a
+        # while), the next incremental listing does not stop at it (it would hide what
+        # the sandbox wrote between our last listing and the upload)
         tx.add_own_upload(mapping, outcome.new_remote.file_id, path)
+        tx.add_remote_objects(mapping, [outcome.new_remote], listed=False)
         tx.add_upload_path(mapping, outcome.new_remote.remote_path, path)
     for file_id in outcome.deleted_remote_ids:
         tx.remove_own_upload(mapping, file_id)

@@ -123,7 +123,8 @@ class ScopedReads:
         return frozenset(r[0] for r in self._in(select, "file_id", name, ids))
 
     def cached_among(self, name: str, ids: Collection[str]) -> set[str]:
-        select = "SELECT file_id FROM remote_cache WHERE mapping = ?"
+        """Which of ``ids`` a listing returned (an upload of ours not listed yet is not)."""
+        select = "SELECT file_id FROM remote_cache WHERE mapping = ? AND listed = 1"
         return {r[0] for r in self._in(select, "file_id", name, ids)}
 
     def digests_of(self, name: str, ids: Collection[str]) -> dict[str, str]:

@@ -222,13 +222,22 @@ class WriteTx:
         self._exec("DELETE FROM remote_cache WHERE mapping = ?", (name,))
         self.add_remote_objects(name, objects)
 
-    def add_remote_objects(self, name: str, objects: Iterable[RemoteObject]) -> None:
+    def add_remote_objects(self, name: str, objects: Iterable[RemoteObject], *,
+                           listed: bool = True) -> None:
+        """Cache objects a listing returned, or (``listed=False``) an upload of ours as it
+        landed: present for a targeted cycle, but no stop for an incremental listing."""
         self._generation(name)
         self._exec_many(
             "INSERT OR REPLACE INTO remote_cache (mapping, file_id, remote_path,"
-            " created_at, source, bytes, not_nfc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " created_at, source, bytes, not_nfc, listed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(name, o.file_id, o.remote_path, o.created_at, o.source, o.bytes,
-              int(not unicodedata.is_normalized("NFC", o.remote_path))) for o in objects])
+              int(not unicodedata.is_normalized("NFC", o.remote_path)), int(listed))
+             for o in objects])
+
+    def mark_listed(self, name: str) -> None:
+        """After a full listing: every cached object is one it returned."""
+        self._exec("UPDATE remote_cache SET listed = 1 WHERE mapping = ? AND listed = 0",
+                   (name,))
 
     def remove_remote_objects(self, name: str, ids: Iterable[str]) -> None:
         self._exec_many("DELETE FROM remote_cache WHERE mapping = ? AND file_id = ?",

@@ -70,13 +70,18 @@ def split_listing(objects: Iterable[RemoteObject], *, remote_root: str,
                   own_ids: AbstractSet[str], manifest_ids: AbstractSet[str]
                   ) -> tuple[list[RemoteObject], list[RemoteObject]]:
     """(user objects, manifest objects) of a listing, each in listing order. A manifest is
-    an object recorded as one, or one at a manifest name that is not our upload of a user
-    file (an upload of ours whose crash left it unrecorded is found by the name)."""
+    an object recorded as one; an upload at a manifest name that is not our upload of a user
+    file (an upload of ours whose crash left it unrecorded is found by the name); or what
+    sandbox code wrote at the manifest's own path. What the sandbox wrote at a server-chosen
+    name (``<hex>-containersync-manifest.json``) is not: that is the rewrite of a user file
+    of that name in a subfolder, which the live service stores flat."""
     files: list[RemoteObject] = []
     manifests: list[RemoteObject] = []
+    exact = manifest_request_path(remote_root)
     for obj in objects:
-        if obj.file_id in manifest_ids or (
-                obj.file_id not in own_ids and is_manifest_path(obj.remote_path, remote_root)):
+        named = obj.file_id not in own_ids and is_manifest_path(obj.remote_path, remote_root)
+        if obj.file_id in manifest_ids or (named and (obj.source == "user"
+                                                      or obj.remote_path == exact)):
             manifests.append(obj)
         else:
             files.append(obj)

@@ -25,10 +25,11 @@ taken into account (the index's ``known_objects``), and *unseen* meaning not our
 known:
 
 - If the path has unseen objects, the newest unseen one is the current object: nobody
-  has seen it, so it is a remote change whatever its timestamp, unless it was created in
-  an earlier second than a version someone else wrote that a decision already took into
-  account (the object we pulled, an object known at the path): then it is older than what
-  the sandbox showed, a version some listing missed, and it is only remembered as seen. Timestamps only order
+  has seen it, so it is a remote change whatever its timestamp. One exception: while the
+  object we pulled for the path is still listed, an unseen object stamped in an earlier
+  second than it is most likely a version some listing missed (yet a server clock may
+  say otherwise): it does not replace the pulled one, it is one of ``tied[path]`` and kept
+  as a conflict copy, so it neither rolls the file back nor is lost. Timestamps only order
   objects never seen (a first sync, a rebuilt index), and only to the second: of several
   unseen objects created in the newest second, the last in the listing's order is current
   (the server's order; the local backend lists in write order) and the others are
@@ -186,37 +187,24 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
 def _current(group: list[tuple[RemoteFile, bool]], b: BaseEntry | None,
              own: Mapping[str, str], known: AbstractSet[str]
              ) -> tuple[RemoteFile | None, bool, tuple[RemoteFile, ...]]:
-    """A path's current object, whether it is ambiguous, and the unseen objects tied with
-    it in the newest second (see the module doc). ``group`` is in listing order."""
+    """A path's current object, whether it is ambiguous, and the unseen objects to keep as
+    conflict copies beside it (see the module doc). ``group`` is in listing order."""
     base_id = b.remote_id if b is not None else None
     tracked = next((f for f, _ in group if base_id is not None and f.file_id == base_id), None)
-    floor = _decided_floor(group, b, tracked, own, known)
-    unseen = [f for f, ours in group if not ours and f.file_id not in known
-              and (floor is None or f.created_at >= floor)]
+    unseen = [f for f, ours in group if not ours and f.file_id not in known]
+    # the version we pulled is still listed: an unseen object stamped in an earlier second
+    # was most likely missed by a listing, yet a server clock may say otherwise; it neither
+    # rolls the file back nor is dropped: it is kept as a conflict copy beside it
+    pulled = tracked if tracked is not None and tracked.file_id not in own else None
+    older = [f for f in unseen if pulled is not None and f.created_at < pulled.created_at]
+    unseen = [f for f in unseen if f not in older]
     if not unseen:
-        return tracked, False, ()
+        return tracked, False, tuple(older)
     second = max(f.created_at for f in unseen)
     *rivals, newest = [f for f in unseen if f.created_at == second]
     unclear = (tracked is not None and tracked.file_id in own
                and newest.created_at <= tracked.created_at)
     return newest, unclear, tuple(rivals)
-
-
-def _decided_floor(group: list[tuple[RemoteFile, bool]], b: BaseEntry | None,
-                   tracked: RemoteFile | None, own: Mapping[str, str],
-                   known: AbstractSet[str]) -> int | None:
-    """The ``created_at`` of the newest version at the path that a decision took into
-    account and that someone else wrote (the base's object when we pulled it, listed or
-    not; an object known at the path). An unseen object created in an earlier second is
-    older than what the sandbox showed when we decided: a listing missed it, it is not a
-    change. Our own uploads set no floor: one is created after the listing its plan used."""
-    times = [f.created_at for f, ours in group if not ours and f.file_id in known]
-    if b is not None and b.remote_id is not None and b.remote_id not in own:
-        if tracked is not None:
-            times.append(tracked.created_at)
-        elif b.remote_created_at is not None:
-            times.append(b.remote_created_at)
-    return max(times, default=None)
 
 
 def _by_path_newest_first(files: list[RemoteFile]) -> tuple[RemoteFile, ...]:
