@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from containersync.localapi.embedded import RunningServer
-from containersync.model.manifest import MANIFEST_NAME
+from containersync.model.manifest import MANIFEST_NAME, render
 from support.backend import raw
 from support.scenario import TEST_KEY, World, counts, remote_content
 
@@ -176,13 +176,27 @@ def test_a_manifest_left_by_a_crash_is_cleaned_up(assigned: World) -> None:
     found by its name and deleted; it is never taken for a user file."""
     assigned.write(FILES)
     assert assigned.sync().code == 0
+    stale = render({"gone.txt": "/mnt/data/0f0f-gone.txt"}, "/mnt/data")  # an older one of ours
     with raw(assigned.server, api_key=TEST_KEY) as client:
         client.post(f"/v1/containers/{assigned.cid}/files",
-                    files={"file": (MANIFEST_NAME, b'{"stale": true}')}).raise_for_status()
+                    files={"file": (MANIFEST_NAME, stale)}).raise_for_status()
     assert len(manifests(assigned)) == 2
     result = assigned.sync()
     assert result.code == 0 and result.counts == counts()
     assert_manifest_true(assigned)
+
+
+def test_another_upload_of_the_manifests_name_is_left_alone(assigned: World) -> None:
+    """Another tool's upload at the manifest's name (or ours of a user file of that name,
+    after a lost index) is not a manifest of ours: it is never deleted (review finding)."""
+    assigned.write(FILES)
+    assert assigned.sync().code == 0
+    with raw(assigned.server, api_key=TEST_KEY) as client:
+        other = client.post(f"/v1/containers/{assigned.cid}/files",
+                            files={"file": (MANIFEST_NAME, b'{"not": "ours"}')}).json()
+    assert assigned.sync().code == 0
+    assert other["id"] in {o["id"] for o in assigned.all_objects()}
+    assert remote_content(assigned.server, assigned.cid, other["id"]) == b'{"not": "ours"}'
 
 
 def test_a_lost_index_rebuilds_and_the_manifest_follows(assigned: World) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,11 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
     if s.mode == Mode.PULL:  # a pull-only mapping never writes to the container
         return Refreshed(paths, row.remote_path if row else None)
     try:
+        # an upload at the name that is not the recorded manifest is deleted only when it
+        # says it is one (a crash of ours left it): another tool's upload, or our upload of
+        # a user file of that name that a lost index no longer knows, is left alone
+        listed = [o for o in listed if (row and o.file_id == row.file_id)
+                  or _says_manifest(ctx, cid, o.file_id)]
         if not m.needed(paths, s.remote_root):
             gone = [o.file_id for o in listed] + ([row.file_id] if row else [])
             _delete(ctx, cid, gone)
@@ -109,6 +115,16 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
                           f"the manifest of sandbox paths was not updated: {exc}")
         return Refreshed(paths, row.remote_path if row else None, [problem])
     return Refreshed(paths, new.remote_path)
+
+
+def _says_manifest(ctx: MappingContext, cid: str, file_id: str) -> bool:
+    """Whether the object's content is a manifest this program wrote."""
+    sink = io.BytesIO()
+    try:
+        ctx.client.download_file(cid, file_id, sink)
+    except RemoteFileGone:
+        return False
+    return sink.getvalue().startswith(m.render({}, "").split(b",", 1)[0])
 
 
 def _upload(ctx: MappingContext, cid: str, data: bytes) -> RemoteObject:
