@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,7 +77,7 @@ class Index:
         prepare_file(path)
         inode = path.stat().st_ino
         try:
-            return cls._connect(path, busy_timeout_ms, steps)
+            return cls._connect_patiently(path, busy_timeout_ms, steps)
         except sqlite3.Error as exc:
             if not (recover and is_corrupt(exc)):
                 raise sqlite_error(exc, path) from None
@@ -90,11 +91,30 @@ class Index:
             aside = move_aside(path)
         prepare_file(path)
         try:
-            index = cls._connect(path, busy_timeout_ms, steps)
+            index = cls._connect_patiently(path, busy_timeout_ms, steps)
         except sqlite3.Error as exc:
             raise sqlite_error(exc, path) from None
         index.moved_aside = (aside, damage) if aside is not None else None
         return index
+
+    @classmethod
+    def _connect_patiently(cls, path: Path, busy_timeout_ms: int,
+                           steps: Sequence[Step] | None) -> Index:
+        """``_connect``, tried again while the file is busy, up to the busy timeout.
+
+        Opening is where two processes meet a fresh file: the daemon creating and migrating
+        it while ``status`` opens it too. Some of SQLite's lock steps there answer "database
+        is locked" at once instead of waiting in the busy handler (seen: ``status`` beside a
+        starting daemon); waiting a moment and opening again is what the handler would do."""
+        deadline = time.monotonic() + busy_timeout_ms / 1000
+        while True:
+            try:
+                return cls._connect(path, busy_timeout_ms, steps)
+            except sqlite3.OperationalError as exc:
+                text = str(exc).lower()
+                if not ("locked" in text or "busy" in text) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     @classmethod
     def _connect(cls, path: Path, busy_timeout_ms: int, steps: Sequence[Step] | None) -> Index:
