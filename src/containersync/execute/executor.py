@@ -174,13 +174,16 @@ class Executor:
                 except FATAL as exc:
                     fatal = fatal or exc
 
-        queue, limit = list(actions), 2 * self.concurrency
-        while queue and fatal is None and not should_stop():
+        # a position in the list, not a re-sliced rest: slicing copied what was left once
+        # per batch, quadratic in the plan's size
+        queue, limit, at = list(actions), 2 * self.concurrency, 0
+        while at < len(queue) and fatal is None and not should_stop():
             while len(inflight) >= limit:
                 collect(block=True)
             if fatal is not None:
                 break
-            batch, queue = queue[:limit - len(inflight)], queue[limit - len(inflight):]
+            batch = queue[at:at + limit - len(inflight)]
+            at += len(batch)
             for action, intent in zip(batch, begin(batch), strict=True):
                 inflight[pool.submit(self.perform, action)] = intent
         while inflight:
