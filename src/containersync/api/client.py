@@ -35,7 +35,14 @@ from pydantic import BaseModel
 from containersync import __version__
 from containersync.api import recover
 from containersync.api.errors import translate
-from containersync.api.retry import Failure, RetryPolicy, may_have_been_processed
+from containersync.api.pacing import Pacer
+from containersync.api.retry import (
+    Failure,
+    RetryPolicy,
+    is_pushback,
+    may_have_been_processed,
+    server_wait_hint,
+)
 from containersync.api.wire import (
     Container,
     ContainerFile,
@@ -91,8 +98,11 @@ class ContainersClient:
     """Typed, retrying, streaming access to the Containers API."""
 
     def __init__(self, http: httpx.Client, *, max_retries: int = 4, backoff_base: float = 0.5,
-                 backoff_cap: float = 8.0, sleep: Callable[[float], None] = time.sleep) -> None:
+                 backoff_cap: float = 8.0, sleep: Callable[[float], None] = time.sleep,
+                 concurrency: int = 8) -> None:
         self._http = http
+        #: the transfer window of every executor using this client (``api.pacing``)
+        self.pacer = Pacer(concurrency, start=min(8, concurrency))
         self._policy = RetryPolicy(max_retries=max_retries, backoff_base=backoff_base,
                                    backoff_cap=backoff_cap)
         self._sleep = sleep
@@ -117,7 +127,7 @@ class ContainersClient:
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=max_connections,
                                 max_keepalive_connections=max_connections))
-        return cls(http, **kw)
+        return cls(http, concurrency=max_connections, **kw)
 
     def __repr__(self) -> str:
         return f"ContainersClient(base_url={str(self._http.base_url)!r})"
@@ -141,6 +151,7 @@ class ContainersClient:
     # -- the one request loop -------------------------------------------------------------
 
     def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        self.pacer.wait_turn(self._sleep)
         with self._lock:
             self._requests += 1
         return self._http.send(request, stream=stream)
@@ -170,6 +181,11 @@ class ContainersClient:
                 if found is not None:
                     return found
             delay = self._policy.next_delay(attempt, failure)
+            if is_pushback(failure):
+                # the server's own wait (when honoured) holds every thread back; a backoff
+                # of ours is this request's business only
+                hinted = server_wait_hint(failure.headers) is not None  # type: ignore[union-attr]
+                self.pacer.pushback(delay if hinted else None)
             if delay is None:
                 error = translate(failure, file_route=file_route, container_id=container_id,
                                   redact=self._secrets + redact)

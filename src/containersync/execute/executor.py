@@ -34,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 
 from containersync.api.client import ContainersClient
+from containersync.api.pacing import COMPARABLE_BYTES, Pacer
 from containersync.errors import (
     AuthError,
     ContainerGone,
@@ -60,6 +61,8 @@ from containersync.model.plan import (
 )
 
 MAX_CONFLICT_COPIES = 10
+#: actions that talk to the remote: they run inside the transfer window
+REMOTE = (Upload, DeleteRemote, Download, SaveConflictCopy)
 
 #: errors that stop the whole cycle instead of becoming a per-path problem
 FATAL = (ContainerGone, AuthError)
@@ -87,7 +90,7 @@ class Executor:
         *,
         digests: dict[str, str],
         now: Callable[[], datetime],
-        concurrency: int = 8,
+        pacer: Pacer | None = None,
         on_local_write: Callable[[str], None] = lambda _rel: None,
         on_bytes: Callable[[int], None] = lambda _n: None,
         wait_tick: float = 5.0,
@@ -98,7 +101,9 @@ class Executor:
         self.trash = trash
         self.digests = digests
         self.now = now
-        self.concurrency = max(1, concurrency)
+        #: how many transfers run at once: the client's adaptive window, shared by every
+        #: executor on that client (``api.pacing``); ``pacer`` replaces it (tests)
+        self.pacer = pacer or client.pacer
         self.on_local_write = on_local_write
         self.on_bytes = on_bytes  # bytes as they move, from the transfer threads
         self._emptied: set[str] = set()  # folders (relative) we trashed a file from
@@ -117,7 +122,7 @@ class Executor:
         """Run ``actions``; ``begin`` writes the intents of a batch of them (one
         transaction) before any of them starts and returns their ids, ``done`` records the
         outcomes that finished together (one transaction). Both run on this thread. A
-        batch is what fits in the queue (twice ``concurrency``), so a drain or a fatal error
+        batch is what fits in the queue (twice the transfer window), so a drain or a fatal error
         leaves at most that many submitted. A fatal error (container
         gone, auth) stops submitting, lets in-flight work finish, and is re-raised.
         ``should_stop()`` returning True stops submitting too (a drain): in-flight work
@@ -131,7 +136,7 @@ class Executor:
             failed.update(o.action.path for o, _ in finished if not o.ok)
             done(finished)
 
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="transfer") as pool:
+        with ThreadPoolExecutor(self.pacer.maximum, thread_name_prefix="transfer") as pool:
             self._run_phase(pool, first, begin, track, should_stop, while_waiting)
             # a path whose upload or download failed keeps its old objects: deleting the
             # one the base tracks would leave the next run nothing to compare with
@@ -176,22 +181,36 @@ class Executor:
 
         # a position in the list, not a re-sliced rest: slicing copied what was left once
         # per batch, quadratic in the plan's size
-        queue, limit, at = list(actions), 2 * self.concurrency, 0
+        queue, at = list(actions), 0
         while at < len(queue) and fatal is None and not should_stop():
-            while len(inflight) >= limit:
+            # submitted work is twice the window; refilled once half of it is done, so
+            # intents are written a window at a time, not one transaction per finish
+            while len(inflight) > self.pacer.limit:
                 collect(block=True)
             if fatal is not None:
                 break
-            batch = queue[at:at + limit - len(inflight)]
+            batch = queue[at:at + 2 * self.pacer.limit - len(inflight)]
             at += len(batch)
             for action, intent in zip(batch, begin(batch), strict=True):
-                inflight[pool.submit(self.perform, action)] = intent
+                inflight[pool.submit(self._paced, action)] = intent
         while inflight:
             collect(block=True)
         if fatal is not None:
             raise fatal
 
     # -- one action --------------------------------------------------------------------
+
+    def _paced(self, action: Action) -> Outcome:
+        """``perform`` inside a slot of the client's transfer window when it talks to the
+        remote; a success of a small transfer teaches the window its round trip."""
+        if not isinstance(action, REMOTE):
+            return self.perform(action)
+        with self.pacer.slot() as slot:
+            outcome = self.perform(action)
+            slot.comparable = (outcome.ok and outcome.kind != "skipped"
+                               and _size(action) is not None
+                               and (_size(action) or 0) <= COMPARABLE_BYTES)
+            return outcome
 
     def perform(self, action: Action) -> Outcome:
         """Carry out one action; per-path failures become ``Outcome.problem``."""
@@ -363,6 +382,15 @@ def _base_from(local: LocalFile, remote: RemoteFile) -> BaseEntry:
         remote_id=remote.file_id, remote_path=remote.remote_path,
         remote_created_at=remote.created_at, source=remote.source,
     )
+
+
+def _size(action: Action) -> int | None:
+    """The bytes a remote action moves (None: not known beforehand)."""
+    if isinstance(action, Upload):
+        return action.local.size
+    if isinstance(action, Download | SaveConflictCopy):
+        return action.remote.bytes
+    return 0
 
 
 def _problem(action: Action, kind: str, message: str) -> Outcome:
