@@ -72,8 +72,7 @@ class Pacer:
             elapsed = self._clock() - started
             self._local.slot = None
             with self._cond:
-                self.window.on_done(elapsed, self._active, comparable=held.comparable,
-                                    started_epoch=held.epoch)
+                self.window.on_done(elapsed, self._active, comparable=held.comparable)
                 self._active -= 1
                 self._cond.notify_all()
 

@@ -1,4 +1,5 @@
-"""How many transfers to run at once: a congestion window that adapts, as TCP Vegas does.
+"""How many transfers to run at once: a window that adapts (TCP-style slow start and AIMD,
+plus a latency gradient).
 
 The executor asks ``limit`` before starting a transfer and reports every finished one
 (``on_done``: how long it took and how many were running) and every push-back the API
@@ -13,15 +14,14 @@ Rules:
   round trip); above it, each success adds ``1/limit`` (one per round trip).
 - Growth needs demand: a success while fewer than half the window were running says
   nothing about a larger one, so it does not grow it (an idle link never inflates it).
-- Rising latency: the base is the lowest latency of recent samples (a windowed minimum,
-  so a changed link is relearned within ``2 * base_period`` samples). The queue the
-  transfers build at the far end is estimated as ``running * (1 - base / latency)``;
-  above ``beta`` the window shrinks by the excess (``queue - beta``, at least one) per
-  round trip, between ``alpha`` and ``beta``
-  it holds, below ``alpha`` it grows; a queue of ``alpha`` or more ends slow start. Only samples flagged ``comparable`` (small
-  transfers, whose time is the round trip rather than the bytes) feed the latency rule.
-  A queue also needs time to matter: below ``floor`` seconds of queueing (a busy link
-  adding 2 ms to a 1 ms round trip) nothing is held back.
+- Rising latency, gradient-style (as Netflix's concurrency-limits "Gradient2"): a short
+  average of recent latencies is compared with a long one. When the short one is more
+  than ``tolerance`` times the long one (and by more than ``floor`` seconds: 2 ms more on
+  a 1 ms round trip is no reason to hold back), the window shrinks by that ratio, at most
+  once per round (``limit`` samples). Only samples flagged ``comparable`` (small
+  transfers, whose time is the round trip rather than the bytes) feed it. A latency that
+  rises together with throughput (a busy machine) moves both averages and does not stop
+  growth; a sudden rise (a server slowing down, a queue building) does.
 - Push-back halves the window (never below 1) and sets ``threshold`` there, at most once
   per round: transfers that started before the last decrease cannot cause another one
   (``epoch``), so thirty-two 429s of one burst halve once, not thirty-two times.
@@ -37,16 +37,16 @@ from dataclasses import dataclass, field
 class Window:
     maximum: int
     start: int = 4
-    alpha: float = 3.0
-    beta: float = 6.0
-    floor: float = 0.010  # seconds of queueing below which latency never shrinks the window
-    base_period: int = 1000  # samples per half of the windowed minimum
+    tolerance: float = 2.0
+    floor: float = 0.010  # seconds of extra latency below which nothing is held back
+    short_weight: float = 0.1  # the short average: about the last 10 samples
+    long_weight: float = 0.005  # the long one: about the last 200
     limit_f: float = field(init=False)
     threshold: float = field(init=False)
     epoch: int = field(init=False, default=0)
-    _base_now: float = field(init=False, default=math.inf)
-    _base_prev: float = field(init=False, default=math.inf)
-    _samples: int = field(init=False, default=0)
+    short: float = field(init=False, default=math.nan)
+    long: float = field(init=False, default=math.nan)
+    _since_shrink: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.maximum = max(1, self.maximum)
@@ -58,29 +58,14 @@ class Window:
         """Transfers that may run at once now."""
         return max(1, min(self.maximum, int(self.limit_f)))
 
-    @property
-    def base(self) -> float:
-        """The lowest recent latency (``inf`` before the first comparable sample)."""
-        return min(self._base_now, self._base_prev)
-
-    def on_done(self, latency: float, running: int, *, comparable: bool = True,
-                started_epoch: int | None = None) -> None:
+    def on_done(self, latency: float, running: int, *, comparable: bool = True) -> None:
         """A transfer finished well after ``latency`` seconds with ``running`` in flight
-        (itself included). ``started_epoch``: ``epoch`` when it started."""
-        if comparable and latency >= 0:
-            self._sample(latency)
+        (itself included)."""
+        self._since_shrink += 1
+        if comparable and latency >= 0 and self._sample(latency):
+            return
         if running * 2 < self.limit:
             return  # the window was not the constraint: no evidence for more
-        queue = self._queue(latency, running) if comparable else 0.0
-        if queue >= self.alpha:  # a queue is building: slow start is over
-            self.threshold = min(self.threshold, self.limit_f)
-        if queue > self.beta:
-            if started_epoch is None or started_epoch >= self.epoch:
-                # per round trip (``limit`` samples), less by the queue's excess
-                self._set(self.limit_f - max(1.0, queue - self.beta) / self.limit_f)
-            return
-        if queue >= self.alpha:
-            return
         step = 1.0 if self.limit_f < self.threshold else 1.0 / self.limit_f
         self._set(self.limit_f + step)
 
@@ -93,17 +78,21 @@ class Window:
         self.threshold = max(1.0, self.limit_f)
         self.epoch += 1
 
-    def _queue(self, latency: float, running: int) -> float:
-        base = self.base
-        if not math.isfinite(base) or latency <= 0 or latency - base < self.floor:
-            return 0.0
-        return running * (1.0 - base / latency)
-
-    def _sample(self, latency: float) -> None:
-        self._base_now = min(self._base_now, latency)
-        self._samples += 1
-        if self._samples >= self.base_period:
-            self._base_prev, self._base_now, self._samples = self._base_now, math.inf, 0
+    def _sample(self, latency: float) -> bool:
+        """Learn one latency; True when it shrank the window (rising latency)."""
+        if math.isnan(self.long):
+            self.short = self.long = latency
+            return False
+        self.short += self.short_weight * (latency - self.short)
+        self.long += self.long_weight * (latency - self.long)
+        rising = (self.short > self.tolerance * self.long
+                  and self.short - self.long > self.floor)
+        if not rising or self._since_shrink < self.limit:
+            return rising
+        self._set(self.limit_f * max(0.5, self.tolerance * self.long / self.short))
+        self.threshold = min(self.threshold, self.limit_f)
+        self._since_shrink = 0
+        return True
 
     def _set(self, value: float) -> None:
         self.limit_f = min(float(self.maximum), max(1.0, value))
