@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import IO, Any, BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -79,19 +81,50 @@ class _HashOnly:
         return 0
 
 
-class _Counting(io.BufferedReader):
-    """A file opened for reading that says how many bytes each read returned (httpx reads
-    an upload in chunks as it sends them, so this is the upload's progress)."""
+@dataclass(frozen=True)
+class Sent:
+    """An upload that landed, and what it sent: ``sha256`` of the bytes read from the file
+    (None when an earlier attempt's object was adopted and which content it holds is not
+    known), ``size`` and ``mtime_ns`` of the file as it was read, and ``stable``: the file's
+    size and mtime did not change while it was read and every byte was read once."""
 
-    def __init__(self, path: Path, on_read: Callable[[int], None]) -> None:
+    obj: ContainerFile
+    sha256: str | None
+    size: int
+    mtime_ns: int
+    stable: bool
+
+
+class _Counting(io.BufferedReader):
+    """A file opened for reading that hashes and counts what each read returns and says so
+    (httpx reads an upload in chunks as it sends them, so this is the upload's progress).
+    The digest is the one of the bytes sent: no second pass over the file."""
+
+    def __init__(self, path: Path, on_read: Callable[[int], None] | None) -> None:
         super().__init__(io.FileIO(path, "rb"))
         self._on_read = on_read
+        self.before = os.fstat(self.fileno())
+        self.after: os.stat_result | None = None  # at end of file
+        self.hash = hashlib.sha256()
+        self.count = 0
 
     def read(self, size: int | None = -1, /) -> bytes:
         data = super().read(size)
         if data:
-            self._on_read(len(data))
+            self.hash.update(data)
+            self.count += len(data)
+            if self._on_read is not None:
+                self._on_read(len(data))
+        elif self.after is None:
+            self.after = os.fstat(self.fileno())
         return data
+
+    @property
+    def stable(self) -> bool:
+        """Read to the end, exactly the size it had, and neither size nor mtime moved."""
+        a, b = self.before, self.after
+        return (b is not None and a.st_size == b.st_size == self.count
+                and a.st_mtime_ns == b.st_mtime_ns)
 
 
 class ContainersClient:
@@ -259,26 +292,39 @@ class ContainersClient:
     def upload_file(self, cid: str, source: Path, *, remote_path: str | None = None,
                     filename: str | None = None, expect_sha256: str | None = None,
                     on_sent: Callable[[int], None] | None = None) -> ContainerFile:
+        """``send_file``'s object."""
+        return self.send_file(cid, source, remote_path=remote_path, filename=filename,
+                              expect_sha256=expect_sha256, on_sent=on_sent).obj
+
+    def send_file(self, cid: str, source: Path, *, remote_path: str | None = None,
+                  filename: str | None = None, expect_sha256: str | None = None,
+                  on_sent: Callable[[int], None] | None = None) -> Sent:
         """Stream ``source`` into the container; sends ``path`` when ``remote_path`` is set.
+        The file is read once: the digest of what was sent comes from the same read.
 
         ``expect_sha256``: the digest the caller read when it decided to upload; after an
-        ambiguous failure an object with it is adopted as this upload's even when the file
-        changed since (``api.recover``). ``on_sent(n)`` is called as each chunk is sent
-        (again from the start on a retry)."""
+        ambiguous failure an object with it, or with the digest of what a failed attempt
+        read to the end, is adopted as this upload's even when the file changed since
+        (``api.recover``). ``on_sent(n)`` is called as each chunk is sent (again from the
+        start on a retry)."""
         name = filename or (PurePosixPath(remote_path).name if remote_path else source.name)
         try:
             size = source.stat().st_size
         except OSError as exc:
             raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
         url = f"containers/{cid}/files"
-        opened: list[IO[bytes]] = []
+        opened: list[_Counting] = []
+        #: digests of whole files that earlier attempts sent (what the server may hold)
+        attempted: set[str] = set()
 
         def make() -> httpx.Request:
             for fh in opened:
+                if fh.after is not None:
+                    attempted.add(fh.hash.hexdigest())
                 fh.close()
             opened.clear()
             try:
-                fh = source.open("rb") if on_sent is None else _Counting(source, on_sent)
+                fh = _Counting(source, on_sent)
             except OSError as exc:
                 raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
             opened.append(fh)
@@ -290,21 +336,36 @@ class ContainersClient:
         def read(response: httpx.Response) -> ContainerFile:
             return parse(ContainerFile, response.content, what=f"POST {url}")
 
+        remote: dict[str, str] = {}  # digests of objects recovery looked at
+
+        def remote_sha256(fid: str) -> str:
+            remote[fid] = self.file_sha256(cid, fid)
+            return remote[fid]
+
+        def sent_sha256() -> frozenset[str]:
+            whole = {fh.hash.hexdigest() for fh in opened if fh.after is not None}
+            return recover.sent_digests(source, expect_sha256) | attempted | whole
+
         def look() -> ContainerFile | None:
             with self._lock:
                 known = frozenset(self._handed_out.get(cid, ()))
             return recover.find_uploaded_file(
                 self.list_files(cid), size=size, filename=name, remote_path=remote_path,
-                sent_sha256=lambda: recover.sent_digests(source, expect_sha256),
-                remote_sha256=lambda fid: self.file_sha256(cid, fid),
-                known_ids=known)
+                sent_sha256=sent_sha256, remote_sha256=remote_sha256, known_ids=known)
 
         try:
             obj = self._call(make, read, file_route=True, container_id=cid, recover_with=look)
+            last = opened[-1]
+            if obj.id in remote:  # adopted: its content is what recovery hashed
+                sha, stable = remote[obj.id], False
+            else:
+                sha, stable = last.hash.hexdigest(), last.stable
+            sent = Sent(self._remember(cid, obj), sha if last.after is not None or obj.id in remote
+                        else None, last.count, last.before.st_mtime_ns, stable)
         finally:
             for fh in opened:
                 fh.close()
-        return self._remember(cid, obj)
+        return sent
 
     def copy_file(self, cid: str, file_id: str) -> ContainerFile:
         """Copy a Files API object (``file-...``) into the container."""

@@ -247,14 +247,21 @@ class Executor:
         if not localfs.matches(root, a.path, a.local):
             return _problem(a, "changed-since-scan", "changed while syncing; will retry")
         remote_path = local_to_remote(a.path, self.t.remote_root) if self.t.honour_paths else None
-        obj = self.client.upload_file(
+        sent = self.client.send_file(
             self.t.container_id, localfs.disk_path(root, a.path), remote_path=remote_path,
             filename=a.path.rsplit("/", 1)[-1], expect_sha256=a.local.sha256,
             on_sent=self.on_bytes,
         )
-        stable = localfs.matches(root, a.path, a.local)
+        obj = sent.obj
+        # the base describes the bytes that were sent, never the plan's digest: a file
+        # edited during the upload (or since the scan) left another content remotely
+        same = sent.stable and sent.sha256 == a.local.sha256
+        stable = same and localfs.matches(root, a.path, a.local)
         deleted: tuple[str, ...] = ()
         problem: Problem | None = None
+        if not same:
+            problem = Problem(a.path, "changed-while-uploading",
+                              "changed while it was uploaded; will upload again")
         if a.replaces is not None and a.replaces.file_id != obj.id:
             # the upload landed whatever happens next: it is recorded either way, and an
             # old object that could not be deleted stays ours but not the base's (garbage,
@@ -269,9 +276,10 @@ class Executor:
                                   f"uploaded, but the replaced object {a.replaces.file_id}"
                                   f" could not be deleted yet: {exc}")
         base = BaseEntry(
-            path=a.path, size=a.local.size, mtime_ns=a.local.mtime_ns, sha256=a.local.sha256,
-            remote_id=obj.id, remote_path=obj.path, remote_created_at=obj.created_at,
-            source=obj.source,
+            # not the same: a size/mtime that cannot match forces the next scan to hash
+            path=a.path, size=a.local.size, mtime_ns=a.local.mtime_ns if same else -1,
+            sha256=sent.sha256 or "", remote_id=obj.id, remote_path=obj.path,
+            remote_created_at=obj.created_at, source=obj.source,
         )
         new = RemoteObject(obj.id, obj.path, obj.created_at, obj.source, obj.bytes)
         return Outcome(
