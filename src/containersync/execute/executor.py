@@ -46,7 +46,14 @@ from containersync.errors import (
 from containersync.execute import localfs
 from containersync.execute.outcome import Outcome
 from containersync.execute.trash import Trash
-from containersync.model.entry import BaseEntry, LocalFile, Problem, RemoteFile, RemoteObject
+from containersync.model.entry import (
+    UNHASHED,
+    BaseEntry,
+    LocalFile,
+    Problem,
+    RemoteFile,
+    RemoteObject,
+)
 from containersync.model.paths import conflict_copies_of, local_to_remote
 from containersync.model.plan import (
     Action,
@@ -249,13 +256,15 @@ class Executor:
         remote_path = local_to_remote(a.path, self.t.remote_root) if self.t.honour_paths else None
         sent = self.client.send_file(
             self.t.container_id, localfs.disk_path(root, a.path), remote_path=remote_path,
-            filename=a.path.rsplit("/", 1)[-1], expect_sha256=a.local.sha256,
+            filename=a.path.rsplit("/", 1)[-1], expect_sha256=a.local.sha256 or None,
             on_sent=self.on_bytes,
         )
         obj = sent.obj
         # the base describes the bytes that were sent, never the plan's digest: a file
         # edited during the upload (or since the scan) left another content remotely
-        same = sent.stable and sent.sha256 == a.local.sha256
+        # (a file the scan left unhashed, ``UNHASHED``, is the file as it was stat'ed)
+        same = (sent.stable and (sent.size, sent.mtime_ns) == (a.local.size, a.local.mtime_ns)
+                and a.local.sha256 in (UNHASHED, sent.sha256))
         stable = same and localfs.matches(root, a.path, a.local)
         deleted: tuple[str, ...] = ()
         problem: Problem | None = None
@@ -286,7 +295,7 @@ class Executor:
             a, "uploaded", problem=problem, base=base, new_remote=new,
             deleted_remote_ids=deleted,
             # what was sent is only known for sure when the file did not move meanwhile
-            digest=(obj.id, a.local.sha256) if stable else None,
+            digest=(obj.id, base.sha256) if stable else None,
             bytes_up=a.local.size,
         )
 
