@@ -11,7 +11,7 @@ import httpx
 
 from containersync.api.client import ContainersClient
 from containersync.localapi.embedded import RunningServer
-from support.backend import inject_fault, raw
+from support.backend import add_assistant_file, inject_fault, raw
 from support.scenario import World, counts
 
 BOUND = 4
@@ -68,3 +68,18 @@ def test_a_429_shrinks_the_window_of_every_thread_and_its_wait_holds_the_others(
         # the second request waited what was left of the server's 0.4 s (no time passed:
         # the injected sleep does not sleep), not a full backoff of its own
         assert len(slept) == 2 and 0.0 < slept[1] <= 0.4, slept
+
+
+def test_downloads_share_the_window_and_its_bound(local_server_factory, tmp_path: Path) -> None:
+    server = local_server_factory(latency_ms=20)
+    world = World(server, tmp_path)
+    _bounded(world, BOUND)
+    assert world.sync().code == 0  # the container
+    for i in range(40):
+        add_assistant_file(server, world.cid, f"/mnt/data/out/r{i:02d}.txt", f"r{i}\n".encode(),
+                           record_bytes=True)
+    with raw(server, api_key=None) as client:
+        client.delete("/_local/inflight").raise_for_status()
+    result = world.sync()
+    assert (result.code, result.counts) == (0, counts(downloaded=40)), result.err
+    assert 2 <= _inflight(server)["peak"] <= BOUND

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from containersync.localapi import admin, validate
 from containersync.localapi.errors import ApiError, BadRequest, Unauthorized, missing
@@ -173,16 +173,30 @@ class GateMiddleware:
         counter = self.inflight  # one event loop: no lock needed
         counter.now += 1
         counter.peak = max(counter.peak, counter.now)
+        open_ = [True]
+
+        def finished() -> None:
+            if open_[0]:
+                open_[0] = False
+                counter.now -= 1
+
+        async def counted(message: Message) -> None:
+            # a request is in flight until its answer's last byte is handed over: after
+            # that the client may send the next one while this coroutine still unwinds
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                finished()
+            await send(message)
+
         try:
             if self.latency_s:
                 await asyncio.sleep(self.latency_s)
             refusal = self._refusal(scope)
             if refusal is not None:
-                await JSONResponse(refusal.envelope(), status_code=401)(scope, receive, send)
+                await JSONResponse(refusal.envelope(), status_code=401)(scope, receive, counted)
                 return
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, counted)
         finally:
-            counter.now -= 1
+            finished()
 
     def _refusal(self, scope: Scope) -> ApiError | None:
         if self.api_key is None:
