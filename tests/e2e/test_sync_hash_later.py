@@ -14,7 +14,7 @@ from pathlib import Path
 
 from containersync.index.store import Index
 from containersync.plan.hash_later import HASH_LATER_BYTES
-from support.backend import add_assistant_file
+from support.backend import add_assistant_file, inject_fault
 from support.scenario import World, counts
 
 BIG = HASH_LATER_BYTES + 12345
@@ -65,4 +65,23 @@ def test_renaming_a_large_tracked_file_is_still_a_rename(local_server, tmp_path:
     result = world.sync()
     assert result.m["files_hashed"] == 1
     assert (result.code, result.counts) == (0, counts(uploaded=1, deleted_remote=1)), result.err
+    assert world.remote() == world.local()
+
+
+def test_an_ambiguous_failure_of_an_unhashed_upload_adopts_what_was_sent(
+        local_server, tmp_path: Path) -> None:
+    """The server stored the file, then answered 500: no digest was planned, so recovery
+    proves the object ours with the digest of the bytes the failed attempt read whole."""
+    world = World(local_server, tmp_path)
+    world.sync()  # the container
+    content = os.urandom(BIG)
+    (world.root / "big.bin").write_bytes(content)
+    inject_fault(local_server, method="POST", path_regex=r"/files$", status=500, times=1,
+                 when="after")
+    result = world.sync()
+    assert (result.code, result.counts) == (0, counts(uploaded=1)), result.err
+    assert result.m["files_hashed"] == 0
+    big = [o for o in world.objects() if o["path"].endswith("big.bin")]
+    assert len(big) == 1  # adopted, not uploaded twice
+    assert _base_sha(world, "big.bin") == hashlib.sha256(content).hexdigest()
     assert world.remote() == world.local()

@@ -314,13 +314,17 @@ class ContainersClient:
             raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
         url = f"containers/{cid}/files"
         opened: list[_Counting] = []
-        #: digests of whole files that earlier attempts sent (what the server may hold)
-        attempted: set[str] = set()
+        #: what earlier attempts read whole (what the server may hold), by digest:
+        #: (stable, size, mtime_ns) of the file as that attempt read it
+        attempted: dict[str, tuple[bool, int, int]] = {}
+
+        def note(fh: _Counting) -> None:
+            if fh.after is not None:
+                attempted[fh.hash.hexdigest()] = (fh.stable, fh.count, fh.before.st_mtime_ns)
 
         def make() -> httpx.Request:
             for fh in opened:
-                if fh.after is not None:
-                    attempted.add(fh.hash.hexdigest())
+                note(fh)
                 fh.close()
             opened.clear()
             try:
@@ -343,8 +347,9 @@ class ContainersClient:
             return remote[fid]
 
         def sent_sha256() -> frozenset[str]:
-            whole = {fh.hash.hexdigest() for fh in opened if fh.after is not None}
-            return recover.sent_digests(source, expect_sha256) | attempted | whole
+            for fh in opened:
+                note(fh)
+            return recover.sent_digests(source, expect_sha256) | attempted.keys()
 
         def look() -> ContainerFile | None:
             with self._lock:
@@ -357,11 +362,12 @@ class ContainersClient:
             obj = self._call(make, read, file_route=True, container_id=cid, recover_with=look)
             last = opened[-1]
             if obj.id in remote:  # adopted: its content is what recovery hashed
-                sha, stable = remote[obj.id], False
+                sha: str | None = remote[obj.id]
+                stable, nbytes, mtime = attempted.get(remote[obj.id], (False, size, -1))
             else:
-                sha, stable = last.hash.hexdigest(), last.stable
-            sent = Sent(self._remember(cid, obj), sha if last.after is not None or obj.id in remote
-                        else None, last.count, last.before.st_mtime_ns, stable)
+                sha = last.hash.hexdigest() if last.after is not None else None
+                stable, nbytes, mtime = last.stable, last.count, last.before.st_mtime_ns
+            sent = Sent(self._remember(cid, obj), sha, nbytes, mtime, stable)
         finally:
             for fh in opened:
                 fh.close()
