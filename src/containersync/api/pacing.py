@@ -25,11 +25,12 @@ COMPARABLE_BYTES = 256 * 1024
 
 
 class Slot:
-    """One held slot: the window's epoch when it was taken, and whether the transfer's
-    time is a round trip worth learning from (set by the holder once it knows)."""
+    """One held slot: the window's epoch and the clock when it was taken, and whether the
+    transfer's time is a round trip worth learning from (set by the holder once it knows)."""
 
-    def __init__(self, epoch: int) -> None:
+    def __init__(self, epoch: int, started: float) -> None:
         self.epoch = epoch
+        self.started = started
         self.comparable = False
 
 
@@ -54,27 +55,35 @@ class Pacer:
     def maximum(self) -> int:
         return self.window.maximum
 
-    @contextlib.contextmanager
-    def slot(self) -> Iterator[Slot]:
-        """Hold one transfer slot (waits while the window is full); on leaving, the time
-        it was held teaches the window when the body set ``slot.comparable``."""
+    def take(self, timeout: float | None = None) -> Slot | None:
+        """Take one transfer slot, waiting while the window is full (None: still full
+        after ``timeout`` seconds). The executor takes it before it hands the transfer to
+        a thread, so threads are only ever given work that may run."""
         with self._cond:
-            while self._active >= self.window.limit:
-                self._cond.wait()
+            if not self._cond.wait_for(lambda: self._active < self.window.limit, timeout):
+                return None
             self._active += 1
             self.peak = max(self.peak, self._active)
-            held = Slot(self.window.epoch)
+            return Slot(self.window.epoch, self._clock())
+
+    def release(self, held: Slot) -> None:
+        """Give ``held`` back; its time teaches the window when ``held.comparable``."""
+        elapsed = self._clock() - held.started
+        with self._cond:
+            self.window.on_done(elapsed, self._active, comparable=held.comparable)
+            self._active -= 1
+            self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def holding(self, held: Slot) -> Iterator[Slot]:
+        """Run the transfer of ``held`` on this thread (push-backs it meets are its own)
+        and release the slot however it ends."""
         self._local.slot = held
-        started = self._clock()
         try:
             yield held
         finally:
-            elapsed = self._clock() - started
             self._local.slot = None
-            with self._cond:
-                self.window.on_done(elapsed, self._active, comparable=held.comparable)
-                self._active -= 1
-                self._cond.notify_all()
+            self.release(held)
 
     def pushback(self, wait: float | None) -> None:
         """The server pushed back on a request of this thread; ``wait``: the seconds it

@@ -16,7 +16,10 @@ Invariants:
   records).
 - Local writes go through ``localfs`` (temp file + fsync + rename, no symlink following);
   replaced or deleted local files go to the trash, never straight to unlink.
-- Transfers run on a bounded thread pool; index writes stay on the calling thread.
+- Transfers run on a thread pool, each in a slot of the client's adaptive window
+  (``api.pacing``), taken on the calling thread before the transfer is handed to a thread:
+  transfers in flight never exceed the window, across every executor sharing the client,
+  and no thread waits for a slot. Index writes stay on the calling thread.
 - A local folder that our trash moves emptied is removed after the plan ran (deepest first,
   then parents emptied that way), through ``open_parent`` so no link is followed. Never
   the root, never a folder that still holds anything (``rmdir`` refuses), and never one
@@ -34,7 +37,7 @@ from datetime import datetime
 from pathlib import Path
 
 from containersync.api.client import ContainersClient
-from containersync.api.pacing import COMPARABLE_BYTES, Pacer
+from containersync.api.pacing import COMPARABLE_BYTES, Pacer, Slot
 from containersync.errors import (
     AuthError,
     ContainerGone,
@@ -199,7 +202,10 @@ class Executor:
             batch = queue[at:at + 2 * self.pacer.limit - len(inflight)]
             at += len(batch)
             for action, intent in zip(batch, begin(batch), strict=True):
-                inflight[pool.submit(self._paced, action)] = intent
+                # begun means performed: a drain or fatal error waits for the slots of the
+                # batch (at most twice the window), so no intent is left without its action
+                inflight[pool.submit(self._paced, action, self._slot_for(action,
+                                                                          while_waiting))] = intent
         while inflight:
             collect(block=True)
         if fatal is not None:
@@ -207,12 +213,21 @@ class Executor:
 
     # -- one action --------------------------------------------------------------------
 
-    def _paced(self, action: Action) -> Outcome:
-        """``perform`` inside a slot of the client's transfer window when it talks to the
-        remote; a success of a small transfer teaches the window its round trip."""
+    def _slot_for(self, action: Action, while_waiting: Callable[[], None]) -> Slot | None:
+        """A slot of the client's transfer window for a remote action (waits for one, on
+        the calling thread, so no transfer thread is started before it may run)."""
         if not isinstance(action, REMOTE):
+            return None
+        while (slot := self.pacer.take(timeout=self.wait_tick)) is None:
+            while_waiting()
+        return slot
+
+    def _paced(self, action: Action, held: Slot | None) -> Outcome:
+        """``perform`` inside its slot of the transfer window when it talks to the remote;
+        a success of a small transfer teaches the window its round trip."""
+        if held is None:
             return self.perform(action)
-        with self.pacer.slot() as slot:
+        with self.pacer.holding(held) as slot:
             outcome = self.perform(action)
             slot.comparable = (outcome.ok and outcome.kind != "skipped"
                                and _size(action) is not None
