@@ -5,12 +5,20 @@ and the push still completes."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from containersync.api.client import ContainersClient
+from containersync.api.wire import ContainerSpec
+from containersync.execute.executor import Executor, Target
+from containersync.execute.outcome import Outcome
+from containersync.execute.trash import Trash
 from containersync.localapi.embedded import RunningServer
+from containersync.model.entry import LocalFile
+from containersync.model.plan import Upload
+from containersync.scan.digest import sha256_file
 from support.backend import add_assistant_file, inject_fault, raw
 from support.scenario import World, counts
 
@@ -83,3 +91,40 @@ def test_downloads_share_the_window_and_its_bound(local_server_factory, tmp_path
     result = world.sync()
     assert (result.code, result.counts) == (0, counts(downloaded=40)), result.err
     assert 2 <= _inflight(server)["peak"] <= BOUND
+
+
+def test_executors_sharing_a_client_share_its_bound(local_server_factory, tmp_path: Path,
+                                                    ) -> None:
+    """Two mappings' executors on one client at once: together never more in flight than
+    the client's bound (counted by the server)."""
+    server = local_server_factory(latency_ms=20)
+    http = httpx.Client(base_url=server.base_url + "/", timeout=10,
+                        limits=httpx.Limits(max_connections=BOUND))
+    with ContainersClient(http, concurrency=BOUND) as client:
+        cid = client.create_container(ContainerSpec(name="shared")).id
+
+        def push(name: str) -> list[Outcome]:
+            root = tmp_path / name
+            root.mkdir()
+            actions = []
+            for i in range(30):
+                f = root / f"{name}{i:02d}.txt"
+                f.write_text(f"{name} {i}\n")
+                st = f.stat()
+                actions.append(Upload(f.name, LocalFile(f.name, st.st_size, st.st_mtime_ns,
+                                                        sha256_file(f))))
+            got: list[Outcome] = []
+            executor = Executor(Target(name, root, cid, f"/mnt/data/{name}", True), client,
+                                Trash(tmp_path / f"trash-{name}", 1), digests={},
+                                now=lambda: datetime.now(UTC))
+            executor.run(actions, begin=lambda batch: [None] * len(batch),
+                         done=lambda fin: got.extend(o for o, _ in fin))
+            return got
+
+        with ThreadPoolExecutor(2) as mappings:
+            results = [f.result() for f in [mappings.submit(push, n) for n in ("a", "b")]]
+    assert all(o.kind == "uploaded" for got in results for o in got)
+    assert sum(len(got) for got in results) == 60
+    seen = _inflight(server)
+    assert 2 <= seen["peak"] <= BOUND, seen
+    assert client.pacer.peak <= BOUND
