@@ -14,7 +14,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from itertools import islice
 
-from containersync.api.segmented import list_segmented
+from containersync.api.segmented import Stats, list_segmented
 from containersync.api.wire import ContainerFile
 from containersync.engine.context import MappingContext
 from containersync.index.positions import assign_positions
@@ -26,7 +26,8 @@ def to_object(f: ContainerFile) -> RemoteObject:
 
 
 def list_full(ctx: MappingContext, container_id: str,
-              positions: Mapping[str, int] | None = None) -> list[RemoteObject]:
+              positions: Mapping[str, int] | None = None, *,
+              stats: Stats | None = None) -> list[RemoteObject]:
     """Every object, oldest first: in segments listed side by side from where the cached
     objects stood (``positions``, read from the index when not given), exactly as one
     walk of the listing would return them (``api.segmented``)."""
@@ -35,7 +36,7 @@ def list_full(ctx: MappingContext, container_id: str,
     def files(after: str | None) -> Iterator[ContainerFile]:
         return ctx.client.list_files(container_id, order="asc", after=after)
 
-    listed = list_segmented(files, known, workers=ctx.settings.concurrency)
+    listed = list_segmented(files, known, workers=ctx.settings.concurrency, stats=stats)
     return [to_object(f) for f in listed]
 
 
