@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from itertools import pairwise
 
 #: the distance between positions after a renumbering: room for later insertions
 STEP = 16
@@ -40,12 +39,20 @@ def assign_positions(listing: Sequence[str], known: Mapping[str, int]) -> dict[s
     return {fid: p for fid, p in placed.items() if known.get(fid) != p}
 
 
-def _kept(listing: Sequence[str], known: Mapping[str, int]) -> dict[str, int]:
-    """The known positions to keep: all of them when they grow along the listing (the usual
-    case), else a longest growing run of them."""
+def _kept(listing: Sequence[str], known: Mapping[str, int]) -> Mapping[str, int]:
+    """The known positions to keep (looked up only for ids of ``listing``): all of them
+    when they grow along the listing (the usual case: no copy is made), else a longest
+    growing run of them."""
+    last: int | None = None
+    for fid in listing:
+        at = known.get(fid)
+        if at is not None:
+            if last is not None and at <= last:
+                break
+            last = at
+    else:
+        return known
     pairs = [(fid, known[fid]) for fid in listing if fid in known]
-    if all(a[1] < b[1] for a, b in pairwise(pairs)):
-        return dict(pairs)
     tails: list[int] = []  # the smallest last position of a growing run of each length
     ends: list[int] = []  # index in pairs of that run's last pair
     back = [-1] * len(pairs)
