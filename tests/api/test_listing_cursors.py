@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from containersync.api import ContainersClient, ContainerSpec
-from containersync.errors import Rejected
+from containersync.api.client import cursor_gone
+from containersync.errors import Rejected, RemoteError
 
 
 def fill(client: ContainersClient, cid: str, tmp_path: Path, count: int) -> list[str]:
@@ -77,3 +79,19 @@ def test_paging_gives_up_when_the_whole_page_is_gone(local_client: ContainersCli
 
 def _spec() -> ContainerSpec:
     return ContainerSpec(name="cursors")
+
+
+def test_a_deleted_cursor_gets_an_answer_the_listing_handles(
+        client: ContainersClient, new_container: Any, tmp_path: Path) -> None:
+    """Also run against the live service (opt-in), whose answer is undocumented: an error
+    ``cursor_gone`` recognises, or the objects after the deleted one's place. An empty
+    answer would end a walk early (docs/live-service.md)."""
+    box = new_container()
+    ids = fill(client, box.id, tmp_path, 3)
+    client.delete_file(box.id, ids[1])
+    try:
+        after = [f.id for f in client.list_files(box.id, order="asc", after=ids[1])]
+    except RemoteError as exc:
+        assert cursor_gone(exc), exc
+    else:
+        assert after == [ids[2]]
