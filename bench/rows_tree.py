@@ -105,9 +105,10 @@ def row_listing(ctx: Ctx, row: RowResult) -> None:
                          "requests": backend.requests() - before, "exit_code": code,
                          "downloaded": result["downloaded"], "uploaded": result["uploaded"]}
     row.containersync = {**runs, "pages_sequential_floor_s": floor_s}
-    row.notes.append("cold: the first sync knows no listing positions, so it walks the "
-                     f"{files // 100 + 1:,} pages one after another (its floor is "
-                     f"{floor_s} s); warm: the second sync of the same mapping (what the "
+    row.notes.append("cold: the first sync knows no listing positions, so it has no "
+                     "cursors: it reads from both ends at once until they meet (the floor "
+                     f"of {files // 100 + 1:,} sequential pages is {floor_s} s, half of it "
+                     "for two ends); warm: the second sync of the same mapping (what the "
                      "daemon's periodic full reconcile does) lists segments side by side "
                      "from the positions the first one stored")
     row.checks.append(Check(f"warm full listing of {files:,} files",

@@ -67,8 +67,9 @@ class Container:
     def walk(self) -> list[str]:
         return [f.id for f in self.api.list_files(self.id, order="asc", page_size=PAGE)]
 
-    def files(self, after: str | None) -> Iterator[ContainerFile]:
-        return self.api.list_files(self.id, order="asc", page_size=PAGE, after=after)
+    def files(self, after: str | None, newest_first: bool = False) -> Iterator[ContainerFile]:
+        return self.api.list_files(self.id, order="desc" if newest_first else "asc",
+                                   page_size=PAGE, after=after)
 
 
 def positions_of(listing: list[str]) -> dict[str, int]:
@@ -82,6 +83,7 @@ changes = st.fixed_dictionaries({
     "deleted": st.sets(st.integers(0, 29), max_size=30),
     "added": st.integers(0, 8),
     "workers": st.integers(2, 5),
+    "cold": st.booleans(),  # nothing known: both ends at once
 })
 
 
@@ -93,7 +95,7 @@ def test_segmented_listing_equals_one_walk(api: ContainersClient, blob: Path,
     box = Container(api, blob)
     box.add(int(change["initial"]))  # type: ignore[call-overload]
     last = box.walk()
-    positions = positions_of(last)
+    positions = {} if change["cold"] else positions_of(last)
     cursors = set(pick_cursors(positions, workers=int(change["workers"]), min_segment=1))  # type: ignore[call-overload]
     gone = [fid for i, fid in enumerate(last) if i in change["deleted"]]  # type: ignore[operator]
     for fid in gone:
@@ -102,7 +104,7 @@ def test_segmented_listing_equals_one_walk(api: ContainersClient, blob: Path,
 
     stats = Stats()
     listed = list_segmented(box.files, positions, workers=int(change["workers"]),  # type: ignore[call-overload]
-                            min_segment=1, stats=stats)
+                            min_segment=1, page_size=PAGE, stats=stats)
 
     assert [f.id for f in listed] == box.walk()
     if not cursors & set(gone):
@@ -116,14 +118,14 @@ during = st.lists(st.tuples(st.integers(1, 60), st.sampled_from(["delete", "add"
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(initial=st.integers(0, 30), events=during, workers=st.integers(2, 5),
-       victims=st.randoms(use_true_random=False))
+       victims=st.randoms(use_true_random=False), cold=st.booleans())
 def test_changes_while_segments_run_give_a_listing_one_walk_could_give(
         api: ContainersClient, blob: Path, initial: int, events: list[tuple[int, str]],
-        workers: int, victims: object) -> None:
+        workers: int, victims: object, cold: bool) -> None:
     box = Container(api, blob)
     box.add(initial)
     before = box.walk()
-    positions = positions_of(before)
+    positions = {} if cold else positions_of(before)
     order = {fid: i for i, fid in enumerate(before)}
     deleted: set[str] = set()
     seen = 0
@@ -145,12 +147,13 @@ def test_changes_while_segments_run_give_a_listing_one_walk_could_give(
                     for fid in box.add(1):
                         order[fid] = len(order)
 
-    def files(after: str | None) -> Iterator[ContainerFile]:
-        for f in box.files(after):
+    def files(after: str | None, newest_first: bool = False) -> Iterator[ContainerFile]:
+        for f in box.files(after, newest_first):
             yield f
             act()
 
-    listed = [f.id for f in list_segmented(files, positions, workers=workers, min_segment=1)]
+    listed = [f.id for f in list_segmented(files, positions, workers=workers, min_segment=1,
+                                           page_size=PAGE)]
 
     assert len(listed) == len(set(listed)), "no object twice"
     assert set(listed) <= set(order), "no object that never existed"
@@ -267,3 +270,22 @@ def test_pages_and_requests_in_flight_stay_bounded(api: ContainersClient, blob: 
     assert stats.segments == 6 and stats.absorbed == 0
     assert sequential_pages <= pages <= sequential_pages + stats.segments
     assert peak <= 3
+
+
+def test_a_cold_listing_reads_both_ends_at_once(api: ContainersClient, blob: Path) -> None:
+    box = Container(api, blob)
+    box.add(30)
+    stats = Stats()
+    before = api.requests_made
+    listed = list_segmented(box.files, {}, workers=2, page_size=PAGE, stats=stats)
+    pages = api.requests_made - before
+    assert [f.id for f in listed] == box.walk()
+    assert stats.segments == 2 and pages <= 30 // PAGE + 3  # the two walks overlap a page
+
+
+def test_a_small_cold_listing_is_one_request(api: ContainersClient, blob: Path) -> None:
+    box = Container(api, blob)
+    box.add(PAGE - 1)
+    before = api.requests_made
+    listed = list_segmented(box.files, {}, workers=4, page_size=PAGE)
+    assert api.requests_made - before == 1 and len(listed) == PAGE - 1

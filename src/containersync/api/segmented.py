@@ -24,10 +24,16 @@ errs towards walking further, never towards skipping):
   server still accepts, back to the start of the listing if need be.
 New objects land at the end of the listing (the last segment sees them); an object
 created or deleted while the segments run is seen or not, as a single walk may see it.
+
+With no known positions (a first listing) the listing is read from both ends at once,
+oldest first and newest first, until the two walks meet (``_both_ends``): about half the
+time of one walk. This takes the server's newest-first order to be the reverse of its
+oldest-first one, as ``engine.remote.list_new`` already does.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,8 +42,13 @@ from containersync.api.client import cursor_gone
 from containersync.api.wire import ContainerFile
 from containersync.errors import RemoteError
 
-#: a walk of the listing, oldest first, after an id (None: from the start)
-Files = Callable[[str | None], Iterator[ContainerFile]]
+#: a walk of the listing, oldest first, after an id (None: from the start); with
+#: ``newest_first`` the same walk from the other end (the server's desc order, the reverse
+#: of its asc order, as ``engine.remote.list_new`` also takes it)
+Files = Callable[..., Iterator[ContainerFile]]
+
+#: objects per page of a walk (the client's default page size)
+PAGE = 100
 
 #: fewer known objects per segment than this and a segment is not worth its extra page
 MIN_SEGMENT = 400
@@ -102,14 +113,17 @@ def walk(files: Files, start: str | None, cursors: Sequence[str], end: int,
 
 
 def list_segmented(files: Files, positions: Mapping[str, int], *, workers: int,
-                   min_segment: int = MIN_SEGMENT,
+                   min_segment: int = MIN_SEGMENT, page_size: int = PAGE,
                    stats: Stats | None = None) -> list[ContainerFile]:
-    """Every object of the listing, oldest first, as one walk would return them."""
+    """Every object of the listing, oldest first, as one walk would return them (with no
+    known positions: from both ends at once, ``_both_ends``; ``page_size``: the walk's)."""
     stats = stats if stats is not None else Stats()
     cursors = pick_cursors(positions, workers=workers, min_segment=min_segment)
     stats.segments = len(cursors) + 1
     if not cursors:
-        return list(files(None))
+        if positions or workers < 2:
+            return list(files(None))
+        return _both_ends(files, stats, page_size)
     starts: list[str | None] = [None, *cursors]
     with ThreadPoolExecutor(max_workers=min(workers, len(starts)),
                             thread_name_prefix="listing") as pool:
@@ -145,3 +159,48 @@ def _resume(files: Files, result: list[ContainerFile], cursors: Sequence[str], e
         step *= 2
     result.clear()
     return walk(files, None, cursors, end, positions)
+
+
+def _both_ends(files: Files, stats: Stats, page: int) -> list[ContainerFile]:
+    """A listing with no known positions (a cold one): oldest first from the start and,
+    once the first page says there is more, newest first from the end at the same time,
+    until the two walks meet. They meet on an object both hold: each walk records what it
+    saw and stops at the first object the other one saw (checked under one lock, so one of
+    them sees the other once their pages overlap). The join is the oldest-first walk up to
+    that object, then the newest-first walk reversed from it; a walk that never meets the
+    other (everything the other saw was deleted first) runs to its end and is the result."""
+    oldest = files(None)
+    first: list[ContainerFile] = []
+    for f in oldest:  # the first page: a small listing costs one request, as before
+        first.append(f)
+        if len(first) == page:
+            break
+    else:
+        return first
+    stats.segments = 2
+    lock = threading.Lock()
+    seen: tuple[set[str], set[str]] = ({f.id for f in first}, set())
+
+    def walk_end(items: list[ContainerFile], listed: Iterator[ContainerFile], me: int) -> bool:
+        """Walk until meeting the other walk; False when the end was reached first."""
+        mine, theirs = seen[me], seen[1 - me]
+        for f in listed:
+            items.append(f)
+            with lock:
+                mine.add(f.id)
+                if f.id in theirs:
+                    return True
+        return False
+
+    newest: list[ContainerFile] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="listing") as pool:
+        back = pool.submit(walk_end, newest, files(None, newest_first=True), 1)
+        ahead = walk_end(first, oldest, 0)
+        back.result()
+    if not ahead:
+        return first  # the walk from the start reached the end without meeting the other
+    # it stopped on an object the other walk holds, so a first such object exists
+    cut = next(i for i, f in enumerate(first) if f.id in seen[1])
+    reverse = newest[::-1]
+    start = next(i for i, f in enumerate(reverse) if f.id == first[cut].id)
+    return first[:cut] + reverse[start:]

@@ -33,8 +33,9 @@ def list_full(ctx: MappingContext, container_id: str,
     walk of the listing would return them (``api.segmented``)."""
     known = ctx.index.listing_positions(ctx.name) if positions is None else positions
 
-    def files(after: str | None) -> Iterator[ContainerFile]:
-        return ctx.client.list_files(container_id, order="asc", after=after)
+    def files(after: str | None, newest_first: bool = False) -> Iterator[ContainerFile]:
+        return ctx.client.list_files(container_id, order="desc" if newest_first else "asc",
+                                     after=after)
 
     listed = list_segmented(files, known, workers=ctx.settings.concurrency, stats=stats)
     return [to_object(f) for f in listed]
