@@ -25,7 +25,8 @@ errs towards walking further, never towards skipping):
 New objects land at the end of the listing (the last segment sees them); an object
 created or deleted while the segments run is seen or not, as a single walk may see it.
 
-With no known positions (a first listing) the listing is read from both ends at once,
+With no known positions (a first listing), or too few for cursors, the listing is read
+from both ends at once,
 oldest first and newest first, until the two walks meet (``_both_ends``): about half the
 time of one walk. This takes the server's newest-first order to be the reverse of its
 oldest-first one, as ``engine.remote.list_new`` already does.
@@ -115,15 +116,14 @@ def walk(files: Files, start: str | None, cursors: Sequence[str], end: int,
 def list_segmented(files: Files, positions: Mapping[str, int], *, workers: int,
                    min_segment: int = MIN_SEGMENT, page_size: int = PAGE,
                    stats: Stats | None = None) -> list[ContainerFile]:
-    """Every object of the listing, oldest first, as one walk would return them (with no
-    known positions: from both ends at once, ``_both_ends``; ``page_size``: the walk's)."""
+    """Every object of the listing, oldest first, as one walk would return them (with too
+    few known positions for cursors: from both ends at once, ``_both_ends``;
+    ``page_size``: the walk's)."""
     stats = stats if stats is not None else Stats()
     cursors = pick_cursors(positions, workers=workers, min_segment=min_segment)
     stats.segments = len(cursors) + 1
-    if not cursors:
-        if positions or workers < 2:
-            return list(files(None))
-        return _both_ends(files, stats, page_size)
+    if not cursors:  # nothing (or too little) known: no cursors, but two ends
+        return list(files(None)) if workers < 2 else _both_ends(files, stats, page_size)
     starts: list[str | None] = [None, *cursors]
     with ThreadPoolExecutor(max_workers=min(workers, len(starts)),
                             thread_name_prefix="listing") as pool:
