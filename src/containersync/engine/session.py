@@ -62,7 +62,7 @@ def container_spec_for(m: MappingConfig, *, env: Mapping[str, str], field: str,
     )
 
 
-def settings_for(m: MappingConfig, *,
+def settings_for(m: MappingConfig, *, concurrency: int,
                  identity: MappingIdentity | None = None,
                  container_spec: ContainerSpec | None = None) -> MappingSettings:
     spec = m.container
@@ -77,6 +77,7 @@ def settings_for(m: MappingConfig, *,
         container_spec=container_spec or container_spec_for(m, env=os.environ,
                                                             field="mappings[0]"),
         container_id=spec.id,
+        concurrency=concurrency,
         max_delete_fraction=m.max_delete_fraction,
         key=identity.key if identity else "",
         identity_root=identity.local_root if identity else None,
@@ -136,7 +137,8 @@ class Session:
             spec = build()
         except ConfigError as exc:  # a skill folder or secret is missing: cycles refuse
             spec, spec_error = container_spec_for(m, env=self.env, field="", extras=False), exc
-        s = settings_for(m, identity=self.identity(m), container_spec=spec)
+        s = settings_for(m, concurrency=self.config.api.concurrency, identity=self.identity(m),
+                         container_spec=spec)
         rules, rules_error = load_rules(s)
         return MappingContext(
             settings=s, client=self.client, index=index,
