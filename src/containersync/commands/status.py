@@ -23,8 +23,7 @@ from containersync.config import Config, MappingConfig, mapping_identity
 from containersync.daemon.state import is_live, read_state
 from containersync.display import printable
 from containersync.endpoint import base_url_of, effective_config
-from containersync.engine.conflicts import copy_exists
-from containersync.index.records import MappingState
+from containersync.index.records import ConflictRow, MappingState
 from containersync.index.store import Index
 from containersync.jsondoc import iso
 
@@ -129,9 +128,7 @@ def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
         "pending_intents": len(index.intents(key)) if index is not None and row else 0,
         "queue": d.get("queue", 0),
         # only copies still there: the rows of deleted ones are forgotten by the next run
-        "conflicts": [{"path": c.path, "copy": c.copy_path, "at": iso(c.created_at)}
-                      for c in (index.conflicts(key) if index is not None and row else [])
-                      if copy_exists(str(m.local), c.copy_path)],
+        "conflicts": _conflicts(m, index.conflicts(key) if index is not None and row else []),
         "problems": [{"path": p.path, "kind": p.kind, "message": p.message,
                       "since": iso(p.first_seen)}
                      for p in (index.problems(key) if index is not None and row else [])],
@@ -141,6 +138,16 @@ def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
         "cost": cost(cfg, m, index, key if row else None),
     }
     return out
+
+
+def _conflicts(m: MappingConfig, rows: list[ConflictRow]) -> list[dict[str, Any]]:
+    if not rows:
+        return []
+    # the engine (and through it the executor) loads only when there is a copy to look for
+    from containersync.engine.conflicts import copy_exists
+
+    return [{"path": c.path, "copy": c.copy_path, "at": iso(c.created_at)}
+            for c in rows if copy_exists(str(m.local), c.copy_path)]
 
 
 def _endpoint(cfg: Config) -> dict[str, str]:
