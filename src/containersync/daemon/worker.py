@@ -61,7 +61,6 @@ TICK_S = 1.0
 LOCK_RETRY_S = 5.0
 HALT_RETRY_S = 60.0
 AUTH_REFUSED = "auth-refused"
-TRIGGERS = ("pull", "full", "keepalive")
 RULE_FILES = (".containersyncignore", ".gitignore")  # a change reloads the rules
 
 
@@ -383,7 +382,7 @@ class MappingWorker:
             return
         only = sorted(self._pending | set(remote_paths))
         kind = "targeted" if self._pending else "pull"
-        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental", fresh=fresh))
+        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental"))
         if fresh:
             # the assistant writes in bursts: more may have landed while this cycle ran, so
             # look again at once (a tick acts at once while not idle: pull_due)

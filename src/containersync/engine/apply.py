@@ -33,7 +33,7 @@ from containersync.model.plan import (
 
 def execute_plan(
     ctx: MappingContext, cid: str, actions: Sequence[Action], base: dict[str, BaseEntry],
-    digests: dict[str, str], report: CycleReport, *, now: Callable[[], datetime],
+    report: CycleReport, *, now: Callable[[], datetime],
     on_outcome: Callable[[Outcome], None], should_stop: Callable[[], bool],
     while_waiting: Callable[[], None] = lambda: None,
     on_bytes: Callable[[int], None] = lambda _n: None,
@@ -41,7 +41,7 @@ def execute_plan(
     s = ctx.settings
     executor = Executor(
         Target(ctx.display_name, s.local_root, cid, s.remote_root, s.honour_paths),
-        ctx.client, ctx.trash, digests=digests, now=now, concurrency=s.concurrency,
+        ctx.client, ctx.trash, now=now, concurrency=s.concurrency,
         on_local_write=ctx.on_local_write, on_bytes=on_bytes,
     )
     base_ids = {p: b.remote_id for p, b in base.items()}

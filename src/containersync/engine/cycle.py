@@ -149,7 +149,7 @@ def run_cycle(
         finish(problems)
         return report
 
-    execute_plan(ctx, cid, plan.actions, base, digests, report, now=now,
+    execute_plan(ctx, cid, plan.actions, base, report, now=now,
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
                  while_waiting=opts.while_waiting, on_bytes=opts.on_bytes)
     remember_known(ctx, plan, view, report.outcomes)
@@ -366,7 +366,7 @@ def _check_safety(
         # the rails count against everything the index tracks, not just what this scan
         # covered: two deletions seen by a cycle for two dirty paths are 2 of N, not 2 of 2,
         # and a root that could not be scanned covers nothing at all
-        plan, base, scanned.files, view,
+        plan, base, view,
         local_root_state=root_state, remote_listed_count=listed,
         tracked=tracked() if could_trip else None,
         container_running=attached.container is not None and not attached.new_generation,

@@ -98,13 +98,6 @@ class CycleReport:
     def converged(self) -> bool:
         return all(p.kind in NOTICE_KINDS for p in self.problems)
 
-    def planned_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for action in self.plan.actions:
-            key = type(action).__name__
-            counts[key] = counts.get(key, 0) + 1
-        return counts
-
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "mapping": self.mapping,

@@ -85,7 +85,6 @@ class Executor:
         client: ContainersClient,
         trash: Trash,
         *,
-        digests: dict[str, str],
         now: Callable[[], datetime],
         concurrency: int = 8,
         on_local_write: Callable[[str], None] = lambda _rel: None,
@@ -96,7 +95,6 @@ class Executor:
         self.wait_tick = wait_tick  # how often ``while_waiting`` runs while slots are busy
         self.client = client
         self.trash = trash
-        self.digests = digests
         self.now = now
         self.concurrency = max(1, concurrency)
         self.on_local_write = on_local_write

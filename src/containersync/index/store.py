@@ -191,15 +191,6 @@ class Index:
             summary=json.loads(row[12]) if row[12] is not None else None,
             display_name=row[13], local_root=row[14], endpoint=row[15])
 
-    def keys_for(self, display_name: str) -> list[str]:
-        """The keys of every row the config name ``display_name`` stands for (one per
-        identity; a schema-1 row, not yet claimed, by its name)."""
-        rows = self._conn.execute(
-            "SELECT name FROM mappings WHERE display_name = ?"
-            " OR (display_name IS NULL AND name = ?) ORDER BY name",
-            (display_name, display_name))
-        return [r[0] for r in rows]
-
     def bases(self, name: str) -> dict[str, BaseEntry]:
         rows = self._conn.execute(
             "SELECT path, size, mtime_ns, sha256, remote_id, remote_path, remote_created_at,"

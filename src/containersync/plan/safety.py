@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from containersync.errors import Halted, InvariantViolation
-from containersync.model.entry import BaseEntry, LocalFile, RemoteView
+from containersync.model.entry import BaseEntry, RemoteView
 from containersync.model.plan import Action, DeleteRemote, Download, Plan, TrashLocal, Upload
 
 TOO_MANY_DELETIONS = "too-many-deletions"
@@ -112,8 +112,8 @@ def _files(n: int) -> str:
     return f"{n} file" if n == 1 else f"{n} files"
 
 
-def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
-                 remote: RemoteView, *, local_root_state: str, remote_listed_count: int,
+def check_safety(plan: Plan, base: Mapping[str, BaseEntry], remote: RemoteView, *,
+                 local_root_state: str, remote_listed_count: int,
                  container_running: bool, force: bool,
                  digests: Mapping[str, str] = _NO_DIGESTS,
                  max_delete_fraction: float = 0.5,
@@ -129,8 +129,6 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
     ``windows``: what earlier cycles of each deletion window did (see the module doc).
     ``tracked``: (files, files with a remote object) the index tracks, when ``base`` holds
     only the paths a targeted cycle covers; else counted from ``base``.
-    ``local`` is the scan the plan came from; the rails read what the plan's actions
-    expect instead, so it is accepted for a stable signature only.
     """
     if local_root_state not in ROOT_STATES:
         raise InvariantViolation(f"unknown local root state {local_root_state!r}")
