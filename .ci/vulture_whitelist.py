@@ -37,5 +37,3 @@ _.assistant_delete, _.assistant_write, _.clean_sync_and_check, _.folder_delete
 _.folder_rename, _.local_delete, _.local_delete_folder, _.local_rename
 _.local_rename_folder, _.sync_while_assistant_writes, _.sync_with_faults
 
-# watch/own_writes.py: see the own-writes item of issue 9
-_.forget

@@ -394,11 +394,8 @@ class MappingWorker:
         self.status.state = "syncing"
         before = ctx.index.mapping(ctx.name)
         previous_cid = before.container_id if before else None
-        try:
-            report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
-                                on_progress=self._beat, windows=self._deletions.windows())
-        finally:
-            watch.after_cycle(lambda paths: ctx.index.scoped.bases_at(ctx.name, paths))
+        report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
+                            on_progress=self._beat, windows=self._deletions.windows())
         self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
         self._retries.note(report.problems, request.only)

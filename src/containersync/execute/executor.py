@@ -58,6 +58,7 @@ from containersync.model.plan import (
     TrashLocal,
     Upload,
 )
+from containersync.watch.own_writes import ABSENT, Expected, Fingerprint
 
 MAX_CONFLICT_COPIES = 10
 
@@ -87,7 +88,7 @@ class Executor:
         *,
         now: Callable[[], datetime],
         concurrency: int = 8,
-        on_local_write: Callable[[str], None] = lambda _rel: None,
+        on_local_write: Callable[[str, Expected], None] = lambda _rel, _expected: None,
         on_bytes: Callable[[int], None] = lambda _n: None,
         wait_tick: float = 5.0,
     ) -> None:
@@ -298,12 +299,12 @@ class Executor:
     def _fetch_into(
         self, rel: str, remote: RemoteFile, before_replace: Callable[[], None] | None
     ) -> tuple[LocalFile, int]:
-        self.on_local_write(rel)
         cid = self.t.container_id
         nbytes, sha = localfs.write_atomically(
             self.t.local_root, rel,
             lambda f: self.client.download_file(cid, remote.file_id, f, on_received=self.on_bytes),
             before_replace=before_replace,
+            on_landing=lambda st: self.on_local_write(rel, Fingerprint.of(st)),
         )
         return localfs.stat_local(self.t.local_root, rel, sha), nbytes
 
@@ -317,13 +318,13 @@ class Executor:
         copies = conflict_copies_of(rel, names)  # oldest first
         for extra in copies[: max(0, len(copies) - MAX_CONFLICT_COPIES)]:
             extra_rel = f"{folder_rel}/{extra}" if folder_rel else extra
-            self.on_local_write(extra_rel)
+            self.on_local_write(extra_rel, ABSENT)
             self.trash.move_in(self.t.local_root, extra_rel, self.t.mapping, self.now())
 
     def _trash_local(self, a: TrashLocal) -> Outcome:
         if not localfs.matches(self.t.local_root, a.path, a.expect_local):
             return _problem(a, "changed-since-scan", "changed locally while syncing; kept")
-        self.on_local_write(a.path)
+        self.on_local_write(a.path, ABSENT)
         self.trash.move_in(self.t.local_root, a.path, self.t.mapping, self.now())
         folder = a.path.rpartition("/")[0]
         if folder:
@@ -340,7 +341,7 @@ class Executor:
             except (OSError, ContainerSyncError):
                 continue
             try:
-                self.on_local_write(rel)
+                self.on_local_write(rel, ABSENT)
                 os.rmdir(name, dir_fd=fd)  # only an empty folder; a link is ENOTDIR
             except OSError:
                 continue
