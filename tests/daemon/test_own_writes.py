@@ -143,6 +143,9 @@ def test_an_event_that_still_matches_our_write_counts_once_the_hold_has_passed(
         world: World) -> None:
     """The clock decides how long an unchanged file's events are ours: a touch that keeps
     the file exactly as we wrote it is ours within the hold, and reported after it."""
+    if world.watch.mode != "inotify":  # polling compares stat results: it never sees a touch
+        pytest.skip(f"needs inotify; the watcher is {world.watch.mode} "
+                    f"({world.watch.degraded})")
     world.run(Download("same.txt", world.remote("same.txt", b"x")))
     st = (world.root / "same.txt").stat()
     os.utime(world.root / "same.txt", ns=(st.st_atime_ns, st.st_mtime_ns))  # same state

@@ -46,6 +46,7 @@ from containersync.execute import localfs
 from containersync.execute.outcome import Outcome
 from containersync.execute.trash import Trash
 from containersync.model.entry import BaseEntry, LocalFile, Problem, RemoteFile, RemoteObject
+from containersync.model.kinds import OutcomeKind
 from containersync.model.paths import conflict_copies_of, local_to_remote
 from containersync.model.plan import (
     Action,
@@ -208,7 +209,7 @@ class Executor:
             if isinstance(action, RecordBase):
                 return self._record_base(action)
             if isinstance(action, DropBase):
-                return Outcome(action, "dropped", drop_base=True)
+                return Outcome(action, OutcomeKind.DROPPED, drop_base=True)
         except FATAL:
             raise
         except ContainerSyncError as exc:
@@ -255,7 +256,7 @@ class Executor:
         )
         new = RemoteObject(obj.id, obj.path, obj.created_at, obj.source, obj.bytes)
         return Outcome(
-            a, "uploaded", problem=problem, base=base, new_remote=new,
+            a, OutcomeKind.UPLOADED, problem=problem, base=base, new_remote=new,
             deleted_remote_ids=deleted,
             # what was sent is only known for sure when the file did not move meanwhile
             digest=(obj.id, a.local.sha256) if stable else None,
@@ -264,7 +265,7 @@ class Executor:
 
     def _delete_remote(self, a: DeleteRemote) -> Outcome:
         self._delete_quietly(a.remote.file_id)
-        return Outcome(a, "deleted-remote", deleted_remote_ids=(a.remote.file_id,))
+        return Outcome(a, OutcomeKind.DELETED_REMOTE, deleted_remote_ids=(a.remote.file_id,))
 
     def _delete_quietly(self, file_id: str) -> None:
         with contextlib.suppress(RemoteFileGone):
@@ -284,7 +285,7 @@ class Executor:
 
         local, nbytes = self._fetch_into(a.path, a.remote, before_replace)
         return Outcome(
-            a, "downloaded", base=_base_from(local, a.remote), digest=(a.remote.file_id, local.sha256),
+            a, OutcomeKind.DOWNLOADED, base=_base_from(local, a.remote), digest=(a.remote.file_id, local.sha256),
             bytes_down=nbytes,
         )
 
@@ -292,7 +293,7 @@ class Executor:
         local, nbytes = self._fetch_into(a.copy_path, a.remote, None)
         self._prune_conflict_copies(a.path)
         return Outcome(
-            a, "conflict-copy", digest=(a.remote.file_id, local.sha256), bytes_down=nbytes,
+            a, OutcomeKind.CONFLICT_COPY, digest=(a.remote.file_id, local.sha256), bytes_down=nbytes,
             conflict=Conflict(a.path, a.copy_path, a.remote.file_id),
         )
 
@@ -329,7 +330,7 @@ class Executor:
         folder = a.path.rpartition("/")[0]
         if folder:
             self._emptied.add(folder)
-        return Outcome(a, "trashed-local", drop_base=True)
+        return Outcome(a, OutcomeKind.TRASHED_LOCAL, drop_base=True)
 
     def _remove_emptied_folders(self) -> None:
         pending = set(self._emptied)
@@ -352,7 +353,7 @@ class Executor:
                 pending.add(parent)
 
     def _record_base(self, a: RecordBase) -> Outcome:
-        return Outcome(a, "recorded", base=_base_from(a.local, a.remote),
+        return Outcome(a, OutcomeKind.RECORDED, base=_base_from(a.local, a.remote),
                        digest=(a.remote.file_id, a.local.sha256))
 
 
@@ -365,7 +366,7 @@ def _base_from(local: LocalFile, remote: RemoteFile) -> BaseEntry:
 
 
 def _problem(action: Action, kind: str, message: str) -> Outcome:
-    return Outcome(action, "skipped", problem=Problem(action.path, kind, message))
+    return Outcome(action, OutcomeKind.SKIPPED, problem=Problem(action.path, kind, message))
 
 
 def _failure_kind(action: Action) -> str:

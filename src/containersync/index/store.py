@@ -41,7 +41,6 @@ from containersync.index.records import (
     ConflictRow,
     HaltState,
     Intent,
-    IntentKind,
     KeepaliveDay,
     ManifestRow,
     MappingState,
@@ -50,6 +49,7 @@ from containersync.index.records import (
 from containersync.index.scoped import ScopedReads
 from containersync.index.write import WriteTx
 from containersync.model.entry import BaseEntry, RemoteObject
+from containersync.model.kinds import IntentKind
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 

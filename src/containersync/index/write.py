@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from containersync.errors import InvariantViolation
-from containersync.index.records import IntentKind
 from containersync.model.entry import BaseEntry, Problem, RemoteObject
+from containersync.model.kinds import IntentKind
 
 _UNSET: Any = object()
 
