@@ -78,17 +78,22 @@ class OwnWrites:
         self._clock = clock
         self._lock = threading.Lock()
         self._expected: dict[str, tuple[float, Expected]] = {}
+        self._next_expiry = float("inf")  # the earliest deadline: no pruning walk before it
 
     def expect(self, rel: str, until: float, expected: Expected) -> None:
         with self._lock:
             self._expected[rel] = (until, expected)
+            self._next_expiry = min(self._next_expiry, until)
 
     def is_own(self, rel: str) -> bool:
         """True when an event for ``rel`` is explained by our own write."""
         now = self._clock()
         with self._lock:
-            for path in [p for p, (until, _) in self._expected.items() if until <= now]:
-                del self._expected[path]
+            if now >= self._next_expiry:  # one walk per deadline passed, not one per event
+                for path in [p for p, (until, _) in self._expected.items() if until <= now]:
+                    del self._expected[path]
+                self._next_expiry = min((u for u, _ in self._expected.values()),
+                                        default=float("inf"))
             entry = self._expected.get(rel)
         if entry is None:
             return False
