@@ -56,9 +56,11 @@ def _loaded_after(*argv: str) -> set[str]:
 
 
 #: what ``status`` of a never-synced mapping has no use for: no daemon, no HTTP, no
-#: executor, no exclude matcher (its mapping has no ``exclude``), no log pipeline
+#: executor, no exclude matcher (its mapping has no ``exclude``), no log pipeline, and no
+#: index code while there is no index
 STATUS_NEEDS_NONE_OF = (*HEAVY, "structlog", "pathspec", "containersync.execute",
-                        "containersync.scan", "containersync.engine", "containersync.logs")
+                        "containersync.scan", "containersync.engine", "containersync.logs",
+                        "containersync.index", "sqlite3")
 
 
 def test_status_with_no_daemon_and_no_index_imports_only_what_it_reads(tmp_path: Path) -> None:

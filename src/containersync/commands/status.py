@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from containersync import jsondoc
 from containersync.commands.status_cost import cost, render_cost
@@ -23,9 +23,11 @@ from containersync.config import Config, MappingConfig, mapping_identity
 from containersync.daemon.state import is_live, read_state
 from containersync.display import printable
 from containersync.endpoint import base_url_of, effective_config
-from containersync.index.records import ConflictRow, MappingState
-from containersync.index.store import Index
 from containersync.jsondoc import iso
+
+if TYPE_CHECKING:
+    from containersync.index.records import ConflictRow, MappingState
+    from containersync.index.store import Index
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED = 0, 1, 3
 #: problem kinds that are notices, not failures (engine.summary.NOTICE_KINDS, which
@@ -83,7 +85,11 @@ def _latest(*times: float | None) -> float | None:
 def collect(cfg: Config) -> dict[str, Any]:
     """Everything ``status`` shows, as JSON-ready data."""
     path = Path(cfg.state.index_file)
-    index = Index.open(path, recover=False) if path.exists() else None
+    index = None
+    if path.exists():  # never synced: the index code is not even loaded
+        from containersync.index.store import Index
+
+        index = Index.open(path, recover=False)
     try:
         return {"state_dir": str(cfg.state.dir),
                 "mappings": [_one(cfg, m, index) for m in cfg.mappings]}
