@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, get_args, get_origin
 
-import pathspec
 from pydantic import (
     BaseModel,
     Field,
@@ -218,6 +217,8 @@ class MappingConfig(Model):
             if len(pattern) > MAX_PATTERN_CHARS:
                 raise ValueError(f"pattern {i + 1} is {len(pattern)} characters long, more "
                                  f"than {MAX_PATTERN_CHARS}: no path is that long; shorten it")
+        if value:
+            import pathspec  # the matcher loads only for a mapping that has patterns
         for pattern in value:
             try:
                 pathspec.GitIgnoreSpec.from_lines([pattern])

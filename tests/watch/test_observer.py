@@ -27,6 +27,7 @@ import pytest
 from containersync.watch.coalesce import FULL_RESCAN, Coalescer
 from containersync.watch.dirty import DirtyPaths
 from containersync.watch.observer import LocalWatcher
+from containersync.watch.own_writes import ABSENT, Fingerprint
 
 PROC = Path("/proc/sys/fs/inotify")
 DEADLINE = 10.0
@@ -262,21 +263,19 @@ def test_own_write_with_landing_is_suppressed_but_a_later_user_edit_is_not(root:
     target = root / "report.csv"
     with LocalWatcher(root, rec.on_dirty, rec.on_full_rescan) as watcher:
         # what the executor does for a download: temp file, fsync, declare, rename over
-        with watcher.own_write("report.csv") as write:
-            tmp = root / ".containersync-tmp-report"
-            with tmp.open("wb") as f:
-                f.write(b"downloaded")
-                f.flush()
-                os.fsync(f.fileno())
-            write.landing(tmp)
-            os.replace(tmp, target)
+        tmp = root / ".containersync-tmp-report"
+        with tmp.open("wb") as f:
+            f.write(b"downloaded")
+            f.flush()
+            os.fsync(f.fileno())
+        watcher.expect_own_write("report.csv", time.monotonic() + 60, Fingerprint.of(tmp.lstat()))
+        os.replace(tmp, target)
         # and a delete done by the executor
         (root / "old.bin").write_bytes(b"o")
         sentinel(root, rec, "zz-0")
         user_events = rec.raw.count("old.bin")
-        with watcher.own_write("old.bin") as write:
-            write.removing()
-            (root / "old.bin").unlink()
+        watcher.expect_own_write("old.bin", time.monotonic() + 60, ABSENT)
+        (root / "old.bin").unlink()
         sentinel(root, rec, "zz-1")
         assert "report.csv" not in rec.seen()
         assert rec.raw.count("old.bin") == user_events  # the user's create, not our delete
@@ -285,15 +284,6 @@ def test_own_write_with_landing_is_suppressed_but_a_later_user_edit_is_not(root:
         with target.open("ab") as f:
             f.write(b" and edited")
         rec.wait_seen("report.csv")
-
-
-def test_own_write_without_landing_falls_back_to_the_final_state(root: Path) -> None:
-    rec = Recorder()
-    with LocalWatcher(root, rec.on_dirty, rec.on_full_rescan) as watcher:
-        with watcher.own_write("made.txt"):
-            (root / "made.txt").write_text("ours")
-        sentinel(root, rec)
-        assert "made.txt" not in rec.seen()
 
 
 def test_polling_mode_reports_changes(root: Path) -> None:

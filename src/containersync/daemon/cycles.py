@@ -20,7 +20,7 @@ full listing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from containersync.engine import remote as listing
@@ -43,8 +43,6 @@ class CycleRequest:
     kind: str  # "first" | "full" | "targeted" | "pull"
     only: Sequence[str] | None = None  # None: the whole tree
     listing: str = "full"
-    fresh: int = 0  # new remote objects seen by the check
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 def new_remote_paths(ctx: MappingContext) -> tuple[list[str], int] | None:

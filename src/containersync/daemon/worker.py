@@ -61,7 +61,6 @@ TICK_S = 1.0
 LOCK_RETRY_S = 5.0
 HALT_RETRY_S = 60.0
 AUTH_REFUSED = "auth-refused"
-TRIGGERS = ("pull", "full", "keepalive")
 RULE_FILES = (".containersyncignore", ".gitignore")  # a change reloads the rules
 
 
@@ -383,7 +382,7 @@ class MappingWorker:
             return
         only = sorted(self._pending | set(remote_paths))
         kind = "targeted" if self._pending else "pull"
-        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental", fresh=fresh))
+        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental"))
         if fresh:
             # the assistant writes in bursts: more may have landed while this cycle ran, so
             # look again at once (a tick acts at once while not idle: pull_due)
@@ -395,11 +394,8 @@ class MappingWorker:
         self.status.state = "syncing"
         before = ctx.index.mapping(ctx.name)
         previous_cid = before.container_id if before else None
-        try:
-            report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
-                                on_progress=self._beat, windows=self._deletions.windows())
-        finally:
-            watch.after_cycle(lambda paths: ctx.index.scoped.bases_at(ctx.name, paths))
+        report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
+                            on_progress=self._beat, windows=self._deletions.windows())
         self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
         self._retries.note(report.problems, request.only)

@@ -41,7 +41,6 @@ from containersync.index.records import (
     ConflictRow,
     HaltState,
     Intent,
-    IntentKind,
     KeepaliveDay,
     ManifestRow,
     MappingState,
@@ -50,6 +49,7 @@ from containersync.index.records import (
 from containersync.index.scoped import ScopedReads
 from containersync.index.write import WriteTx
 from containersync.model.entry import BaseEntry, RemoteObject
+from containersync.model.kinds import IntentKind
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
@@ -190,15 +190,6 @@ class Index:
             last_full_list=row[10], rules_fingerprint=row[11],
             summary=json.loads(row[12]) if row[12] is not None else None,
             display_name=row[13], local_root=row[14], endpoint=row[15])
-
-    def keys_for(self, display_name: str) -> list[str]:
-        """The keys of every row the config name ``display_name`` stands for (one per
-        identity; a schema-1 row, not yet claimed, by its name)."""
-        rows = self._conn.execute(
-            "SELECT name FROM mappings WHERE display_name = ?"
-            " OR (display_name IS NULL AND name = ?) ORDER BY name",
-            (display_name, display_name))
-        return [r[0] for r in rows]
 
     def bases(self, name: str) -> dict[str, BaseEntry]:
         rows = self._conn.execute(

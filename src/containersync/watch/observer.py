@@ -35,8 +35,7 @@ import errno
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -54,7 +53,7 @@ from watchdog.observers.polling import PollingObserver
 from containersync.logs import get_logger
 from containersync.scan.ignore import TEMP_PREFIX
 from containersync.watch import inotify_hooks
-from containersync.watch.own_writes import ANY, Expected, OwnWrite, OwnWrites, own_write_block
+from containersync.watch.own_writes import Expected, OwnWrites
 
 log = get_logger(__name__)
 
@@ -208,15 +207,10 @@ class LocalWatcher:
 
     # -- own writes ----------------------------------------------------------------------
 
-    def expect_own_write(self, rel: str, until: float, *, expected: Expected = ANY) -> None:
-        """Drop events for ``rel`` until ``until`` (watcher clock) while it matches ``expected``."""
+    def expect_own_write(self, rel: str, until: float, expected: Expected) -> None:
+        """Drop events for ``rel`` until ``until`` (watcher clock) while it matches
+        ``expected``; see ``watch.own_writes`` for the rules."""
         self._own.expect(rel, until, expected)
-
-    @contextmanager
-    def own_write(self, rel: str, *, hold: float = 10.0) -> Iterator[OwnWrite]:
-        """Wrap one local write by the executor; see ``watch.own_writes`` for the rules."""
-        with own_write_block(self._own, self.root, rel, self._clock() + hold) as handle:
-            yield handle
 
     # -- inotify reporter (called on watchdog threads) -----------------------------------
 
