@@ -1,7 +1,8 @@
 """The daemon process: every mapping of the config in one process, until a signal.
 
 Responsibilities: open the session (API client, embedded backend for ``base_url =
-"local"``), start one ``MappingWorker`` per mapping and the scheduler that feeds them,
+"local"``), start one ``MappingWorker`` per mapping (sharing ``CYCLE_SLOTS`` cycle slots,
+so only that many mappings act at once) and the scheduler that feeds them,
 then run the main loop on the main thread: handle signal requests, write each mapping's
 state file for ``containersync status``, and talk to systemd (READY=1 once every mapping
 finished its first attempt, STATUS= on change, WATCHDOG=1, STOPPING=1).
@@ -24,6 +25,7 @@ Invariants:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +49,8 @@ DRAIN_TIMEOUT_S = 30.0
 EXTEND_EVERY_S = 10.0
 EXTEND_BY_S = 30.0
 STOP_MARGIN_S = 10.0
+#: cycles that run at once, whatever the mapping count (each has its transfer threads)
+CYCLE_SLOTS = 4
 
 
 class Daemon:
@@ -103,7 +107,9 @@ class Daemon:
         # the state dir and index are checked here, in one thread: an unusable one is a
         # ConfigError (exit 78), and a corrupt one is moved aside once, before any worker
         self.session.check_index()
-        self.workers = [MappingWorker(self.session, m, cfg.daemon) for m in cfg.mappings]
+        slots = threading.BoundedSemaphore(CYCLE_SLOTS)
+        self.workers = [MappingWorker(self.session, m, cfg.daemon, slots=slots)
+                        for m in cfg.mappings]
         if not self.workers:
             log.warning("no-mappings", message="the configuration has no mappings; nothing to do",
                         config=str(loaded.file))
