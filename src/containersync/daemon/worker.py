@@ -58,6 +58,7 @@ from containersync.errors import (
     ContainerGone,
     ContainerSyncError,
     Halted,
+    InvariantViolation,
     LockedError,
     RemoteError,
 )
@@ -109,6 +110,7 @@ class MappingWorker:
                  slots: threading.Semaphore | None = None) -> None:
         self.name = mapping.name
         self._slots = slots
+        self._acting = False
         self._session = session
         self._mapping = mapping
         self._cfg = daemon
@@ -263,11 +265,29 @@ class MappingWorker:
             if not self._take_slot():
                 break
             try:
-                self._step(ctx, watch)
+                self._act(ctx, watch)
             finally:
                 if self._slots is not None:
                     self._slots.release()
         self.status.state = "stopping"
+
+    @property
+    def acting(self) -> bool:
+        """The worker is in a step (holding a cycle slot when slots are shared)."""
+        return self._acting
+
+    def _act(self, ctx: MappingContext, watch: MappingWatch) -> None:
+        """One step, as the mapping's only writer: a second step of this mapping while one
+        runs is a bug, and fails loudly instead of writing beside the first."""
+        with self._tlock:
+            if self._acting:
+                raise InvariantViolation(f"two steps of mapping {self.name!r} at once")
+            self._acting = True
+        try:
+            self._step(ctx, watch)
+        finally:
+            with self._tlock:
+                self._acting = False
 
     def _take_slot(self) -> bool:
         """Wait for one of the daemon's cycle slots, beating meanwhile; False: stopping."""
