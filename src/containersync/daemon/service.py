@@ -42,6 +42,7 @@ from containersync.endpoint import resolve_endpoint
 from containersync.engine.session import Session, open_session
 from containersync.errors import ConfigError
 from containersync.logs import get_logger
+from containersync.watch.shared import SharedInotify
 
 log = get_logger(__name__)
 TICK_S = 0.5
@@ -66,6 +67,7 @@ class Daemon:
         self.session: Session | None = None
         self.workers: list[MappingWorker] = []
         self.scheduler: BackgroundScheduler | None = None
+        self._shared_watch: SharedInotify | None = None
         self._ready_sent = False
         self._last_status = ""
         self._last_ping = 0.0
@@ -108,7 +110,11 @@ class Daemon:
         # ConfigError (exit 78), and a corrupt one is moved aside once, before any worker
         self.session.check_index()
         slots = threading.BoundedSemaphore(CYCLE_SLOTS)
-        self.workers = [MappingWorker(self.session, m, cfg.daemon, slots=slots)
+        # one inotify instance and observer for every root (polling needs none)
+        self._shared_watch = SharedInotify.open() if cfg.daemon.poll_fallback != "always" \
+            and cfg.mappings else None
+        self.workers = [MappingWorker(self.session, m, cfg.daemon, slots=slots,
+                                      shared_watch=self._shared_watch)
                         for m in cfg.mappings]
         if not self.workers:
             log.warning("no-mappings", message="the configuration has no mappings; nothing to do",
@@ -138,6 +144,9 @@ class Daemon:
                 clean = False
         self._write_states()
         self.workers = []
+        if self._shared_watch is not None:
+            self._shared_watch.stop()
+            self._shared_watch = None
         return clean
 
     def _close_session(self) -> None:

@@ -66,6 +66,7 @@ from containersync.index.lock import MappingLock
 from containersync.logs import get_logger, log_cycle
 from containersync.watch.coalesce import FULL_RESCAN, Coalescer
 from containersync.watch.dirty import DirtyPaths
+from containersync.watch.shared import SharedInotify
 
 log = get_logger(__name__)
 TICK_S = 1.0
@@ -107,8 +108,10 @@ class MappingWorker:
     def __init__(self, session: Session, mapping: MappingConfig, daemon: DaemonConfig, *,
                  clock: Callable[[], float] = time.monotonic,
                  now: Callable[[], datetime] = _utcnow,
-                 slots: threading.Semaphore | None = None) -> None:
+                 slots: threading.Semaphore | None = None,
+                 shared_watch: SharedInotify | None = None) -> None:
         self.name = mapping.name
+        self._shared_watch = shared_watch
         self._slots = slots
         self._acting = False
         self._session = session
@@ -217,7 +220,8 @@ class MappingWorker:
             ctx = self._session.context(self._mapping, index)
             self._ctx = ctx
             self._watch = MappingWatch(ctx.settings.local_root, lambda: ctx.rules, self.dirty,
-                                       clock=self._clock, **watch_options(self._cfg))
+                                       clock=self._clock, shared=self._shared_watch,
+                                       **watch_options(self._cfg))
             ctx.on_local_write = self._watch.on_local_write
             self._loop(ctx, self._watch)
         except BaseException as exc:  # a bug: say so loudly; the watchdog stops pinging
