@@ -45,7 +45,7 @@ from containersync.api.wire import (
     Page,
     parse,
 )
-from containersync.errors import LocalError
+from containersync.errors import LocalError, Rejected, RemoteError, RemoteFileGone
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -195,17 +195,49 @@ class ContainersClient:
 
     def _pages(self, url: str, model: type[Page[ItemT]], params: dict[str, Any],
                after: str | None, container_id: str | None = None) -> Iterator[ItemT]:
-        """Lazily walk a cursor list: ``after`` = last id, stop on ``has_more`` false or empty."""
+        """Lazily walk a cursor list: ``after`` = last id, stop on ``has_more`` false or empty.
+        A cursor object deleted between two pages does not end the walk (``_next_page``);
+        the ``after`` the caller gives must exist (its error is the caller's to read)."""
+        before: list[ItemT] = []  # the page the next cursor came from
         while True:
-            query = dict(params)
-            if after is not None:
-                query["after"] = after
-            page = self._json("GET", url, model, params=query, container_id=container_id,
-                              file_route=container_id is not None)
-            yield from page.data
+            page, skip = self._next_page(url, model, params, after, before, container_id)
+            yield from (item for item in page.data if item.id not in skip)
             if not page.has_more or not page.data:
                 return
-            after = page.data[-1].id
+            after, before = page.data[-1].id, page.data
+
+    def _next_page(self, url: str, model: type[Page[ItemT]], params: dict[str, Any],
+                   after: str | None, before: list[ItemT],
+                   container_id: str | None) -> tuple[Page[ItemT], frozenset[str]]:
+        """The page after ``after`` (the last item of ``before``), and the ids of it already
+        handed out. RACE: the cursor object may be deleted between two pages (the local
+        backend then answers 400 ``invalid_cursor``). The walk goes on after an earlier
+        item of ``before`` (tried newest first, at growing strides: a few requests even
+        when a whole run of the page was deleted) and skips what it had handed out; when
+        no item of the page is left it gives up with the server's error."""
+        try:
+            return self._page(url, model, params, after, container_id), frozenset()
+        except RemoteError as exc:
+            if not before or not cursor_gone(exc):
+                raise
+            gone = exc
+        for back in _strides(len(before)):
+            try:
+                page = self._page(url, model, params, before[back].id, container_id)
+            except RemoteError as exc:
+                if not cursor_gone(exc):
+                    raise
+                continue
+            return page, frozenset(item.id for item in before[back + 1:])
+        raise gone
+
+    def _page(self, url: str, model: type[Page[ItemT]], params: dict[str, Any],
+              after: str | None, container_id: str | None) -> Page[ItemT]:
+        query = dict(params)
+        if after is not None:
+            query["after"] = after
+        return self._json("GET", url, model, params=query, container_id=container_id,
+                          file_route=container_id is not None)
 
     # -- containers -----------------------------------------------------------------------
 
@@ -344,3 +376,23 @@ class ContainersClient:
             return written, digest.hexdigest()
 
         return self._call(make, read, stream=True, file_route=True, container_id=cid)
+
+
+def cursor_gone(exc: RemoteError) -> bool:
+    """Whether a list request failed because its ``after`` names no object of the list: the
+    local backend's 400 ``invalid_cursor`` (param ``after``), or a 404 that does not name
+    the container (the live service's answer is undocumented; either is taken)."""
+    if isinstance(exc, RemoteFileGone):
+        return True
+    return isinstance(exc, Rejected) and (exc.param == "after" or exc.code == "invalid_cursor")
+
+
+def _strides(size: int) -> Iterator[int]:
+    """Indices into a page of ``size`` items to go on after, newest first: the one before
+    the last, then 3, 5, 9, ... back, and the first item last."""
+    step = 2
+    while step < size:
+        yield size - step
+        step = 2 * step - 1
+    if size >= 2:
+        yield 0
