@@ -134,6 +134,10 @@ class DaemonConfig(Model):
     debounce_ms: int = Field(default=100, ge=0, le=int(HOUR * 1000))
     max_wait_ms: int = Field(default=2000, ge=0, le=int(HOUR * 1000))
     pull_interval_seconds: float = Field(default=5, gt=0, le=HOUR)
+    #: a pull check that finds nothing doubles the mapping's pull interval up to this
+    pull_backoff_max_seconds: float = Field(default=60, gt=0, le=HOUR)
+    #: every mapping's idle requests together (pull checks, full cycles, keep-alives)
+    idle_requests_per_minute: float = Field(default=60, gt=0, le=6000)
     idle_pull_interval_seconds: float = Field(default=60, gt=0, le=HOUR)
     #: deletions are seen by full listings: at least once a day
     full_sync_interval_seconds: float = Field(default=600, gt=0, le=DAY)

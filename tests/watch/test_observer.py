@@ -393,3 +393,51 @@ def test_queue_overflow_asks_for_a_full_rescan(root: Path) -> None:
             time.sleep(0.05)
     finally:
         watcher.stop()
+
+
+def test_many_roots_share_one_inotify_instance_and_keep_their_own_events(
+        tmp_path: Path) -> None:
+    # a daemon with many mappings: one observer for every root, so one inotify instance
+    # (the instance limit is often 128) and one thread per root instead of three
+    from containersync.watch.shared import SharedInotify
+
+    shared = SharedInotify.open()
+    assert shared is not None
+    roots = [tmp_path / f"r{i}" for i in range(5)]
+    recs = [Recorder() for _ in roots]
+    instances = inotify_instances_in_use()
+    threads = threading.active_count()
+    watchers = []
+    try:
+        for r, rec in zip(roots, recs, strict=True):
+            r.mkdir()
+            (r / "sub").mkdir()
+            watchers.append(start(r, rec, shared=shared))
+        assert threading.active_count() - threads == len(roots)  # one emitter each
+        assert inotify_instances_in_use() == instances  # none of their own
+        assert all(w.mode == "inotify" and w.watched_dirs == w.walked_dirs == 2
+                   for w in watchers)
+        for i, r in enumerate(roots):
+            (r / "sub" / f"only-{i}.txt").write_text("x")
+        for i, rec in enumerate(recs):
+            rec.wait_seen(f"sub/only-{i}.txt")
+        # the kernel's overflow record reaches every root's watcher: each rescans
+        from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent
+
+        shared._observer._inotify_fd.handle_event(
+            InotifyEvent(-1, InotifyConstants.IN_Q_OVERFLOW, 0, b""))
+        for rec in recs:
+            rec.wait_for(lambda rec=rec: "queue-overflow" in rec.rescans, "queue-overflow")
+        watchers[0].stop()  # one root stops; the others keep watching
+        (roots[1] / "later.txt").write_text("y")
+        recs[1].wait_seen("later.txt")
+        (roots[0] / "unwatched.txt").write_text("z")
+        sentinel(roots[2], recs[2])
+        assert "unwatched.txt" not in recs[0].seen()
+        for i, rec in enumerate(recs):
+            assert all(p.endswith((f"only-{i}.txt", "sub", "later.txt", "zz-sentinel"))
+                       for p in rec.seen()), (i, rec.seen())
+    finally:
+        for w in watchers:
+            w.stop()
+        shared.stop()

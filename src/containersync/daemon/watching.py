@@ -23,6 +23,7 @@ from containersync.scan.ignore import IgnoreRules
 from containersync.watch.dirty import DirtyPaths
 from containersync.watch.observer import LocalWatcher
 from containersync.watch.own_writes import Expected
+from containersync.watch.shared import SharedInotify
 
 #: how long events that still match what we wrote are ours (at least two polling
 #: intervals when polling): longer than a watcher's delivery delay; an event after it
@@ -33,8 +34,10 @@ OWN_WRITE_HOLD_S = 60.0
 class MappingWatch:
     def __init__(self, root: Path, rules: Callable[[], IgnoreRules], dirty: DirtyPaths, *,
                  use_polling: bool, polling_interval: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 shared: SharedInotify | None = None) -> None:
         self.root = root
+        self._shared = shared
         self._rules = rules
         self.dirty = dirty
         self._use_polling = use_polling
@@ -59,7 +62,8 @@ class MappingWatch:
             return False
         watcher = LocalWatcher(self.root, self.dirty.add, self._on_full_rescan,
                                ignored=self._ignored, use_polling=self._use_polling,
-                               polling_interval=self._polling_interval, clock=self._clock)
+                               polling_interval=self._polling_interval, clock=self._clock,
+                               shared=self._shared)
         watcher.start()
         self._watcher = watcher
         return True
