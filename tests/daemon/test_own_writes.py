@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from containersync.api.client import ContainersClient
+from containersync.api.pacing import Pacer
 from containersync.api.wire import ContainerSpec
 from containersync.daemon.watching import OWN_WRITE_HOLD_S, MappingWatch
 from containersync.execute.executor import Executor, Target
@@ -62,7 +63,7 @@ class World:
                                   polling_interval=1.0, clock=self.clock)
         self.executor = Executor(Target("m", root, cid, "/mnt/data", True), client,
                                  Trash(tmp / "trash", 1), now=lambda: datetime.now(UTC),
-                                 concurrency=1, on_local_write=self.watch.on_local_write)
+                                 pacer=Pacer(1, start=1), on_local_write=self.watch.on_local_write)
         self._sentinels = 0
 
     def run(self, *actions: Action) -> list[Outcome]:

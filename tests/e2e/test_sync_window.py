@@ -115,7 +115,7 @@ def test_executors_sharing_a_client_share_its_bound(local_server_factory, tmp_pa
                                                         sha256_file(f))))
             got: list[Outcome] = []
             executor = Executor(Target(name, root, cid, f"/mnt/data/{name}", True), client,
-                                Trash(tmp_path / f"trash-{name}", 1), digests={},
+                                Trash(tmp_path / f"trash-{name}", 1),
                                 now=lambda: datetime.now(UTC))
             executor.run(actions, begin=lambda batch: [None] * len(batch),
                          done=lambda fin: got.extend(o for o, _ in fin))

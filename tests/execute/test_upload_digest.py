@@ -43,7 +43,7 @@ def _run(tmp_path: Path, server: object, on_bytes: Callable[[int], None],
     with ContainersClient.connect(server.base_url, None, max_retries=0) as client:  # type: ignore[attr-defined]
         cid = client.create_container(ContainerSpec(name="digest")).id
         executor = Executor(Target("m", root, cid, "/mnt/data", True), client,
-                            Trash(tmp_path / "trash", 1), digests={},
+                            Trash(tmp_path / "trash", 1),
                             now=lambda: datetime.now(UTC), on_bytes=on_bytes)
         executor.run([Upload("big.bin", local)], begin=begin, done=done)
         [outcome] = outcomes
