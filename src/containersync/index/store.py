@@ -211,6 +211,15 @@ class Index:
             "SELECT file_id, path FROM own_uploads WHERE mapping = ?", (name,))
         return {r[0]: r[1] for r in rows}
 
+    def upload_paths_unnamed(self, name: str) -> dict[str, str]:
+        """``upload_paths`` without the sandbox paths a base names (its ``remote_path``):
+        ``remote_view`` maps those by the base first."""
+        rows = self._conn.execute(
+            "SELECT u.remote_path, u.path FROM upload_paths u WHERE u.mapping = ? AND NOT"
+            " EXISTS (SELECT 1 FROM bases b WHERE b.mapping = u.mapping"
+            " AND b.remote_path = u.remote_path)", (name,))
+        return {r[0]: r[1] for r in rows}
+
     def digests(self, name: str) -> dict[str, str]:
         rows = self._conn.execute("SELECT file_id, sha256 FROM digests WHERE mapping = ?",
                                   (name,))
