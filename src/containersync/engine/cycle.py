@@ -263,9 +263,23 @@ def _whole_index(ctx: MappingContext, base: Mapping[str, BaseEntry], remote: Lis
     counts = (len(base), sum(1 for b in base.values() if b.remote_id is not None))
     name, index = ctx.name, ctx.index
     uploads = index.upload_paths_unnamed if as_stored else index.upload_paths
-    return IndexRows(lambda: index.own_uploads(name), lambda: frozenset(index.known_objects(name)),
+    return IndexRows(lambda: _sharing(index.own_uploads(name), base),
+                     lambda: frozenset(index.known_objects(name)),
                      lambda: uploads(name), lambda ids: index.scoped.digests_of(name, ids),
                      lambda: counts, listed=len(remote.objects))
+
+
+def _sharing(own: dict[str, str], base: Mapping[str, BaseEntry]) -> dict[str, str]:
+    """``own`` with the base's strings where a base names the upload (one per synced file):
+    the same values, without a second copy of each id and path held while planning."""
+    shared: dict[str, str] = {}
+    for fid, path in own.items():
+        b = base.get(path)
+        if b is not None and b.remote_id == fid:
+            shared[b.remote_id] = b.path
+        else:
+            shared[fid] = path
+    return shared
 
 
 def _scoped_index(ctx: MappingContext, opts: CycleOptions, remote: Listing) -> IndexRows:

@@ -204,7 +204,11 @@ class Index:
         rows = self._conn.execute(
             "SELECT path, size, mtime_ns, sha256, remote_id, remote_path, remote_created_at,"
             " source FROM bases WHERE mapping = ?", (name,))
-        return {r[0]: BaseEntry(*r) for r in rows}
+        # one string per source ("user", "assistant"), not one per file
+        sources: dict[str, str] = {}
+        return {r[0]: BaseEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+                                r[7] if r[7] is None else sources.setdefault(r[7], r[7]))
+                for r in rows}
 
     def own_uploads(self, name: str) -> dict[str, str]:
         rows = self._conn.execute(
