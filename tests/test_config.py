@@ -70,7 +70,7 @@ def test_example_file_loads_and_validates(env: dict[str, str], home: Path) -> No
 
 def test_defaults_for_a_minimal_file(tmp_path: Path, env: dict[str, str], home: Path) -> None:
     cfg = load_config(write(tmp_path / "c.toml", minimal(home)), env=env).config
-    assert cfg.api.base_url == "local" and cfg.api.concurrency == 8
+    assert cfg.api.base_url == "local" and cfg.api.concurrency == 32
     assert cfg.state.trash_retention_days == 30
     assert (cfg.daemon.debounce_ms, cfg.daemon.max_wait_ms) == (100, 2000)
     m = cfg.mapping("analysis")

@@ -212,7 +212,7 @@ def engine_view(cfg: Config, w: World) -> dict[str, Any]:
         d = cfg.daemon
         coalescer = coalescer_for(d)
         return {
-            "client": repr(sess.client), "calls": calls, "state_dir": sess.state_dir,
+            "client": repr(sess.client), "window": sess.client.pacer.maximum, "calls": calls, "state_dir": sess.state_dir,
             # the headers every request carries (OpenAI-Organization, OpenAI-Project)
             "headers": sorted((k, v) for k, v in sess.client._http.headers.items()
                               if k.lower().startswith("openai-")),

@@ -83,7 +83,8 @@ class ApiConfig(Model):
     api_key_credential: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+$")
     timeout_seconds: float = Field(default=60.0, gt=0, le=HOUR)
     max_retries: int = Field(default=2, ge=0, le=10)
-    concurrency: int = Field(default=8, ge=1, le=64)
+    #: the most transfers in flight at once (the adaptive window's bound, ``api.pacing``)
+    concurrency: int = Field(default=32, ge=1, le=64)
     #: sent as the OpenAI-Organization / OpenAI-Project headers; unset: $OPENAI_ORG_ID /
     #: $OPENAI_PROJECT_ID (see containersync.endpoint)
     organization: str | None = Field(default=None, min_length=1, pattern=r"^[A-Za-z0-9_-]+$")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from containersync.api.client import ContainersClient
+from containersync.api.pacing import Pacer
 from containersync.api.wire import ContainerSpec
 from containersync.execute.executor import Executor, Target
 from containersync.execute.outcome import Outcome
@@ -30,7 +31,7 @@ def test_while_waiting_runs_during_a_slow_upload(
         cid = client.create_container(ContainerSpec(name="slow")).id
         executor = Executor(Target("m", root, cid, "/mnt/data", True), client,
                             Trash(tmp_path / "trash", 1), digests={},
-                            now=lambda: datetime.now(UTC), concurrency=1, wait_tick=0.1)
+                            now=lambda: datetime.now(UTC), pacer=Pacer(1, start=1), wait_tick=0.1)
         beats: list[int] = []
         outcomes: list[Outcome] = []
 

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import IO, Any, BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -35,7 +37,14 @@ from pydantic import BaseModel
 from containersync import __version__
 from containersync.api import recover
 from containersync.api.errors import translate
-from containersync.api.retry import Failure, RetryPolicy, may_have_been_processed
+from containersync.api.pacing import Pacer
+from containersync.api.retry import (
+    Failure,
+    RetryPolicy,
+    is_pushback,
+    may_have_been_processed,
+    server_wait_hint,
+)
 from containersync.api.wire import (
     Container,
     ContainerFile,
@@ -45,7 +54,7 @@ from containersync.api.wire import (
     Page,
     parse,
 )
-from containersync.errors import LocalError
+from containersync.errors import LocalError, Rejected, RemoteError, RemoteFileGone
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -72,27 +81,61 @@ class _HashOnly:
         return 0
 
 
-class _Counting(io.BufferedReader):
-    """A file opened for reading that says how many bytes each read returned (httpx reads
-    an upload in chunks as it sends them, so this is the upload's progress)."""
+@dataclass(frozen=True)
+class Sent:
+    """An upload that landed, and what it sent: ``sha256`` of the bytes read from the file
+    (None when an earlier attempt's object was adopted and which content it holds is not
+    known), ``size`` and ``mtime_ns`` of the file as it was read, and ``stable``: the file's
+    size and mtime did not change while it was read and every byte was read once."""
 
-    def __init__(self, path: Path, on_read: Callable[[int], None]) -> None:
+    obj: ContainerFile
+    sha256: str | None
+    size: int
+    mtime_ns: int
+    stable: bool
+
+
+class _Counting(io.BufferedReader):
+    """A file opened for reading that hashes and counts what each read returns and says so
+    (httpx reads an upload in chunks as it sends them, so this is the upload's progress).
+    The digest is the one of the bytes sent: no second pass over the file."""
+
+    def __init__(self, path: Path, on_read: Callable[[int], None] | None) -> None:
         super().__init__(io.FileIO(path, "rb"))
         self._on_read = on_read
+        self.before = os.fstat(self.fileno())
+        self.after: os.stat_result | None = None  # at end of file
+        self.hash = hashlib.sha256()
+        self.count = 0
 
     def read(self, size: int | None = -1, /) -> bytes:
         data = super().read(size)
         if data:
-            self._on_read(len(data))
+            self.hash.update(data)
+            self.count += len(data)
+            if self._on_read is not None:
+                self._on_read(len(data))
+        elif self.after is None:
+            self.after = os.fstat(self.fileno())
         return data
+
+    @property
+    def stable(self) -> bool:
+        """Read to the end, exactly the size it had, and neither size nor mtime moved."""
+        a, b = self.before, self.after
+        return (b is not None and a.st_size == b.st_size == self.count
+                and a.st_mtime_ns == b.st_mtime_ns)
 
 
 class ContainersClient:
     """Typed, retrying, streaming access to the Containers API."""
 
     def __init__(self, http: httpx.Client, *, max_retries: int = 4, backoff_base: float = 0.5,
-                 backoff_cap: float = 8.0, sleep: Callable[[float], None] = time.sleep) -> None:
+                 backoff_cap: float = 8.0, sleep: Callable[[float], None] = time.sleep,
+                 concurrency: int = 8) -> None:
         self._http = http
+        #: the transfer window of every executor using this client (``api.pacing``)
+        self.pacer = Pacer(concurrency, start=min(8, concurrency))
         self._policy = RetryPolicy(max_retries=max_retries, backoff_base=backoff_base,
                                    backoff_cap=backoff_cap)
         self._sleep = sleep
@@ -117,7 +160,7 @@ class ContainersClient:
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=max_connections,
                                 max_keepalive_connections=max_connections))
-        return cls(http, **kw)
+        return cls(http, concurrency=max_connections, **kw)
 
     def __repr__(self) -> str:
         return f"ContainersClient(base_url={str(self._http.base_url)!r})"
@@ -141,6 +184,7 @@ class ContainersClient:
     # -- the one request loop -------------------------------------------------------------
 
     def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        self.pacer.wait_turn(self._sleep)
         with self._lock:
             self._requests += 1
         return self._http.send(request, stream=stream)
@@ -170,6 +214,11 @@ class ContainersClient:
                 if found is not None:
                     return found
             delay = self._policy.next_delay(attempt, failure)
+            if is_pushback(failure):
+                # the server's own wait (when honoured) holds every thread back; a backoff
+                # of ours is this request's business only
+                hinted = server_wait_hint(failure.headers) is not None  # type: ignore[union-attr]
+                self.pacer.pushback(delay if hinted else None)
             if delay is None:
                 error = translate(failure, file_route=file_route, container_id=container_id,
                                   redact=self._secrets + redact)
@@ -195,17 +244,49 @@ class ContainersClient:
 
     def _pages(self, url: str, model: type[Page[ItemT]], params: dict[str, Any],
                after: str | None, container_id: str | None = None) -> Iterator[ItemT]:
-        """Lazily walk a cursor list: ``after`` = last id, stop on ``has_more`` false or empty."""
+        """Lazily walk a cursor list: ``after`` = last id, stop on ``has_more`` false or empty.
+        A cursor object deleted between two pages does not end the walk (``_next_page``);
+        the ``after`` the caller gives must exist (its error is the caller's to read)."""
+        before: list[ItemT] = []  # the page the next cursor came from
         while True:
-            query = dict(params)
-            if after is not None:
-                query["after"] = after
-            page = self._json("GET", url, model, params=query, container_id=container_id,
-                              file_route=container_id is not None)
-            yield from page.data
+            page, skip = self._next_page(url, model, params, after, before, container_id)
+            yield from (item for item in page.data if item.id not in skip)
             if not page.has_more or not page.data:
                 return
-            after = page.data[-1].id
+            after, before = page.data[-1].id, page.data
+
+    def _next_page(self, url: str, model: type[Page[ItemT]], params: dict[str, Any],
+                   after: str | None, before: list[ItemT],
+                   container_id: str | None) -> tuple[Page[ItemT], frozenset[str]]:
+        """The page after ``after`` (the last item of ``before``), and the ids of it already
+        handed out. RACE: the cursor object may be deleted between two pages (the local
+        backend then answers 400 ``invalid_cursor``). The walk goes on after an earlier
+        item of ``before`` (tried newest first, at growing strides: a few requests even
+        when a whole run of the page was deleted) and skips what it had handed out; when
+        no item of the page is left it gives up with the server's error."""
+        try:
+            return self._page(url, model, params, after, container_id), frozenset()
+        except RemoteError as exc:
+            if not before or not cursor_gone(exc):
+                raise
+            gone = exc
+        for back in _strides(len(before)):
+            try:
+                page = self._page(url, model, params, before[back].id, container_id)
+            except RemoteError as exc:
+                if not cursor_gone(exc):
+                    raise
+                continue
+            return page, frozenset(item.id for item in before[back + 1:])
+        raise gone
+
+    def _page(self, url: str, model: type[Page[ItemT]], params: dict[str, Any],
+              after: str | None, container_id: str | None) -> Page[ItemT]:
+        query = dict(params)
+        if after is not None:
+            query["after"] = after
+        return self._json("GET", url, model, params=query, container_id=container_id,
+                          file_route=container_id is not None)
 
     # -- containers -----------------------------------------------------------------------
 
@@ -243,26 +324,43 @@ class ContainersClient:
     def upload_file(self, cid: str, source: Path, *, remote_path: str | None = None,
                     filename: str | None = None, expect_sha256: str | None = None,
                     on_sent: Callable[[int], None] | None = None) -> ContainerFile:
+        """``send_file``'s object."""
+        return self.send_file(cid, source, remote_path=remote_path, filename=filename,
+                              expect_sha256=expect_sha256, on_sent=on_sent).obj
+
+    def send_file(self, cid: str, source: Path, *, remote_path: str | None = None,
+                  filename: str | None = None, expect_sha256: str | None = None,
+                  on_sent: Callable[[int], None] | None = None) -> Sent:
         """Stream ``source`` into the container; sends ``path`` when ``remote_path`` is set.
+        The file is read once: the digest of what was sent comes from the same read.
 
         ``expect_sha256``: the digest the caller read when it decided to upload; after an
-        ambiguous failure an object with it is adopted as this upload's even when the file
-        changed since (``api.recover``). ``on_sent(n)`` is called as each chunk is sent
-        (again from the start on a retry)."""
+        ambiguous failure an object with it, or with the digest of what a failed attempt
+        read to the end, is adopted as this upload's even when the file changed since
+        (``api.recover``). ``on_sent(n)`` is called as each chunk is sent (again from the
+        start on a retry)."""
         name = filename or (PurePosixPath(remote_path).name if remote_path else source.name)
         try:
             size = source.stat().st_size
         except OSError as exc:
             raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
         url = f"containers/{cid}/files"
-        opened: list[IO[bytes]] = []
+        opened: list[_Counting] = []
+        #: what earlier attempts read whole (what the server may hold), by digest:
+        #: (stable, size, mtime_ns) of the file as that attempt read it
+        attempted: dict[str, tuple[bool, int, int]] = {}
+
+        def note(fh: _Counting) -> None:
+            if fh.after is not None:
+                attempted[fh.hash.hexdigest()] = (fh.stable, fh.count, fh.before.st_mtime_ns)
 
         def make() -> httpx.Request:
             for fh in opened:
+                note(fh)
                 fh.close()
             opened.clear()
             try:
-                fh = source.open("rb") if on_sent is None else _Counting(source, on_sent)
+                fh = _Counting(source, on_sent)
             except OSError as exc:
                 raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
             opened.append(fh)
@@ -274,21 +372,38 @@ class ContainersClient:
         def read(response: httpx.Response) -> ContainerFile:
             return parse(ContainerFile, response.content, what=f"POST {url}")
 
+        remote: dict[str, str] = {}  # digests of objects recovery looked at
+
+        def remote_sha256(fid: str) -> str:
+            remote[fid] = self.file_sha256(cid, fid)
+            return remote[fid]
+
+        def sent_sha256() -> frozenset[str]:
+            for fh in opened:
+                note(fh)
+            return recover.sent_digests(source, expect_sha256) | attempted.keys()
+
         def look() -> ContainerFile | None:
             with self._lock:
                 known = frozenset(self._handed_out.get(cid, ()))
             return recover.find_uploaded_file(
                 self.list_files(cid), size=size, filename=name, remote_path=remote_path,
-                sent_sha256=lambda: recover.sent_digests(source, expect_sha256),
-                remote_sha256=lambda fid: self.file_sha256(cid, fid),
-                known_ids=known)
+                sent_sha256=sent_sha256, remote_sha256=remote_sha256, known_ids=known)
 
         try:
             obj = self._call(make, read, file_route=True, container_id=cid, recover_with=look)
+            last = opened[-1]
+            if obj.id in remote:  # adopted: its content is what recovery hashed
+                sha: str | None = remote[obj.id]
+                stable, nbytes, mtime = attempted.get(remote[obj.id], (False, size, -1))
+            else:
+                sha = last.hash.hexdigest() if last.after is not None else None
+                stable, nbytes, mtime = last.stable, last.count, last.before.st_mtime_ns
+            sent = Sent(self._remember(cid, obj), sha, nbytes, mtime, stable)
         finally:
             for fh in opened:
                 fh.close()
-        return self._remember(cid, obj)
+        return sent
 
     def copy_file(self, cid: str, file_id: str) -> ContainerFile:
         """Copy a Files API object (``file-...``) into the container."""
@@ -344,3 +459,23 @@ class ContainersClient:
             return written, digest.hexdigest()
 
         return self._call(make, read, stream=True, file_route=True, container_id=cid)
+
+
+def cursor_gone(exc: RemoteError) -> bool:
+    """Whether a list request failed because its ``after`` names no object of the list: the
+    local backend's 400 ``invalid_cursor`` (param ``after``), or a 404 that does not name
+    the container (the live service's answer is undocumented; either is taken)."""
+    if isinstance(exc, RemoteFileGone):
+        return True
+    return isinstance(exc, Rejected) and (exc.param == "after" or exc.code == "invalid_cursor")
+
+
+def _strides(size: int) -> Iterator[int]:
+    """Indices into a page of ``size`` items to go on after, newest first: the one before
+    the last, then 3, 5, 9, ... back, and the first item last."""
+    step = 2
+    while step < size:
+        yield size - step
+        step = 2 * step - 1
+    if size >= 2:
+        yield 0

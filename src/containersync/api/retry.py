@@ -65,6 +65,15 @@ def is_retryable(failure: Failure) -> bool:
                       | httpx.RemoteProtocolError)
 
 
+#: answers that mean "too much, slow down" rather than "this request is wrong"
+PUSHBACK_STATUSES = frozenset({429, 502, 503, 504, 529})
+
+
+def is_pushback(failure: Failure) -> bool:
+    """Whether the server asked everyone to send less (the transfer window shrinks)."""
+    return isinstance(failure, httpx.Response) and failure.status_code in PUSHBACK_STATUSES
+
+
 def may_have_been_processed(failure: Failure) -> bool:
     """Whether the server may have acted on the request although it did not say so.
 

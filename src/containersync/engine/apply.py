@@ -41,7 +41,7 @@ def execute_plan(
     s = ctx.settings
     executor = Executor(
         Target(ctx.display_name, s.local_root, cid, s.remote_root, s.honour_paths),
-        ctx.client, ctx.trash, digests=digests, now=now, concurrency=s.concurrency,
+        ctx.client, ctx.trash, digests=digests, now=now,
         on_local_write=ctx.on_local_write, on_bytes=on_bytes,
     )
     base_ids = {p: b.remote_id for p, b in base.items()}

@@ -33,6 +33,8 @@ class MappingSettings:
     pull_sources: frozenset[str]
     container_spec: ContainerSpec
     container_id: str | None  # an adopted container (explicit id): never recreated
+    #: ``api.concurrency``: threads reading a full listing's segments (transfers use the
+    #: client's adaptive window, bounded by the same setting)
     concurrency: int = 8
     honour_paths: bool = True  # send the seed-003 ``path`` field on upload
     max_delete_fraction: float = 0.5

@@ -49,6 +49,7 @@ from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObje
 from containersync.model.manifest import MANIFEST_NAME, reserved_problem
 from containersync.model.paths import is_under
 from containersync.model.plan import DeleteRemote, Plan, TrashLocal
+from containersync.plan.hash_later import hash_later
 from containersync.plan.protect import hold_back_pulls
 from containersync.plan.reconcile import digest_wanted, reconcile
 from containersync.plan.remote_problems import screen_local
@@ -122,7 +123,8 @@ def run_cycle(
                        upload_paths=index.upload_paths())
     # the view holds what planning needs of the listing; the raw objects can go
     remote = Listing([], remote.fresh, remote.manifests)
-    scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts)
+    scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts,
+                    defer=hash_later(view, base))
     _refuse_reserved(scanned)
     if not opts.dry_run:
         sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
@@ -319,13 +321,13 @@ def _load_base(ctx: MappingContext, opts: CycleOptions, attached: Attached, *,
 
 
 def _scan(ctx: MappingContext, base: Mapping[str, BaseEntry], only: Sequence[str] | None,
-          opts: CycleOptions) -> ScanResult:
+          opts: CycleOptions, *, defer: Callable[[str, int], bool] | None = None) -> ScanResult:
     s = ctx.settings
-    scanned = scan(s.local_root, ctx.rules, base, only=only)
+    scanned = scan(s.local_root, ctx.rules, base, only=only, defer=defer)
     if scanned.root_state == "missing" and (len(base) < 2 or opts.force) and not opts.dry_run:
         # nothing (or, with --force, nothing the user wants kept) is tracked there: make it
         s.local_root.mkdir(parents=True, exist_ok=True)
-        scanned = scan(s.local_root, ctx.rules, base, only=only)
+        scanned = scan(s.local_root, ctx.rules, base, only=only, defer=defer)
     return scanned
 
 

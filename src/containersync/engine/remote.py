@@ -9,13 +9,15 @@ listing will.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from itertools import islice
 
+from containersync.api.segmented import Stats, list_segmented
 from containersync.api.wire import ContainerFile
 from containersync.engine.context import MappingContext
+from containersync.index.positions import assign_positions
 from containersync.model.entry import RemoteObject, RemoteView
 
 
@@ -23,8 +25,20 @@ def to_object(f: ContainerFile) -> RemoteObject:
     return RemoteObject(f.id, f.path, f.created_at, f.source, f.bytes)
 
 
-def list_full(ctx: MappingContext, container_id: str) -> list[RemoteObject]:
-    return [to_object(f) for f in ctx.client.list_files(container_id, order="asc")]
+def list_full(ctx: MappingContext, container_id: str,
+              positions: Mapping[str, int] | None = None, *,
+              stats: Stats | None = None) -> list[RemoteObject]:
+    """Every object, oldest first: in segments listed side by side from where the cached
+    objects stood (``positions``, read from the index when not given), exactly as one
+    walk of the listing would return them (``api.segmented``)."""
+    known = ctx.index.listing_positions(ctx.name) if positions is None else positions
+
+    def files(after: str | None, newest_first: bool = False) -> Iterator[ContainerFile]:
+        return ctx.client.list_files(container_id, order="desc" if newest_first else "asc",
+                                     after=after)
+
+    listed = list_segmented(files, known, workers=ctx.settings.concurrency, stats=stats)
+    return [to_object(f) for f in listed]
 
 
 #: objects per page of the newest-first listing a pull check reads
@@ -90,9 +104,10 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
         return Listing()
     if not incremental:
         cached = {o.file_id: o for o in ctx.index.remote_cache(ctx.name)}
-        objects = list_full(ctx, cid)
+        positions = ctx.index.listing_positions(ctx.name)
+        objects = list_full(ctx, cid, positions)
         if not dry_run:
-            store_full_listing(ctx, objects, cached)
+            store_full_listing(ctx, objects, cached, positions)
         fresh = [o for o in objects if o.file_id not in cached]
     else:
         objects, count = list_incremental(ctx, cid)
@@ -100,6 +115,7 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
         if fresh and not dry_run:
             with ctx.index.write() as tx:
                 tx.add_remote_objects(ctx.name, fresh)
+                tx.append_positions(ctx.name, [o.file_id for o in fresh])
     files, manifests = split(ctx, objects)
     not_files = {o.file_id for o in manifests}
     return Listing(files, [o for o in fresh if o.file_id not in not_files], manifests)
@@ -114,25 +130,30 @@ def observe_new(ctx: MappingContext, cid: str | None, *, dry_run: bool) -> Listi
     if fresh and not dry_run:
         with ctx.index.write() as tx:
             tx.add_remote_objects(ctx.name, fresh)
+            tx.append_positions(ctx.name, [o.file_id for o in fresh])
     return Listing(list(fresh), fresh)
 
 
 def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject],
-                       cached: Mapping[str, RemoteObject]) -> None:
-    """Make the index's cache of the listing (``cached``, by id) equal ``objects``, writing
-    only the difference (rewriting 100,000 unchanged rows made a no-op sync seconds
-    slower)."""
+                       cached: Mapping[str, RemoteObject],
+                       positions: Mapping[str, int] | None = None) -> None:
+    """Make the index's cache of the listing (``cached``, by id) equal ``objects``, with
+    their listing positions (``positions``: the cached ones), writing only the difference
+    (rewriting 100,000 unchanged rows made a no-op sync seconds slower)."""
     listed = {o.file_id: o for o in objects}
     stale = [fid for fid in cached if fid not in listed]
     changed = [o for fid, o in listed.items() if cached.get(fid) != o]
     forgotten = [fid for fid in ctx.index.known_objects(ctx.name) if fid not in listed]
     unlisted = any(fid in listed for fid in ctx.index.unlisted(ctx.name))
-    if stale or changed or forgotten or unlisted:
+    known = ctx.index.listing_positions(ctx.name) if positions is None else positions
+    moved = assign_positions(list(listed), known)
+    if stale or changed or forgotten or unlisted or moved:
         with ctx.index.write() as tx:
             tx.remove_remote_objects(ctx.name, stale)
             tx.add_remote_objects(ctx.name, changed)
             tx.remove_known(ctx.name, forgotten)
             tx.mark_listed(ctx.name)
+            tx.set_positions(ctx.name, moved.items())
 
 
 def with_fresh_paths(

@@ -25,12 +25,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from containersync.engine.context import MappingContext
 from containersync.engine.remote import list_full
 from containersync.errors import AuthError, ContainerGone, ContainerSyncError, RemoteFileGone
-from containersync.execute.localfs import open_parent
+from containersync.execute.localfs import open_parent, stat_local
 from containersync.index.records import Intent
 from containersync.model.entry import BaseEntry, Problem, RemoteObject
 from containersync.scan.ignore import TEMP_PREFIX
@@ -124,9 +125,18 @@ def _settle_upload(
     ctx: MappingContext, container_id: str, intent: Intent,
     objects: Sequence[RemoteObject], claimed: set[str],
 ) -> set[str]:
-    if not intent.path:
+    path = intent.path
+    if not path:
         return set()
-    name = intent.path.rsplit("/", 1)[-1]
+    if not intent.sha256:
+        # a large new file whose digest was to come from the upload's own read: what the
+        # attempt sent is the file as it is now, unless it changed since.
+        # RACE: edited between the crash and this look, the object is not provably ours and
+        # is left alone (as any candidate with other content is); the file is uploaded anew
+        intent = replace(intent, sha256=_local_sha256(ctx, path))
+        if not intent.sha256:
+            return set()
+    name = path.rsplit("/", 1)[-1]
     since = intent.started_at - CLOCK_SKEW_S
     candidates = [
         o for o in objects
@@ -156,6 +166,13 @@ def _settle_upload(
     if adopted and intent.file_id:
         _finish_replace(ctx, container_id, intent.file_id)
     return ours
+
+
+def _local_sha256(ctx: MappingContext, rel: str) -> str | None:
+    try:  # through ``open_parent``: no link in the path is followed
+        return stat_local(ctx.settings.local_root, rel).sha256
+    except (OSError, ContainerSyncError):
+        return None
 
 
 def _adopt(ctx: MappingContext, intent: Intent, o: RemoteObject) -> None:

@@ -16,7 +16,10 @@ Invariants:
   records).
 - Local writes go through ``localfs`` (temp file + fsync + rename, no symlink following);
   replaced or deleted local files go to the trash, never straight to unlink.
-- Transfers run on a bounded thread pool; index writes stay on the calling thread.
+- Transfers run on a thread pool, each in a slot of the client's adaptive window
+  (``api.pacing``), taken on the calling thread before the transfer is handed to a thread:
+  transfers in flight never exceed the window, across every executor sharing the client,
+  and no thread waits for a slot. Index writes stay on the calling thread.
 - A local folder that our trash moves emptied is removed after the plan ran (deepest first,
   then parents emptied that way), through ``open_parent`` so no link is followed. Never
   the root, never a folder that still holds anything (``rmdir`` refuses), and never one
@@ -34,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 
 from containersync.api.client import ContainersClient
+from containersync.api.pacing import COMPARABLE_BYTES, Pacer, Slot
 from containersync.errors import (
     AuthError,
     ContainerGone,
@@ -45,7 +49,14 @@ from containersync.errors import (
 from containersync.execute import localfs
 from containersync.execute.outcome import Outcome
 from containersync.execute.trash import Trash
-from containersync.model.entry import BaseEntry, LocalFile, Problem, RemoteFile, RemoteObject
+from containersync.model.entry import (
+    UNHASHED,
+    BaseEntry,
+    LocalFile,
+    Problem,
+    RemoteFile,
+    RemoteObject,
+)
 from containersync.model.paths import conflict_copies_of, local_to_remote
 from containersync.model.plan import (
     Action,
@@ -60,6 +71,8 @@ from containersync.model.plan import (
 )
 
 MAX_CONFLICT_COPIES = 10
+#: actions that talk to the remote: they run inside the transfer window
+REMOTE = (Upload, DeleteRemote, Download, SaveConflictCopy)
 
 #: errors that stop the whole cycle instead of becoming a per-path problem
 FATAL = (ContainerGone, AuthError)
@@ -87,7 +100,7 @@ class Executor:
         *,
         digests: dict[str, str],
         now: Callable[[], datetime],
-        concurrency: int = 8,
+        pacer: Pacer | None = None,
         on_local_write: Callable[[str], None] = lambda _rel: None,
         on_bytes: Callable[[int], None] = lambda _n: None,
         wait_tick: float = 5.0,
@@ -98,7 +111,9 @@ class Executor:
         self.trash = trash
         self.digests = digests
         self.now = now
-        self.concurrency = max(1, concurrency)
+        #: how many transfers run at once: the client's adaptive window, shared by every
+        #: executor on that client (``api.pacing``); ``pacer`` replaces it (tests)
+        self.pacer = pacer or client.pacer
         self.on_local_write = on_local_write
         self.on_bytes = on_bytes  # bytes as they move, from the transfer threads
         self._emptied: set[str] = set()  # folders (relative) we trashed a file from
@@ -117,7 +132,7 @@ class Executor:
         """Run ``actions``; ``begin`` writes the intents of a batch of them (one
         transaction) before any of them starts and returns their ids, ``done`` records the
         outcomes that finished together (one transaction). Both run on this thread. A
-        batch is what fits in the queue (twice ``concurrency``), so a drain or a fatal error
+        batch is what fits in the queue (twice the transfer window), so a drain or a fatal error
         leaves at most that many submitted. A fatal error (container
         gone, auth) stops submitting, lets in-flight work finish, and is re-raised.
         ``should_stop()`` returning True stops submitting too (a drain): in-flight work
@@ -131,7 +146,7 @@ class Executor:
             failed.update(o.action.path for o, _ in finished if not o.ok)
             done(finished)
 
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="transfer") as pool:
+        with ThreadPoolExecutor(self.pacer.maximum, thread_name_prefix="transfer") as pool:
             self._run_phase(pool, first, begin, track, should_stop, while_waiting)
             # a path whose upload or download failed keeps its old objects: deleting the
             # one the base tracks would leave the next run nothing to compare with
@@ -176,22 +191,48 @@ class Executor:
 
         # a position in the list, not a re-sliced rest: slicing copied what was left once
         # per batch, quadratic in the plan's size
-        queue, limit, at = list(actions), 2 * self.concurrency, 0
+        queue, at = list(actions), 0
         while at < len(queue) and fatal is None and not should_stop():
-            while len(inflight) >= limit:
+            # submitted work is twice the window; refilled once half of it is done, so
+            # intents are written a window at a time, not one transaction per finish
+            while len(inflight) > self.pacer.limit:
                 collect(block=True)
             if fatal is not None:
                 break
-            batch = queue[at:at + limit - len(inflight)]
+            batch = queue[at:at + 2 * self.pacer.limit - len(inflight)]
             at += len(batch)
             for action, intent in zip(batch, begin(batch), strict=True):
-                inflight[pool.submit(self.perform, action)] = intent
+                # begun means performed: a drain or fatal error waits for the slots of the
+                # batch (at most twice the window), so no intent is left without its action
+                inflight[pool.submit(self._paced, action, self._slot_for(action,
+                                                                          while_waiting))] = intent
         while inflight:
             collect(block=True)
         if fatal is not None:
             raise fatal
 
     # -- one action --------------------------------------------------------------------
+
+    def _slot_for(self, action: Action, while_waiting: Callable[[], None]) -> Slot | None:
+        """A slot of the client's transfer window for a remote action (waits for one, on
+        the calling thread, so no transfer thread is started before it may run)."""
+        if not isinstance(action, REMOTE):
+            return None
+        while (slot := self.pacer.take(timeout=self.wait_tick)) is None:
+            while_waiting()
+        return slot
+
+    def _paced(self, action: Action, held: Slot | None) -> Outcome:
+        """``perform`` inside its slot of the transfer window when it talks to the remote;
+        a success of a small transfer teaches the window its round trip."""
+        if held is None:
+            return self.perform(action)
+        with self.pacer.holding(held) as slot:
+            outcome = self.perform(action)
+            slot.comparable = (outcome.ok and outcome.kind != "skipped"
+                               and _size(action) is not None
+                               and (_size(action) or 0) <= COMPARABLE_BYTES)
+            return outcome
 
     def perform(self, action: Action) -> Outcome:
         """Carry out one action; per-path failures become ``Outcome.problem``."""
@@ -228,14 +269,23 @@ class Executor:
         if not localfs.matches(root, a.path, a.local):
             return _problem(a, "changed-since-scan", "changed while syncing; will retry")
         remote_path = local_to_remote(a.path, self.t.remote_root) if self.t.honour_paths else None
-        obj = self.client.upload_file(
+        sent = self.client.send_file(
             self.t.container_id, localfs.disk_path(root, a.path), remote_path=remote_path,
-            filename=a.path.rsplit("/", 1)[-1], expect_sha256=a.local.sha256,
+            filename=a.path.rsplit("/", 1)[-1], expect_sha256=a.local.sha256 or None,
             on_sent=self.on_bytes,
         )
-        stable = localfs.matches(root, a.path, a.local)
+        obj = sent.obj
+        # the base describes the bytes that were sent, never the plan's digest: a file
+        # edited during the upload (or since the scan) left another content remotely
+        # (a file the scan left unhashed, ``UNHASHED``, is the file as it was stat'ed)
+        same = (sent.stable and (sent.size, sent.mtime_ns) == (a.local.size, a.local.mtime_ns)
+                and a.local.sha256 in (UNHASHED, sent.sha256))
+        stable = same and localfs.matches(root, a.path, a.local)
         deleted: tuple[str, ...] = ()
         problem: Problem | None = None
+        if not same:
+            problem = Problem(a.path, "changed-while-uploading",
+                              "changed while it was uploaded; will upload again")
         if a.replaces is not None and a.replaces.file_id != obj.id:
             # the upload landed whatever happens next: it is recorded either way, and an
             # old object that could not be deleted stays ours but not the base's (garbage,
@@ -250,16 +300,17 @@ class Executor:
                                   f"uploaded, but the replaced object {a.replaces.file_id}"
                                   f" could not be deleted yet: {exc}")
         base = BaseEntry(
-            path=a.path, size=a.local.size, mtime_ns=a.local.mtime_ns, sha256=a.local.sha256,
-            remote_id=obj.id, remote_path=obj.path, remote_created_at=obj.created_at,
-            source=obj.source,
+            # not the same: a size/mtime that cannot match forces the next scan to hash
+            path=a.path, size=a.local.size, mtime_ns=a.local.mtime_ns if same else -1,
+            sha256=sent.sha256 or "", remote_id=obj.id, remote_path=obj.path,
+            remote_created_at=obj.created_at, source=obj.source,
         )
         new = RemoteObject(obj.id, obj.path, obj.created_at, obj.source, obj.bytes)
         return Outcome(
             a, "uploaded", problem=problem, base=base, new_remote=new,
             deleted_remote_ids=deleted,
             # what was sent is only known for sure when the file did not move meanwhile
-            digest=(obj.id, a.local.sha256) if stable else None,
+            digest=(obj.id, base.sha256) if stable else None,
             bytes_up=a.local.size,
         )
 
@@ -363,6 +414,15 @@ def _base_from(local: LocalFile, remote: RemoteFile) -> BaseEntry:
         remote_id=remote.file_id, remote_path=remote.remote_path,
         remote_created_at=remote.created_at, source=remote.source,
     )
+
+
+def _size(action: Action) -> int | None:
+    """The bytes a remote action moves (None: not known beforehand)."""
+    if isinstance(action, Upload):
+        return action.local.size
+    if isinstance(action, Download | SaveConflictCopy):
+        return action.remote.bytes
+    return 0
 
 
 def _problem(action: Action, kind: str, message: str) -> Outcome:

@@ -236,6 +236,14 @@ class Index:
             " WHERE mapping = ? ORDER BY created_at DESC, file_id DESC", (name,))
         return [RemoteObject(*r) for r in rows]
 
+    def listing_positions(self, name: str) -> dict[str, int]:
+        """Where cached objects stood in the listing: file id -> position, in listing order
+        (objects without a position are left out)."""
+        rows = self._conn.execute(
+            "SELECT file_id, position FROM remote_cache WHERE mapping = ?"
+            " AND position IS NOT NULL ORDER BY position", (name,))
+        return dict(rows.fetchall())
+
     def known_objects(self, name: str) -> dict[str, str]:
         """Objects a finished decision has taken into account: file id -> local path."""
         rows = self._conn.execute(

@@ -227,12 +227,28 @@ class WriteTx:
         """Cache objects a listing returned, or (``listed=False``) an upload of ours as it
         landed: present for a targeted cycle, but no stop for an incremental listing."""
         self._generation(name)
-        self._exec_many(
-            "INSERT OR REPLACE INTO remote_cache (mapping, file_id, remote_path,"
-            " created_at, source, bytes, not_nfc, listed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        self._exec_many(  # an upsert: an object cached again keeps its listing position
+            "INSERT INTO remote_cache (mapping, file_id, remote_path,"
+            " created_at, source, bytes, not_nfc, listed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (mapping, file_id) DO UPDATE SET remote_path = excluded.remote_path,"
+            " created_at = excluded.created_at, source = excluded.source,"
+            " bytes = excluded.bytes, not_nfc = excluded.not_nfc, listed = excluded.listed",
             [(name, o.file_id, o.remote_path, o.created_at, o.source, o.bytes,
               int(not unicodedata.is_normalized("NFC", o.remote_path)), int(listed))
              for o in objects])
+
+    def set_positions(self, name: str, positions: Iterable[tuple[str, int]]) -> None:
+        """Record where cached objects stand in the listing (``index.positions``)."""
+        self._exec_many("UPDATE remote_cache SET position = ? WHERE mapping = ? AND file_id = ?",
+                        [(position, name, file_id) for file_id, position in positions])
+
+    def append_positions(self, name: str, ids: Iterable[str]) -> None:
+        """Place ``ids`` (in listing order) after every object with a position: what an
+        incremental listing found is newer than everything listed before it."""
+        row = self._exec("SELECT MAX(position) FROM remote_cache WHERE mapping = ?",
+                         (name,)).fetchone()
+        start = -1 if row[0] is None else int(row[0])
+        self.set_positions(name, ((fid, start + 1 + i) for i, fid in enumerate(ids)))
 
     def mark_listed(self, name: str) -> None:
         """After a full listing: every cached object is one it returned."""

@@ -3,6 +3,8 @@
 - ``GET /_local/clock`` -> ``{"now"}``; ``POST /_local/clock/advance`` ``{"seconds"}`` -> ``{"now"}``
   (the offset is persisted in the data dir, so every process sharing it sees the move);
 - ``POST /_local/faults`` (see ``faults.py``), ``DELETE /_local/faults`` clears them;
+- ``GET /_local/inflight`` -> ``{"now", "peak"}``: ``/v1`` requests being handled and the
+  most at once since start or the last ``DELETE /_local/inflight`` (which resets the peak);
 - ``POST /_local/containers/auto``: a container the Responses API made on its own (named
   ``auto``), as live listings show them;
 - ``POST /_local/containers/{cid}/files``: multipart ``file`` plus form fields ``path``
@@ -64,6 +66,17 @@ async def clear_faults(request: Request) -> Response:
     return ok({"cleared": True})
 
 
+async def inflight(request: Request) -> Response:
+    counter = request.app.state.inflight
+    return ok({"now": counter.now, "peak": counter.peak})
+
+
+async def reset_inflight(request: Request) -> Response:
+    counter = request.app.state.inflight
+    counter.reset()
+    return ok({"now": counter.now, "peak": counter.peak})
+
+
 async def add_assistant_file(request: Request) -> Response:
     form = await parse_form(request)
     try:
@@ -95,5 +108,7 @@ def routes() -> list[Route]:
         Route("/_local/clock/advance", clock_advance, methods=["POST"]),
         Route("/_local/faults", add_fault, methods=["POST"]),
         Route("/_local/faults", clear_faults, methods=["DELETE"]),
+        Route("/_local/inflight", inflight, methods=["GET"]),
+        Route("/_local/inflight", reset_inflight, methods=["DELETE"]),
         Route("/_local/containers/{cid}/files", add_assistant_file, methods=["POST"]),
     ]

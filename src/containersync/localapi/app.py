@@ -1,7 +1,7 @@
 """The local backend's ASGI app: the Containers and Files API under ``/v1``.
 
 Responsible for routing and for turning requests into store calls; the store decides
-everything else. ``/v1`` requests pass, in order: the latency injection, the API key
+everything else. ``/v1`` requests pass, in order: the in-flight count, the latency injection, the API key
 check (only when a key is configured; admin routes under ``/_local`` never need it), the
 fault injection, then the route. Every error leaves as the live API's error envelope.
 """
@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from containersync.localapi import admin, validate
 from containersync.localapi.errors import ApiError, BadRequest, Unauthorized, missing
@@ -144,23 +144,59 @@ V1_ROUTES = [
 ]
 
 
-class GateMiddleware:
-    """Latency injection and the API key check for ``/v1`` requests."""
+class InFlight:
+    """How many ``/v1`` requests the server is handling now, and the most at once (what a
+    client's concurrency looks like from the server: ``GET /_local/inflight``)."""
 
-    def __init__(self, app: ASGIApp, *, api_key: str | None, latency_ms: int) -> None:
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+
+    def reset(self) -> None:
+        self.peak = self.now
+
+
+class GateMiddleware:
+    """In-flight counting, latency injection and the API key check for ``/v1`` requests."""
+
+    def __init__(self, app: ASGIApp, *, api_key: str | None, latency_ms: int,
+                 inflight: InFlight | None = None) -> None:
         self.app = app
         self.api_key = api_key
         self.latency_s = max(latency_ms, 0) / 1000
+        self.inflight = inflight or InFlight()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/v1"):
+        if scope["type"] != "http" or not scope["path"].startswith("/v1"):
+            await self.app(scope, receive, send)
+            return
+        counter = self.inflight  # one event loop: no lock needed
+        counter.now += 1
+        counter.peak = max(counter.peak, counter.now)
+        open_ = [True]
+
+        def finished() -> None:
+            if open_[0]:
+                open_[0] = False
+                counter.now -= 1
+
+        async def counted(message: Message) -> None:
+            # a request is in flight until its answer's last byte is handed over: after
+            # that the client may send the next one while this coroutine still unwinds
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                finished()
+            await send(message)
+
+        try:
             if self.latency_s:
                 await asyncio.sleep(self.latency_s)
             refusal = self._refusal(scope)
             if refusal is not None:
-                await JSONResponse(refusal.envelope(), status_code=401)(scope, receive, send)
+                await JSONResponse(refusal.envelope(), status_code=401)(scope, receive, counted)
                 return
-        await self.app(scope, receive, send)
+            await self.app(scope, receive, counted)
+        finally:
+            finished()
 
     def _refusal(self, scope: Scope) -> ApiError | None:
         if self.api_key is None:
@@ -184,6 +220,8 @@ def create_app(store: Store, *, api_key: str | None = None, latency_ms: int = 0)
     )
     app.state.store = store
     app.state.faults = faults
+    app.state.inflight = InFlight()
     app.add_middleware(FaultMiddleware, registry=faults)
-    app.add_middleware(GateMiddleware, api_key=api_key, latency_ms=latency_ms)
+    app.add_middleware(GateMiddleware, api_key=api_key, latency_ms=latency_ms,
+                       inflight=app.state.inflight)
     return app

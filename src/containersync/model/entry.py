@@ -24,6 +24,11 @@ class Mode(StrEnum):
     PULL = "pull"
 
 
+#: ``LocalFile.sha256`` of a large new file that nothing needs to compare yet: it is hashed
+#: in the same read as its upload (``scan.scanner``'s ``defer``, ``api.client.send_file``)
+UNHASHED = ""
+
+
 @dataclass(frozen=True, slots=True)
 class LocalFile:
     path: str

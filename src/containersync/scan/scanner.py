@@ -9,7 +9,9 @@ Invariants:
 - Names are NFC; a name that is not valid UTF-8, holds control characters or is too long,
   and names that collide after NFC (or case-insensitively on a case-insensitive
   filesystem) are problems, never crashes.
-- A file is hashed only when its size or mtime_ns differ from the base; the digest
+- A file is hashed only when its size or mtime_ns differ from the base (or, with
+  ``defer``, when it has no base and the caller will need its digest before uploading
+  it); the digest
   returned always belongs to the size and mtime_ns returned with it (a file that keeps
   changing while hashed becomes a ``changing`` problem).
 - Absence means deletion only where ``ScanResult.covers(path)`` is true: paths outside a
@@ -22,11 +24,11 @@ from __future__ import annotations
 import os
 import stat as st_mod
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from containersync.errors import UnsafePath
-from containersync.model.entry import BaseEntry, LocalFile, Problem
+from containersync.model.entry import UNHASHED, BaseEntry, LocalFile, Problem
 from containersync.model.paths import check_component, is_under, nfc_match, normalize_relpath
 from containersync.scan.digest import CHUNK, sha256_fd
 from containersync.scan.ignore import TEMP_PREFIX, IgnoreRules, Verdict
@@ -77,8 +79,9 @@ def detect_case_insensitive(root: str) -> bool:
 
 class _Scan:
     def __init__(self, root: str, rules: IgnoreRules, base: Mapping[str, BaseEntry],
-                 fold_case: bool) -> None:
+                 fold_case: bool, defer: Callable[[str, int], bool] | None = None) -> None:
         self.root = root
+        self.defer = defer
         self.rules = rules
         self.base = base
         self.fold_case = fold_case
@@ -196,6 +199,11 @@ class _Scan:
             self.problem(rel, "unreadable", f"cannot read file: {exc.strerror}")
             return
         try:
+            first = os.fstat(fd)
+            if (self.defer is not None and rel not in self.base
+                    and st_mod.S_ISREG(first.st_mode) and self.defer(rel, first.st_size)):
+                self.files[rel] = LocalFile(rel, first.st_size, first.st_mtime_ns, UNHASHED)
+                return
             for _ in range(HASH_ATTEMPTS):
                 before = os.fstat(fd)
                 if not st_mod.S_ISREG(before.st_mode):
@@ -299,8 +307,12 @@ def _scope(only: Iterable[str], problems: list[Problem]) -> tuple[str, ...]:
 
 
 def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, BaseEntry], *,
-         only: Iterable[str] | None = None, case_insensitive: bool | None = None) -> ScanResult:
+         only: Iterable[str] | None = None, case_insensitive: bool | None = None,
+         defer: Callable[[str, int], bool] | None = None) -> ScanResult:
     """Describe the syncable files under ``root``.
+
+    ``defer(rel, size)``: for a file with no base, True leaves it unhashed (``UNHASHED``:
+    its digest will come from the read that uploads it); asked before reading it.
 
     ``only``: rescan just these relative paths (files or folders, possibly deleted); the
     result's ``scope`` lists them and ``covers()`` answers only inside it.
@@ -313,7 +325,7 @@ def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, Ba
     if state != "ok":
         return ScanResult({}, problems, 0, [], state, scope)
     fold = detect_case_insensitive(root_s) if case_insensitive is None else case_insensitive
-    run = _Scan(root_s, rules, base, fold)
+    run = _Scan(root_s, rules, base, fold, defer)
     run.problems = problems
     if scope is None:
         run.walk(root_s, "")

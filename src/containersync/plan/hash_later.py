@@ -1,0 +1,37 @@
+"""Which new files may skip the scan's hash: their digest then comes from their upload.
+
+Hashing a large new file and then uploading it reads it twice; the digest is only needed
+before the upload when the planner compares it with something. A file may be left
+unhashed (``model.entry.UNHASHED``) when all of these hold:
+
+- it is at least ``threshold`` bytes (small files cost nothing to hash first);
+- it has no base (the scanner checks: a tracked file is compared with its base);
+- no object of the remote view maps to its path (current, ambiguous, tied, seen, foreign
+  or garbage): a rival is compared by content (same content: no conflict);
+- no base entry has its size: a base path that vanished could be its old name, and a
+  rename is recognised by equal digests (the deletion rail does not count renames).
+
+Everything else is hashed first, as before. Pure: a predicate over the view and the base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from containersync.model.entry import BaseEntry, RemoteView
+
+#: files at least this large are hashed while uploading when nothing needs them sooner
+HASH_LATER_BYTES = 8 * 1024 * 1024
+
+
+def hash_later(view: RemoteView, base: Mapping[str, BaseEntry], *,
+               threshold: int = HASH_LATER_BYTES) -> Callable[[str, int], bool]:
+    """``defer(rel, size)`` for ``scan``: True when the file's digest can wait."""
+    rivals = set(view.files) | set(view.ambiguous) | set(view.tied) | set(view.seen)
+    rivals |= {r.path for r in (*view.foreign, *view.garbage)}
+    sizes = {b.size for b in base.values() if b.size >= threshold}
+
+    def defer(rel: str, size: int) -> bool:
+        return size >= threshold and size not in sizes and rel not in rivals and rel not in base
+
+    return defer
