@@ -77,14 +77,6 @@ class Backend:
         """(id, name) of every container, oldest first."""
         return list(self.db.execute("SELECT id, name FROM containers ORDER BY seq"))
 
-    def wait_containers(self, count: int, timeout: float) -> list[tuple[str, str]]:
-        end = time.monotonic() + timeout
-        while len(found := self.containers()) < count:
-            if time.monotonic() > end:
-                raise TimeoutError(f"{len(found)} of {count} containers after {timeout} s")
-            time.sleep(0.05)
-        return found
-
     def file_count(self, cid: str | None = None) -> int:
         if cid is None:
             return int(self.db.execute("SELECT count(*) FROM container_files").fetchone()[0])

@@ -44,7 +44,6 @@ COMMANDS = {
     "local": "local_exec",
     "completion": "completion",
 }
-COMMAND_MODULES = tuple(COMMANDS.values())
 
 
 class Parser(argparse.ArgumentParser):

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, get_args, get_origin
 
-import pathspec
 from pydantic import (
     BaseModel,
     Field,
@@ -135,6 +134,10 @@ class DaemonConfig(Model):
     debounce_ms: int = Field(default=100, ge=0, le=int(HOUR * 1000))
     max_wait_ms: int = Field(default=2000, ge=0, le=int(HOUR * 1000))
     pull_interval_seconds: float = Field(default=5, gt=0, le=HOUR)
+    #: a pull check that finds nothing doubles the mapping's pull interval up to this
+    pull_backoff_max_seconds: float = Field(default=60, gt=0, le=HOUR)
+    #: every mapping's idle requests together (pull checks, full cycles, keep-alives)
+    idle_requests_per_minute: float = Field(default=60, gt=0, le=6000)
     idle_pull_interval_seconds: float = Field(default=60, gt=0, le=HOUR)
     #: deletions are seen by full listings: at least once a day
     full_sync_interval_seconds: float = Field(default=600, gt=0, le=DAY)
@@ -218,6 +221,8 @@ class MappingConfig(Model):
             if len(pattern) > MAX_PATTERN_CHARS:
                 raise ValueError(f"pattern {i + 1} is {len(pattern)} characters long, more "
                                  f"than {MAX_PATTERN_CHARS}: no path is that long; shorten it")
+        if value:
+            import pathspec  # the matcher loads only for a mapping that has patterns
         for pattern in value:
             try:
                 pathspec.GitIgnoreSpec.from_lines([pattern])

@@ -40,6 +40,42 @@ def test_the_parser_imports_no_daemon_backend_or_http_stack(argv: tuple[str, ...
     assert heavy == []
 
 
+def _loaded_after(*argv: str) -> set[str]:
+    """``sys.modules`` once the command line ran ``argv`` in a fresh interpreter (it also
+    holds what ``importlib.import_module`` loaded, which ``-X importtime`` does not show)."""
+    code = ("import sys, contextlib, io\n"
+            "from containersync.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    code = main(sys.argv[1:])\n"
+            "print(code, *sorted(sys.modules))\n")
+    done = sp.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                  timeout=60, check=True)
+    exit_code, *modules = done.stdout.split()
+    assert exit_code == "0", done.stderr
+    return set(modules)
+
+
+#: what ``status`` of a never-synced mapping has no use for: no daemon, no HTTP, no
+#: executor, no exclude matcher (its mapping has no ``exclude``), no log pipeline, and no
+#: index code while there is no index
+STATUS_NEEDS_NONE_OF = (*HEAVY, "structlog", "pathspec", "containersync.execute",
+                        "containersync.scan", "containersync.engine", "containersync.logs",
+                        "containersync.index", "sqlite3")
+
+
+def test_status_with_no_daemon_and_no_index_imports_only_what_it_reads(tmp_path: Path) -> None:
+    """Issue 9: ``status`` starts as fast as the config allows; the import list is the
+    deterministic stand-in for its start-up time (``bench/run.py --rows startup``)."""
+    (tmp_path / "tree").mkdir()
+    config = write_config(tmp_path / "c.toml", base_url="http://127.0.0.1:9/v1",
+                          state=tmp_path / "state", local=tmp_path / "tree")
+    modules = _loaded_after("status", "--config", str(config))
+    assert "containersync.commands.status" in modules
+    assert "containersync.config" in modules
+    heavy = sorted(m for m in modules if m.startswith(STATUS_NEEDS_NONE_OF))
+    assert heavy == []
+
+
 def _cli(*argv: str, env: dict[str, str] | None = None) -> sp.CompletedProcess[str]:
     return sp.run([sys.executable, "-m", "containersync", *argv], capture_output=True,
                   text=True, timeout=60, check=False, env={**os.environ, **(env or {})})

@@ -169,3 +169,18 @@ def test_intents_and_results_are_written_in_batches(ctx: MappingContext) -> None
     assert ctx.index.intents(ctx.name) == []
     # at most 1 + 24 intent batches, 40 result batches, and the cycle's own few (85 before)
     assert len(begun) < 2 * 40, len(begun)
+
+
+def test_a_pull_check_right_after_our_uploads_finds_nothing_new(ctx: MappingContext) -> None:
+    # our uploads are cached as not listed; the first pull check after them took them for
+    # new, and each of a daemon's mappings ran a pull cycle for its own uploads after its
+    # first sync (four requests where one does)
+    root = ctx.settings.local_root
+    for i in range(20):
+        (root / f"f{i:02d}.txt").write_text(f"file {i}\n")
+    run_cycle(ctx, CycleOptions(), now=now)  # the first sync: uploads only
+    assert len(ctx.index.unlisted(ctx.name)) == 20
+    before = ctx.client.requests_made
+    assert new_remote_paths(ctx) == ([], 0)
+    assert ctx.client.requests_made - before == 1
+    assert new_remote_paths(ctx) == ([], 0)

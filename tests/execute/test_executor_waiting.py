@@ -30,7 +30,7 @@ def test_while_waiting_runs_during_a_slow_upload(
     with ContainersClient.connect(server.base_url, None, max_retries=0) as client:  # type: ignore[attr-defined]
         cid = client.create_container(ContainerSpec(name="slow")).id
         executor = Executor(Target("m", root, cid, "/mnt/data", True), client,
-                            Trash(tmp_path / "trash", 1), digests={},
+                            Trash(tmp_path / "trash", 1),
                             now=lambda: datetime.now(UTC), pacer=Pacer(1, start=1), wait_tick=0.1)
         beats: list[int] = []
         outcomes: list[Outcome] = []

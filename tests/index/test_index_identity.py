@@ -42,4 +42,3 @@ def test_a_schema_1_row_is_claimed_by_the_first_identity_of_its_name(tmp_path: P
         other = index.mapping("m-bbbb")
         assert other is not None and other.container_id is None
         assert index.bases("m-bbbb") == {} and index.bases("m-aaaa") == {"a.txt": BASE}
-        assert index.keys_for("m") == ["m-aaaa", "m-bbbb"]

@@ -111,10 +111,8 @@ def test_bases_uploads_digests(index: Index) -> None:
     with index.write() as tx:
         tx.drop_base(A, "a.txt")
         tx.remove_own_upload(A, "cfile_1")
-        tx.drop_digest(A, "cfile_9")
     assert set(index.bases(A)) == {"dir/b.txt"}
     assert index.own_uploads(A) == {"cfile_2": "a.txt"}
-    assert index.digests(A) == {"cfile_1": "11" * 32}
 
 
 def test_remote_cache_newest_first(index: Index) -> None:
@@ -123,7 +121,7 @@ def test_remote_cache_newest_first(index: Index) -> None:
             RemoteObject("cfile_b", "/mnt/data/b", 20, "assistant", 7)]
     with index.write() as tx:
         tx.ensure_mapping(A)
-        tx.replace_remote_cache(A, objs)
+        tx.add_remote_objects(A, objs)
     assert [o.file_id for o in index.remote_cache(A)] == ["cfile_c", "cfile_b", "cfile_a"]
     assert index.remote_cache(A)[0].bytes is None
     with index.write() as tx:
@@ -133,9 +131,6 @@ def test_remote_cache_newest_first(index: Index) -> None:
     asked = ["cfile_a", "cfile_d", "cfile_x", "cfile_b"]
     assert index.cached_among(A, asked) == {"cfile_b", "cfile_d"}
     assert index.cached_among(A, [f"cfile_{i}" for i in range(1200)]) == set()  # chunked
-    with index.write() as tx:
-        tx.replace_remote_cache(A, objs[:1])
-    assert index.remote_cache(A) == objs[:1]
 
 
 def test_intents_conflicts_problems(index: Index) -> None:
@@ -200,18 +195,6 @@ def test_writes_need_the_mapping_row_and_no_nesting(index: Index) -> None:
             pass
     with pytest.raises(InvariantViolation, match="after its transaction"):
         tx.ensure_mapping(A)
-
-
-def test_drop_mapping_removes_everything(index: Index) -> None:
-    with index.write() as tx:
-        tx.ensure_mapping(A)
-        tx.ensure_mapping("other")
-        tx.put_base(A, _base("a"))
-        tx.add_intent(A, "download", path="a", started_at=1.0)
-    with index.write() as tx:
-        tx.drop_mapping(A)
-    assert index.mapping_names() == ["other"]
-    assert index.bases(A) == {} and index.intents(A) == []
 
 
 def test_data_survives_reopen(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def check(plan: Plan, bases: dict[str, BaseEntry], locals_: dict[str, LocalFile]
           view: RemoteView, *, root: str = "ok", listed: int | None = None,
           running: bool = True, force: bool = False,
           digests: dict[str, str] | None = None) -> Halt | None:
-    return check_safety(plan, bases, locals_, view, local_root_state=root,
+    return check_safety(plan, bases, view, local_root_state=root,
                         remote_listed_count=len(view.files) if listed is None else listed,
                         container_running=running, force=force, digests=digests or {})
 

@@ -18,7 +18,7 @@ def _step(bases: dict[str, BaseEntry], locals_: dict[str, LocalFile],
           remotes: dict[str, RemoteFile], window: DeletionTally):
     view = RemoteView(files=remotes)
     plan = reconcile(bases, locals_, view, Mode.TWO_WAY, now=NOW, digests={})
-    halt = check_safety(plan, bases, locals_, view, local_root_state="ok",
+    halt = check_safety(plan, bases, view, local_root_state="ok",
                         remote_listed_count=len(remotes), container_running=True,
                         force=False, windows=(window,) if not window.empty else ())
     return plan, view, halt

@@ -27,6 +27,7 @@ import pytest
 from containersync.watch.coalesce import FULL_RESCAN, Coalescer
 from containersync.watch.dirty import DirtyPaths
 from containersync.watch.observer import LocalWatcher
+from containersync.watch.own_writes import ABSENT, Fingerprint
 
 PROC = Path("/proc/sys/fs/inotify")
 DEADLINE = 10.0
@@ -262,21 +263,19 @@ def test_own_write_with_landing_is_suppressed_but_a_later_user_edit_is_not(root:
     target = root / "report.csv"
     with LocalWatcher(root, rec.on_dirty, rec.on_full_rescan) as watcher:
         # what the executor does for a download: temp file, fsync, declare, rename over
-        with watcher.own_write("report.csv") as write:
-            tmp = root / ".containersync-tmp-report"
-            with tmp.open("wb") as f:
-                f.write(b"downloaded")
-                f.flush()
-                os.fsync(f.fileno())
-            write.landing(tmp)
-            os.replace(tmp, target)
+        tmp = root / ".containersync-tmp-report"
+        with tmp.open("wb") as f:
+            f.write(b"downloaded")
+            f.flush()
+            os.fsync(f.fileno())
+        watcher.expect_own_write("report.csv", time.monotonic() + 60, Fingerprint.of(tmp.lstat()))
+        os.replace(tmp, target)
         # and a delete done by the executor
         (root / "old.bin").write_bytes(b"o")
         sentinel(root, rec, "zz-0")
         user_events = rec.raw.count("old.bin")
-        with watcher.own_write("old.bin") as write:
-            write.removing()
-            (root / "old.bin").unlink()
+        watcher.expect_own_write("old.bin", time.monotonic() + 60, ABSENT)
+        (root / "old.bin").unlink()
         sentinel(root, rec, "zz-1")
         assert "report.csv" not in rec.seen()
         assert rec.raw.count("old.bin") == user_events  # the user's create, not our delete
@@ -285,15 +284,6 @@ def test_own_write_with_landing_is_suppressed_but_a_later_user_edit_is_not(root:
         with target.open("ab") as f:
             f.write(b" and edited")
         rec.wait_seen("report.csv")
-
-
-def test_own_write_without_landing_falls_back_to_the_final_state(root: Path) -> None:
-    rec = Recorder()
-    with LocalWatcher(root, rec.on_dirty, rec.on_full_rescan) as watcher:
-        with watcher.own_write("made.txt"):
-            (root / "made.txt").write_text("ours")
-        sentinel(root, rec)
-        assert "made.txt" not in rec.seen()
 
 
 def test_polling_mode_reports_changes(root: Path) -> None:
@@ -403,3 +393,51 @@ def test_queue_overflow_asks_for_a_full_rescan(root: Path) -> None:
             time.sleep(0.05)
     finally:
         watcher.stop()
+
+
+def test_many_roots_share_one_inotify_instance_and_keep_their_own_events(
+        tmp_path: Path) -> None:
+    # a daemon with many mappings: one observer for every root, so one inotify instance
+    # (the instance limit is often 128) and one thread per root instead of three
+    from containersync.watch.shared import SharedInotify
+
+    shared = SharedInotify.open()
+    assert shared is not None
+    roots = [tmp_path / f"r{i}" for i in range(5)]
+    recs = [Recorder() for _ in roots]
+    instances = inotify_instances_in_use()
+    threads = threading.active_count()
+    watchers = []
+    try:
+        for r, rec in zip(roots, recs, strict=True):
+            r.mkdir()
+            (r / "sub").mkdir()
+            watchers.append(start(r, rec, shared=shared))
+        assert threading.active_count() - threads == len(roots)  # one emitter each
+        assert inotify_instances_in_use() == instances  # none of their own
+        assert all(w.mode == "inotify" and w.watched_dirs == w.walked_dirs == 2
+                   for w in watchers)
+        for i, r in enumerate(roots):
+            (r / "sub" / f"only-{i}.txt").write_text("x")
+        for i, rec in enumerate(recs):
+            rec.wait_seen(f"sub/only-{i}.txt")
+        # the kernel's overflow record reaches every root's watcher: each rescans
+        from watchdog.observers.inotify_c import InotifyConstants, InotifyEvent
+
+        shared._observer._inotify_fd.handle_event(
+            InotifyEvent(-1, InotifyConstants.IN_Q_OVERFLOW, 0, b""))
+        for rec in recs:
+            rec.wait_for(lambda rec=rec: "queue-overflow" in rec.rescans, "queue-overflow")
+        watchers[0].stop()  # one root stops; the others keep watching
+        (roots[1] / "later.txt").write_text("y")
+        recs[1].wait_seen("later.txt")
+        (roots[0] / "unwatched.txt").write_text("z")
+        sentinel(roots[2], recs[2])
+        assert "unwatched.txt" not in recs[0].seen()
+        for i, rec in enumerate(recs):
+            assert all(p.endswith((f"only-{i}.txt", "sub", "later.txt", "zz-sentinel"))
+                       for p in rec.seen()), (i, rec.seen())
+    finally:
+        for w in watchers:
+            w.stop()
+        shared.stop()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from containersync import jsondoc
 from containersync.commands.status_cost import cost, render_cost
@@ -23,10 +23,11 @@ from containersync.config import Config, MappingConfig, mapping_identity
 from containersync.daemon.state import is_live, read_state
 from containersync.display import printable
 from containersync.endpoint import base_url_of, effective_config
-from containersync.engine.conflicts import copy_exists
-from containersync.index.records import MappingState
-from containersync.index.store import Index
 from containersync.jsondoc import iso
+
+if TYPE_CHECKING:
+    from containersync.index.records import ConflictRow, MappingState
+    from containersync.index.store import Index
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_HALTED = 0, 1, 3
 #: problem kinds that are notices, not failures (engine.summary.NOTICE_KINDS, which
@@ -84,7 +85,11 @@ def _latest(*times: float | None) -> float | None:
 def collect(cfg: Config) -> dict[str, Any]:
     """Everything ``status`` shows, as JSON-ready data."""
     path = Path(cfg.state.index_file)
-    index = Index.open(path, recover=False) if path.exists() else None
+    index = None
+    if path.exists():  # never synced: the index code is not even loaded
+        from containersync.index.store import Index
+
+        index = Index.open(path, recover=False)
     try:
         return {"state_dir": str(cfg.state.dir),
                 "mappings": [_one(cfg, m, index) for m in cfg.mappings]}
@@ -129,9 +134,7 @@ def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
         "pending_intents": len(index.intents(key)) if index is not None and row else 0,
         "queue": d.get("queue", 0),
         # only copies still there: the rows of deleted ones are forgotten by the next run
-        "conflicts": [{"path": c.path, "copy": c.copy_path, "at": iso(c.created_at)}
-                      for c in (index.conflicts(key) if index is not None and row else [])
-                      if copy_exists(str(m.local), c.copy_path)],
+        "conflicts": _conflicts(m, index.conflicts(key) if index is not None and row else []),
         "problems": [{"path": p.path, "kind": p.kind, "message": p.message,
                       "since": iso(p.first_seen)}
                      for p in (index.problems(key) if index is not None and row else [])],
@@ -141,6 +144,16 @@ def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
         "cost": cost(cfg, m, index, key if row else None),
     }
     return out
+
+
+def _conflicts(m: MappingConfig, rows: list[ConflictRow]) -> list[dict[str, Any]]:
+    if not rows:
+        return []
+    # the engine (and through it the executor) loads only when there is a copy to look for
+    from containersync.engine.conflicts import copy_exists
+
+    return [{"path": c.path, "copy": c.copy_path, "at": iso(c.created_at)}
+            for c in rows if copy_exists(str(m.local), c.copy_path)]
 
 
 def _endpoint(cfg: Config) -> dict[str, str]:

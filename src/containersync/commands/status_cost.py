@@ -6,11 +6,13 @@ container alive today (UTC), against the daily budget if one is set
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from containersync.config import Config, MappingConfig
 from containersync.daemon.keepalive_budget import budget_seconds, day_of
-from containersync.index.store import Index
+
+if TYPE_CHECKING:
+    from containersync.index.store import Index
 
 #: the API's default memory tier when the mapping's spec names none
 DEFAULT_MEMORY_LIMIT = "1g"

@@ -14,7 +14,6 @@ configured wins over the others: the user must act).
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +29,6 @@ from containersync.errors import (
     LockedError,
     UsageError,
 )
-from containersync.index.health import is_corrupt, move_aside, sqlite_error
 from containersync.journal import INFO, WARNING, for_stream
 
 if TYPE_CHECKING:  # the engine loads only when the command runs, so `--help` stays fast
@@ -104,6 +102,7 @@ def now() -> datetime:
 
 def run(args: argparse.Namespace) -> int:
     from containersync.engine.session import session
+    from containersync.index.health import move_aside
 
     cfg = config_for(args)
     known = {m.name: m for m in cfg.mappings}
@@ -142,6 +141,9 @@ def _warn_damaged(path: Path, aside: Path, damage: str) -> None:
 
 def _sync_all(sess: Session, cfg: Config, mappings: list[Any], args: argparse.Namespace, *,
               recover: bool) -> list[dict[str, Any]]:
+    import sqlite3
+
+    from containersync.index.health import is_corrupt, sqlite_error
     from containersync.index.store import index_for_run
 
     results: list[dict[str, Any]] = []

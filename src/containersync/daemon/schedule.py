@@ -1,10 +1,12 @@
 """Timers of the daemon: APScheduler 3 jobs that only *enqueue* triggers.
 
-Per mapping: ``pull`` (every ``pull_interval_seconds``), ``full`` (every
-``full_sync_interval_seconds``) and ``keepalive`` (``DaemonConfig.keepalive_interval`` of the
-mapping's expiry window). A job calls ``worker.trigger(kind)`` and returns at once; the
-mapping's worker thread does the work, serially. Idle handling (slower pulls, no
-keep-alives) is the worker's decision, so the schedule never changes while running.
+One ``idle-work`` tick for every mapping (every ``TICK_S``, or the pull interval when that
+is shorter) asks the shared ``IdleWork`` budget which pulls and periodic full cycles are
+due and paid for (oldest first, ``plan.idle_budget``) and triggers those; per mapping, a
+``keepalive`` job (``DaemonConfig.keepalive_interval`` of the mapping's expiry window),
+paid from the same budget by the worker. A job calls ``worker.trigger(kind)`` and returns
+at once; the mapping's worker does the work, serially. Idle handling (slower pulls, no
+keep-alives) is the worker's decision.
 
 Jobs use ``coalesce=True`` (missed runs collapse into one), ``max_instances=1`` and
 ``misfire_grace_time=None`` (a late run still happens: a laptop waking from sleep gets its
@@ -13,18 +15,37 @@ pull and keep-alive at once instead of having them dropped).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from containersync.config import DaemonConfig, MappingConfig
+from containersync.daemon.idle_work import IdleWork
+
+TICK_S = 1.0
 
 
 class Triggerable(Protocol):
     name: str
 
     def trigger(self, kind: str) -> None: ...
+
+    def use_idle_work(self, idle: IdleWork) -> None: ...
+
+
+def tick_seconds(daemon: DaemonConfig) -> float:
+    return min(TICK_S, daemon.pull_interval_seconds)
+
+
+def trigger_due(idle: IdleWork, workers: Mapping[str, Triggerable]) -> list[tuple[str, str]]:
+    """One tick: trigger the idle work that is due and paid for."""
+    started = idle.due()
+    for kind, name in started:
+        worker = workers.get(name)
+        if worker is not None:
+            worker.trigger(kind)
+    return started
 
 
 def intervals(daemon: DaemonConfig, mapping: MappingConfig) -> dict[str, float]:
@@ -38,15 +59,23 @@ def intervals(daemon: DaemonConfig, mapping: MappingConfig) -> dict[str, float]:
 
 def start_scheduler(daemon: DaemonConfig,
                     workers: Iterable[tuple[MappingConfig, Triggerable]]) -> BackgroundScheduler:
-    """A started scheduler with every mapping's jobs."""
+    """A started scheduler: the shared idle-work tick and every mapping's keep-alive."""
     scheduler = BackgroundScheduler(timezone="UTC")
+    idle = IdleWork.for_config(daemon)
+    by_name: dict[str, Triggerable] = {}
     for mapping, worker in workers:
-        for kind, seconds in intervals(daemon, mapping).items():
-            scheduler.add_job(
-                worker.trigger, "interval", args=[kind], seconds=seconds,
-                id=f"{mapping.name}:{kind}", name=f"{kind} {mapping.name}",
-                coalesce=True, max_instances=1, misfire_grace_time=None,
-            )
+        by_name[worker.name] = worker
+        idle.add(worker.name)
+        worker.use_idle_work(idle)
+        scheduler.add_job(
+            worker.trigger, "interval", args=["keepalive"],
+            seconds=intervals(daemon, mapping)["keepalive"],
+            id=f"{mapping.name}:keepalive", name=f"keepalive {mapping.name}",
+            coalesce=True, max_instances=1, misfire_grace_time=None,
+        )
+    scheduler.add_job(trigger_due, "interval", args=[idle, by_name],
+                      seconds=tick_seconds(daemon), id="idle-work", name="idle work",
+                      coalesce=True, max_instances=1, misfire_grace_time=None)
     scheduler.start()
     return scheduler
 

@@ -1,7 +1,8 @@
 """The daemon process: every mapping of the config in one process, until a signal.
 
 Responsibilities: open the session (API client, embedded backend for ``base_url =
-"local"``), start one ``MappingWorker`` per mapping and the scheduler that feeds them,
+"local"``), start one ``MappingWorker`` per mapping (sharing ``CYCLE_SLOTS`` cycle slots,
+so only that many mappings act at once) and the scheduler that feeds them,
 then run the main loop on the main thread: handle signal requests, write each mapping's
 state file for ``containersync status``, and talk to systemd (READY=1 once every mapping
 finished its first attempt, STATUS= on change, WATCHDOG=1, STOPPING=1).
@@ -24,6 +25,7 @@ Invariants:
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +42,7 @@ from containersync.endpoint import resolve_endpoint
 from containersync.engine.session import Session, open_session
 from containersync.errors import ConfigError
 from containersync.logs import get_logger
+from containersync.watch.shared import SharedInotify
 
 log = get_logger(__name__)
 TICK_S = 0.5
@@ -47,6 +50,8 @@ DRAIN_TIMEOUT_S = 30.0
 EXTEND_EVERY_S = 10.0
 EXTEND_BY_S = 30.0
 STOP_MARGIN_S = 10.0
+#: cycles that run at once, whatever the mapping count (each has its transfer threads)
+CYCLE_SLOTS = 4
 
 
 class Daemon:
@@ -62,6 +67,7 @@ class Daemon:
         self.session: Session | None = None
         self.workers: list[MappingWorker] = []
         self.scheduler: BackgroundScheduler | None = None
+        self._shared_watch: SharedInotify | None = None
         self._ready_sent = False
         self._last_status = ""
         self._last_ping = 0.0
@@ -103,7 +109,13 @@ class Daemon:
         # the state dir and index are checked here, in one thread: an unusable one is a
         # ConfigError (exit 78), and a corrupt one is moved aside once, before any worker
         self.session.check_index()
-        self.workers = [MappingWorker(self.session, m, cfg.daemon) for m in cfg.mappings]
+        slots = threading.BoundedSemaphore(CYCLE_SLOTS)
+        # one inotify instance and observer for every root (polling needs none)
+        self._shared_watch = SharedInotify.open() if cfg.daemon.poll_fallback != "always" \
+            and cfg.mappings else None
+        self.workers = [MappingWorker(self.session, m, cfg.daemon, slots=slots,
+                                      shared_watch=self._shared_watch)
+                        for m in cfg.mappings]
         if not self.workers:
             log.warning("no-mappings", message="the configuration has no mappings; nothing to do",
                         config=str(loaded.file))
@@ -132,6 +144,9 @@ class Daemon:
                 clean = False
         self._write_states()
         self.workers = []
+        if self._shared_watch is not None:
+            self._shared_watch.stop()
+            self._shared_watch = None
         return clean
 
     def _close_session(self) -> None:

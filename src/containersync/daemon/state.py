@@ -44,11 +44,6 @@ def write_state(state_dir: Path, mapping: str, data: dict[str, Any]) -> None:
         raise
 
 
-def clear_state(state_dir: Path, mapping: str, data: dict[str, Any]) -> None:
-    """The daemon stopped serving the mapping: leave a last state that says so."""
-    write_state(state_dir, mapping, {**data, "state": "stopped"})
-
-
 def read_state(state_dir: Path, mapping: str) -> dict[str, Any] | None:
     try:
         data = json.loads(state_file(state_dir, mapping).read_text(encoding="utf-8"))

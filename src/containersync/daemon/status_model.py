@@ -12,6 +12,7 @@ from typing import Any
 
 from containersync.api.wire import Container
 from containersync.engine.summary import CycleReport
+from containersync.model.kinds import pulled, pushed
 
 
 @dataclass
@@ -45,10 +46,9 @@ class WorkerStatus:
 
     def note_cycle(self, kind: str, report: CycleReport, at: float) -> None:
         self.cycles += 1
-        d = report.to_dict()
-        if d["uploaded"] or d["deleted_remote"]:
+        if pushed(report.counts):
             self.last_push = at
-        if d["downloaded"] or d["deleted_local"] or d["conflicts"]:
+        if pulled(report.counts):
             self.last_pull = at
         self.container_id = report.container_id
         self.generation = report.generation

@@ -2,7 +2,10 @@
 watcher and cycles, and works through its triggers one at a time.
 
 Triggers: dirty local paths (from the watcher, debounced), and timer ticks that the
-scheduler *enqueues* with ``trigger()``: ``pull``, ``full``, ``keepalive``. Only this thread
+scheduler *enqueues* with ``trigger()``: ``pull``, ``full``, ``keepalive``. Pulls and full
+cycles come from the shared idle budget (``daemon.idle_work``): the worker tells it what
+each pull check found (nothing new: the next pull waits twice as long; a change on either
+side: back to the base interval) and pays each keep-alive from it. Only this thread
 runs cycles and writes the mapping's index rows, so there is one writer per mapping.
 
 The loop, each time it wakes (a due batch, a trigger, a stop request, or at least every
@@ -15,6 +18,12 @@ second so the watchdog heartbeat stays fresh):
    error), else a targeted cycle for ``pending`` plus new remote paths, else a pull check;
    then a keep-alive when due;
 4. on failure: back off (0.5 s doubling to 60 s); remote errors owe a full cycle.
+
+Cycle slots: the daemon's workers share a few slots (``slots``); a worker holds one while
+it acts (a cycle, a pull check, a keep-alive) and waits for one, beating, before. So with
+many mappings only a few cycles run at once (their transfer threads and index writes are
+bounded by the slots, not by the mapping count); each mapping still has one writer, its
+own worker, and never two cycles at once.
 
 Idle: after ``keepalive_idle_limit`` without a change on either side, keep-alives and full
 cycles stop and pulls slow down; a container found gone while idle is not replaced until a
@@ -34,6 +43,7 @@ from containersync.config import DaemonConfig, MappingConfig
 from containersync.daemon import cycles, keepalive_budget
 from containersync.daemon.backoff import Backoff
 from containersync.daemon.deletions import DeletionWindows
+from containersync.daemon.idle_work import IdleWork
 from containersync.daemon.problem_notes import SHOWN, ProblemNotes
 from containersync.daemon.retries import PathRetries
 from containersync.daemon.status_model import WorkerStatus
@@ -48,6 +58,7 @@ from containersync.errors import (
     ContainerGone,
     ContainerSyncError,
     Halted,
+    InvariantViolation,
     LockedError,
     RemoteError,
 )
@@ -55,13 +66,13 @@ from containersync.index.lock import MappingLock
 from containersync.logs import get_logger, log_cycle
 from containersync.watch.coalesce import FULL_RESCAN, Coalescer
 from containersync.watch.dirty import DirtyPaths
+from containersync.watch.shared import SharedInotify
 
 log = get_logger(__name__)
 TICK_S = 1.0
 LOCK_RETRY_S = 5.0
 HALT_RETRY_S = 60.0
 AUTH_REFUSED = "auth-refused"
-TRIGGERS = ("pull", "full", "keepalive")
 RULE_FILES = (".containersyncignore", ".gitignore")  # a change reloads the rules
 
 
@@ -95,8 +106,13 @@ def pull_due(daemon: DaemonConfig, *, idle: bool, since_last_pull: float) -> boo
 class MappingWorker:
     def __init__(self, session: Session, mapping: MappingConfig, daemon: DaemonConfig, *,
                  clock: Callable[[], float] = time.monotonic,
-                 now: Callable[[], datetime] = _utcnow) -> None:
+                 now: Callable[[], datetime] = _utcnow,
+                 slots: threading.Semaphore | None = None,
+                 shared_watch: SharedInotify | None = None) -> None:
         self.name = mapping.name
+        self._shared_watch = shared_watch
+        self._slots = slots
+        self._acting = False
         self._session = session
         self._mapping = mapping
         self._cfg = daemon
@@ -135,6 +151,8 @@ class MappingWorker:
         self.heartbeat = clock()
         self._ctx: MappingContext | None = None
         self._watch: MappingWatch | None = None
+        #: the daemon's shared idle budget, once a scheduler feeds this worker
+        self._idle_work: IdleWork | None = None
         self._thread = threading.Thread(target=self._main, name=f"containersync:{self.name}",
                                         daemon=True)
 
@@ -148,6 +166,10 @@ class MappingWorker:
         with self._tlock:
             self._triggers.add(kind)
         self.dirty.wake()
+
+    def use_idle_work(self, idle: IdleWork) -> None:
+        """Report pull results to, and pay keep-alives from, the shared idle budget."""
+        self._idle_work = idle
 
     def sync_now(self) -> Future[CycleReport]:
         """Ask for a full cycle as soon as the worker is free (past any backoff or halt
@@ -197,7 +219,8 @@ class MappingWorker:
             ctx = self._session.context(self._mapping, index)
             self._ctx = ctx
             self._watch = MappingWatch(ctx.settings.local_root, lambda: ctx.rules, self.dirty,
-                                       clock=self._clock, **watch_options(self._cfg))
+                                       clock=self._clock, shared=self._shared_watch,
+                                       **watch_options(self._cfg))
             ctx.on_local_write = self._watch.on_local_write
             self._loop(ctx, self._watch)
         except BaseException as exc:  # a bug: say so loudly; the watchdog stops pinging
@@ -231,6 +254,8 @@ class MappingWorker:
                 self._pending.update(due)
                 self._last_change = self._clock()
                 self._container_gone_idle = False
+                if self._idle_work is not None:
+                    self._idle_work.changed(self.name)
             if self._stop.is_set():
                 break
             if self._refused:
@@ -240,8 +265,42 @@ class MappingWorker:
             if self._waiting(watch, due) and not self._has_waiters():
                 continue
             self._retry_at = None
-            self._step(ctx, watch)
+            if not self._take_slot():
+                break
+            try:
+                self._act(ctx, watch)
+            finally:
+                if self._slots is not None:
+                    self._slots.release()
         self.status.state = "stopping"
+
+    @property
+    def acting(self) -> bool:
+        """The worker is in a step (holding a cycle slot when slots are shared)."""
+        return self._acting
+
+    def _act(self, ctx: MappingContext, watch: MappingWatch) -> None:
+        """One step, as the mapping's only writer: a second step of this mapping while one
+        runs is a bug, and fails loudly instead of writing beside the first."""
+        with self._tlock:
+            if self._acting:
+                raise InvariantViolation(f"two steps of mapping {self.name!r} at once")
+            self._acting = True
+        try:
+            self._step(ctx, watch)
+        finally:
+            with self._tlock:
+                self._acting = False
+
+    def _take_slot(self) -> bool:
+        """Wait for one of the daemon's cycle slots, beating meanwhile; False: stopping."""
+        if self._slots is None:
+            return True
+        while not self._slots.acquire(timeout=TICK_S):
+            self.heartbeat = self._clock()  # waiting its turn is not being stuck
+            if self._stop.is_set():
+                return False
+        return True
 
     def _has_waiters(self) -> bool:
         with self._tlock:
@@ -379,11 +438,16 @@ class MappingWorker:
         remote_paths, fresh = found
         if fresh:
             self._last_change = self._clock()
+        if self._idle_work is not None:
+            if fresh:
+                self._idle_work.changed(self.name)
+            elif not self._pending:
+                self._idle_work.nothing_new(self.name)  # the next pull waits longer
         if not self._pending and not fresh:
             return
         only = sorted(self._pending | set(remote_paths))
         kind = "targeted" if self._pending else "pull"
-        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental", fresh=fresh))
+        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental"))
         if fresh:
             # the assistant writes in bursts: more may have landed while this cycle ran, so
             # look again at once (a tick acts at once while not idle: pull_due)
@@ -395,11 +459,8 @@ class MappingWorker:
         self.status.state = "syncing"
         before = ctx.index.mapping(ctx.name)
         previous_cid = before.container_id if before else None
-        try:
-            report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
-                                on_progress=self._beat, windows=self._deletions.windows())
-        finally:
-            watch.after_cycle(lambda paths: ctx.index.scoped.bases_at(ctx.name, paths))
+        report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
+                            on_progress=self._beat, windows=self._deletions.windows())
         self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
         self._retries.note(report.problems, request.only)
@@ -407,12 +468,16 @@ class MappingWorker:
         if request.only is None:
             self._owe_full = False
             self._purge_trash(ctx)
+            if self._idle_work is not None:
+                self._idle_work.full_done(self.name)
         if not self._first_done:
             self._first_done = True
             self.first_attempt.set()
             self.trigger("keepalive")  # learn the container's expiry for status at once
         if cycles.changed_anything(report):
             self._last_change = self._clock()
+            if self._idle_work is not None:
+                self._idle_work.changed(self.name)
         if report.new_generation and previous_cid and report.container_id != previous_cid:
             log.warning("container-replaced", message="container replaced: started a new "
                         "generation and re-seeded it from local files; nothing was deleted",
@@ -451,6 +516,8 @@ class MappingWorker:
         if self._budget_spent(ctx, now):
             return
         before = self.status.expires_at
+        if self._idle_work is not None:
+            self._idle_work.charge()  # never refused: pulls wait for the budget instead
         try:
             container = ctx.client.retrieve_container(state.container_id)
         except ContainerGone as exc:

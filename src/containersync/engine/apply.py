@@ -20,6 +20,7 @@ from containersync.engine.summary import CycleReport
 from containersync.execute.executor import Executor, Finished, Target
 from containersync.execute.outcome import Outcome, record
 from containersync.model.entry import BaseEntry, RemoteView
+from containersync.model.kinds import IntentKind, pulled, pushed
 from containersync.model.paths import local_to_remote
 from containersync.model.plan import (
     Action,
@@ -33,7 +34,7 @@ from containersync.model.plan import (
 
 def execute_plan(
     ctx: MappingContext, cid: str, actions: Sequence[Action], base: dict[str, BaseEntry],
-    digests: dict[str, str], report: CycleReport, *, now: Callable[[], datetime],
+    report: CycleReport, *, now: Callable[[], datetime],
     on_outcome: Callable[[Outcome], None], should_stop: Callable[[], bool],
     while_waiting: Callable[[], None] = lambda: None,
     on_bytes: Callable[[int], None] = lambda _n: None,
@@ -41,7 +42,7 @@ def execute_plan(
     s = ctx.settings
     executor = Executor(
         Target(ctx.display_name, s.local_root, cid, s.remote_root, s.honour_paths),
-        ctx.client, ctx.trash, digests=digests, now=now,
+        ctx.client, ctx.trash, now=now,
         on_local_write=ctx.on_local_write, on_bytes=on_bytes,
     )
     base_ids = {p: b.remote_id for p, b in base.items()}
@@ -79,16 +80,16 @@ def intent_fields(action: Action, at: float, remote_root: str | None) -> dict[st
     """The intent row written before an action's side effect (None: nothing to settle)."""
     if isinstance(action, Upload):
         requested = local_to_remote(action.path, remote_root) if remote_root else None
-        return {"kind": "upload", "path": action.path, "sha256": action.local.sha256,
+        return {"kind": IntentKind.UPLOAD, "path": action.path, "sha256": action.local.sha256,
                 "size": action.local.size, "started_at": at, "remote_path": requested,
                 "file_id": action.replaces.file_id if action.replaces else None}
     if isinstance(action, DeleteRemote):
-        return {"kind": "delete-remote", "path": action.path,
+        return {"kind": IntentKind.DELETE_REMOTE, "path": action.path,
                 "file_id": action.remote.file_id, "started_at": at}
     if isinstance(action, Download | SaveConflictCopy):
         # not a remote effect, but a crash leaves a temporary file in the path's folder
         # that only this intent points settling at (the scan skips our temporaries)
-        return {"kind": "download", "path": action.path, "file_id": action.remote.file_id,
+        return {"kind": IntentKind.DOWNLOAD, "path": action.path, "file_id": action.remote.file_id,
                 "started_at": at}
     return None
 
@@ -123,12 +124,10 @@ def commit_cycle(
     with ctx.index.write() as tx:
         tx.set_problems(ctx.name, report.problems, at)
         tx.clear_halt(ctx.name)
-        pushed = report.counts.get("uploaded", 0) + report.counts.get("deleted_remote", 0)
-        pulled = report.counts.get("downloaded", 0) + report.counts.get("deleted_local", 0)
         times: dict[str, float] = {}
-        if pushed:
+        if pushed(report.counts):
             times["last_push"] = at
-        if pulled or full_listing:
+        if pulled(report.counts):
             times["last_pull"] = at
         if full_listing:
             times["last_full_list"] = at

@@ -26,6 +26,7 @@ from containersync.api.wire import Container
 from containersync.engine.context import MappingContext
 from containersync.errors import ContainerGone, Halted
 from containersync.index.records import MappingState
+from containersync.model.kinds import IntentKind
 
 GONE_STATUSES = frozenset({"expired", "deleted", "terminated", "failed"})
 #: how far the server's clock may lag ours when looking for a container a crashed run made
@@ -86,7 +87,7 @@ def attach(ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool,
         return Attached(None, generation + 1, new_generation=True)
     spec = ctx.spec_for_create()  # before the intent: a refusal leaves nothing to settle
     with ctx.index.write() as tx:
-        intent = tx.add_intent(name, "create-container", started_at=now().timestamp())
+        intent = tx.add_intent(name, IntentKind.CREATE_CONTAINER, started_at=now().timestamp())
     created = ctx.client.create_container(spec)
     with ctx.index.write() as tx:
         tx.attach_container(name, created.id, created.name or spec.name,
@@ -158,7 +159,7 @@ def _settle_create_intents(
     ctx: MappingContext, *, now: Callable[[], datetime], dry_run: bool
 ) -> Attached | None:
     """A crashed run may have created a container without recording it: adopt it."""
-    pending = [i for i in ctx.index.intents(ctx.name) if i.kind == "create-container"]
+    pending = [i for i in ctx.index.intents(ctx.name) if i.kind == IntentKind.CREATE_CONTAINER]
     if not pending:
         return None
     earliest = min(i.started_at for i in pending) - CLOCK_SKEW_S

@@ -18,6 +18,7 @@ from containersync.execute.trash import Trash
 from containersync.index.store import Index
 from containersync.model.entry import Mode
 from containersync.scan.ignore import CONFIG_SOURCE, DEFAULTS, IgnoreRules
+from containersync.watch.own_writes import Expected
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,9 @@ class MappingContext:
     index: Index
     trash: Trash
     rules: IgnoreRules
-    #: called with a relative path just before the executor writes or removes it locally,
-    #: so a watcher can ignore the events our own writes cause
-    on_local_write: Callable[[str], None] = field(default=lambda _rel: None)
+    #: called with a relative path and what it will look like (``watch.own_writes``) just
+    #: before the executor's write or removal lands, so a watcher can tell our events apart
+    on_local_write: Callable[[str, Expected], None] = field(default=lambda _rel, _exp: None)
     #: a rule file that cannot be used (over the limits, unreadable): cycles refuse to run
     #: while it stands (``run_cycle``); ``rules`` then only serve the watcher
     rules_error: ConfigError | None = None

@@ -46,6 +46,7 @@ from containersync.engine.summary import CycleReport
 from containersync.errors import ConfigError, Halted
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
+from containersync.model.kinds import OutcomeKind, RootState
 from containersync.model.manifest import MANIFEST_NAME, reserved_problem
 from containersync.model.paths import is_under
 from containersync.model.plan import DeleteRemote, Plan, TrashLocal
@@ -58,7 +59,8 @@ from containersync.plan.safety import DeletionTally, Halt, check_safety, tally
 from containersync.scan.scanner import ScanResult, scan
 
 #: outcome kinds that deleted or created a file (what a deletion window counts)
-DONE = frozenset({"uploaded", "downloaded", "deleted-remote", "trashed-local"})
+DONE = frozenset({OutcomeKind.UPLOADED, OutcomeKind.DOWNLOADED, OutcomeKind.DELETED_REMOTE,
+                  OutcomeKind.TRASHED_LOCAL})
 
 
 @dataclass
@@ -155,7 +157,7 @@ def run_cycle(
         finish(problems)
         return report
 
-    execute_plan(ctx, cid, plan.actions, base, digests, report, now=now,
+    execute_plan(ctx, cid, plan.actions, base, report, now=now,
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
                  while_waiting=opts.while_waiting, on_bytes=opts.on_bytes)
     remember_known(ctx, plan, view, report.outcomes)
@@ -324,7 +326,7 @@ def _scan(ctx: MappingContext, base: Mapping[str, BaseEntry], only: Sequence[str
           opts: CycleOptions, *, defer: Callable[[str, int], bool] | None = None) -> ScanResult:
     s = ctx.settings
     scanned = scan(s.local_root, ctx.rules, base, only=only, defer=defer)
-    if scanned.root_state == "missing" and (len(base) < 2 or opts.force) and not opts.dry_run:
+    if scanned.root_state == RootState.MISSING and (len(base) < 2 or opts.force) and not opts.dry_run:
         # nothing (or, with --force, nothing the user wants kept) is tracked there: make it
         s.local_root.mkdir(parents=True, exist_ok=True)
         scanned = scan(s.local_root, ctx.rules, base, only=only, defer=defer)
@@ -388,19 +390,19 @@ def _check_safety(
     windows: Sequence[DeletionTally] = (),
 ) -> Halt | None:
     root_state = scanned.root_state
-    if root_state == "ok" and scanned.scope is None and not scanned.files:
-        root_state = "empty"
+    if root_state == RootState.OK and scanned.scope is None and not scanned.files:
+        root_state = RootState.EMPTY
     # no rail can trip without a deletion (this plan's or a window's), a root that is not
     # "ok" or an empty listing: only then are the tracked files counted (a scan of the
     # bases; a targeted cycle's base holds only its paths)
-    could_trip = root_state != "ok" or listed == 0 or any(
+    could_trip = root_state != RootState.OK or listed == 0 or any(
         isinstance(a, TrashLocal | DeleteRemote) for a in plan.actions) or any(
         w.local_deleted or w.remote_deleted for w in windows)
     return check_safety(
         # the rails count against everything the index tracks, not just what this scan
         # covered: two deletions seen by a cycle for two dirty paths are 2 of N, not 2 of 2,
         # and a root that could not be scanned covers nothing at all
-        plan, base, scanned.files, view,
+        plan, base, view,
         local_root_state=root_state, remote_listed_count=listed,
         tracked=tracked() if could_trip else None,
         container_running=attached.container is not None and not attached.new_generation,

@@ -16,17 +16,18 @@ from typing import TextIO
 from containersync.display import printable
 from containersync.execute.outcome import Outcome
 from containersync.journal import INFO, for_stream
+from containersync.model.kinds import OutcomeKind
 from containersync.model.plan import Download, Plan, SaveConflictCopy, Upload
 
 VERBS = {
-    "uploaded": "uploaded",
-    "downloaded": "downloaded",
-    "deleted-remote": "deleted remote",
-    "trashed-local": "moved to trash",
-    "conflict-copy": "conflict copy",
-    "recorded": "in sync",
-    "dropped": "forgotten",
-    "skipped": "skipped",
+    OutcomeKind.UPLOADED: "uploaded",
+    OutcomeKind.DOWNLOADED: "downloaded",
+    OutcomeKind.DELETED_REMOTE: "deleted remote",
+    OutcomeKind.TRASHED_LOCAL: "moved to trash",
+    OutcomeKind.CONFLICT_COPY: "conflict copy",
+    OutcomeKind.RECORDED: "in sync",
+    OutcomeKind.DROPPED: "forgotten",
+    OutcomeKind.SKIPPED: "skipped",
 }
 
 

@@ -34,6 +34,7 @@ from containersync.errors import AuthError, ContainerGone, ContainerSyncError, R
 from containersync.execute.localfs import open_parent, stat_local
 from containersync.index.records import Intent
 from containersync.model.entry import BaseEntry, Problem, RemoteObject
+from containersync.model.kinds import IntentKind
 from containersync.scan.ignore import TEMP_PREFIX
 
 CLOCK_SKEW_S = 300
@@ -53,12 +54,12 @@ def settle_intents(
     claimed = set(ctx.index.own_uploads(ctx.name))
     claimed |= {b.remote_id for b in ctx.index.bases(ctx.name).values() if b.remote_id}
     for intent in intents:
-        if intent.kind == "upload":  # claims only the objects it adopted or deleted
+        if intent.kind == IntentKind.UPLOAD:  # claims only the objects it adopted or deleted
             claimed |= _settle_upload(ctx, container_id, intent, objects, claimed)
-        elif intent.kind == "delete-remote" and intent.file_id:
+        elif intent.kind == IntentKind.DELETE_REMOTE and intent.file_id:
             with contextlib.suppress(RemoteFileGone):
                 ctx.client.delete_file(container_id, intent.file_id)
-        elif intent.kind == "download" and intent.path:
+        elif intent.kind == IntentKind.DOWNLOAD and intent.path:
             remove_temp_files(ctx.settings.local_root, intent.path)
         with ctx.index.write() as tx:
             tx.clear_intent(intent.id)
@@ -88,7 +89,7 @@ def settle_open(ctx: MappingContext, container_id: str, problems: list[Problem])
 
 
 def _open(ctx: MappingContext) -> list[Intent]:
-    return [i for i in ctx.index.intents(ctx.name) if i.kind in ("upload", "delete-remote")]
+    return [i for i in ctx.index.intents(ctx.name) if i.kind in (IntentKind.UPLOAD, IntentKind.DELETE_REMOTE)]
 
 
 def remove_temp_files(root: Path, rel: str) -> int:

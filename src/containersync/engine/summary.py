@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from containersync.execute.outcome import Outcome
 from containersync.model.entry import Problem
+from containersync.model.kinds import count
 from containersync.model.plan import Action, Download, Plan, SaveConflictCopy, Upload
 from containersync.plan.preview import action_bytes, preview
 from containersync.plan.remote_problems import REMOTE_NOTICE_KINDS
@@ -17,18 +18,6 @@ from containersync.plan.safety import DeletionTally
 if TYPE_CHECKING:
     from containersync.engine.container import Attached
     from containersync.engine.rebuild import Rebuilt
-
-#: outcome kind -> summary counter
-COUNTER = {
-    "uploaded": "uploaded",
-    "downloaded": "downloaded",
-    "deleted-remote": "deleted_remote",
-    "trashed-local": "deleted_local",
-    "conflict-copy": "conflicts",
-    "recorded": "recorded",
-    "dropped": "forgotten",
-}
-
 
 #: problem kinds that are notices, not failures: reported once, they do not make a run
 #: "finished with problems" (a symlink is never synced; retrying will not change that)
@@ -83,9 +72,7 @@ class CycleReport:
 
     def add(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
-        key = COUNTER.get(outcome.kind)
-        if key:
-            self.counts[key] = self.counts.get(key, 0) + 1
+        count(self.counts, outcome.kind)
         self.bytes_up += outcome.bytes_up
         self.bytes_down += outcome.bytes_down
 
@@ -97,13 +84,6 @@ class CycleReport:
     @property
     def converged(self) -> bool:
         return all(p.kind in NOTICE_KINDS for p in self.problems)
-
-    def planned_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for action in self.plan.actions:
-            key = type(action).__name__
-            counts[key] = counts.get(key, 0) + 1
-        return counts
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

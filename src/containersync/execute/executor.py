@@ -57,6 +57,7 @@ from containersync.model.entry import (
     RemoteFile,
     RemoteObject,
 )
+from containersync.model.kinds import OutcomeKind
 from containersync.model.paths import conflict_copies_of, local_to_remote
 from containersync.model.plan import (
     Action,
@@ -69,6 +70,7 @@ from containersync.model.plan import (
     TrashLocal,
     Upload,
 )
+from containersync.watch.own_writes import ABSENT, Expected, Fingerprint
 
 MAX_CONFLICT_COPIES = 10
 #: actions that talk to the remote: they run inside the transfer window
@@ -98,10 +100,9 @@ class Executor:
         client: ContainersClient,
         trash: Trash,
         *,
-        digests: dict[str, str],
         now: Callable[[], datetime],
         pacer: Pacer | None = None,
-        on_local_write: Callable[[str], None] = lambda _rel: None,
+        on_local_write: Callable[[str, Expected], None] = lambda _rel, _expected: None,
         on_bytes: Callable[[int], None] = lambda _n: None,
         wait_tick: float = 5.0,
     ) -> None:
@@ -109,7 +110,6 @@ class Executor:
         self.wait_tick = wait_tick  # how often ``while_waiting`` runs while slots are busy
         self.client = client
         self.trash = trash
-        self.digests = digests
         self.now = now
         #: how many transfers run at once: the client's adaptive window, shared by every
         #: executor on that client (``api.pacing``); ``pacer`` replaces it (tests)
@@ -250,7 +250,7 @@ class Executor:
             if isinstance(action, RecordBase):
                 return self._record_base(action)
             if isinstance(action, DropBase):
-                return Outcome(action, "dropped", drop_base=True)
+                return Outcome(action, OutcomeKind.DROPPED, drop_base=True)
         except FATAL:
             raise
         except ContainerSyncError as exc:
@@ -307,7 +307,7 @@ class Executor:
         )
         new = RemoteObject(obj.id, obj.path, obj.created_at, obj.source, obj.bytes)
         return Outcome(
-            a, "uploaded", problem=problem, base=base, new_remote=new,
+            a, OutcomeKind.UPLOADED, problem=problem, base=base, new_remote=new,
             deleted_remote_ids=deleted,
             # what was sent is only known for sure when the file did not move meanwhile
             digest=(obj.id, base.sha256) if stable else None,
@@ -316,7 +316,7 @@ class Executor:
 
     def _delete_remote(self, a: DeleteRemote) -> Outcome:
         self._delete_quietly(a.remote.file_id)
-        return Outcome(a, "deleted-remote", deleted_remote_ids=(a.remote.file_id,))
+        return Outcome(a, OutcomeKind.DELETED_REMOTE, deleted_remote_ids=(a.remote.file_id,))
 
     def _delete_quietly(self, file_id: str) -> None:
         with contextlib.suppress(RemoteFileGone):
@@ -336,7 +336,7 @@ class Executor:
 
         local, nbytes = self._fetch_into(a.path, a.remote, before_replace)
         return Outcome(
-            a, "downloaded", base=_base_from(local, a.remote), digest=(a.remote.file_id, local.sha256),
+            a, OutcomeKind.DOWNLOADED, base=_base_from(local, a.remote), digest=(a.remote.file_id, local.sha256),
             bytes_down=nbytes,
         )
 
@@ -344,19 +344,19 @@ class Executor:
         local, nbytes = self._fetch_into(a.copy_path, a.remote, None)
         self._prune_conflict_copies(a.path)
         return Outcome(
-            a, "conflict-copy", digest=(a.remote.file_id, local.sha256), bytes_down=nbytes,
+            a, OutcomeKind.CONFLICT_COPY, digest=(a.remote.file_id, local.sha256), bytes_down=nbytes,
             conflict=Conflict(a.path, a.copy_path, a.remote.file_id),
         )
 
     def _fetch_into(
         self, rel: str, remote: RemoteFile, before_replace: Callable[[], None] | None
     ) -> tuple[LocalFile, int]:
-        self.on_local_write(rel)
         cid = self.t.container_id
         nbytes, sha = localfs.write_atomically(
             self.t.local_root, rel,
             lambda f: self.client.download_file(cid, remote.file_id, f, on_received=self.on_bytes),
             before_replace=before_replace,
+            on_landing=lambda st: self.on_local_write(rel, Fingerprint.of(st)),
         )
         return localfs.stat_local(self.t.local_root, rel, sha), nbytes
 
@@ -370,18 +370,18 @@ class Executor:
         copies = conflict_copies_of(rel, names)  # oldest first
         for extra in copies[: max(0, len(copies) - MAX_CONFLICT_COPIES)]:
             extra_rel = f"{folder_rel}/{extra}" if folder_rel else extra
-            self.on_local_write(extra_rel)
+            self.on_local_write(extra_rel, ABSENT)
             self.trash.move_in(self.t.local_root, extra_rel, self.t.mapping, self.now())
 
     def _trash_local(self, a: TrashLocal) -> Outcome:
         if not localfs.matches(self.t.local_root, a.path, a.expect_local):
             return _problem(a, "changed-since-scan", "changed locally while syncing; kept")
-        self.on_local_write(a.path)
+        self.on_local_write(a.path, ABSENT)
         self.trash.move_in(self.t.local_root, a.path, self.t.mapping, self.now())
         folder = a.path.rpartition("/")[0]
         if folder:
             self._emptied.add(folder)
-        return Outcome(a, "trashed-local", drop_base=True)
+        return Outcome(a, OutcomeKind.TRASHED_LOCAL, drop_base=True)
 
     def _remove_emptied_folders(self) -> None:
         pending = set(self._emptied)
@@ -393,7 +393,7 @@ class Executor:
             except (OSError, ContainerSyncError):
                 continue
             try:
-                self.on_local_write(rel)
+                self.on_local_write(rel, ABSENT)
                 os.rmdir(name, dir_fd=fd)  # only an empty folder; a link is ENOTDIR
             except OSError:
                 continue
@@ -404,7 +404,7 @@ class Executor:
                 pending.add(parent)
 
     def _record_base(self, a: RecordBase) -> Outcome:
-        return Outcome(a, "recorded", base=_base_from(a.local, a.remote),
+        return Outcome(a, OutcomeKind.RECORDED, base=_base_from(a.local, a.remote),
                        digest=(a.remote.file_id, a.local.sha256))
 
 
@@ -426,7 +426,7 @@ def _size(action: Action) -> int | None:
 
 
 def _problem(action: Action, kind: str, message: str) -> Outcome:
-    return Outcome(action, "skipped", problem=Problem(action.path, kind, message))
+    return Outcome(action, OutcomeKind.SKIPPED, problem=Problem(action.path, kind, message))
 
 
 def _failure_kind(action: Action) -> str:

@@ -128,8 +128,13 @@ def safe_parent(root: Path, rel: str) -> Path:
 
 
 def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
-                     before_replace: Callable[[], None] | None = None) -> T:
+                     before_replace: Callable[[], None] | None = None,
+                     on_landing: Callable[[os.stat_result], None] | None = None) -> T:
     """Write ``rel`` via a temporary file that ``fill`` writes; return what ``fill`` returns.
+
+    ``on_landing`` gets the temporary file's ``lstat`` once its content is durable and
+    before anything happens at ``rel``: what ``rel`` will look like (a rename keeps inode,
+    size and mtime), so a watcher knows our write before any of its events.
 
     ``before_replace`` runs after the content is durable and just before the rename: the
     place to re-check the target (``matches``) and move the old copy to the trash, so the
@@ -154,6 +159,11 @@ def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
             result = fill(out)
             out.flush()
             os.fsync(out.fileno())
+        if on_landing is not None:
+            # RACE: ``before_replace`` may move the old copy away before the rename; an
+            # event of that move seen while ``rel`` is absent does not match the landing
+            # fingerprint and is reported: one needless rescan, never a swallowed edit
+            on_landing(os.stat(tmp, dir_fd=dfd, follow_symlinks=False))
         if before_replace is not None:
             before_replace()
         os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)

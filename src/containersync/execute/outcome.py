@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 from containersync.index.write import WriteTx
 from containersync.model.entry import BaseEntry, Problem, RemoteObject
+from containersync.model.kinds import OutcomeKind
 from containersync.model.plan import Action, Conflict
 
 
 @dataclass
 class Outcome:
     action: Action
-    kind: str  # uploaded | downloaded | deleted-remote | trashed-local | conflict-copy | recorded | dropped | skipped
+    kind: OutcomeKind
     problem: Problem | None = None
     base: BaseEntry | None = None
     drop_base: bool = False
@@ -65,7 +66,7 @@ def record(
         tx.put_base(mapping, outcome.base)
         return False
     if outcome.drop_base or (
-        outcome.kind == "deleted-remote" and current_remote_id in outcome.deleted_remote_ids
+        outcome.kind == OutcomeKind.DELETED_REMOTE and current_remote_id in outcome.deleted_remote_ids
     ):
         tx.drop_base(mapping, path)
         return True

@@ -5,12 +5,12 @@ from containersync.index.records import (
     ConflictRow,
     HaltState,
     Intent,
-    IntentKind,
     MappingState,
     ProblemRow,
 )
 from containersync.index.store import Index
 from containersync.index.write import WriteTx
+from containersync.model.kinds import IntentKind
 
 __all__ = [
     "ConflictRow",

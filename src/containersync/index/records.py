@@ -9,17 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-
-class IntentKind(StrEnum):
-    """A remote side effect announced before it happens (stable kebab-case spellings)."""
-
-    CREATE_CONTAINER = "create-container"
-    UPLOAD = "upload"
-    DELETE_REMOTE = "delete-remote"
-    DOWNLOAD = "download"
+from containersync.model.kinds import IntentKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,6 +127,11 @@ class ScopedReads:
         select = "SELECT file_id FROM remote_cache WHERE mapping = ? AND listed = 1"
         return {r[0] for r in self._in(select, "file_id", name, ids)}
 
+    def unlisted_among(self, name: str, ids: Collection[str]) -> set[str]:
+        """Which of ``ids`` are uploads of ours that no listing had returned yet."""
+        select = "SELECT file_id FROM remote_cache WHERE mapping = ? AND listed = 0"
+        return {r[0] for r in self._in(select, "file_id", name, ids)}
+
     def digests_of(self, name: str, ids: Collection[str]) -> dict[str, str]:
         select = "SELECT file_id, sha256 FROM digests WHERE mapping = ?"
         return {r[0]: r[1] for r in self._in(select, "file_id", name, ids)}

@@ -12,19 +12,25 @@ Invariants:
   and a waiting writer queues on ``busy_timeout`` instead of failing on upgrade.
 - Threads: an ``Index`` belongs to the thread that opened it (sqlite3's same-thread check
   stays on, so misuse fails loudly). Each other thread opens its own ``Index`` on the same
-  file with ``Index.open`` (cheap once migrated); SQLite serialises their writers and WAL
-  lets readers run beside the writer.
+  file with ``Index.open`` (cheap once migrated); WAL lets readers run beside the writer.
+- Writers of one process queue on the file's in-process lock (``writer_lock``) before
+  ``BEGIN IMMEDIATE``, and so does creating or migrating the file: SQLite's busy handler
+  polls instead of queueing, and with many mappings writing at once a writer could wait
+  past any busy timeout ("database is locked"). The busy timeout now only covers other
+  processes (``sync``, ``status``).
 - Every read returns detached frozen values; nothing the caller holds changes later.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from types import TracebackType
 
@@ -36,12 +42,11 @@ from containersync.index.health import (
     prepare_file,
     sqlite_error,
 )
-from containersync.index.migrate import Step, migrate, user_version
+from containersync.index.migrate import Step, migrate, shipped_steps, user_version
 from containersync.index.records import (
     ConflictRow,
     HaltState,
     Intent,
-    IntentKind,
     KeepaliveDay,
     ManifestRow,
     MappingState,
@@ -50,8 +55,35 @@ from containersync.index.records import (
 from containersync.index.scoped import ScopedReads
 from containersync.index.write import WriteTx
 from containersync.model.entry import BaseEntry, RemoteObject
+from containersync.model.kinds import IntentKind
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
+
+_WRITER_LOCKS: dict[str, threading.RLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def writer_lock(path: Path) -> threading.RLock:
+    """The lock every writer of this process takes for the index file at ``path``."""
+    key = os.path.realpath(path)
+    with _WRITER_LOCKS_GUARD:
+        lock = _WRITER_LOCKS.get(key)
+        if lock is None:
+            lock = _WRITER_LOCKS[key] = threading.RLock()
+        return lock
+
+
+def _set_up(conn: sqlite3.Connection, newest: int) -> bool:
+    """Whether the file is already in WAL mode at the newest schema. A file another thread
+    is creating answers busy (its WAL switch locks it): not set up, so the caller waits
+    for that thread on the writer lock."""
+    try:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        return str(mode).lower() == "wal" and user_version(conn) >= newest
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+            return False
+        raise
 
 
 class Index:
@@ -60,6 +92,7 @@ class Index:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self._path = path
+        self._writer = writer_lock(path)
         self._writing = False
         #: (where a corrupt file was moved, what was wrong with it) when ``open`` did that
         self.moved_aside: tuple[Path, str] | None = None
@@ -121,12 +154,16 @@ class Index:
         conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise InvariantViolation(f"{path}: SQLite refused WAL mode (got {mode!r})")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            migrate(conn, path, steps)
+            plan = tuple(steps) if steps is not None else shipped_steps()
+            newest = plan[-1].version if plan else 0
+            # a fresh or older file is written (WAL switch, migration): one thread at a time
+            with nullcontext() if _set_up(conn, newest) else writer_lock(path):
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise InvariantViolation(f"{path}: SQLite refused WAL mode (got {mode!r})")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("PRAGMA foreign_keys = ON")
+                migrate(conn, path, plan)
             conn.execute("SELECT count(*) FROM mappings").fetchone()
         except BaseException:
             conn.close()
@@ -156,19 +193,20 @@ class Index:
         """One write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``; ``ROLLBACK`` on error."""
         if self._writing:
             raise InvariantViolation("nested index write transaction")
-        self._conn.execute("BEGIN IMMEDIATE")
-        self._writing = True
-        tx = WriteTx(self._conn)
-        try:
-            yield tx
-            self._conn.execute("COMMIT")
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
-        finally:
-            self._writing = False
-            tx.closed = True
+        with self._writer:  # this process's writers queue here, not in the busy handler
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._writing = True
+            tx = WriteTx(self._conn)
+            try:
+                yield tx
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._writing = False
+                tx.closed = True
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -190,15 +228,6 @@ class Index:
             last_full_list=row[10], rules_fingerprint=row[11],
             summary=json.loads(row[12]) if row[12] is not None else None,
             display_name=row[13], local_root=row[14], endpoint=row[15])
-
-    def keys_for(self, display_name: str) -> list[str]:
-        """The keys of every row the config name ``display_name`` stands for (one per
-        identity; a schema-1 row, not yet claimed, by its name)."""
-        rows = self._conn.execute(
-            "SELECT name FROM mappings WHERE display_name = ?"
-            " OR (display_name IS NULL AND name = ?) ORDER BY name",
-            (display_name, display_name))
-        return [r[0] for r in rows]
 
     def bases(self, name: str) -> dict[str, BaseEntry]:
         rows = self._conn.execute(

@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from containersync.errors import InvariantViolation
-from containersync.index.records import IntentKind
 from containersync.model.entry import BaseEntry, Problem, RemoteObject
+from containersync.model.kinds import IntentKind
 
 _UNSET: Any = object()
 
@@ -93,10 +93,6 @@ class WriteTx:
                 if ref[2] == "mappings":
                     self._exec(f"UPDATE {table} SET {ref[3]} = ? WHERE {ref[3]} = ?",
                                (new, old))
-
-    def drop_mapping(self, name: str) -> None:
-        """Forget a mapping and everything recorded for it."""
-        self._exec("DELETE FROM mappings WHERE name = ?", (name,))
 
     def attach_container(self, name: str, container_id: str, container_name: str | None,
                          adopted: bool) -> int:
@@ -176,9 +172,6 @@ class WriteTx:
         self._exec("INSERT OR REPLACE INTO digests (mapping, file_id, sha256)"
                    " VALUES (?, ?, ?)", (name, file_id, sha256))
 
-    def drop_digest(self, name: str, file_id: str) -> None:
-        self._exec("DELETE FROM digests WHERE mapping = ? AND file_id = ?", (name, file_id))
-
     # -- knowledge: objects decided on, sandbox paths of our uploads ----------------------
 
     def add_known(self, name: str, rows: Iterable[tuple[str, str]]) -> None:
@@ -216,11 +209,6 @@ class WriteTx:
             " last_at = excluded.last_at", (name, day, float(seconds), at))
 
     # -- the remote listing cache --------------------------------------------------------------
-
-    def replace_remote_cache(self, name: str, objects: Iterable[RemoteObject]) -> None:
-        self._generation(name)
-        self._exec("DELETE FROM remote_cache WHERE mapping = ?", (name,))
-        self.add_remote_objects(name, objects)
 
     def add_remote_objects(self, name: str, objects: Iterable[RemoteObject], *,
                            listed: bool = True) -> None:

@@ -92,18 +92,6 @@ def split_listing(objects: Iterable[RemoteObject], *, remote_root: str,
     return files, manifests
 
 
-def refuse_reserved(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
-    """Local paths without the reserved name at the root, and a problem for it if present."""
-    kept: list[str] = []
-    problems: list[Problem] = []
-    for p in paths:
-        if p == MANIFEST_NAME:
-            problems.append(reserved_problem())
-        else:
-            kept.append(p)
-    return kept, problems
-
-
 def reserved_problem() -> Problem:
     return Problem(MANIFEST_NAME, RESERVED_NAME,
                    f"{MANIFEST_NAME!r} is the name containersync keeps its manifest of "

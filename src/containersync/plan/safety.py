@@ -35,7 +35,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from containersync.errors import Halted, InvariantViolation
-from containersync.model.entry import BaseEntry, LocalFile, RemoteView
+from containersync.model.entry import BaseEntry, RemoteView
+from containersync.model.kinds import RootState
 from containersync.model.plan import Action, DeleteRemote, Download, Plan, TrashLocal, Upload
 
 TOO_MANY_DELETIONS = "too-many-deletions"
@@ -43,13 +44,12 @@ LOCAL_ROOT_GONE = "local-root-gone"
 REMOTE_EMPTIED = "remote-emptied"
 
 # Values of ``local_root_state`` (what the scanner found at the local root).
-ROOT_OK = "ok"
-ROOT_MISSING = "missing"
-ROOT_NOT_A_DIRECTORY = "not-a-directory"
-ROOT_EMPTY = "empty"
-ROOT_UNREADABLE = "unreadable"
-ROOT_STATES = frozenset({ROOT_OK, ROOT_MISSING, ROOT_NOT_A_DIRECTORY, ROOT_EMPTY,
-                         ROOT_UNREADABLE})
+ROOT_OK = RootState.OK
+ROOT_MISSING = RootState.MISSING
+ROOT_NOT_A_DIRECTORY = RootState.NOT_A_DIRECTORY
+ROOT_EMPTY = RootState.EMPTY
+ROOT_UNREADABLE = RootState.UNREADABLE
+ROOT_STATES = frozenset(RootState)
 
 _FORCE_HINT = "run again with --force if that is intended"
 _NO_DIGESTS: Mapping[str, str] = {}
@@ -112,8 +112,8 @@ def _files(n: int) -> str:
     return f"{n} file" if n == 1 else f"{n} files"
 
 
-def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
-                 remote: RemoteView, *, local_root_state: str, remote_listed_count: int,
+def check_safety(plan: Plan, base: Mapping[str, BaseEntry], remote: RemoteView, *,
+                 local_root_state: str, remote_listed_count: int,
                  container_running: bool, force: bool,
                  digests: Mapping[str, str] = _NO_DIGESTS,
                  max_delete_fraction: float = 0.5,
@@ -129,8 +129,6 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
     ``windows``: what earlier cycles of each deletion window did (see the module doc).
     ``tracked``: (files, files with a remote object) the index tracks, when ``base`` holds
     only the paths a targeted cycle covers; else counted from ``base``.
-    ``local`` is the scan the plan came from; the rails read what the plan's actions
-    expect instead, so it is accepted for a stable signature only.
     """
     if local_root_state not in ROOT_STATES:
         raise InvariantViolation(f"unknown local root state {local_root_state!r}")
@@ -149,7 +147,8 @@ def check_safety(plan: Plan, base: Mapping[str, BaseEntry], local: Mapping[str, 
         return None
     if local_root_state != ROOT_OK and tracked_local >= 2:
         what = {ROOT_MISSING: "is missing", ROOT_NOT_A_DIRECTORY: "is not a directory",
-                ROOT_EMPTY: "is empty", ROOT_UNREADABLE: "cannot be read"}[local_root_state]
+                ROOT_EMPTY: "is empty", ROOT_UNREADABLE: "cannot be read"}[
+                    RootState(local_root_state)]
         return Halt(LOCAL_ROOT_GONE,
                     f"the local folder {what} while the index tracks {tracked_local} files "
                     f"there; if a disk is not mounted, mount it; if the files were removed on "

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from containersync.errors import UnsafePath
 from containersync.model.entry import UNHASHED, BaseEntry, LocalFile, Problem
+from containersync.model.kinds import RootState
 from containersync.model.paths import check_component, is_under, nfc_match, normalize_relpath
 from containersync.scan.digest import CHUNK, sha256_fd
 from containersync.scan.ignore import TEMP_PREFIX, IgnoreRules, Verdict
@@ -43,7 +44,7 @@ class ScanResult:
     problems: list[Problem]
     hashed: int
     held_back: list[str]  # paths left out by a secret default; folders end with "/"
-    root_state: str  # "ok", "missing", "not-a-directory", "unreadable"
+    root_state: RootState
     scope: tuple[str, ...] | None = None  # None: the whole tree was scanned
     incomplete: set[str] = field(default_factory=set)  # state unknown at/below these
     #: our temporary files met by the walk (relative paths): leftovers of downloads
@@ -57,7 +58,7 @@ class ScanResult:
     def covers(self, rel: str) -> bool:
         """True if ``rel`` missing from ``files`` means no syncable file is there now
         (it may still be ignored: ask the rules)."""
-        if self.root_state != "ok":
+        if self.root_state != RootState.OK:
             return False
         if self._scope_set is not None and not is_under(rel, self._scope_set):
             return False
@@ -279,21 +280,21 @@ class _Scan:
             return None
 
 
-def _root_state(root: str) -> str:
+def _root_state(root: str) -> RootState:
     try:
         s = os.stat(root)
     except FileNotFoundError:
-        return "missing"
+        return RootState.MISSING
     except OSError:
-        return "unreadable"
+        return RootState.UNREADABLE
     if not st_mod.S_ISDIR(s.st_mode):
-        return "not-a-directory"
+        return RootState.NOT_A_DIRECTORY
     try:
         with os.scandir(root):
             pass
     except OSError:
-        return "unreadable"
-    return "ok"
+        return RootState.UNREADABLE
+    return RootState.OK
 
 
 def _scope(only: Iterable[str], problems: list[Problem]) -> tuple[str, ...]:
@@ -322,7 +323,7 @@ def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, Ba
     state = _root_state(root_s)
     problems: list[Problem] = []
     scope = None if only is None else _scope(only, problems)
-    if state != "ok":
+    if state != RootState.OK:
         return ScanResult({}, problems, 0, [], state, scope)
     fold = detect_case_insensitive(root_s) if case_insensitive is None else case_insensitive
     run = _Scan(root_s, rules, base, fold, defer)
@@ -332,5 +333,5 @@ def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, Ba
     else:
         for rel in scope:
             run.target(rel)
-    return ScanResult(run.files, run.problems, run.hashed, run.held_back, "ok", scope,
+    return ScanResult(run.files, run.problems, run.hashed, run.held_back, RootState.OK, scope,
                       run.incomplete, run.temporaries, run.folders)

@@ -5,8 +5,8 @@ loop calls ``wait_due`` and gets batches of relative paths (``FULL_RESCAN`` = ``
 rescan everything). The clock is injected; ``wait_due`` sleeps exactly until the
 Coalescer's next deadline, or until ``wake()`` (used on shutdown and by timers).
 
-Invariants: every path handed to ``add`` is returned by exactly one ``take_due``/
-``wait_due``/``flush`` call (possibly folded into an ancestor or ``FULL_RESCAN``);
+Invariants: every path handed to ``add`` is returned by exactly one ``wait_due``/
+``flush`` call (possibly folded into an ancestor or ``FULL_RESCAN``);
 ``full_rescan_reasons`` lists the reasons received since the last full rescan was taken.
 """
 
@@ -55,10 +55,6 @@ class DirtyPaths:
         with self._cond:
             self._woken = True
             self._cond.notify_all()
-
-    def take_due(self) -> list[str]:
-        with self._cond:
-            return self._take_locked()
 
     def _take_locked(self) -> list[str]:
         due = self._coalescer.due(self._clock())

@@ -123,16 +123,24 @@ if HOOKS_OK:
         def watched_dirs(self) -> int:
             return len(self._active_callbacks_by_path)
 
-    class ReportingEmitter(InotifyEmitter):
-        """Builds a ``ReportingWatchGroup`` instead of watchdog's own."""
+    Route = tuple[InotifyReporter, Callable[[bytes], bool]]
 
-        def __init__(self, *args: Any, reporter: InotifyReporter,
-                     skip_dir: Callable[[bytes], bool], **kwargs: Any) -> None:
+    class ReportingEmitter(InotifyEmitter):
+        """Builds a ``ReportingWatchGroup`` instead of watchdog's own; its reporter and
+        skip test are the observer's, or (an observer shared by many roots) the ones
+        ``routes`` holds for the watched root."""
+
+        def __init__(self, *args: Any, reporter: InotifyReporter | None,
+                     skip_dir: Callable[[bytes], bool] | None,
+                     routes: dict[str, Route] | None = None, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._reporter = reporter
-            self._skip_dir = skip_dir
+            self._skip_dir = skip_dir or (lambda _path: False)
+            self._routes = routes
 
         def on_thread_start(self) -> None:
+            if self._routes is not None:
+                self._reporter, self._skip_dir = self._routes[str(self.watch.path)]
             self._inotify = ReportingWatchGroup(
                 self._inotify_fd,
                 os.fsencode(self.watch.path),
@@ -154,15 +162,21 @@ if HOOKS_OK:
         Raises ``OSError(EMFILE)`` when the inotify instance limit is reached.
         """
 
-        def __init__(self, *, reporter: InotifyReporter, skip_dir: Callable[[bytes], bool],
-                     timeout: float = 1.0) -> None:
+        def __init__(self, *, reporter: InotifyReporter | None = None,
+                     skip_dir: Callable[[bytes], bool] | None = None,
+                     routes: dict[str, Route] | None = None, timeout: float = 1.0) -> None:
             # Deliberately not InotifyObserver.__init__: it hard-codes the emitter class.
             self._inotify_fd = InotifyFD()
             self._inotify_fd.start()
             super(InotifyObserver, self).__init__(
                 ReportingEmitter, timeout=timeout, inotify_fd=self._inotify_fd,
-                reporter=reporter, skip_dir=skip_dir,
+                reporter=reporter, skip_dir=skip_dir, routes=routes,
             )
+
+        def watched_dirs_of(self, watch: Any) -> int:
+            """The directories one scheduled root has watches on."""
+            emitter = self._emitter_for_watch.get(watch)
+            return int(getattr(emitter, "watched_dirs", 0))
 
         @property
         def watched_dirs(self) -> int:

@@ -27,6 +27,10 @@ polling), ``"fell-back-to-polling"`` (events between the two observers may be lo
 
 Callbacks run on watchdog's threads; they must be quick and thread-safe (see
 ``watch.dirty.DirtyPaths``). ``stop()`` joins every thread this class started.
+
+With ``shared`` (``watch.shared.SharedInotify``, the daemon's), the root is scheduled on
+that one observer instead of a private one; a fallback to polling unschedules just this
+root.
 """
 
 from __future__ import annotations
@@ -35,8 +39,7 @@ import errno
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -48,13 +51,14 @@ from watchdog.events import (
     FileSystemEventHandler,
     FileSystemMovedEvent,
 )
-from watchdog.observers.api import BaseObserver
+from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from containersync.logs import get_logger
 from containersync.scan.ignore import TEMP_PREFIX
 from containersync.watch import inotify_hooks
-from containersync.watch.own_writes import ANY, Expected, OwnWrite, OwnWrites, own_write_block
+from containersync.watch.own_writes import Expected, OwnWrites
+from containersync.watch.shared import SharedInotify
 
 log = get_logger(__name__)
 
@@ -81,8 +85,11 @@ class LocalWatcher:
     def __init__(self, root: Path, on_dirty: Callable[[str], None],
                  on_full_rescan: Callable[[str], None], *, ignored: Ignored | None = None,
                  use_polling: bool = False, polling_interval: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 shared: SharedInotify | None = None) -> None:
         self.root = Path(os.path.abspath(root))
+        self._shared = shared
+        self._shared_watch: ObservedWatch | None = None
         self._root_str = str(self.root)
         self._on_dirty = on_dirty
         self._on_full_rescan = on_full_rescan
@@ -124,8 +131,11 @@ class LocalWatcher:
                 raise RuntimeError("LocalWatcher already started")
             self._started = True
             if not self._want_polling:
-                self._start_inotify()
-            if self._observer is None:
+                if self._shared is not None:
+                    self._start_shared(self._shared)
+                else:
+                    self._start_inotify()
+            if self._observer is None and self._shared_watch is None:
                 self._start_polling()
 
     def stop(self) -> None:
@@ -174,6 +184,22 @@ class LocalWatcher:
             observer.join()
         self._set_degraded(self._watch_limit_message())
 
+    def _start_shared(self, shared: SharedInotify) -> None:
+        try:
+            watch = shared.schedule(_Handler(self), self._root_str, self, self._skip_dir_bytes)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            self._watch_limit_hit = True
+        else:
+            self.watched_dirs = shared.watched_dirs(watch)
+            self.walked_dirs = self._count_dirs()
+            if not self._watch_limit_hit:
+                self._shared_watch, self._mode = watch, "inotify"
+                return
+            shared.unschedule(watch)
+        self._set_degraded(self._watch_limit_message())
+
     def _start_polling(self) -> None:
         observer = PollingObserver(timeout=self._polling_interval)
         observer.schedule(_Handler(self), self._root_str, recursive=True)
@@ -181,6 +207,9 @@ class LocalWatcher:
         self._observer, self._mode = observer, "polling"
 
     def _stop_observer(self) -> None:
+        watch, self._shared_watch = self._shared_watch, None
+        if watch is not None and self._shared is not None:
+            self._shared.unschedule(watch)
         observer, self._observer = self._observer, None
         if observer is not None:
             observer.stop()
@@ -208,15 +237,10 @@ class LocalWatcher:
 
     # -- own writes ----------------------------------------------------------------------
 
-    def expect_own_write(self, rel: str, until: float, *, expected: Expected = ANY) -> None:
-        """Drop events for ``rel`` until ``until`` (watcher clock) while it matches ``expected``."""
+    def expect_own_write(self, rel: str, until: float, expected: Expected) -> None:
+        """Drop events for ``rel`` until ``until`` (watcher clock) while it matches
+        ``expected``; see ``watch.own_writes`` for the rules."""
         self._own.expect(rel, until, expected)
-
-    @contextmanager
-    def own_write(self, rel: str, *, hold: float = 10.0) -> Iterator[OwnWrite]:
-        """Wrap one local write by the executor; see ``watch.own_writes`` for the rules."""
-        with own_write_block(self._own, self.root, rel, self._clock() + hold) as handle:
-            yield handle
 
     # -- inotify reporter (called on watchdog threads) -----------------------------------
 
@@ -242,7 +266,10 @@ class LocalWatcher:
             if not self._started or self._mode != "inotify":
                 return
             observer = self._observer
-            self.watched_dirs = getattr(observer, "watched_dirs", 0)
+            if self._shared_watch is not None and self._shared is not None:
+                self.watched_dirs = self._shared.watched_dirs(self._shared_watch)
+            else:
+                self.watched_dirs = getattr(observer, "watched_dirs", 0)
             self.walked_dirs = self._count_dirs()
             self._set_degraded(self._watch_limit_message())
             self._stop_observer()

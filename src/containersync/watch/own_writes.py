@@ -5,19 +5,20 @@ ignored by the watcher), fsyncs it and renames it over the target. That rename, 
 delete or move-to-trash done by the executor, would come back from the watcher as "dirty"
 and cause a pointless rescan (or worse, an upload of what was just downloaded).
 
-How suppression decides (chosen over suppression by time alone):
+How suppression decides (the only mechanism; there is no suppression by time alone):
 
 - An expectation names a relative path, a deadline on the watcher's clock, and what the
-  path should look like: a ``Fingerprint`` (inode, size, mtime_ns) for a file, ``ABSENT``
-  for a path we deleted, or ``ANY`` (time only).
+  path looks like once our write lands: a ``Fingerprint`` (inode, size, mtime_ns) for a
+  file, ``ABSENT`` for a path we delete or move to the trash.
 - An event for that path is dropped only while the path *still looks like what we wrote*
   (its ``lstat`` matches the fingerprint, or it is still absent) and the deadline has not
   passed. If the user changes the file right after our write, its size/mtime/inode no
-  longer match and the event counts, even though it arrived inside the window.
-- ``ANY`` suppresses by time alone: it is used only between the start of an ``own_write``
-  block and the moment the executor says what will land (or the block ends). Pass the
-  temp file to ``OwnWrite.landing`` *before* renaming it: rename keeps inode, size and
-  mtime, so the fingerprint is exact and is in place before any event can be produced.
+  longer match and the event counts, at once, even inside the window.
+- The executor declares the temporary file's fingerprint *before* renaming it over the
+  target (rename keeps inode, size and mtime), and ``ABSENT`` before it removes a path, so
+  the expectation is in place before any event of ours can be produced. Until then
+  nothing is suppressed: an event that comes before is reported (a spurious rescan at
+  worst, never a lost edit).
 - Expectations are not consumed by a match (one write yields several events: moved-to,
   close-write, attrib); they expire at their deadline and are pruned lazily.
 
@@ -29,8 +30,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -53,11 +53,10 @@ class Fingerprint:
 
 class _Special(Enum):
     ABSENT = "absent"
-    ANY = "any"
 
 
 ABSENT = _Special.ABSENT
-ANY = _Special.ANY
+#: what a path looks like once our write lands
 Expected = Fingerprint | _Special
 
 
@@ -79,27 +78,26 @@ class OwnWrites:
         self._clock = clock
         self._lock = threading.Lock()
         self._expected: dict[str, tuple[float, Expected]] = {}
+        self._next_expiry = float("inf")  # the earliest deadline: no pruning walk before it
 
-    def expect(self, rel: str, until: float, expected: Expected = ANY) -> None:
+    def expect(self, rel: str, until: float, expected: Expected) -> None:
         with self._lock:
             self._expected[rel] = (until, expected)
-
-    def forget(self, rel: str) -> None:
-        with self._lock:
-            self._expected.pop(rel, None)
+            self._next_expiry = min(self._next_expiry, until)
 
     def is_own(self, rel: str) -> bool:
         """True when an event for ``rel`` is explained by our own write."""
         now = self._clock()
         with self._lock:
-            for path in [p for p, (until, _) in self._expected.items() if until <= now]:
-                del self._expected[path]
+            if now >= self._next_expiry:  # one walk per deadline passed, not one per event
+                for path in [p for p, (until, _) in self._expected.items() if until <= now]:
+                    del self._expected[path]
+                self._next_expiry = min((u for u, _ in self._expected.values()),
+                                        default=float("inf"))
             entry = self._expected.get(rel)
         if entry is None:
             return False
         expected = entry[1]
-        if expected is ANY:
-            return True
         state = current_state(self._root / rel)
         if expected is ABSENT or state is ABSENT:
             return state is expected
@@ -111,36 +109,3 @@ class OwnWrites:
     def __len__(self) -> int:
         with self._lock:
             return len(self._expected)
-
-
-class OwnWrite:
-    """Handle given to the body of ``LocalWatcher.own_write``."""
-
-    def __init__(self, owner: OwnWrites, rel: str, until: float) -> None:
-        self._owner = owner
-        self.rel = rel
-        self.until = until
-        self.declared = False
-
-    def landing(self, source: Path) -> None:
-        """``source`` (the temp file, fsynced, mtime set) is about to be renamed onto ``rel``."""
-        self._owner.expect(self.rel, self.until, Fingerprint.of(source.lstat()))
-        self.declared = True
-
-    def removing(self) -> None:
-        """``rel`` is about to be deleted or moved away (e.g. to the trash)."""
-        self._owner.expect(self.rel, self.until, ABSENT)
-        self.declared = True
-
-
-@contextmanager
-def own_write_block(owner: OwnWrites, root: Path, rel: str, until: float) -> Iterator[OwnWrite]:
-    """Suppress by time while the block runs; afterwards by what the path looks like."""
-    owner.expect(rel, until, ANY)
-    handle = OwnWrite(owner, rel, until)
-    try:
-        yield handle
-    finally:
-        if not handle.declared:
-            # Weaker fallback: fingerprint whatever is there now.
-            owner.expect(rel, until, current_state(root / rel))

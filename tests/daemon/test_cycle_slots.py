@@ -1,0 +1,66 @@
+"""Many mappings in one daemon: their workers share a few cycle slots, so only that many
+act at once (each with its transfer threads and index writes), every mapping still gets
+through its first sync, and no mapping ever runs two steps at once.
+
+Real workers in this process against a served local backend (answers slowed with
+``delay_ms`` so cycles overlap), real folders, a real index and real watchdog; the
+sampling below only counts, it asserts no timing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from containersync.config import load_config
+from containersync.daemon.worker import MappingWorker
+from containersync.engine.session import open_session
+from containersync.localapi.embedded import RunningServer
+from support.backend import clear_faults, inject_fault
+
+KEY_ENV = "CONTAINERSYNC_TEST_KEY"
+MAPPINGS, FILES, SLOTS = 8, 4, 2
+
+
+def _config(tmp_path: Path, server: RunningServer) -> Path:
+    lines = ["[api]", f'base_url = "{server.base_url}"', f'api_key_env = "{KEY_ENV}"',
+             "[state]", f'dir = "{tmp_path / "state"}"', "[daemon]",
+             "pull_interval_seconds = 0.5"]
+    for i in range(MAPPINGS):
+        folder = tmp_path / f"m{i}"
+        folder.mkdir()
+        for n in range(FILES):
+            (folder / f"f{n}.txt").write_text(f"{i}-{n}\n")
+        lines += ["[[mappings]]", f'name = "m{i}"', f'local = "{folder}"']
+    config = tmp_path / "config.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def test_mappings_share_the_cycle_slots_and_each_has_one_writer(
+        tmp_path: Path, local_server: RunningServer) -> None:
+    cfg = load_config(_config(tmp_path, local_server)).config
+    inject_fault(local_server, when="pass", delay_ms=40, times=100_000)
+    session = open_session(cfg, {KEY_ENV: "sk-test-not-a-secret"})
+    slots = threading.BoundedSemaphore(SLOTS)
+    workers = [MappingWorker(session, m, cfg.daemon, slots=slots) for m in cfg.mappings]
+    most = 0
+    try:
+        for w in workers:
+            w.start()
+        while not all(w.first_attempt.is_set() for w in workers):
+            most = max(most, sum(w.acting for w in workers))
+            time.sleep(0.001)
+        assert 1 <= most <= SLOTS
+        assert not [w.name for w in workers if w.snapshot()["state"] == "crashed"]
+        for i in range(MAPPINGS):  # every mapping got its container and its first sync
+            [container] = [c for c in session.client.list_containers() if c.name == f"containersync-m{i}"]
+            files = list(session.client.list_files(container.id))
+            assert len([f for f in files if f.path.endswith(".txt")]) == FILES
+    finally:
+        clear_faults(local_server)
+        for w in workers:
+            w.request_stop()
+        assert all(w.join(30) for w in workers)
+        session.close()

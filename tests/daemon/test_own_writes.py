@@ -1,0 +1,155 @@
+"""The daemon's filter for its own local writes (``daemon/watching.MappingWatch``), driven by
+the real executor against the real local backend, with a real watchdog observer and the
+watch's injectable clock.
+
+The guarantee: an event is ours only while the path is in the state we wrote. A user's
+edit that lands right after our download is reported at once, while the cycle that
+downloaded is still running, never held back as our own write.
+
+No fixed sleeps: waits poll with a deadline; "not reported" is checked with a sentinel file
+written afterwards (inotify delivers events in order).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from containersync.api.client import ContainersClient
+from containersync.api.wire import ContainerSpec
+from containersync.daemon.watching import OWN_WRITE_HOLD_S, MappingWatch
+from containersync.execute.executor import Executor, Target
+from containersync.execute.outcome import Outcome
+from containersync.execute.trash import Trash
+from containersync.localapi.embedded import RunningServer
+from containersync.model.entry import LocalFile, RemoteFile
+from containersync.model.plan import Action, Download, TrashLocal
+from containersync.scan.digest import sha256_file
+from containersync.scan.ignore import IgnoreRules
+from containersync.watch.dirty import DirtyPaths
+
+DEADLINE = 10.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _wait(cond: Callable[[], bool], what: str) -> None:
+    end = time.monotonic() + DEADLINE
+    while not cond():
+        if time.monotonic() > end:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class World:
+    def __init__(self, root: Path, tmp: Path, client: ContainersClient, cid: str) -> None:
+        self.root, self.client, self.cid = root, client, cid
+        self.clock = Clock()
+        self.dirty = DirtyPaths(clock=self.clock)
+        rules = IgnoreRules.load(root)
+        self.watch = MappingWatch(root, lambda: rules, self.dirty, use_polling=False,
+                                  polling_interval=1.0, clock=self.clock)
+        self.executor = Executor(Target("m", root, cid, "/mnt/data", True), client,
+                                 Trash(tmp / "trash", 1), now=lambda: datetime.now(UTC),
+                                 concurrency=1, on_local_write=self.watch.on_local_write)
+        self._sentinels = 0
+
+    def run(self, *actions: Action) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        self.executor.run(list(actions), begin=lambda acts: [None] * len(acts),
+                          done=lambda finished: outcomes.extend(o for o, _ in finished))
+        return outcomes
+
+    def remote(self, name: str, data: bytes) -> RemoteFile:
+        src = self.root.parent / f"src-{name}"
+        src.write_bytes(data)
+        made = self.client.upload_file(self.cid, src, remote_path=f"/mnt/data/{name}")
+        return RemoteFile(made.id, name, made.path, made.created_at, "assistant", len(data))
+
+    def pending(self) -> list[str]:
+        return self.dirty.pending()
+
+    def settled(self) -> list[str]:
+        """What is pending once every event so far has been seen (a sentinel file's)."""
+        self._sentinels += 1
+        name = f"zz-sentinel-{self._sentinels}"
+        (self.root / name).write_text("s")
+        _wait(lambda: name in self.pending(), name)
+        return [p for p in self.pending() if not p.startswith("zz-sentinel")]
+
+
+@pytest.fixture
+def world(local_server: RunningServer, tmp_path: Path) -> Iterator[World]:
+    root = tmp_path / "root"
+    root.mkdir()
+    with ContainersClient.connect(local_server.base_url, None, max_retries=0) as client:  # type: ignore[attr-defined]
+        cid = client.create_container(ContainerSpec(name="own")).id
+        w = World(root, tmp_path, client, cid)
+        assert w.watch.start()
+        try:
+            yield w
+        finally:
+            w.watch.stop()
+
+
+def _local(root: Path, rel: str) -> LocalFile:
+    st = (root / rel).lstat()
+    return LocalFile(rel, st.st_size, st.st_mtime_ns, sha256_file(root / rel))
+
+
+def test_our_download_and_trash_are_not_reported(world: World) -> None:
+    (world.root / "old.txt").write_text("old")
+    assert world.settled() == ["old.txt"]  # the user's own create is reported
+    world.dirty.flush()
+    got = world.run(Download("new.txt", world.remote("new.txt", b"from the sandbox")),
+                    TrashLocal("old.txt", _local(world.root, "old.txt")))
+    assert [o.kind for o in got] == ["downloaded", "trashed-local"]
+    assert world.settled() == []
+
+
+def test_a_user_edit_right_after_our_download_is_reported_while_the_cycle_runs(
+        world: World) -> None:
+    """The cycle that downloaded has not ended (nothing settles the writes); the edit is
+    still reported at once: it changed what we wrote."""
+    got = world.run(Download("report.csv", world.remote("report.csv", b"a,b\n1,2\n")))
+    assert [o.kind for o in got] == ["downloaded"]
+    with (world.root / "report.csv").open("ab") as f:
+        f.write(b"3,4\n")
+    _wait(lambda: "report.csv" in world.pending(), "the user's edit")
+
+
+def test_a_user_file_made_where_we_trashed_one_is_reported(world: World) -> None:
+    (world.root / "gone.txt").write_text("tracked")
+    world.settled()
+    world.dirty.flush()
+    world.run(TrashLocal("gone.txt", _local(world.root, "gone.txt")))
+    assert world.settled() == []
+    (world.root / "gone.txt").write_text("the user's new file")
+    _wait(lambda: "gone.txt" in world.pending(), "the user's new file")
+
+
+def test_an_event_that_still_matches_our_write_counts_once_the_hold_has_passed(
+        world: World) -> None:
+    """The clock decides how long an unchanged file's events are ours: a touch that keeps
+    the file exactly as we wrote it is ours within the hold, and reported after it."""
+    if world.watch.mode != "inotify":  # polling compares stat results: it never sees a touch
+        pytest.skip(f"needs inotify; the watcher is {world.watch.mode} "
+                    f"({world.watch.degraded})")
+    world.run(Download("same.txt", world.remote("same.txt", b"x")))
+    st = (world.root / "same.txt").stat()
+    os.utime(world.root / "same.txt", ns=(st.st_atime_ns, st.st_mtime_ns))  # same state
+    assert world.settled() == []
+    world.clock.t += OWN_WRITE_HOLD_S + 1
+    os.utime(world.root / "same.txt", ns=(st.st_atime_ns, st.st_mtime_ns))
+    _wait(lambda: "same.txt" in world.pending(), "an event after the hold")

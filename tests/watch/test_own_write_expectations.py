@@ -1,0 +1,46 @@
+"""``OwnWrites`` decides on real files in a temp dir, with a clock the test moves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from containersync.watch.own_writes import ABSENT, Fingerprint, OwnWrites
+
+
+class Clock:
+    t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_ours_only_while_the_path_is_as_we_wrote_it_and_until_the_deadline(
+        tmp_path: Path) -> None:
+    clock = Clock()
+    own = OwnWrites(tmp_path, clock)
+    f = tmp_path / "a.txt"
+    f.write_text("ours")
+    own.expect("a.txt", 10.0, Fingerprint.of(f.lstat()))
+    own.expect("gone.txt", 10.0, ABSENT)
+    assert own.is_own("a.txt") and own.is_own("gone.txt")
+    assert not own.is_own("other.txt")  # nothing expected there
+    (tmp_path / "gone.txt").write_text("the user made it again")
+    assert not own.is_own("gone.txt")
+    f.write_text("the user's edit")
+    assert not own.is_own("a.txt")
+    f.unlink()
+    assert not own.is_own("a.txt")  # deleted by the user: not what we wrote
+
+
+def test_expired_expectations_are_dropped_once_per_deadline(tmp_path: Path) -> None:
+    clock = Clock()
+    own = OwnWrites(tmp_path, clock)
+    for i in range(100):
+        own.expect(f"f{i}", 10.0 + i, ABSENT)
+    assert len(own) == 100 and own.is_own("f0")
+    clock.t = 10.0
+    assert not own.is_own("f0") and len(own) == 99
+    clock.t = 59.5
+    assert own.is_own("f50") and len(own) == 50
+    clock.t = 1000.0
+    assert not own.is_own("f99") and len(own) == 0
