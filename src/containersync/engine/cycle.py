@@ -12,7 +12,7 @@ and writes nothing anywhere: no remote call that writes, no index write, no loca
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -52,7 +52,7 @@ from containersync.model.paths import is_under
 from containersync.model.plan import DeleteRemote, Plan, TrashLocal
 from containersync.plan.hash_later import hash_later
 from containersync.plan.protect import hold_back_pulls
-from containersync.plan.reconcile import reconcile
+from containersync.plan.reconcile import digest_wanted, reconcile
 from containersync.plan.remote_problems import screen_local
 from containersync.plan.remote_view import remote_view
 from containersync.plan.safety import DeletionTally, Halt, check_safety, tally
@@ -114,13 +114,17 @@ def run_cycle(
                               dry_run=opts.dry_run)
     report.note_rebuilt(rebuilt)
     base = rebuilt.base if rebuilt else _load_base(ctx, opts, attached, scoped=scoped)
-    index = _whole_index(ctx, base, remote) if not scoped else _scoped_index(ctx, opts, remote)
+    index = (_whole_index(ctx, base, remote, as_stored=rebuilt is None and not (
+        opts.dry_run and attached.new_generation)) if not scoped
+        else _scoped_index(ctx, opts, remote))
     if index.scope is not None:
         base, remote = index.scope.base, Listing(index.scope.objects, remote.fresh)
     view = remote_view(remote.objects, base, remote_root=ctx.settings.remote_root,
                        pull_sources=ctx.settings.pull_sources, own_ids=index.own(),
                        keep=_targeted(opts.only, remote), known=index.known(),
                        upload_paths=index.upload_paths())
+    # the view holds what planning needs of the listing; the raw objects can go
+    remote = Listing([], remote.fresh, remote.manifests)
     scanned = _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts,
                     defer=hash_later(view, base))
     _refuse_reserved(scanned)
@@ -133,7 +137,7 @@ def run_cycle(
                         links={p.path for p in scanned.problems if p.kind == "symlink"})
     known, view = _known_to_scan(base, view, scanned)
 
-    plan, digests = _reconcile(ctx, cid, known, scanned, view, index.digests(), now=now)
+    plan, digests = _reconcile(ctx, cid, known, scanned, view, index.digests, now=now)
     plan, report.held_back_pulls = hold_back_pulls(plan)  # .envrc, rule files, .git/: never
     opts.on_plan(plan)
     report.plan = plan
@@ -165,11 +169,14 @@ def run_cycle(
     problems += [o.problem for o in report.outcomes if o.problem is not None]
     # "converged" is checked, not assumed: an outcome left unknown is settled now
     report.settled += settle_open(ctx, cid, problems)
+    changed = bool(report.outcomes or rebuilt or attached.new_generation or report.settled)
     refreshed = manifest.refresh(
-        ctx, cid, remote.manifests, full_listing=opts.listing == "full",
-        changed=bool(report.outcomes or rebuilt or attached.new_generation),
+        ctx, cid, remote.manifests, full_listing=opts.listing == "full", changed=changed,
         new_bases=None if rebuilt or attached.new_generation
-        else [o.base for o in report.outcomes if o.base is not None])
+        else [o.base for o in report.outcomes if o.base is not None],
+        # the bases in hand are the index's when nothing changed them (a touched file's new
+        # stat does not move it): reading them all again held a second copy of the tree
+        bases=base if index.scope is None and not changed else None)
     problems += refreshed.problems
     report.sandbox_paths, report.manifest_path = refreshed.paths, refreshed.manifest
     finish(problems)
@@ -243,21 +250,40 @@ class IndexRows:
     own: Callable[[], Mapping[str, str]]
     known: Callable[[], frozenset[str]]
     upload_paths: Callable[[], Mapping[str, str]]
-    digests: Callable[[], Mapping[str, str]]
+    #: the known digests of some object ids (reconcile asks only for the paths not in sync)
+    digests: Callable[[Collection[str]], Mapping[str, str]]
     #: (bases, bases with a remote object), counted when asked
     tracked: Callable[[], tuple[int, int]]
     listed: int
     scope: Scope | None = None
 
 
-def _whole_index(ctx: MappingContext, base: Mapping[str, BaseEntry], remote: Listing
-                 ) -> IndexRows:
+def _whole_index(ctx: MappingContext, base: Mapping[str, BaseEntry], remote: Listing, *,
+                 as_stored: bool) -> IndexRows:
+    """``as_stored``: ``base`` is the index's bases as they are, so the upload paths a
+    base already names (one per synced file) need not be read: ``remote_view`` maps a
+    sandbox path by the base first and gets the same answer. (Own uploads are all read:
+    whether a base's object is our upload decides how its path's objects are ordered.)"""
     counts = (len(base), sum(1 for b in base.values() if b.remote_id is not None))
-    name = ctx.name
-    return IndexRows(lambda: ctx.index.own_uploads(name),
-                     lambda: frozenset(ctx.index.known_objects(name)),
-                     lambda: ctx.index.upload_paths(name), lambda: ctx.index.digests(name),
+    name, index = ctx.name, ctx.index
+    uploads = index.upload_paths_unnamed if as_stored else index.upload_paths
+    return IndexRows(lambda: _sharing(index.own_uploads(name), base),
+                     lambda: frozenset(index.known_objects(name)),
+                     lambda: uploads(name), lambda ids: index.scoped.digests_of(name, ids),
                      lambda: counts, listed=len(remote.objects))
+
+
+def _sharing(own: dict[str, str], base: Mapping[str, BaseEntry]) -> dict[str, str]:
+    """``own`` with the base's strings where a base names the upload (one per synced file):
+    the same values, without a second copy of each id and path held while planning."""
+    shared: dict[str, str] = {}
+    for fid, path in own.items():
+        b = base.get(path)
+        if b is not None and b.remote_id == fid:
+            shared[b.remote_id] = b.path
+        else:
+            shared[fid] = path
+    return shared
 
 
 def _scoped_index(ctx: MappingContext, opts: CycleOptions, remote: Listing) -> IndexRows:
@@ -265,7 +291,7 @@ def _scoped_index(ctx: MappingContext, opts: CycleOptions, remote: Listing) -> I
     scope = load_scope(ctx.index.scoped, ctx.name, opts.only or (), remote.fresh,
                        remote_root=s.remote_root, pull_sources=s.pull_sources)
     return IndexRows(lambda: scope.own, lambda: scope.known, lambda: scope.upload_paths,
-                     lambda: scope.digests,
+                     lambda _ids: scope.digests,
                      lambda: ctx.index.scoped.base_counts(ctx.name), scope.listed, scope)
 
 
@@ -309,12 +335,14 @@ def _scan(ctx: MappingContext, base: Mapping[str, BaseEntry], only: Sequence[str
 
 def _known_to_scan(
     base: Mapping[str, BaseEntry], view: RemoteView, scanned: ScanResult
-) -> tuple[dict[str, BaseEntry], RemoteView]:
+) -> tuple[Mapping[str, BaseEntry], RemoteView]:
     """Only paths whose local state the scan knows take part: a targeted scan, or a folder
     that could not be read, must not look like deletions."""
     def known(p: str) -> bool:
         return p in scanned.files or scanned.covers(p)
 
+    if scanned.root_state == "ok" and scanned.scope is None and not scanned.incomplete:
+        return base, view  # the whole tree was scanned: every path is known (no copy)
     scoped = {p: b for p, b in base.items() if known(p)}
     if scanned.scope is not None or scanned.incomplete:
         view = replace(view, files={p: r for p, r in view.files.items() if known(p)})
@@ -323,14 +351,18 @@ def _known_to_scan(
 
 def _reconcile(
     ctx: MappingContext, cid: str | None, base: Mapping[str, BaseEntry], scanned: ScanResult,
-    view: RemoteView, known_digests: Mapping[str, str], *, now: Callable[[], datetime],
+    view: RemoteView, known_digests: Callable[[Collection[str]], Mapping[str, str]], *,
+    now: Callable[[], datetime],
 ) -> tuple[Plan, dict[str, str]]:
     """Plan; when both sides changed a path and the remote content is unknown, hash the
-    remote object and plan again."""
+    remote object and plan again. Digests are read for the paths not in sync only."""
     s = ctx.settings
-    digests = dict(known_digests)
-    # garbage paths too: our old upload of a path that became ignored is never deleted
-    paths = {*view.files, *(g.path for g in view.garbage)}
+    wanted = digest_wanted(base, scanned.files, view)
+    digests = dict(known_digests(wanted)) if wanted else {}
+    # garbage paths too: our old upload of a path that became ignored is never deleted; a
+    # path the scan described passed the same rules there
+    paths = {*(p for p in view.files if p not in scanned.files),
+             *(g.path for g in view.garbage)}
     ignored = frozenset(p for p in paths if ctx.rules.ignored(p))
 
     def plan() -> Plan:

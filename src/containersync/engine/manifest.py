@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import io
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +55,8 @@ class Refreshed:
 
 def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
             full_listing: bool, changed: bool = True,
-            new_bases: Sequence[BaseEntry] | None = None) -> Refreshed:
+            new_bases: Sequence[BaseEntry] | None = None,
+            bases: Mapping[str, BaseEntry] | None = None) -> Refreshed:
     """Make the container's manifest say what the index says the container holds.
 
     ``listed``: the manifest objects the cycle's listing showed. Writes nothing when the
@@ -64,7 +65,8 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
     (or attached, or rebuilt); a targeted cycle that did not returns at once, with no
     ``paths``. A failure is a problem of the run,
     never a reason to fail the files' sync; it is tried again at the next cycle. A
-    pull-only mapping writes nothing to the container: its manifest stays as it was."""
+    pull-only mapping writes nothing to the container: its manifest stays as it was.
+    ``bases``: every base as the index holds it, when the caller has them in hand."""
     s = ctx.settings
     row = ctx.index.manifest(ctx.name)
     if not (full_listing or changed or [o for o in listed if row is None
@@ -77,7 +79,7 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
         # no manifest is kept (the server keeps the folder tree) and nothing this targeted
         # cycle recorded changes that: reading every base would cost the size of the tree
         return Refreshed({}, None)
-    paths = m.sandbox_paths(ctx.index.bases(ctx.name))
+    paths = m.sandbox_paths(ctx.index.bases(ctx.name) if bases is None else bases)
     # what code in the sandbox wrote at the manifest's name is not ours to delete (it is
     # never pulled either): only uploads, ours or left by a crash of ours, are replaced
     listed = [o for o in listed if o.source == "user" or (row and o.file_id == row.file_id)]

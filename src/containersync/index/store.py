@@ -233,11 +233,24 @@ class Index:
         rows = self._conn.execute(
             "SELECT path, size, mtime_ns, sha256, remote_id, remote_path, remote_created_at,"
             " source FROM bases WHERE mapping = ?", (name,))
-        return {r[0]: BaseEntry(*r) for r in rows}
+        # one string per source ("user", "assistant"), not one per file
+        sources: dict[str, str] = {}
+        return {r[0]: BaseEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+                                r[7] if r[7] is None else sources.setdefault(r[7], r[7]))
+                for r in rows}
 
     def own_uploads(self, name: str) -> dict[str, str]:
         rows = self._conn.execute(
             "SELECT file_id, path FROM own_uploads WHERE mapping = ?", (name,))
+        return {r[0]: r[1] for r in rows}
+
+    def upload_paths_unnamed(self, name: str) -> dict[str, str]:
+        """``upload_paths`` without the sandbox paths a base names (its ``remote_path``):
+        ``remote_view`` maps those by the base first."""
+        rows = self._conn.execute(
+            "SELECT u.remote_path, u.path FROM upload_paths u WHERE u.mapping = ? AND NOT"
+            " EXISTS (SELECT 1 FROM bases b WHERE b.mapping = u.mapping"
+            " AND b.remote_path = u.remote_path)", (name,))
         return {r[0]: r[1] for r in rows}
 
     def digests(self, name: str) -> dict[str, str]:

@@ -56,7 +56,11 @@ def sandbox_paths(bases: Mapping[str, BaseEntry]) -> dict[str, str]:
 
 def needed(paths: Mapping[str, str], remote_root: str) -> bool:
     """True when the sandbox tree is not the folder tree (some path was server-chosen)."""
-    return any(sandbox != local_to_remote(rel, remote_root) for rel, sandbox in paths.items())
+    # the plain spelling first: a base's path is already a clean relative path, so this
+    # is local_to_remote's answer without validating 100,000 paths again
+    prefix = local_to_remote("x", remote_root)[:-1]
+    return any(sandbox != prefix + rel and sandbox != local_to_remote(rel, remote_root)
+               for rel, sandbox in paths.items())
 
 
 def render(paths: Mapping[str, str], remote_root: str) -> bytes:

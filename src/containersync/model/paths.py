@@ -148,7 +148,8 @@ def conflict_copy_name(rel: str, when: datetime, n: int = 0) -> str:
 
 def is_conflict_copy(rel: str) -> bool:
     """True if the last segment of ``rel`` carries a conflict-copy marker."""
-    return _CONFLICT_RE.search(rel.rpartition("/")[2]) is not None
+    name = rel.rpartition("/")[2]
+    return CONFLICT_MARK in name and _CONFLICT_RE.search(name) is not None
 
 
 def conflict_copies_of(rel: str, names: Iterable[str]) -> list[str]:

@@ -74,6 +74,9 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
         b = base.get(path)
         lf = local.get(path)
         rf = remote.files.get(path)
+        if in_sync(path, b, lf, rf, remote):
+            decided.add(path)  # what ``decide`` says in every mode, without building it
+            continue
         local_state = classify_local(b, lf)
         if path in remote.ambiguous and local_state is Local.UNCHANGED:
             # a same-second rival may be newer than our upload: compare it, do not assume
@@ -125,6 +128,28 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
                 problems=tuple(remote.problems),
                 needs_digest=tuple(sorted(waiting, key=lambda f: f.path)),
                 decided=frozenset(decided))
+
+
+def in_sync(path: str, b: BaseEntry | None, lf: LocalFile | None, rf: RemoteFile | None,
+            remote: RemoteView) -> bool:
+    """True when neither side changed since the base: the local file holds the base's
+    content and the current object is the base's, with no same-second rival and no doubt
+    about its order. Such a path needs nothing in any mode (and no digest): most paths of
+    a large tree, in most cycles. ``tests/plan/test_in_sync.py`` checks it against
+    ``decide``."""
+    return (b is not None and lf is not None and rf is not None
+            and rf.file_id == b.remote_id and lf.sha256 == b.sha256
+            and path not in remote.tied and path not in remote.ambiguous)
+
+
+def digest_wanted(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
+                  remote: RemoteView) -> set[str]:
+    """The ids of the objects whose known digest ``reconcile`` may ask for: each current
+    object at a path that is not ``in_sync``, and every same-second rival."""
+    ids = {rf.file_id for path, rf in remote.files.items()
+           if not in_sync(path, base.get(path), local.get(path), rf, remote)}
+    ids.update(f.file_id for rivals in remote.tied.values() for f in rivals)
+    return ids
 
 
 def _rivals(remote: RemoteView, path: str, rf: RemoteFile | None, mode: Mode,

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import bisect
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
@@ -53,6 +53,13 @@ REMOTE_NOTICE_KINDS = frozenset({NAME_COLLISION, CONFLICT_COPY_NAME, FILE_UNDER_
 def _ancestors(path: str) -> list[str]:
     parts = path.split("/")
     return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _folders(paths: Iterable[str]) -> set[str]:
+    """Every folder above any of ``paths``."""
+    parents = {p.rpartition("/")[0] for p in paths}
+    parents.discard("")
+    return {a for parent in parents for a in (*_ancestors(parent), parent)}
 
 
 def _without(view: RemoteView, dropped: Mapping[str, RemoteFile],
@@ -82,6 +89,9 @@ def screen_listing(view: RemoteView, *, pull_sources: AbstractSet[str],
     twins: dict[str, list[RemoteFile]] = {}
     for other in view.foreign:
         twins.setdefault(other.path, []).append(other)
+    # only a path that is also a folder of the listing can be "a file above" another: found
+    # from the (few) distinct parent folders, not from every path's ancestors
+    under_files = view.files.keys() & _folders(view.files)
     for path, rf in view.files.items():
         spelled = [o for o in twins.get(path, ())
                    if o.source in pull_sources and o.remote_path != rf.remote_path
@@ -100,7 +110,8 @@ def screen_listing(view: RemoteView, *, pull_sources: AbstractSet[str],
                                     "copy, which is never synced: rename it in the sandbox to "
                                     "pull it"))
             continue
-        above = next((a for a in _ancestors(path) if a in view.files), None)
+        above = next((a for a in _ancestors(path) if a in under_files),
+                     None) if under_files else None
         if above is not None and rf.file_id not in ours:
             dropped[path] = rf
             problems.append(Problem(path, FILE_UNDER_FILE,

@@ -68,7 +68,7 @@ Also:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 
 from containersync.errors import UnsafePath
@@ -82,6 +82,17 @@ UNSAFE_REMOTE_PATH = "unsafe-remote-path"
 def _as_file(obj: RemoteObject, path: str) -> RemoteFile:
     return RemoteFile(file_id=obj.file_id, path=path, remote_path=obj.remote_path,
                       created_at=obj.created_at, source=obj.source, bytes=obj.bytes)
+
+
+def _tracked_file(obj: RemoteObject, b: BaseEntry | None) -> RemoteFile | None:
+    """The object the base at its path records, built from the base's own values (equal
+    to the listing's): once the raw listing is dropped, a synced file's strings are held
+    once, by its base."""
+    if (b is None or b.remote_id != obj.file_id or b.remote_path != obj.remote_path
+            or b.remote_created_at != obj.created_at or b.source != obj.source):
+        return None
+    return RemoteFile(file_id=b.remote_id, path=b.path, remote_path=b.remote_path,
+                      created_at=b.remote_created_at, source=b.source, bytes=obj.bytes)
 
 
 def _local_path(obj: RemoteObject, by_remote_id: Mapping[str, str], own: Mapping[str, str],
@@ -112,25 +123,32 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
             by_remote_path.setdefault(b.remote_path, b.path)
 
     listed = list(objects)
-    for o in sorted(listed, key=lambda o: o.file_id):
+    # a sandbox path a base already names keeps that base's path whatever comes after
+    # (setdefault): only the others need the objects' anchors, in a stable order
+    for o in sorted((o for o in listed if o.remote_path not in by_remote_path),
+                    key=lambda o: o.file_id):
         anchor = by_remote_id.get(o.file_id) or own.get(o.file_id)
         if anchor is not None:
             by_remote_path.setdefault(o.remote_path, anchor)
     for remote_path, anchor in sorted((upload_paths or {}).items()):
         by_remote_path.setdefault(remote_path, anchor)
-    candidates: dict[str, list[tuple[RemoteFile, bool]]] = {}
+    # per path, in listing order: its one object, or (in ``several``) its objects
+    candidates: dict[str, tuple[RemoteFile, bool]] = {}
+    several: dict[str, list[tuple[RemoteFile, bool]]] = {}
     foreign: list[RemoteFile] = []
     problems: list[Problem] = []
 
-    mapped: list[tuple[RemoteObject, str | UnsafePath]] = []
-    for obj in listed:
-        try:
-            mapped.append((obj, _local_path(obj, by_remote_id, own, by_remote_path,
-                                            remote_root)))
-        except UnsafePath as unsafe:
-            mapped.append((obj, unsafe))
+    def mapping() -> Iterator[tuple[RemoteObject, str | UnsafePath]]:
+        for obj in listed:
+            try:
+                yield obj, _local_path(obj, by_remote_id, own, by_remote_path, remote_root)
+            except UnsafePath as unsafe:
+                yield obj, unsafe
+
     # keep= picks paths, never single objects: every object at a kept path is in the view,
-    # so its older objects are decided on (seen) with the newest, never left unseen
+    # so its older objects are decided on (seen) with the newest, never left unseen; a
+    # whole view maps each object as it goes (no list of the whole listing)
+    mapped = mapping() if keep is None else list(mapping())
     kept = None if keep is None else {
         path for obj, path in mapped if isinstance(path, str) and keep(obj, path)}
 
@@ -154,15 +172,27 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
         if not pulled:
             foreign.append(_as_file(obj, path))
             continue
-        candidates.setdefault(path, []).append((_as_file(obj, path), ours))
+        entry = (_tracked_file(obj, base.get(path)) or _as_file(obj, path), ours)
+        if path in several:
+            several[path].append(entry)
+        elif path in candidates:
+            several[path] = [candidates.pop(path), entry]
+        else:
+            candidates[path] = entry  # most paths hold one object: no list for them
 
     files: dict[str, RemoteFile] = {}
     garbage: list[RemoteFile] = []
     ambiguous: set[str] = set()
     seen: dict[str, tuple[str, ...]] = {}
     tied: dict[str, tuple[RemoteFile, ...]] = {}
-    for path in sorted(candidates):
-        group = candidates[path]
+    for path in sorted({*candidates, *several}):
+        one = candidates.get(path)
+        if one is not None and one[1]:
+            at = base.get(path)
+            if at is not None and at.remote_id == one[0].file_id:
+                files[path] = one[0]  # the base's own upload, alone: what _current says
+                continue
+        group = [one] if one is not None else several[path]
         current, unclear, rivals = _current(group, base.get(path), own, known)
         if current is not None:
             files[path] = current

@@ -142,7 +142,9 @@ class _Scan:
                             continue  # deleted since listed: absent is the truth
                         b = base_get(rel)
                         if b is not None and b.size == s.st_size and b.mtime_ns == s.st_mtime_ns:
-                            self.files[rel] = LocalFile(rel, s.st_size, s.st_mtime_ns, b.sha256)
+                            # the base's own strings and ints: an unchanged file costs one
+                            # small object, not a second copy of its path and digest
+                            self.files[b.path] = LocalFile(b.path, b.size, b.mtime_ns, b.sha256)
                         else:
                             self.hash_file(entry.path, rel, nofollow=True)
                     elif verdict is Verdict.SECRET:

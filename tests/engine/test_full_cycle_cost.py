@@ -1,0 +1,104 @@
+"""A full cycle over a synced tree that changed nowhere (the no-op ``sync``, the daemon's
+first and periodic cycles) reads each whole index table it needs once, holds one copy of
+the tree at a time, and keeps nothing per path once it returns (issue 9).
+
+Counted, not timed: index rows handed to Python (SQLite's ``row_factory`` hook) and
+``tracemalloc``'s peak and current figures, divided by the number of files.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from test_cycle_cost import Rows
+
+from containersync.config import parse_config
+from containersync.engine.context import MappingContext
+from containersync.engine.cycle import CycleOptions, run_cycle
+from containersync.engine.session import open_session
+from containersync.localapi.embedded import RunningServer, start_server
+
+FILES = 5000
+#: traced bytes per file held while the plan is made (``on_plan``): the base, the view,
+#: the scan and the plan's bookkeeping (1.36 KiB before issue 9's full-cycle work, 0.84
+#: after: the raw listing is gone, the view and the scan share the base's strings)
+HELD_PER_FILE = 950
+#: traced bytes a no-op full cycle may reach at its peak, per file: the full listing's
+#: stage (pages, the cached objects, their positions) is the peak now, about 1.95 KiB
+PEAK_PER_FILE = 2200
+#: traced bytes per file still held once the cycle returned (the report and the index
+#: connection's caches are all that stays)
+KEPT_PER_FILE = 64
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory,
+           module_server: RunningServer) -> Iterator[MappingContext]:
+    """A tree of ``FILES`` files in folders of 100, pushed, then listed by a second cycle
+    (uploads enter the cache of the listing when a listing returns them)."""
+    tmp = tmp_path_factory.mktemp("full-cycle")
+    root = tmp / "work"
+    for i in range(FILES):
+        f = root / f"d{i // 100:02d}" / f"f{i:05d}.txt"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(f"file {i}\n")
+    text = (f'[api]\nbase_url = "{module_server.base_url}"\napi_key_env = "CS_TEST_KEY"\n'
+            f'[state]\ndir = "{tmp / "state"}"\n'
+            f'[[mappings]]\nname = "m"\nlocal = "{root}"\n')
+    cfg = parse_config(text, file=Path(tmp / "c.toml"), env={})
+    session = open_session(cfg, env={"CS_TEST_KEY": "sk-test"})
+    try:
+        ctx = session.context(cfg.mappings[0], session.open_index())
+        assert run_cycle(ctx, CycleOptions(), now=now).counts == {"uploaded": FILES}
+        assert run_cycle(ctx, CycleOptions(), now=now).counts == {}
+        yield ctx
+    finally:
+        session.close()
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with start_server(tmp_path_factory.mktemp("backend")) as server:
+        yield server
+
+
+def test_a_no_op_full_cycle_reads_each_whole_table_once(synced: MappingContext) -> None:
+    """The bases, the cache of the listing, its positions and our uploads: a row per file
+    each. Not the bases a second time (the manifest), not every digest (only the paths
+    not in sync need one), not the upload paths the bases already name (7 rows per file
+    before)."""
+    with Rows(synced) as rows:
+        report = run_cycle(synced, CycleOptions(), now=now)
+    assert report.counts == {} and report.hashed == 0
+    assert rows.count <= 4 * FILES + 100, rows.count / FILES
+
+
+def test_a_no_op_full_cycle_holds_one_copy_of_the_tree(synced: MappingContext) -> None:
+    """While it plans (the base, the view, the scan and the plan all alive) a cycle holds
+    about one copy of the tree; once it returned, nothing per path."""
+    planning: list[int] = []
+    opts = CycleOptions(
+        on_plan=lambda _plan: planning.append(tracemalloc.get_traced_memory()[0]))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        report = run_cycle(synced, opts, now=now)
+        peak = tracemalloc.get_traced_memory()[1]
+        del report
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert (planning[0] - before) / FILES <= HELD_PER_FILE, (planning[0] - before) / FILES
+    assert (peak - before) / FILES <= PEAK_PER_FILE, (peak - before) / FILES
+    assert (kept - before) / FILES <= KEPT_PER_FILE, (kept - before) / FILES
