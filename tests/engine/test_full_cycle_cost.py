@@ -29,8 +29,10 @@ FILES = 5000
 #: after: the raw listing is gone, the view and the scan share the base's strings)
 HELD_PER_FILE = 950
 #: traced bytes a no-op full cycle may reach at its peak, per file: the full listing's
-#: stage (pages, the cached objects, their positions) is the peak now, about 1.95 KiB
-PEAK_PER_FILE = 2200
+#: stage (the listed objects, the cached ones, their positions) is the peak, about 1.2 KiB
+#: now that each wire object becomes an engine value as its page arrives (1.95 KiB when
+#: the whole listing was held as wire objects first)
+PEAK_PER_FILE = 1400
 #: traced bytes per file still held once the cycle returned (the report and the index
 #: connection's caches are all that stays)
 KEPT_PER_FILE = 64

@@ -38,15 +38,27 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from containersync.api.client import cursor_gone
-from containersync.api.wire import ContainerFile
 from containersync.errors import RemoteError
+
+
+class Listed(Protocol):
+    """What a listing yields: anything with the object's id (the wire's ``ContainerFile``,
+    or the engine's ``RemoteObject``, made as each page arrives so whole pages of wire
+    objects are never held at once)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+L = TypeVar("L", bound=Listed)
 
 #: a walk of the listing, oldest first, after an id (None: from the start); with
 #: ``newest_first`` the same walk from the other end (the server's desc order, the reverse
 #: of its asc order, as ``engine.remote.list_new`` also takes it)
-Files = Callable[..., Iterator[ContainerFile]]
+Files = Callable[..., Iterator[L]]
 
 #: objects per page of a walk (the client's default page size)
 PAGE = 100
@@ -56,12 +68,12 @@ MIN_SEGMENT = 400
 
 
 @dataclass(frozen=True)
-class Segment:
+class Segment(Generic[L]):
     """One walk: its items, and where it ended: ``end`` is the index of the cursor it
     closed on, ``len(cursors)`` for the end of the listing. ``usable`` is false when its
     start was refused or its answer contradicted the known order."""
 
-    items: list[ContainerFile]
+    items: list[L]
     end: int
     usable: bool = True
 
@@ -85,13 +97,13 @@ def pick_cursors(positions: Mapping[str, int], *, workers: int,
     return [ids[len(ids) * j // count] for j in range(1, count)] if count > 1 else []
 
 
-def walk(files: Files, start: str | None, cursors: Sequence[str], end: int,
-         positions: Mapping[str, int]) -> Segment:
+def walk(files: Files[L], start: str | None, cursors: Sequence[str], end: int,
+         positions: Mapping[str, int]) -> Segment[L]:
     """Walk after ``start`` until the item ``cursors[end]`` (included), absorbing the
     ranges of cursors found gone; to the end of the listing when ``end`` is past the last
     cursor. Not usable when the start is refused or the answer holds an object placed at
     or before it (a walk from the start is always usable)."""
-    items: list[ContainerFile] = []
+    items: list[L] = []
     floor = positions.get(start) if start is not None else None
     listed = files(start)
     try:
@@ -113,9 +125,9 @@ def walk(files: Files, start: str | None, cursors: Sequence[str], end: int,
     return Segment(items, len(cursors))
 
 
-def list_segmented(files: Files, positions: Mapping[str, int], *, workers: int,
+def list_segmented(files: Files[L], positions: Mapping[str, int], *, workers: int,
                    min_segment: int = MIN_SEGMENT, page_size: int = PAGE,
-                   stats: Stats | None = None) -> list[ContainerFile]:
+                   stats: Stats | None = None) -> list[L]:
     """Every object of the listing, oldest first, as one walk would return them (with too
     few known positions for cursors: from both ends at once, ``_both_ends``;
     ``page_size``: the walk's)."""
@@ -130,7 +142,7 @@ def list_segmented(files: Files, positions: Mapping[str, int], *, workers: int,
         futures = [pool.submit(walk, files, start, cursors, j, positions)
                    for j, start in enumerate(starts)]
         segments = [future.result() for future in futures]
-    result: list[ContainerFile] = []
+    result: list[L] = []
     j = 0
     while True:
         segment = segments[j]
@@ -144,8 +156,8 @@ def list_segmented(files: Files, positions: Mapping[str, int], *, workers: int,
         j = segment.end + 1
 
 
-def _resume(files: Files, result: list[ContainerFile], cursors: Sequence[str], end: int,
-            positions: Mapping[str, int]) -> Segment:
+def _resume(files: Files[L], result: list[L], cursors: Sequence[str], end: int,
+            positions: Mapping[str, int]) -> Segment[L]:
     """A walk of its own for segment ``end``, after the latest object of ``result`` the
     server accepts as a cursor (``result`` is cut back to it), or from the start."""
     back = len(result) - 1
@@ -161,7 +173,7 @@ def _resume(files: Files, result: list[ContainerFile], cursors: Sequence[str], e
     return walk(files, None, cursors, end, positions)
 
 
-def _both_ends(files: Files, stats: Stats, page: int) -> list[ContainerFile]:
+def _both_ends(files: Files[L], stats: Stats, page: int) -> list[L]:
     """A listing with no known positions (a cold one): oldest first from the start and,
     once the first page says there is more, newest first from the end at the same time,
     until the two walks meet. They meet on an object both hold: each walk records what it
@@ -170,7 +182,7 @@ def _both_ends(files: Files, stats: Stats, page: int) -> list[ContainerFile]:
     that object, then the newest-first walk reversed from it; a walk that never meets the
     other (everything the other saw was deleted first) runs to its end and is the result."""
     oldest = files(None)
-    first: list[ContainerFile] = []
+    first: list[L] = []
     for f in oldest:  # the first page: a small listing costs one request, as before
         first.append(f)
         if len(first) == page:
@@ -181,7 +193,7 @@ def _both_ends(files: Files, stats: Stats, page: int) -> list[ContainerFile]:
     lock = threading.Lock()
     seen: tuple[set[str], set[str]] = ({f.id for f in first}, set())
 
-    def walk_end(items: list[ContainerFile], listed: Iterator[ContainerFile], me: int) -> bool:
+    def walk_end(items: list[L], listed: Iterator[L], me: int) -> bool:
         """Walk until meeting the other walk; False when the end was reached first."""
         mine, theirs = seen[me], seen[1 - me]
         for f in listed:
@@ -192,7 +204,7 @@ def _both_ends(files: Files, stats: Stats, page: int) -> list[ContainerFile]:
                     return True
         return False
 
-    newest: list[ContainerFile] = []
+    newest: list[L] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="listing") as pool:
         back = pool.submit(walk_end, newest, files(None, newest_first=True), 1)
         ahead = walk_end(first, oldest, 0)

@@ -33,12 +33,13 @@ def list_full(ctx: MappingContext, container_id: str,
     walk of the listing would return them (``api.segmented``)."""
     known = ctx.index.listing_positions(ctx.name) if positions is None else positions
 
-    def files(after: str | None, newest_first: bool = False) -> Iterator[ContainerFile]:
-        return ctx.client.list_files(container_id, order="desc" if newest_first else "asc",
-                                     after=after)
+    def files(after: str | None, newest_first: bool = False) -> Iterator[RemoteObject]:
+        # each wire object becomes its small engine value as its page arrives: a listing
+        # of 100,000 never holds both forms of every object at once
+        return map(to_object, ctx.client.list_files(
+            container_id, order="desc" if newest_first else "asc", after=after))
 
-    listed = list_segmented(files, known, workers=ctx.settings.concurrency, stats=stats)
-    return [to_object(f) for f in listed]
+    return list_segmented(files, known, workers=ctx.settings.concurrency, stats=stats)
 
 
 #: objects per page of the newest-first listing a pull check reads

@@ -80,6 +80,11 @@ class RemoteObject:
     source: str
     bytes: int | None = None
 
+    @property
+    def id(self) -> str:
+        """The object's id under the wire's name, so a listing can yield these directly."""
+        return self.file_id
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
