@@ -42,9 +42,13 @@ def _status_text(run: DaemonRun) -> str:
 @pytest.mark.slow
 def test_status_counts_keepalive_time_and_the_budget_stops_it(
         tmp_path: Path, local_server: RunningServer, runs: list[DaemonRun]) -> None:
+    # keep-alives every 0.2 s are 300 requests a minute, and they are paid from the idle
+    # request budget before pulls (never held back): with the default 60 a minute no pull
+    # check would ever run, and this test waits for one
     run = DaemonRun(tmp_path, local_server, container={"memory_limit": "4g"}, daemon={
         "keepalive_interval_seconds": 0.2, "full_sync_interval_seconds": 3600,
-        "keepalive_idle_limit_seconds": 0, "keepalive_budget_hours_per_day": 0.25})
+        "keepalive_idle_limit_seconds": 0, "keepalive_budget_hours_per_day": 0.25,
+        "idle_requests_per_minute": 1200})
     (run.local / "a.txt").write_text("a")
     runs.append(run.start())
     cid = run.container_id()
