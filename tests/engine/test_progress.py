@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import pty
+import select
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,18 @@ def _terminal() -> tuple[Any, int]:
     return os.fdopen(slave, "w"), master
 
 
-def _read(master: int) -> str:
-    return os.read(master, 65536).decode()
+def _last_draw(master: int, expect: str, wait: float = 5.0) -> str:
+    """The last line drawn so far. A pty hands written bytes to its reader a moment later
+    (the kernel pushes them through a work queue), so one read right after a draw may hold
+    only an earlier one: read until the last draw holds ``expect`` or nothing more arrives
+    for ``wait`` seconds (the assertion then fails on what was drawn)."""
+    text = ""
+    while expect not in (last := text.rsplit("\r\x1b[2K", 1)[-1]):
+        ready, _, _ = select.select([master], [], [], wait)
+        if not ready:
+            return last
+        text += os.read(master, 65536).decode()
+    return last
 
 
 def test_the_live_line_shows_bytes_rate_and_time_left_mid_file() -> None:
@@ -67,14 +78,14 @@ def test_the_live_line_shows_bytes_rate_and_time_left_mid_file() -> None:
         progress.on_bytes(MIB)  # the first chunk starts the clock
         clock.t += 2.0
         progress.on_bytes(19 * MIB)  # 20 MiB in 2 s: 10 MiB/s, 60 MiB left: 6 s
-        line = _read(master).rsplit("\r\x1b[2K", 1)[-1]
+        line = _last_draw(master, "20.0/80.0 MiB")
         assert "0/2 files" in line and "20.0/80.0 MiB" in line, line
         assert "10.0 MiB/s" in line and "ETA 0:06" in line, line
         clock.t += 0.01
         progress.on_bytes(MIB)  # drawn at most ten times a second
         clock.t += 0.2
         progress.on_bytes(MIB)
-        assert "22.0/80.0 MiB" in _read(master).rsplit("\r\x1b[2K", 1)[-1]
+        assert "22.0/80.0 MiB" in _last_draw(master, "22.0/80.0 MiB")
     finally:
         stream.close()
         os.close(master)
