@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 
-from containersync.config import parse_config
 from containersync.daemon.cycles import new_remote_paths
 from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions, run_cycle
-from containersync.engine.session import open_session
 from containersync.localapi.embedded import RunningServer
 from support.backend import add_assistant_file
+from support.contexts import mapping_context
 
 
 def now() -> datetime:
@@ -31,15 +30,8 @@ def now() -> datetime:
 def ctx(tmp_path: Path, local_server: RunningServer) -> Iterator[MappingContext]:
     root = tmp_path / "work"
     root.mkdir()
-    text = (f'[api]\nbase_url = "{local_server.base_url}"\napi_key_env = "CS_TEST_KEY"\n'
-            f'[state]\ndir = "{tmp_path / "state"}"\n'
-            f'[[mappings]]\nname = "m"\nlocal = "{root}"\n')
-    cfg = parse_config(text, file=tmp_path / "c.toml", env={})
-    session = open_session(cfg, env={"CS_TEST_KEY": "sk-test"})
-    try:
-        yield session.context(cfg.mappings[0], session.open_index())
-    finally:
-        session.close()
+    with mapping_context(tmp_path, local_server.base_url, root) as ctx:
+        yield ctx
 
 
 class Rows:

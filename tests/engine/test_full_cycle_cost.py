@@ -12,16 +12,14 @@ import gc
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from test_cycle_cost import Rows
 
-from containersync.config import parse_config
 from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions, run_cycle
-from containersync.engine.session import open_session
 from containersync.localapi.embedded import RunningServer, start_server
+from support.contexts import mapping_context
 
 FILES = 5000
 #: traced bytes per file held while the plan is made (``on_plan``): the base, the view,
@@ -53,18 +51,10 @@ def synced(tmp_path_factory: pytest.TempPathFactory,
         f = root / f"d{i // 100:02d}" / f"f{i:05d}.txt"
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(f"file {i}\n")
-    text = (f'[api]\nbase_url = "{module_server.base_url}"\napi_key_env = "CS_TEST_KEY"\n'
-            f'[state]\ndir = "{tmp / "state"}"\n'
-            f'[[mappings]]\nname = "m"\nlocal = "{root}"\n')
-    cfg = parse_config(text, file=Path(tmp / "c.toml"), env={})
-    session = open_session(cfg, env={"CS_TEST_KEY": "sk-test"})
-    try:
-        ctx = session.context(cfg.mappings[0], session.open_index())
+    with mapping_context(tmp, module_server.base_url, root) as ctx:
         assert run_cycle(ctx, CycleOptions(), now=now).counts == {"uploaded": FILES}
         assert run_cycle(ctx, CycleOptions(), now=now).counts == {}
         yield ctx
-    finally:
-        session.close()
 
 
 @pytest.fixture(scope="module")

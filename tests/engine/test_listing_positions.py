@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from containersync.api.segmented import MIN_SEGMENT, Stats
-from containersync.config import parse_config
 from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions, run_cycle
 from containersync.engine.remote import list_full
-from containersync.engine.session import open_session
 from containersync.localapi.embedded import RunningServer
+from support.contexts import mapping_context
 
 FILES = 2 * MIN_SEGMENT + 50  # enough for two segments
 
@@ -40,16 +39,9 @@ def box(local_server: RunningServer) -> str:
 def ctx(tmp_path: Path, local_server: RunningServer, box: str) -> Iterator[MappingContext]:
     root = tmp_path / "work"
     root.mkdir()
-    text = (f'[api]\nbase_url = "{local_server.base_url}"\napi_key_env = "CS_TEST_KEY"\n'
-            f'[state]\ndir = "{tmp_path / "state"}"\n'
-            f'[[mappings]]\nname = "m"\nlocal = "{root}"\n'
-            f'[mappings.container]\nid = "{box}"\n')
-    cfg = parse_config(text, file=tmp_path / "c.toml", env={})
-    session = open_session(cfg, env={"CS_TEST_KEY": "sk-test"})
-    try:
-        yield session.context(cfg.mappings[0], session.open_index())
-    finally:
-        session.close()
+    with mapping_context(tmp_path, local_server.base_url, root,
+                         extra=f'[mappings.container]\nid = "{box}"\n') as ctx:
+        yield ctx
 
 
 def walk(ctx: MappingContext, cid: str) -> list[str]:

@@ -1,0 +1,28 @@
+"""One mapping's engine context over a real index and a real backend, for tests that drive
+``run_cycle`` or the listing functions directly (no CLI, no daemon)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from containersync.config import parse_config
+from containersync.engine.context import MappingContext
+from containersync.engine.session import open_session
+
+
+@contextmanager
+def mapping_context(tmp: Path, base_url: str, root: Path, *,
+                    extra: str = "") -> Iterator[MappingContext]:
+    """Mapping ``m`` of ``root`` with its state under ``tmp / "state"``; ``extra`` is TOML
+    appended to the mapping's table (e.g. a ``[mappings.container]`` id)."""
+    text = (f'[api]\nbase_url = "{base_url}"\napi_key_env = "CS_TEST_KEY"\n'
+            f'[state]\ndir = "{tmp / "state"}"\n'
+            f'[[mappings]]\nname = "m"\nlocal = "{root}"\n{extra}')
+    cfg = parse_config(text, file=tmp / "c.toml", env={})
+    session = open_session(cfg, env={"CS_TEST_KEY": "sk-test"})
+    try:
+        yield session.context(cfg.mappings[0], session.open_index())
+    finally:
+        session.close()
