@@ -60,7 +60,7 @@ def sync(folder: str | os.PathLike[str], *, container: str | None = None,
     index_file = Path(cfg.state.index_file)
     with session(cfg, api_key=api_key) as sess, index_for_run(index_file, dry_run=dry_run) as index:
         ctx = sess.context(m, index)
-        opts = CycleOptions(force=force, dry_run=dry_run)
+        opts = CycleOptions(force=force, dry_run=dry_run, scan_while_listing=True)
         if dry_run:  # reads only: safe beside a daemon or Mirror holding the lock
             report = sync_mapping(ctx, opts, now=_now)
         else:

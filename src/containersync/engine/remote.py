@@ -9,6 +9,7 @@ listing will.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -27,19 +28,66 @@ def to_object(f: ContainerFile) -> RemoteObject:
 
 def list_full(ctx: MappingContext, container_id: str,
               positions: Mapping[str, int] | None = None, *,
-              stats: Stats | None = None) -> list[RemoteObject]:
+              stats: Stats | None = None,
+              stop: threading.Event | None = None) -> list[RemoteObject]:
     """Every object, oldest first: in segments listed side by side from where the cached
     objects stood (``positions``, read from the index when not given), exactly as one
-    walk of the listing would return them (``api.segmented``)."""
+    walk of the listing would return them (``api.segmented``). ``stop``, once set, ends
+    every walk at its next object (``ListingStopped``)."""
     known = ctx.index.listing_positions(ctx.name) if positions is None else positions
 
     def files(after: str | None, newest_first: bool = False) -> Iterator[RemoteObject]:
         # each wire object becomes its small engine value as its page arrives: a listing
         # of 100,000 never holds both forms of every object at once
-        return map(to_object, ctx.client.list_files(
+        listed = map(to_object, ctx.client.list_files(
             container_id, order="desc" if newest_first else "asc", after=after))
+        return listed if stop is None else _until(stop, listed)
 
     return list_segmented(files, known, workers=ctx.settings.concurrency, stats=stats)
+
+
+class ListingStopped(Exception):
+    """A background listing was told to stop (its caller no longer wants it)."""
+
+
+def _until(stop: threading.Event, listed: Iterator[RemoteObject]) -> Iterator[RemoteObject]:
+    for obj in listed:
+        if stop.is_set():
+            raise ListingStopped
+        yield obj
+
+
+class PendingListing:
+    """A full listing run in a thread while the cycle loads its base and scans (the
+    listing waits on the server; the scan on the disk). ``objects()`` waits for it and
+    raises what the listing raised; ``close()`` stops it at its next object and waits.
+    The listing thread uses only the API client: the index is read here, before it
+    starts (``positions``), and written by the caller after ``objects()``."""
+
+    def __init__(self, ctx: MappingContext, container_id: str) -> None:
+        self.positions = ctx.index.listing_positions(ctx.name)
+        self._stop = threading.Event()
+        self._result: list[RemoteObject] = []
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._result = list_full(ctx, container_id, self.positions, stop=self._stop)
+            except BaseException as exc:  # handed to the caller by objects()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="listing-ahead", daemon=True)
+        self._thread.start()
+
+    def objects(self) -> list[RemoteObject]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 #: objects per page of the newest-first listing a pull check reads
@@ -95,18 +143,23 @@ class Listing:
     manifests: list[RemoteObject] = field(default_factory=list)
 
 
-def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run: bool) -> Listing:
+def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run: bool,
+            pending: PendingListing | None = None) -> Listing:
     """List the container and keep the index's cache of the listing up to date (not in a
     dry run). The cache keeps the manifest's objects too, so an incremental listing stops
-    at them instead of taking them for news."""
+    at them instead of taking them for news. ``pending``: the full listing, already under
+    way (used once: a second listing is a new one)."""
     from containersync.engine.manifest import split
 
     if cid is None:
         return Listing()
     if not incremental:
         cached = {o.file_id: o for o in ctx.index.remote_cache(ctx.name)}
-        positions = ctx.index.listing_positions(ctx.name)
-        objects = list_full(ctx, cid, positions)
+        if pending is not None:
+            positions, objects = pending.positions, pending.objects()
+        else:
+            positions = ctx.index.listing_positions(ctx.name)
+            objects = list_full(ctx, cid, positions)
         if not dry_run:
             store_full_listing(ctx, objects, cached, positions)
         fresh = [o for o in objects if o.file_id not in cached]
