@@ -10,7 +10,7 @@ import pytest
 from containersync.errors import InvariantViolation
 from containersync.index import Index, IntentKind
 from containersync.index.migrate import shipped_steps
-from containersync.index.store import index_path
+from containersync.index.store import index_path, row_of
 from containersync.model.entry import BaseEntry, Problem, RemoteObject
 
 A = "analysis"
@@ -124,6 +124,8 @@ def test_remote_cache_newest_first(index: Index) -> None:
         tx.add_remote_objects(A, objs)
     assert [o.file_id for o in index.remote_cache(A)] == ["cfile_c", "cfile_b", "cfile_a"]
     assert index.remote_cache(A)[0].bytes is None
+    # the rows a full listing is compared with are the cached objects' own fields
+    assert index.cached_rows(A) == {o.file_id: row_of(o) for o in objs}
     with index.write() as tx:
         tx.add_remote_objects(A, [RemoteObject("cfile_d", "/mnt/data/d", 30, "user", 2)])
         tx.remove_remote_objects(A, ["cfile_a"])

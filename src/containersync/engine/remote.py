@@ -19,6 +19,7 @@ from containersync.api.segmented import Stats, list_segmented
 from containersync.api.wire import ContainerFile
 from containersync.engine.context import MappingContext
 from containersync.index.positions import assign_positions
+from containersync.index.store import CachedRow, row_of
 from containersync.model.entry import RemoteObject, RemoteView
 
 
@@ -154,7 +155,7 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
     if cid is None:
         return Listing()
     if not incremental:
-        cached = {o.file_id: o for o in ctx.index.remote_cache(ctx.name)}
+        cached = ctx.index.cached_rows(ctx.name)
         if pending is not None:
             positions, objects = pending.positions, pending.objects()
         else:
@@ -189,14 +190,15 @@ def observe_new(ctx: MappingContext, cid: str | None, *, dry_run: bool) -> Listi
 
 
 def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject],
-                       cached: Mapping[str, RemoteObject],
+                       cached: Mapping[str, CachedRow],
                        positions: Mapping[str, int] | None = None) -> None:
-    """Make the index's cache of the listing (``cached``, by id) equal ``objects``, with
+    """Make the index's cache of the listing (``cached``: its rows by id) equal
+    ``objects``, with
     their listing positions (``positions``: the cached ones), writing only the difference
     (rewriting 100,000 unchanged rows made a no-op sync seconds slower)."""
     listed = {o.file_id: o for o in objects}
     stale = [fid for fid in cached if fid not in listed]
-    changed = [o for fid, o in listed.items() if cached.get(fid) != o]
+    changed = [o for fid, o in listed.items() if cached.get(fid) != row_of(o)]
     forgotten = [fid for fid in ctx.index.known_objects(ctx.name) if fid not in listed]
     unlisted = any(fid in listed for fid in ctx.index.unlisted(ctx.name))
     known = ctx.index.listing_positions(ctx.name) if positions is None else positions

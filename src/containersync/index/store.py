@@ -58,6 +58,14 @@ from containersync.model.entry import BaseEntry, RemoteObject
 from containersync.model.kinds import IntentKind
 
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
+#: a cached listing row: (file_id, remote_path, created_at, source, bytes)
+CachedRow = tuple[str, str, int, str, int | None]
+
+
+def row_of(o: RemoteObject) -> CachedRow:
+    """The object as the cache of the listing holds it (``Index.cached_rows``)."""
+    return (o.file_id, o.remote_path, o.created_at, o.source, o.bytes)
+
 
 _WRITER_LOCKS: dict[str, threading.RLock] = {}
 _WRITER_LOCKS_GUARD = threading.Lock()
@@ -264,6 +272,16 @@ class Index:
             "SELECT file_id, remote_path, created_at, source, bytes FROM remote_cache"
             " WHERE mapping = ? ORDER BY created_at DESC, file_id DESC", (name,))
         return [RemoteObject(*r) for r in rows]
+
+    def cached_rows(self, name: str) -> dict[str, CachedRow]:
+        """The cached listing by id, in no order, as plain rows: a ``RemoteObject``'s
+        fields in its order (``row_of``), what a full listing is compared
+        with. Tuples of strings and ints, not objects: a full listing reads every row, and
+        the garbage collector does not walk such tuples (it walks every object)."""
+        rows = self._conn.execute(
+            "SELECT file_id, remote_path, created_at, source, bytes FROM remote_cache"
+            " WHERE mapping = ?", (name,))
+        return {r[0]: r for r in rows}
 
     def listing_positions(self, name: str) -> dict[str, int]:
         """Where cached objects stood in the listing: file id -> position, in listing order
