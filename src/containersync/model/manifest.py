@@ -41,6 +41,8 @@ def manifest_request_path(remote_root: str) -> str:
 
 def is_manifest_path(remote_path: str, remote_root: str) -> bool:
     """A manifest's name directly under the remote root (plain or server-prefixed)."""
+    if not remote_path.endswith(MANIFEST_NAME):  # every other object, cheaply
+        return False
     root = remote_root.rstrip("/") + "/"
     if not remote_path.startswith(root):
         return False
