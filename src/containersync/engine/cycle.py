@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from containersync.engine import manifest
+from containersync.engine import collector, manifest
 from containersync.engine.ahead import load_base, scan_ahead
 from containersync.engine.apply import commit_cycle, execute_plan, remember_known
 from containersync.engine.baseline import refresh_touched_bases
@@ -93,6 +93,16 @@ class CycleOptions:
 def run_cycle(
     ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]
 ) -> CycleReport:
+    # paused from the listing's end to the transfers: only objects per file are made
+    # there, no cyclic garbage (``engine.collector``)
+    with collector.paused(start=False) as gc_switch:
+        return _run_cycle(ctx, opts, now=now, gc_switch=gc_switch)
+
+
+def _run_cycle(
+    ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime],
+    gc_switch: collector.Switch,
+) -> CycleReport:
     started, requests_before = time.monotonic(), ctx.client.requests_made
     report = CycleReport(mapping=ctx.display_name, dry_run=opts.dry_run)
 
@@ -122,6 +132,7 @@ def run_cycle(
     rebuilt = rebuild_if_lost(ctx, attached, remote, full_listing=opts.listing == "full",
                               dry_run=opts.dry_run)
     report.note_rebuilt(rebuilt)
+    gc_switch.pause()
     base = rebuilt.base if rebuilt else ahead.base if ahead else load_base(
         ctx, attached, dry_run=opts.dry_run, scoped=scoped)
     index = (_whole_index(ctx, base, remote, as_stored=rebuilt is None and not (
@@ -150,7 +161,8 @@ def run_cycle(
                         links={p.path for p in scanned.problems if p.kind == "symlink"})
     known, view = _known_to_scan(base, view, scanned)
 
-    plan, digests = _reconcile(ctx, cid, known, scanned, view, index.digests, now=now)
+    plan, digests = _reconcile(ctx, cid, known, scanned, view, index.digests, now=now,
+                               before_downloads=gc_switch.resume)
     plan, report.held_back_pulls = hold_back_pulls(plan)  # .envrc, rule files, .git/: never
     opts.on_plan(plan)
     report.plan = plan
@@ -170,9 +182,12 @@ def run_cycle(
         finish(problems)
         return report
 
+    if plan.actions:
+        gc_switch.resume()  # transfers make cyclic garbage: collected as they go
     execute_plan(ctx, cid, plan.actions, base, report, now=now,
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
                  while_waiting=opts.while_waiting, on_bytes=opts.on_bytes)
+    gc_switch.pause()
     remember_known(ctx, plan, view, report.outcomes)
     # what a download brought is known once it ran: count it as a creation (a file pulled,
     # then deleted by the assistant a minute later, is churn, not a mass deletion)
@@ -353,7 +368,7 @@ def _known_to_scan(
 def _reconcile(
     ctx: MappingContext, cid: str | None, base: Mapping[str, BaseEntry], scanned: ScanResult,
     view: RemoteView, known_digests: Callable[[Collection[str]], Mapping[str, str]], *,
-    now: Callable[[], datetime],
+    now: Callable[[], datetime], before_downloads: Callable[[], None] = lambda: None,
 ) -> tuple[Plan, dict[str, str]]:
     """Plan; when both sides changed a path and the remote content is unknown, hash the
     remote object and plan again. Digests are read for the paths not in sync only."""
@@ -373,6 +388,7 @@ def _reconcile(
     first = plan()
     if not (first.needs_digest and cid):
         return first, digests
+    before_downloads()
     digests.update(_fetch_digests(ctx, cid, first.needs_digest))
     return plan(), digests
 
