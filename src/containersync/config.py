@@ -134,7 +134,9 @@ class DaemonConfig(Model):
     debounce_ms: int = Field(default=100, ge=0, le=int(HOUR * 1000))
     max_wait_ms: int = Field(default=2000, ge=0, le=int(HOUR * 1000))
     pull_interval_seconds: float = Field(default=5, gt=0, le=HOUR)
-    #: a pull check that finds nothing doubles the mapping's pull interval up to this
+    #: the pull interval within a minute of a change on either side
+    active_pull_interval_seconds: float = Field(default=1, gt=0, le=HOUR)
+    #: the longest the shared budget stretches a pull interval when it cannot pay them all
     pull_backoff_max_seconds: float = Field(default=60, gt=0, le=HOUR)
     #: every mapping's idle requests together (pull checks, full cycles, keep-alives)
     idle_requests_per_minute: float = Field(default=60, gt=0, le=6000)
