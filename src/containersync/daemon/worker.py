@@ -3,9 +3,9 @@ watcher and cycles, and works through its triggers one at a time.
 
 Triggers: dirty local paths (from the watcher, debounced), and timer ticks that the
 scheduler *enqueues* with ``trigger()``: ``pull``, ``full``, ``keepalive``. Pulls and full
-cycles come from the shared idle budget (``daemon.idle_work``): the worker tells it what
-each pull check found (nothing new: the next pull waits twice as long; a change on either
-side: back to the base interval) and pays each keep-alive from it. Only this thread
+cycles come from the shared idle budget (``daemon.idle_work``): the worker tells it of each
+change on either side (the mapping is active: it pulls at the active interval for a
+minute) and pays each keep-alive from it. Only this thread
 runs cycles and writes the mapping's index rows, so there is one writer per mapping.
 
 The loop, each time it wakes (a due batch, a trigger, a stop request, or at least every
@@ -438,11 +438,8 @@ class MappingWorker:
         remote_paths, fresh = found
         if fresh:
             self._last_change = self._clock()
-        if self._idle_work is not None:
-            if fresh:
-                self._idle_work.changed(self.name)
-            elif not self._pending:
-                self._idle_work.nothing_new(self.name)  # the next pull waits longer
+        if fresh and self._idle_work is not None:
+            self._idle_work.changed(self.name)
         if not self._pending and not fresh:
             return
         only = sorted(self._pending | set(remote_paths))

@@ -44,7 +44,8 @@ def list_full(ctx: MappingContext, container_id: str,
             container_id, order="desc" if newest_first else "asc", after=after))
         return listed if stop is None else _until(stop, listed)
 
-    return list_segmented(files, known, workers=ctx.settings.concurrency, stats=stats)
+    return list_segmented(files, known, workers=ctx.settings.concurrency, stats=stats,
+                          pool=ctx.client.pool)
 
 
 class ListingStopped(Exception):

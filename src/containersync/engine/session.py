@@ -31,7 +31,7 @@ from containersync.logs import get_logger
 from containersync.secrets import domain_secrets
 from containersync.skills import skill_body
 
-if TYPE_CHECKING:  # the embedded backend (uvicorn, starlette) is imported only to start it
+if TYPE_CHECKING:  # the embedded backend loads only for base_url = "local" (open_session)
     from containersync.localapi.embedded import RunningServer
 
 log = get_logger(__name__)
@@ -171,6 +171,8 @@ def open_session(config: Config, env: Mapping[str, str] | None = None, *,
     prepare_dir(Path(config.state.dir))  # 0700, or one clear line when it cannot be
     backend = None
     if endpoint.is_local:
+        # here, not at the top: uvicorn, starlette and the app cost every sync against a
+        # URL ~0.2 s of start-up
         from containersync.localapi.embedded import start_server
 
         backend = start_server(Path(config.state.dir) / "localapi")
