@@ -150,7 +150,10 @@ def _run_cycle(
     scanned = ahead.scanned if ahead and ahead.holds(rebuilt=rebuilt is not None,
                                                      settled=report.settled, defer=defer) \
         else _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts, defer=defer)
-    ahead = None  # the early scan is in ``scanned`` now, or was not usable
+    # the early scan is in ``scanned`` now, or was not usable; ``defer``'s set of every
+    # rival path is not needed past the scan
+    ahead = None
+    del defer
     _refuse_reserved(scanned)
     if not opts.dry_run:
         sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
