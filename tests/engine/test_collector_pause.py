@@ -6,6 +6,8 @@ and on while it lists and transfers (both make cyclic garbage). Counted with
 from __future__ import annotations
 
 import gc
+import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +23,10 @@ from containersync.localapi.embedded import RunningServer
 from support.contexts import mapping_context
 
 FILES = 300
+
+
+#: an hour ago: the fixture's files are older than the racy window (``model.entry.RACY_NS``)
+OLD_NS = time.time_ns() - 3600 * 10**9
 
 
 def now() -> datetime:
@@ -52,6 +58,7 @@ def synced(tmp_path: Path, local_server: RunningServer) -> Iterator[MappingConte
         f = root / f"d{i // 100}" / f"f{i:03d}.txt"
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(f"file {i}\n")
+        os.utime(f, ns=(OLD_NS, OLD_NS))  # out of the racy window: a no-op reads nothing
     with mapping_context(tmp_path, local_server.base_url, root) as ctx:
         assert run_cycle(ctx, CycleOptions(), now=now).counts == {"uploaded": FILES}
         yield ctx

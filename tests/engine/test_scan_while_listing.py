@@ -7,6 +7,7 @@ the early scan left unhashed. Real backend over HTTP, real files, real SQLite.""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,10 @@ from support.scenario import remote_objects
 #: three pages of 100: the listing is still under way after its first page
 FILES = 250
 LIST = r"/containers/[^/]+/files$"
+
+
+#: an hour ago: the fixture's files are older than the racy window (``model.entry.RACY_NS``)
+OLD_NS = time.time_ns() - 3600 * 10**9
 
 
 def now() -> datetime:
@@ -51,6 +56,7 @@ def synced(tmp_path: Path, local_server: RunningServer) -> Iterator[tuple[Mappin
         f = root / f"d{i // 100}" / f"f{i:03d}.txt"
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(f"file {i}\n")
+        os.utime(f, ns=(OLD_NS, OLD_NS))  # out of the racy window: a no-op reads nothing
     with mapping_context(tmp_path, local_server.base_url, root) as ctx:
         assert run_cycle(ctx, CycleOptions(), now=now).counts == {"uploaded": FILES}
         assert run_cycle(ctx, CycleOptions(), now=now).counts == {}
