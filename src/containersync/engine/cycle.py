@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from containersync.api.counting import RequestCount, counting
 from containersync.engine import manifest
 from containersync.engine.apply import commit_cycle, execute_plan, remember_known
 from containersync.engine.baseline import (
@@ -90,11 +91,19 @@ class CycleOptions:
 def run_cycle(
     ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]
 ) -> CycleReport:
-    started, requests_before = time.monotonic(), ctx.client.requests_made
+    """One cycle of ``ctx``'s mapping; its report counts the requests sent for it alone
+    (``api.counting``: other mappings on the same client are not counted)."""
+    with counting() as requests:
+        return _cycle(ctx, opts, now=now, requests=requests)
+
+
+def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime],
+           requests: RequestCount) -> CycleReport:
+    started = time.monotonic()
     report = CycleReport(mapping=ctx.display_name, dry_run=opts.dry_run)
 
     def finish(problems: list[Problem]) -> None:
-        report.finish(problems, started, ctx.client.requests_made - requests_before)
+        report.finish(problems, started, requests.value)
 
     _refuse_unmade_root(ctx)
     if ctx.rules_error is not None:
