@@ -62,11 +62,11 @@ def prepare_file(path: Path) -> None:
         except FileNotFoundError:
             st = None
         if st is None:
-            try:  # a new file: no connection of this process can hold a lock on it yet
+            # a new file: no connection of this process can hold a lock on it yet
+            # RACE: another thread may make it meanwhile (FileExistsError); it is ours
+            with contextlib.suppress(FileExistsError):
                 os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
                                  FILE_MODE))
-            except FileExistsError:  # RACE: another thread made it meanwhile; it is ours
-                pass
             st = os.stat(path)
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
