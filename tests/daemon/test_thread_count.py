@@ -5,11 +5,12 @@ served local backend, real folders, a real index and real watchdog. The backend'
 threads (uvicorn) run in this process too; they are the same for 10 and 40 mappings, so
 the test compares the two daemons' thread sets by name instead of a bare total.
 
-What a daemon runs, whatever N (names from ``threading.enumerate()``):
-``containersync-runner-*`` (``daemon.runners.RUNNERS``), one ``containersync-dispatcher``,
-one ``containersync-inotify`` (the shared emitter), APScheduler's one thread, and the API
-cycle's transfer pool while cycles run (at most the cycle slots times ``[api]
-concurrency``).
+What a daemon runs, whatever N (names from ``threading.enumerate()``): ``CYCLE_SLOTS``
+``containersync-runner-*`` threads (they also dispatch: no separate dispatcher thread),
+``containersync-inotify-reader`` (watchdog's reader of the shared inotify instance),
+``containersync-inotify`` (the one emitter for every root), APScheduler's one thread, and
+each running cycle's transfer pool (at most the cycle slots times ``[api] concurrency``).
+The main thread is the test's.
 """
 
 from __future__ import annotations
