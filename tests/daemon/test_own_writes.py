@@ -142,15 +142,38 @@ def test_a_user_file_made_where_we_trashed_one_is_reported(world: World) -> None
 
 def test_an_event_that_still_matches_our_write_counts_once_the_hold_has_passed(
         world: World) -> None:
-    """The clock decides how long an unchanged file's events are ours: a touch that keeps
-    the file exactly as we wrote it is ours within the hold, and reported after it."""
-    if world.watch.mode != "inotify":  # polling compares stat results: it never sees a touch
-        pytest.skip(f"needs inotify; the watcher is {world.watch.mode} "
-                    f"({world.watch.degraded})")
+    """The clock decides how long an unchanged file's events are ours: a move that leaves
+    the file exactly as we wrote it (our writes land by a rename, as this one does) is ours
+    within the hold, and reported after it."""
     world.run(Download("same.txt", world.remote("same.txt", b"x")))
-    st = (world.root / "same.txt").stat()
-    os.utime(world.root / "same.txt", ns=(st.st_atime_ns, st.st_mtime_ns))  # same state
+    aside = world.root / ".containersync-tmp-aside"  # our temporaries are never reported
+
+    def move_away_and_back() -> None:
+        os.rename(world.root / "same.txt", aside)
+        os.rename(aside, world.root / "same.txt")
+
+    move_away_and_back()
     assert world.settled() == []
     world.clock.t += OWN_WRITE_HOLD_S + 1
-    os.utime(world.root / "same.txt", ns=(st.st_atime_ns, st.st_mtime_ns))
+    move_away_and_back()
     _wait(lambda: "same.txt" in world.pending(), "an event after the hold")
+
+
+def test_an_in_place_write_that_keeps_the_stat_of_our_download_is_reported(
+        world: World) -> None:
+    """Our writes land by rename, never by writing the file in place: an in-place write is
+    the user's even when it leaves inode, size and mtime as we wrote them (a write of the
+    same size within the same timestamp tick; made here by putting the mtime back)."""
+    if world.watch.mode != "inotify":  # polling compares stat results: it cannot see it
+        pytest.skip(f"needs inotify; the watcher is {world.watch.mode} "
+                    f"({world.watch.degraded})")
+    world.run(Download("tick.txt", world.remote("tick.txt", b"ours")))
+    path = world.root / "tick.txt"
+    st = path.stat()
+    with path.open("r+b") as f:
+        f.write(b"mine")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        st.st_ino, st.st_size, st.st_mtime_ns)
+    _wait(lambda: "tick.txt" in world.pending(), "the same-stat in-place edit")

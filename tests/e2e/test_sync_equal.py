@@ -15,6 +15,7 @@ TREE = {"a.txt": "alpha", "sub/b.txt": "beta", "sub/deep/c.md": "# gamma\n", "em
 
 def test_first_sync_uploads_once_then_nothing(world: World) -> None:
     world.write(TREE)
+    world.age()  # not written within a timestamp tick of the sync (tests/e2e/test_sync_racy.py)
     first = world.sync()
     assert (first.code, first.counts) == (0, counts(uploaded=len(TREE)))
     objects = world.objects()

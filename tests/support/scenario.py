@@ -31,6 +31,7 @@ import os
 import shlex
 import subprocess as sp
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -356,6 +357,14 @@ class World:
 
     def local(self) -> dict[str, str]:
         return tree(self.root)
+
+    def age(self, seconds: float = 3600) -> None:
+        """Date every local file ``seconds`` back: files older than the racy window
+        (``model.entry.RACY_NS``), whose unchanged stat a scan trusts without reading."""
+        then = time.time_ns() - int(seconds * 1e9)
+        for _rel, path, is_dir in _walk(self.root):
+            if not is_dir:
+                os.utime(path, ns=(then, then), follow_symlinks=False)
 
     def remote(self) -> dict[str, str]:
         cid, own = self._read_index()

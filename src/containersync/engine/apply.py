@@ -36,9 +36,12 @@ def execute_plan(
     ctx: MappingContext, cid: str, actions: Sequence[Action], base: dict[str, BaseEntry],
     report: CycleReport, *, now: Callable[[], datetime],
     on_outcome: Callable[[Outcome], None], should_stop: Callable[[], bool],
+    stat_since_ns: int,
     while_waiting: Callable[[], None] = lambda: None,
     on_bytes: Callable[[int], None] = lambda _n: None,
 ) -> None:
+    """Carry out ``actions``; each local stat a base records was taken after
+    ``stat_since_ns`` (the scan's start), which says whether the index may trust it."""
     s = ctx.settings
     executor = Executor(
         Target(ctx.display_name, s.local_root, cid, s.remote_root, s.honour_paths),
@@ -61,7 +64,8 @@ def execute_plan(
         with ctx.index.write() as tx:
             for outcome, intent in finished:
                 path = outcome.action.path
-                dropped = record(tx, ctx.name, outcome, base_ids.get(path), now().timestamp())
+                dropped = record(tx, ctx.name, outcome, base_ids.get(path), now().timestamp(),
+                                 stat_since_ns)
                 if intent is not None and outcome.known:
                     tx.clear_intent(intent)
                 if outcome.base is not None:

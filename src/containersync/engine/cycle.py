@@ -132,7 +132,7 @@ def run_cycle(
         sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
     report.hashed, report.held_back = scanned.hashed, list(scanned.held_back)
     if not opts.dry_run:
-        base = refresh_touched_bases(ctx, base, scanned.files)
+        base = refresh_touched_bases(ctx, base, scanned.files, scanned.started_ns)
     view = screen_local(view, base, scanned.files, folders=scanned.folders,
                         links={p.path for p in scanned.problems if p.kind == "symlink"})
     known, view = _known_to_scan(base, view, scanned)
@@ -159,7 +159,8 @@ def run_cycle(
 
     execute_plan(ctx, cid, plan.actions, base, report, now=now,
                  on_outcome=opts.on_outcome, should_stop=opts.should_stop,
-                 while_waiting=opts.while_waiting, on_bytes=opts.on_bytes)
+                 while_waiting=opts.while_waiting, on_bytes=opts.on_bytes,
+                 stat_since_ns=scanned.started_ns)
     remember_known(ctx, plan, view, report.outcomes)
     # what a download brought is known once it ran: count it as a creation (a file pulled,
     # then deleted by the assistant a minute later, is churn, not a mass deletion)

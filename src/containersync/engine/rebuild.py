@@ -35,7 +35,7 @@ from containersync.engine.context import MappingContext
 from containersync.engine.remote import Listing
 from containersync.errors import UnsafePath
 from containersync.index.records import MappingState
-from containersync.model.entry import BaseEntry, LocalFile, RemoteObject
+from containersync.model.entry import BaseEntry, LocalFile, RemoteObject, trusted
 from containersync.model.paths import remote_to_local
 from containersync.scan.scanner import scan
 
@@ -172,12 +172,12 @@ def rebuild_if_lost(ctx: MappingContext, attached: Attached, listing: Listing, *
             digests[obj.file_id] = fetch(cid, obj.file_id)
     rebuilt = plan_rebuild(reason, pairs, scanned.files, digests, kept)
     if not dry_run:
-        _record(ctx, rebuilt, old_base, old_own)
+        _record(ctx, rebuilt, old_base, old_own, scanned.started_ns)
     return rebuilt
 
 
 def _record(ctx: MappingContext, rebuilt: Rebuilt, old_base: Mapping[str, BaseEntry],
-            old_own: Mapping[str, str]) -> None:
+            old_own: Mapping[str, str], stat_since_ns: int) -> None:
     name = ctx.name
     with ctx.index.write() as tx:
         for path in old_base:
@@ -186,7 +186,7 @@ def _record(ctx: MappingContext, rebuilt: Rebuilt, old_base: Mapping[str, BaseEn
         for file_id in old_own:
             if file_id not in rebuilt.own:
                 tx.remove_own_upload(name, file_id)
-        tx.put_bases(name, rebuilt.base.values())
+        tx.put_bases(name, [trusted(b, stat_since_ns) for b in rebuilt.base.values()])
         for file_id, path in rebuilt.own.items():
             tx.add_own_upload(name, file_id, path)
         for file_id, sha in rebuilt.digests.items():

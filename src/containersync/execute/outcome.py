@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from containersync.index.write import WriteTx
-from containersync.model.entry import BaseEntry, Problem, RemoteObject
+from containersync.model.entry import BaseEntry, Problem, RemoteObject, trusted
 from containersync.model.kinds import OutcomeKind
 from containersync.model.plan import Action, Conflict
 
@@ -41,10 +41,12 @@ class Outcome:
 
 
 def record(
-    tx: WriteTx, mapping: str, outcome: Outcome, current_remote_id: str | None, at: float
+    tx: WriteTx, mapping: str, outcome: Outcome, current_remote_id: str | None, at: float,
+    stat_since_ns: int,
 ) -> bool:
     """Write one outcome; returns whether the path's base was dropped. ``current_remote_id`` is the base's remote id for the path right now
-    (a remote delete drops the base only when it deleted the object the base points at)."""
+    (a remote delete drops the base only when it deleted the object the base points at);
+    ``stat_since_ns``: no local stat of the outcome is older (``model.entry.trusted``)."""
     path = outcome.action.path
     if outcome.new_remote is not None:
         # cached as not listed: a targeted cycle sees it (no listing may show it for a
@@ -63,7 +65,7 @@ def record(
         c = outcome.conflict
         tx.add_conflict(mapping, c.path, c.copy_path, c.remote_file_id, at)
     if outcome.base is not None:
-        tx.put_base(mapping, outcome.base)
+        tx.put_base(mapping, trusted(outcome.base, stat_since_ns))
         return False
     if outcome.drop_base or (
         outcome.kind == OutcomeKind.DELETED_REMOTE and current_remote_id in outcome.deleted_remote_ids

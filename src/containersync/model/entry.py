@@ -12,7 +12,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 
@@ -23,6 +23,13 @@ class Mode(StrEnum):
     PUSH = "push"
     PULL = "pull"
 
+
+#: A stat taken less than this after a file's mtime cannot tell that file from a later
+#: write of the same size within the same tick of the filesystem's timestamp clock (one
+#: kernel tick on ext4, two seconds on FAT): such a file is "racily clean"
+RACY_NS = 2_000_000_000
+#: a base's ``mtime_ns`` that matches no file: the next scan reads the file
+NO_MTIME = -1
 
 #: ``LocalFile.sha256`` of a large new file that nothing needs to compare yet: it is hashed
 #: in the same read as its upload (``scan.scanner``'s ``defer``, ``api.client.send_file``)
@@ -120,3 +127,13 @@ class RemoteView:
     ambiguous: frozenset[str] = frozenset()
     seen: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     tied: Mapping[str, tuple[RemoteFile, ...]] = field(default_factory=dict)
+
+
+def trusted(entry: BaseEntry, stat_since_ns: int) -> BaseEntry:
+    """``entry`` as the next scan may trust it, given that its stat was taken no earlier
+    than ``stat_since_ns`` (wall clock): a file whose mtime is within ``RACY_NS`` of that
+    moment, or after it, keeps ``NO_MTIME``, so the next scan reads it again instead of
+    trusting a size and mtime that a same-tick write would not have changed."""
+    if entry.mtime_ns == NO_MTIME or entry.mtime_ns < stat_since_ns - RACY_NS:
+        return entry
+    return replace(entry, mtime_ns=NO_MTIME)

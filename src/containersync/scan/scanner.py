@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import stat as st_mod
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -50,6 +51,8 @@ class ScanResult:
     #: our temporary files met by the walk (relative paths): leftovers of downloads
     temporaries: list[str] = field(default_factory=list)
     folders: set[str] = field(default_factory=set)  # every real folder seen (ignored too)
+    #: the wall clock when the scan began: no stat in ``files`` is older (``trusted``)
+    started_ns: int = 0
     _scope_set: frozenset[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -319,12 +322,13 @@ def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, Ba
     result's ``scope`` lists them and ``covers()`` answers only inside it.
     ``case_insensitive``: ``None`` detects it from the root's own name.
     """
+    started_ns = time.time_ns()
     root_s = os.fspath(root)
     state = _root_state(root_s)
     problems: list[Problem] = []
     scope = None if only is None else _scope(only, problems)
     if state != RootState.OK:
-        return ScanResult({}, problems, 0, [], state, scope)
+        return ScanResult({}, problems, 0, [], state, scope, started_ns=started_ns)
     fold = detect_case_insensitive(root_s) if case_insensitive is None else case_insensitive
     run = _Scan(root_s, rules, base, fold, defer)
     run.problems = problems
@@ -334,4 +338,4 @@ def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, Ba
         for rel in scope:
             run.target(rel)
     return ScanResult(run.files, run.problems, run.hashed, run.held_back, RootState.OK, scope,
-                      run.incomplete, run.temporaries, run.folders)
+                      run.incomplete, run.temporaries, run.folders, started_ns)

@@ -45,7 +45,9 @@ from typing import Literal
 
 from watchdog.events import (
     DirModifiedEvent,
+    FileClosedEvent,
     FileClosedNoWriteEvent,
+    FileModifiedEvent,
     FileOpenedEvent,
     FileSystemEvent,
     FileSystemEventHandler,
@@ -69,6 +71,11 @@ WATCH_LIMIT_FIX = "sysctl fs.inotify.max_user_watches=524288"
 INSTANCE_LIMIT_FIX = "sysctl fs.inotify.max_user_instances=1024"
 
 Ignored = Callable[[str, bool], bool]
+#: events of a file written (or its attributes set) in place: never one of our writes,
+#: which land by renaming a temporary file over the path or by removing it, so such an
+#: event is the user's even when the file still looks exactly as we wrote it (a write of
+#: the same size within the same timestamp tick)
+IN_PLACE = (FileModifiedEvent, FileClosedEvent)
 
 
 class _Handler(FileSystemEventHandler):
@@ -320,6 +327,8 @@ class LocalWatcher:
             if rel == "":
                 self._on_full_rescan("root-changed")
                 continue
-            if self._drop(rel, is_dir=event.is_directory) or self._own.is_own(rel):
+            if self._drop(rel, is_dir=event.is_directory):
+                continue
+            if not isinstance(event, IN_PLACE) and self._own.is_own(rel):
                 continue
             self._on_dirty(rel)

@@ -14,13 +14,18 @@ How suppression decides (the only mechanism; there is no suppression by time alo
   (its ``lstat`` matches the fingerprint, or it is still absent) and the deadline has not
   passed. If the user changes the file right after our write, its size/mtime/inode no
   longer match and the event counts, at once, even inside the window.
+- Only events our writes can cause are checked: they land by rename or removal, so an
+  event of a file written in place (modified, closed after a write) is always the user's,
+  even when size, mtime and inode are still ours (a same-size write within the timestamp
+  tick of our download; ``watch.observer.IN_PLACE``).
 - The executor declares the temporary file's fingerprint *before* renaming it over the
   target (rename keeps inode, size and mtime), and ``ABSENT`` before it removes a path, so
   the expectation is in place before any event of ours can be produced. Until then
   nothing is suppressed: an event that comes before is reported (a spurious rescan at
   worst, never a lost edit).
-- Expectations are not consumed by a match (one write yields several events: moved-to,
-  close-write, attrib); they expire at their deadline and are pruned lazily.
+- Expectations are not consumed by a match (one removal or landing may be reported more
+  than once, by inotify and by a polling fallback); they expire at their deadline and are
+  pruned lazily.
 
 Thread-safe: registered from the executor's thread, checked from watchdog's thread.
 """
