@@ -137,3 +137,37 @@ def test_a_stopped_mapping_fails_the_sync_now_it_can_no_longer_answer(
     finally:
         assert runners.stop(30)
         session.close()  # type: ignore[attr-defined]
+
+
+def test_a_first_sync_keeps_its_keepalive_in_the_same_turn_not_behind_every_other_mapping(
+        tmp_path: Path, local_server: RunningServer) -> None:
+    """One runner, three mappings: each first sync's keep-alive (a follow-up the step
+    queued for itself) runs before the next mapping's first sync, as the mapping's own
+    thread did; behind every other due mapping, a daemon of 200 charged 200 keep-alives at
+    the end of start-up and its pulls waited minutes for the idle budget."""
+    lines = ["[api]", f'base_url = "{local_server.base_url}"', f'api_key_env = "{KEY_ENV}"',
+             "[state]", f'dir = "{tmp_path / "state"}"']
+    for i in range(3):
+        (tmp_path / f"m{i}").mkdir()
+        (tmp_path / f"m{i}" / "a.txt").write_text(f"{i}\n")
+        lines += ["[[mappings]]", f'name = "m{i}"', f'local = "{tmp_path / f"m{i}"}"']
+    (tmp_path / "config.toml").write_text("\n".join(lines) + "\n")
+    cfg = load_config(tmp_path / "config.toml").config
+    session = open_session(cfg, {KEY_ENV: "sk-test-not-a-secret"})
+    runners = Runners(session.open_index, 1)
+    runners.start()
+    workers = [MappingWorker(session, m, cfg.daemon, runners=runners) for m in cfg.mappings]
+    try:
+        for w in workers:
+            w.start()
+        wait_for(lambda: all(w.snapshot()["keepalives"] == 1 for w in workers),
+                 "every mapping's first keep-alive")
+        snaps = [w.snapshot() for w in workers]
+        for before, after in zip(snaps, snaps[1:], strict=False):
+            assert before["last_keepalive"] < after["last_cycle"]["at"]
+    finally:
+        for w in workers:
+            w.request_stop()
+        assert all(w.join(30) for w in workers)
+        assert runners.stop(30)
+        session.close()

@@ -19,7 +19,10 @@ A turn (``turn()``), each time the mapping is woken (``trigger()``, ``sync_now()
    error), else a targeted cycle for ``pending`` plus new remote paths, else a pull check;
    then a keep-alive when due;
 4. on failure: back off (0.5 s doubling to 60 s); remote errors owe a full cycle;
-5. return when it next wants a turn: the next debounce deadline, retry or path-retry time,
+5. while a step left work due now for itself (a keep-alive after the first sync, a pull
+   again after one that found new objects), take it in the same turn (at most
+   ``STEPS_PER_TURN`` steps, so one mapping never holds a runner for long);
+6. return when it next wants a turn: the next debounce deadline, retry or path-retry time,
    every ``TICK_S`` while the root is missing or a configuration error stands (the user
    may fix it at any moment), else ``math.inf`` (until woken).
 
@@ -91,6 +94,8 @@ log = get_logger(__name__)
 TICK_S = 1.0
 LOCK_RETRY_S = 5.0
 HALT_RETRY_S = 60.0
+#: steps one turn may take while its own follow-up work is due (then it yields the runner)
+STEPS_PER_TURN = 3
 AUTH_REFUSED = "auth-refused"
 RULE_FILES = (".containersyncignore", ".gitignore")  # a change reloads the rules
 
@@ -145,6 +150,7 @@ class MappingWorker:
         self._acting = False
         self._in_turn = False
         self._done = threading.Event()
+        self._closing = False  # the last turn began (guarded by _tlock)
         self._session = session
         self._mapping = mapping
         self._cfg = daemon
@@ -220,10 +226,11 @@ class MappingWorker:
         (``Halted``, ``RemoteError``, ...). Used by ``containersync.Mirror.sync()``."""
         future: Future[CycleReport] = Future()
         with self._tlock:
+            if self._closing:  # its last turn is over or under way: nobody would answer
+                future.set_exception(ContainerSyncError(f"mapping {self.name!r} stopped"))
+                return future
             self._waiters.append(future)
         self._wake()
-        if self._done.is_set():  # RACE: it stopped meanwhile: nobody would answer
-            self._fail_waiters(ContainerSyncError(f"mapping {self.name!r} stopped"))
         return future
 
     def request_stop(self) -> None:
@@ -285,6 +292,10 @@ class MappingWorker:
             ctx, watch = self._ctx, self._watch
             if ctx is not None and watch is not None and not self._stop.is_set():
                 wake = self._decide(ctx, watch)
+                for _ in range(STEPS_PER_TURN - 1):  # follow-ups a step queued for itself
+                    if self._stop.is_set() or not self._more_now():
+                        break
+                    wake = self._decide(ctx, watch)
                 if not self._stop.is_set():
                     return wake
             self._finish()
@@ -294,6 +305,17 @@ class MappingWorker:
             return None
         finally:
             self._in_turn = False
+
+    def _more_now(self) -> bool:
+        """The last step left work for this mapping that is due now (the keep-alive after
+        a first sync, the pull again after one that found new objects): it runs in the same
+        turn, as the mapping's own thread did, instead of behind every other due mapping
+        (200 first syncs would otherwise charge 200 keep-alives to the idle budget at the
+        end of start-up, and pulls would wait minutes for the budget to refill)."""
+        with self._tlock:
+            queued = bool(self._triggers or self._waiters)
+        return queued and not self._refused and (
+            self._retry_at is None or self._clock() >= self._retry_at)
 
     def turn_crashed(self, exc: BaseException) -> None:
         log.error("mapping-crashed", message="mapping loop crashed", mapping=self.name,
@@ -316,6 +338,8 @@ class MappingWorker:
         if self._done.is_set():
             return
         self.first_attempt.set()
+        with self._tlock:
+            self._closing = True  # a later sync_now is answered at once, not queued
         self._fail_waiters(ContainerSyncError(f"mapping {self.name!r} stopped"))
         try:
             if self._watch is not None:
