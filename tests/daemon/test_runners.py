@@ -9,6 +9,7 @@ local backend, with an injected clock for the heartbeat; nothing asserts a timin
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Callable
@@ -163,7 +164,7 @@ def test_a_first_sync_keeps_its_keepalive_in_the_same_turn_not_behind_every_othe
         wait_for(lambda: all(w.snapshot()["keepalives"] == 1 for w in workers),
                  "every mapping's first keep-alive")
         snaps = [w.snapshot() for w in workers]
-        for before, after in zip(snaps, snaps[1:], strict=False):
+        for before, after in itertools.pairwise(snaps):
             assert before["last_keepalive"] < after["last_cycle"]["at"]
     finally:
         for w in workers:
