@@ -37,9 +37,6 @@ from typing import Protocol
 
 from containersync.daemon.wake_queue import WakeQueue
 from containersync.index.store import Index
-from containersync.logs import get_logger
-
-log = get_logger(__name__)
 
 
 class Turnable(Protocol):
@@ -153,9 +150,7 @@ class Runners:
                 try:
                     next_at = worker.turn(open_index)
                 except BaseException as exc:  # a bug in the worker: drop it, keep running
-                    log.exception("turn-crashed", message="a mapping's turn crashed",
-                                  mapping=worker.name)
-                    worker.turn_crashed(exc)
+                    worker.turn_crashed(exc)  # it says so (mapping-crashed)
                 finally:
                     with self._cond:
                         self._running -= 1

@@ -176,11 +176,6 @@ if HOOKS_OK:
                 reporter=reporter, skip_dir=skip_dir, routes=routes,
             )
 
-        def watched_dirs_of(self, watch: Any) -> int:
-            """The directories one scheduled root has watches on."""
-            emitter = self._emitter_for_watch.get(watch)
-            return int(getattr(emitter, "watched_dirs", 0))
-
         @property
         def watched_dirs(self) -> int:
             return sum(getattr(e, "watched_dirs", 0) for e in self.emitters)
