@@ -97,6 +97,9 @@ class SharedInotify:
         with self._cond:
             emitter = self._roots.pop(str(watch.path), None)
         if emitter is not None:
+            # RACE: the emitter thread may be handing this root one last event it took
+            # before the deactivation; it reaches the root's own dirty set, a hint that
+            # costs at most one rescan of a path, and nothing after this returns
             emitter.deactivate()
 
     def stop(self) -> None:
