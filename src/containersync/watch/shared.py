@@ -20,9 +20,8 @@ Each root keeps its own reporter (queue overflows, failed watches) and its own i
 rules. A handler that raises is logged and the others go on.
 
 Invariants: a root is scheduled at most once at a time (mapped folders never contain each
-other); after ``unschedule`` returns no new event of that root is dispatched (its group is
-deactivated first, which closes its queue; an event being dispatched at that moment
-finishes); ``stop`` joins both threads. The thread count is two, whatever the root count.
+other); after ``unschedule`` no event read later is dispatched for that root (its group is
+deactivated, which closes its queue; events already taken may still be handed over); ``stop`` joins both threads. The thread count is two, whatever the root count.
 """
 
 from __future__ import annotations
@@ -97,9 +96,9 @@ class SharedInotify:
         with self._cond:
             emitter = self._roots.pop(str(watch.path), None)
         if emitter is not None:
-            # RACE: the emitter thread may be handing this root one last event it took
-            # before the deactivation; it reaches the root's own dirty set, a hint that
-            # costs at most one rescan of a path, and nothing after this returns
+            # RACE: the emitter thread may still be handing this root the events it took
+            # before the deactivation; they reach the root's own dirty set (hints: at most
+            # a rescan of those paths), and no event read after it does
             emitter.deactivate()
 
     def stop(self) -> None:
