@@ -7,6 +7,9 @@
   ``data_dir=`` to reuse a directory (restarts). Every server it made is stopped at teardown.
 
 Helpers (SDK clients, raw HTTP, fault injection) live in ``tests/support``.
+
+Every test gets its own ``$XDG_CACHE_HOME`` (``status`` caches the validated config there,
+``containersync.status_config``), so no test writes to, or reads from, the user's cache.
 """
 
 from __future__ import annotations
@@ -18,6 +21,12 @@ from typing import Any
 import pytest
 
 from containersync.localapi.embedded import RunningServer, start_server
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path_factory: pytest.TempPathFactory,
+                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
 
 
 @pytest.fixture

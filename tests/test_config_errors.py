@@ -211,7 +211,7 @@ def test_an_unset_variable_in_the_config_env_var(tmp_path: Path,
 DURATIONS = {  # every duration setting: (table, key, largest allowed value)
     ("api", "timeout_seconds"): 3600, ("daemon", "pull_interval_seconds"): 3600,
     ("daemon", "idle_pull_interval_seconds"): 3600, ("daemon", "poll_interval_seconds"): 3600,
-    ("daemon", "pull_backoff_max_seconds"): 3600,
+    ("daemon", "pull_backoff_max_seconds"): 3600, ("daemon", "active_pull_interval_seconds"): 3600,
     ("daemon", "full_sync_interval_seconds"): 86400,
     ("daemon", "keepalive_idle_limit_seconds"): 7 * 86400,
     ("daemon", "keepalive_interval_seconds"): 1200, ("daemon", "debounce_ms"): 3_600_000,

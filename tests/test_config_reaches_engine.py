@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from containersync.config import Config
 from containersync.daemon.idle_work import budget_for
 from containersync.daemon.keepalive_budget import budget_seconds
-from containersync.daemon.schedule import intervals
+from containersync.daemon.schedule import intervals, tick_seconds
 from containersync.daemon.worker import coalescer_for, is_idle, pull_due, watch_options
 from containersync.engine.session import open_session
 from containersync.errors import AuthError, ContainerSyncError
@@ -130,6 +130,8 @@ CHANGES: dict[str, Callable[[dict[str, Any], World], None]] = {
     "daemon.pull_interval_seconds": _set("daemon", "pull_interval_seconds", value=9),
     "daemon.idle_pull_interval_seconds": _set("daemon", "idle_pull_interval_seconds", value=20),
     "daemon.pull_backoff_max_seconds": _set("daemon", "pull_backoff_max_seconds", value=40),
+    "daemon.active_pull_interval_seconds": _set("daemon", "active_pull_interval_seconds",
+                                                value=3),
     "daemon.idle_requests_per_minute": _set("daemon", "idle_requests_per_minute", value=30),
     "daemon.full_sync_interval_seconds": _set("daemon", "full_sync_interval_seconds", value=900),
     "daemon.keepalive_idle_limit_seconds": _set("daemon", "keepalive_idle_limit_seconds",
@@ -223,7 +225,9 @@ def engine_view(cfg: Config, w: World) -> dict[str, Any]:
             "trash": [(c.trash.dir, c.trash.retention) for c in contexts],
             "schedule": [intervals(d, m) for m in cfg.mappings],
             "idle_budget": (lambda b: (b.bucket.per_minute, b.bucket.burst, b.base_s,
-                                       b.cap_s, b.full_s))(budget_for(d)),
+                                       b.cap_s, b.full_s, b.active_s, b.idle_s,
+                                       b.idle_after_s))(budget_for(d)),
+            "tick": tick_seconds(d),
             "loop": (coalescer.quiet, coalescer.max_wait, watch_options(d),
                      [is_idle(d, s) for s in (100, 30_000)],
                      [pull_due(d, idle=True, since_last_pull=s) for s in (30, 90)],

@@ -42,7 +42,13 @@ from pydantic import (
     model_validator,
 )
 
-from containersync.config_base import ENV_NAME, Model, env_of, expand_path, path_field
+from containersync.config_base import ENV_NAME, Model, env_of, path_field
+from containersync.config_paths import (
+    ENV_CONFIG,
+    default_config_path,
+    expand_path,
+    find_config_path,
+)
 from containersync.config_spec import (  # re-exported: the models of [mappings.container]
     AUTO_CONTAINER_NAME,
     ContainerSpec,
@@ -54,11 +60,11 @@ from containersync.errors import ConfigError
 from containersync.model.entry import Mode
 from containersync.skills import check_skill
 
-__all__ = ["AUTO_CONTAINER_NAME", "Config", "ConfigError", "ContainerSpec", "DomainSecret",
-           "LoadedConfig", "MappingConfig", "NetworkPolicy", "SkillConfig", "expand_path",
-           "load_config", "parse_config"]
+__all__ = ["AUTO_CONTAINER_NAME", "ENV_CONFIG", "Config", "ConfigError", "ContainerSpec",
+           "DomainSecret", "LoadedConfig", "MappingConfig", "NetworkPolicy", "SkillConfig",
+           "default_config_path", "expand_path", "find_config_path", "load_config",
+           "parse_config"]
 
-ENV_CONFIG = "CONTAINERSYNC_CONFIG"
 LOCAL_BASE_URL = "local"
 MAPPING_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -134,7 +140,9 @@ class DaemonConfig(Model):
     debounce_ms: int = Field(default=100, ge=0, le=int(HOUR * 1000))
     max_wait_ms: int = Field(default=2000, ge=0, le=int(HOUR * 1000))
     pull_interval_seconds: float = Field(default=5, gt=0, le=HOUR)
-    #: a pull check that finds nothing doubles the mapping's pull interval up to this
+    #: the pull interval within a minute of a change on either side
+    active_pull_interval_seconds: float = Field(default=1, gt=0, le=HOUR)
+    #: the longest the shared budget stretches a pull interval when it cannot pay them all
     pull_backoff_max_seconds: float = Field(default=60, gt=0, le=HOUR)
     #: every mapping's idle requests together (pull checks, full cycles, keep-alives)
     idle_requests_per_minute: float = Field(default=60, gt=0, le=6000)
@@ -268,27 +276,6 @@ def default_state_dir(env: Mapping[str, str]) -> Path:
     base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local"
                                             / "state")
     return Path(base) / "containersync"
-
-
-def default_config_path(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
-    return Path(base) / "containersync" / "config.toml"
-
-
-def find_config_path(path: Path | None = None,
-                     env: Mapping[str, str] | None = None) -> tuple[Path, str]:
-    """The config file to use and where that choice came from (for messages)."""
-    env = os.environ if env is None else env
-    if path is not None:
-        return Path(path), "--config"
-    if env.get(ENV_CONFIG):
-        try:
-            return expand_path(env[ENV_CONFIG], env), f"${ENV_CONFIG}"
-        except ValueError as exc:
-            raise ConfigError(f"${ENV_CONFIG} = {env[ENV_CONFIG]!r}: {exc}",
-                              fix=f"set that variable, or fix or unset ${ENV_CONFIG}") from None
-    return default_config_path(env), "the default location"
 
 
 def load_config(path: Path | None = None, *,

@@ -8,8 +8,9 @@ the test compares the two daemons' thread sets by name instead of a bare total.
 What a daemon runs, whatever N (names from ``threading.enumerate()``): ``CYCLE_SLOTS``
 ``containersync-runner-*`` threads (they also dispatch: no separate dispatcher thread),
 ``containersync-inotify-reader`` (watchdog's reader of the shared inotify instance),
-``containersync-inotify`` (the one emitter for every root), APScheduler's one thread, and
-each running cycle's transfer pool (at most the cycle slots times ``[api] concurrency``).
+``containersync-inotify`` (the one emitter for every root), APScheduler's thread and its
+job pool (at most 10; the jobs only enqueue triggers), and the API client's one transfer
+pool (``api.pool``: at most ``[api] concurrency``).
 The main thread is the test's.
 """
 
@@ -28,7 +29,8 @@ from containersync.localapi.embedded import RunningServer
 from support.daemon_harness import wait_for
 
 KEY_ENV = "CONTAINERSYNC_TEST_KEY"
-CONCURRENCY = 32  # [api] concurrency, the default: a cycle's transfer pool at most
+CONCURRENCY = 32  # [api] concurrency, the default: the client's transfer pool at most
+SCHEDULER_POOL = 10  # APScheduler's default executor: a thread pool of at most 10
 FILES = 2
 
 
@@ -99,9 +101,15 @@ def test_a_daemon_of_forty_mappings_runs_the_threads_of_one_of_ten(
     for groups in (small, large):
         # the backend serving this test runs in this process too: its threads are not ours
         ours = {k: n for k, n in groups.items() if not k.startswith("AnyIO")}
-        transfers = sum(n for k, n in ours.items() if k.startswith("ThreadPoolExecutor"))
-        assert {k: n for k, n in ours.items() if not k.startswith("ThreadPoolExecutor")} == fixed
-        assert transfers <= CYCLE_SLOTS * CONCURRENCY  # cycles in flight, each its pool
+        pools = {"transfer": 0, "ThreadPoolExecutor": 0}
+        for kind in list(ours):
+            for prefix in pools:
+                if kind.startswith(prefix):
+                    pools[prefix] += ours.pop(kind)
+        assert ours == fixed
+        assert pools["transfer"] <= CONCURRENCY  # the client's one pool (api.pool)
+        assert pools["ThreadPoolExecutor"] <= SCHEDULER_POOL  # APScheduler runs its jobs there
+
 
 def test_one_emitter_gives_each_mapping_its_own_changes_and_an_overflow_a_full_cycle(
         tmp_path: Path, local_server: RunningServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -1,17 +1,30 @@
 """The shared idle budget: never more than the budget per window, every mapping gets its
-turn, pulls back off when nothing is new, keep-alives are never refused."""
+turn, pull intervals grow only as the budget requires, keep-alives are never refused."""
 
 from __future__ import annotations
 
+import itertools
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from containersync.plan.idle_budget import FULL, FULL_COST, PULL, IdleBudget, TokenBucket
+from containersync.plan.idle_budget import (
+    ACTIVE_FOR_S,
+    FULL,
+    FULL_COST,
+    PULL,
+    PULL_SHARE,
+    IdleBudget,
+    TokenBucket,
+)
 
 
 def _budget(per_minute: float, burst: float, *, base: float = 5.0, cap: float = 60.0,
-            full: float = 600.0) -> IdleBudget:
-    return IdleBudget(TokenBucket(per_minute, burst), base_s=base, cap_s=cap, full_s=full)
+            full: float = 600.0, active: float | None = None, idle: float | None = None,
+            idle_after: float = 0.0) -> IdleBudget:
+    return IdleBudget(TokenBucket(per_minute, burst), base_s=base, cap_s=cap, full_s=full,
+                      active_s=active, idle_s=idle, idle_after_s=idle_after)
 
 
 def _cost(kind: str) -> float:
@@ -36,8 +49,8 @@ def test_granted_work_never_exceeds_the_budget_in_any_window(
         now += dt
         for kind, name in b.tick(now):
             spent.append((now, _cost(kind)))
-            if kind == PULL:
-                (b.changed if found else b.nothing_new)(name, now)
+            if kind == PULL and found:
+                b.changed(name, now)
     # every window from one grant's time to a later one's (the tightest windows)
     times = sorted({t for t, _c in spent})
     at_time = {t: sum(c for t2, c in spent if t2 == t) for t in times}
@@ -55,7 +68,7 @@ def test_every_due_mapping_gets_its_turn(mappings: int, per_minute: float, tick:
                                          greedy: set[int]) -> None:
     # "greedy" mappings always find something new (so pull again at the base interval);
     # the others back off; none may wait longer than the whole queue ahead of it costs
-    b = _budget(per_minute, FULL_COST, base=1.0, cap=30.0, full=120.0)
+    b = _budget(per_minute, FULL_COST, base=1.0, cap=30.0, full=120.0, active=0.5)
     names = [f"m{i}" for i in range(mappings)]
     for name in names:
         b.add(name, 0.0)
@@ -77,27 +90,75 @@ def test_every_due_mapping_gets_its_turn(mappings: int, per_minute: float, tick:
             assert waited <= bound, (kind, name, waited, bound)
             if kind == FULL:
                 due_since.pop((PULL, name), None)  # a full cycle is a pull as well
-            if kind == PULL:
-                if int(name[1:]) in greedy:
-                    b.changed(name, now)
-                else:
-                    b.nothing_new(name, now)
+            if kind == PULL and int(name[1:]) in greedy:
+                b.changed(name, now)
     assert all(now - since <= bound for since in due_since.values())
 
 
-def test_pulls_back_off_when_nothing_is_new_and_reset_on_a_change() -> None:
-    b = _budget(6000, 100, base=5, cap=60)
+@settings(max_examples=200, deadline=None)
+@given(per_minute=st.floats(1.0, 6000.0),
+       quiet=st.lists(st.floats(0.0, 40_000.0), min_size=1, max_size=250),
+       base=st.floats(0.5, 60.0), active=st.floats(0.2, 60.0), idle=st.floats(1.0, 3600.0),
+       idle_after=st.sampled_from([0.0, 600.0, 28_800.0]), cap=st.floats(1.0, 3600.0))
+def test_pull_intervals_grow_only_as_the_budget_requires(
+        per_minute: float, quiet: list[float], base: float, active: float, idle: float,
+        idle_after: float, cap: float) -> None:
+    """Each mapping wants an interval by how long it has been quiet; it gets exactly that
+    while everyone's wanted pulls fit the pull share of the budget, and otherwise the
+    intervals together fit that share, or sit at the cap."""
+    now = 50_000.0
+    b = _budget(per_minute, FULL_COST, base=base, cap=max(base, cap), active=active,
+                idle=idle, idle_after=idle_after)
+    names = [f"m{i}" for i in range(len(quiet))]
+    for name, q in zip(names, quiet, strict=True):
+        b.add(name, 0.0)
+        b.changed(name, now - q)
+    wanted = {n: b.wanted(n, now) for n in names}
+    got = {n: b.interval(n, now) for n in names}
+    supply = per_minute / 60 * PULL_SHARE
+    assert all(got[n] >= wanted[n] - 1e-9 for n in names)
+    if sum(1 / w for w in wanted.values()) <= supply:
+        assert got == wanted
+    else:
+        capped = {n for n in names if got[n] >= max(wanted[n], b.cap_s) - 1e-9}
+        free = sum(1 / got[n] for n in names if n not in capped)
+        assert capped or free <= supply * (1 + 1e-9)
+
+
+def test_a_quiet_mapping_keeps_pulling_at_the_base_interval_while_the_budget_pays() -> None:
+    """A pull that finds nothing no longer slows the next one (it used to double up to a
+    minute, so the assistant's write after a quiet minute waited up to a minute)."""
+    b = _budget(60, 10, base=5, cap=60, active=1)
     b.add("m", 0.0)
-    intervals = []
-    now = 0.0
-    for _ in range(6):
-        now = b._mappings["m"].pull_at
-        assert (PULL, "m") in b.tick(now)
-        b.nothing_new("m", now)
-        intervals.append(b.interval("m"))
-    assert intervals == [10, 20, 40, 60, 60, 60]
+    grants = [t for t in range(1, 601) if (PULL, "m") in b.tick(float(t))]
+    active = [t for t in grants if t < ACTIVE_FOR_S]
+    assert len(active) >= ACTIVE_FOR_S / 2 - 1  # just started (a change): every 1-2 s
+    gaps = {later - earlier for earlier, later in itertools.pairwise(grants)
+            if earlier > ACTIVE_FOR_S}
+    assert gaps == {5}
+
+
+def test_a_change_makes_the_mapping_active_and_pull_sooner() -> None:
+    b = _budget(60, 10, base=5, cap=60, active=1)
+    b.add("m", 0.0)
+    now = 1000.0
+    assert b.wanted("m", now) == 5
+    b.tick(now)
     b.changed("m", now)
-    assert b.interval("m") == 5 and b._mappings["m"].pull_at == now + 5
+    assert b.wanted("m", now) == 1 and b._mappings["m"].pull_at <= now + 1 / PULL_SHARE
+    assert b.wanted("m", now + ACTIVE_FOR_S) == 5
+
+
+def test_two_hundred_mappings_share_the_budget_and_idle_ones_want_less() -> None:
+    b = _budget(60, 10, base=5, cap=3600, active=1, idle=60, idle_after=600)
+    for i in range(200):
+        b.add(f"m{i}", 0.0)
+    now = 700.0  # all idle: each wants a pull a minute, 200 a minute: 4.4x the pull share
+    assert b.interval("m0", now) == pytest.approx(60 * 200 / (60 * PULL_SHARE))
+    b.changed("m0", now)  # one active mapping is stretched by the same factor
+    assert b.interval("m0", now) / b.interval("m1", now) == pytest.approx(1 / 60)
+    granted = sum(len(b.tick(float(t))) for t in range(700, 1300))
+    assert granted <= 10 + 60 * 10  # the burst, then the budget (pulls and full cycles)
 
 
 def test_keepalives_are_never_refused_and_pulls_wait_for_them() -> None:

@@ -13,19 +13,20 @@ has conflicts or problems (notices such as a skipped symlink do not count), else
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from containersync import jsondoc
+from containersync import jsondoc, status_config
 from containersync.commands.status_cost import cost, render_cost
-from containersync.config import Config, MappingConfig, mapping_identity
 from containersync.daemon.state import is_live, read_state
 from containersync.display import printable
-from containersync.endpoint import base_url_of, effective_config
 from containersync.jsondoc import iso
+from containersync.status_config import StatusConfig, StatusMapping
 
 if TYPE_CHECKING:
+    from containersync.config import Config
     from containersync.index.records import ConflictRow, MappingState
     from containersync.index.store import Index
 
@@ -55,10 +56,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from containersync.commands.sync import config_for
-
-    cfg = config_for(args)
-    result = collect(cfg)
+    result = collect(_view(args))
     if args.json:  # the schema: docs/json.md
         jsondoc.dump("status", result, sys.stdout)
     else:
@@ -82,26 +80,39 @@ def _latest(*times: float | None) -> float | None:
     return max(known) if known else None
 
 
-def collect(cfg: Config) -> dict[str, Any]:
+def _view(args: argparse.Namespace) -> StatusConfig:
+    """What ``status`` needs of the config: a config file's from ``status_config`` (cached
+    when nothing it was validated from changed, so pydantic is not even imported), the
+    folder-only form's from its validated config."""
+    from containersync.commands.sync import config_for, folder_only_given
+
+    if getattr(args, "folder", None) is None and not folder_only_given(args):
+        return status_config.for_file(args.config)
+    return status_config.of(config_for(args), os.environ)
+
+
+def collect(cfg: Config | StatusConfig) -> dict[str, Any]:
     """Everything ``status`` shows, as JSON-ready data."""
-    path = Path(cfg.state.index_file)
+    if not isinstance(cfg, StatusConfig):
+        cfg = status_config.of(cfg, os.environ)
+    path = Path(cfg.index_file)
     index = None
     if path.exists():  # never synced: the index code is not even loaded
         from containersync.index.store import Index
 
         index = Index.open(path, recover=False)
     try:
-        return {"state_dir": str(cfg.state.dir),
+        return {"state_dir": cfg.state_dir,
                 "mappings": [_one(cfg, m, index) for m in cfg.mappings]}
     finally:
         if index is not None:
             index.close()
 
 
-def _row(cfg: Config, m: MappingConfig, index: Index) -> tuple[str, MappingState | None]:
+def _row(m: StatusMapping, index: Index) -> tuple[str, MappingState | None]:
     """The mapping's key and row: the row of its identity, else a schema-1 row of its name
     that the next sync will claim."""
-    key = mapping_identity(effective_config(cfg), m).key
+    key = m.key
     row = index.mapping(key)
     if row is None:
         legacy = index.mapping(m.name)
@@ -110,22 +121,22 @@ def _row(cfg: Config, m: MappingConfig, index: Index) -> tuple[str, MappingState
     return key, row
 
 
-def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
-    key, row = _row(cfg, m, index) if index is not None else (m.name, None)
-    daemon = read_state(Path(cfg.state.dir), m.name)
+def _one(cfg: StatusConfig, m: StatusMapping, index: Index | None) -> dict[str, Any]:
+    key, row = _row(m, index) if index is not None else (m.name, None)
+    daemon = read_state(Path(cfg.state_dir), m.name)
     live = daemon is not None and is_live(daemon)
     d: dict[str, Any] = daemon if (live and daemon is not None) else {}
     # without a running daemon, the container as the last cycle saw it
     last = dict(row.summary or {}) if row is not None and row.container_id else {}
     out: dict[str, Any] = {
-        "mapping": m.name, "local": str(m.local), "mode": str(m.mode.value),
+        "mapping": m.name, "local": m.local, "mode": m.mode,
         "endpoint": _endpoint(cfg),
         "synced": row is not None and row.generation > 0,
         "container": {
             "id": d.get("container_id") or (row.container_id if row else None),
             "status": d.get("container_status") or last.get("container_status"),
             "generation": row.generation if row else 0,
-            "adopted": bool(row.adopted) if row else m.container.adopted,
+            "adopted": bool(row.adopted) if row else m.adopted,
             "expires_at": iso(d.get("expires_at") or last.get("expires_at")),
         },
         "last_push": iso(_latest(row.last_push if row else None, d.get("last_push"))),
@@ -141,24 +152,23 @@ def _one(cfg: Config, m: MappingConfig, index: Index | None) -> dict[str, Any]:
         "halt": ({"rail": row.halt.rail, "reason": row.halt.reason,
                   "since": iso(row.halt.since)} if row and row.halt else None),
         "daemon": _daemon(daemon, live),
-        "cost": cost(cfg, m, index, key if row else None),
+        "cost": cost(m.memory_limit, cfg.keepalive_budget_s, index, key if row else None),
     }
     return out
 
 
-def _conflicts(m: MappingConfig, rows: list[ConflictRow]) -> list[dict[str, Any]]:
+def _conflicts(m: StatusMapping, rows: list[ConflictRow]) -> list[dict[str, Any]]:
     if not rows:
         return []
     # the engine (and through it the executor) loads only when there is a copy to look for
     from containersync.engine.conflicts import copy_exists
 
     return [{"path": c.path, "copy": c.copy_path, "at": iso(c.created_at)}
-            for c in rows if copy_exists(str(m.local), c.copy_path)]
+            for c in rows if copy_exists(m.local, c.copy_path)]
 
 
-def _endpoint(cfg: Config) -> dict[str, str]:
-    base_url, source = base_url_of(cfg)
-    return {"base_url": base_url, "source": source}
+def _endpoint(cfg: StatusConfig) -> dict[str, str]:
+    return {"base_url": cfg.base_url, "source": cfg.base_url_source}
 
 
 def _daemon(d: dict[str, Any] | None, live: bool) -> dict[str, Any]:

@@ -8,8 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from containersync.config import Config, MappingConfig
-from containersync.daemon.keepalive_budget import budget_seconds, day_of
+from containersync.daemon.keepalive_budget import day_of
 
 if TYPE_CHECKING:
     from containersync.index.store import Index
@@ -18,15 +17,16 @@ if TYPE_CHECKING:
 DEFAULT_MEMORY_LIMIT = "1g"
 
 
-def cost(cfg: Config, m: MappingConfig, index: Index | None, key: str | None,
+def cost(memory_limit: str | None, budget: float | None, index: Index | None, key: str | None,
          *, now: datetime | None = None) -> dict[str, Any]:
+    """The mapping's tier (``memory_limit`` as configured) and today's keep-alives against
+    ``budget`` (``keepalive_budget.budget_seconds``)."""
     today = day_of(now or datetime.now(UTC))
     spent = index.keepalive_day(key, today) if index is not None and key else None
     seconds = round(spent.seconds, 1) if spent else 0.0
-    budget = budget_seconds(cfg.daemon)
     return {
-        "memory_limit": m.container.memory_limit or DEFAULT_MEMORY_LIMIT,
-        "memory_limit_source": "config" if m.container.memory_limit else "api-default",
+        "memory_limit": memory_limit or DEFAULT_MEMORY_LIMIT,
+        "memory_limit_source": "config" if memory_limit else "api-default",
         "day": today,
         "keepalives_today": spent.keepalives if spent else 0,
         "kept_alive_today_s": seconds,

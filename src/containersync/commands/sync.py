@@ -77,15 +77,19 @@ def add_folder_options(p: argparse.ArgumentParser) -> None:
                         "$XDG_STATE_HOME/containersync)")
 
 
+def folder_only_given(args: argparse.Namespace) -> list[str]:
+    """The options given that only apply with FOLDER (``sync FOLDER``)."""
+    return [f"--{o.replace('_', '-')}" for o in ("container", "mode", "base_url", "state_dir")
+            if getattr(args, o, None) is not None]
+
+
 def config_for(args: argparse.Namespace) -> Config:
     """The config a command acts on: the folder-only form's, or the file's."""
     from containersync.config import load_config
     from containersync.folder import folder_config
 
-    folder_only = ("container", "mode", "base_url", "state_dir")
     if getattr(args, "folder", None) is None:
-        given = [f"--{o.replace('_', '-')}" for o in folder_only
-                 if getattr(args, o, None) is not None]
+        given = folder_only_given(args)
         if given:
             raise UsageError(f"{', '.join(given)} only apply with FOLDER; for a config "
                              "file's mappings, set them in the file")

@@ -1,15 +1,19 @@
 """The daemon's idle work of every mapping, shared: ``plan.idle_budget`` behind a lock.
 
 The scheduler's one tick (``schedule.start_scheduler``) asks ``due()`` for the work to
-start and triggers those mappings' workers; the workers report back what their pull checks
-found (``nothing_new`` / ``changed``), when a full cycle ran anyway (``full_done``), and
-pay for every keep-alive (``charge``). The settings (``[daemon]``):
+start and triggers those mappings' workers; the workers report back a change on either
+side (``changed``: a local change, a pull that found something, a cycle that acted), when
+a full cycle ran anyway (``full_done``), and pay for every keep-alive (``charge``). The
+settings (``[daemon]``):
 
 - ``idle_requests_per_minute``: the budget of every mapping's idle requests together (pull
   checks, periodic full cycles, keep-alives), with a burst of ten seconds' worth (at least a
   full cycle's ``FULL_COST``);
-- ``pull_interval_seconds``: the pull interval after a change, doubling while pulls find
-  nothing, up to ``pull_backoff_max_seconds``;
+- ``active_pull_interval_seconds``: the pull interval within a minute of a change;
+  ``pull_interval_seconds``: after that; ``idle_pull_interval_seconds``: once idle
+  (``keepalive_idle_limit_seconds`` without a change). Each is what a mapping gets while
+  the budget can pay every mapping's pulls; when it cannot, they all grow by the same
+  factor, up to ``pull_backoff_max_seconds``;
 - ``full_sync_interval_seconds``: how often each mapping's periodic full cycle is due.
 """
 
@@ -29,7 +33,10 @@ def budget_for(daemon: DaemonConfig) -> IdleBudget:
     base = daemon.pull_interval_seconds
     return IdleBudget(TokenBucket(per_minute, max(FULL_COST, per_minute / 6)), base_s=base,
                       cap_s=max(base, daemon.pull_backoff_max_seconds),
-                      full_s=daemon.full_sync_interval_seconds)
+                      full_s=daemon.full_sync_interval_seconds,
+                      active_s=daemon.active_pull_interval_seconds,
+                      idle_s=daemon.idle_pull_interval_seconds,
+                      idle_after_s=daemon.keepalive_idle_limit_seconds)
 
 
 class IdleWork:
@@ -53,10 +60,6 @@ class IdleWork:
         """(kind, mapping) of the idle work to start now (``"pull"`` or ``"full"``)."""
         with self._lock:
             return self._budget.tick(self._clock())
-
-    def nothing_new(self, name: str) -> None:
-        with self._lock:
-            self._budget.nothing_new(name, self._clock())
 
     def changed(self, name: str) -> None:
         with self._lock:

@@ -15,10 +15,11 @@ starts a new generation, re-seeded from the folder, as after an idle expiry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from containersync.config import DaemonConfig
+if TYPE_CHECKING:  # status reads day_of without loading the config models
+    from containersync.config import DaemonConfig
 
 
 def day_of(at: datetime) -> str:
@@ -42,11 +43,12 @@ def budget_seconds(daemon: DaemonConfig) -> float | None:
     return hours * 3600 if hours else None
 
 
-@dataclass
 class BudgetNotes:
-    """Remembers the day the budget ran out, so the daemon says so once that day."""
+    """Remembers the day the budget ran out, so the daemon says so once that day (a plain
+    class: ``status`` imports this module, and dataclasses costs its start-up ~10 ms)."""
 
-    spent_on: str | None = None
+    def __init__(self) -> None:
+        self.spent_on: str | None = None
 
     def first_time(self, day: str) -> bool:
         if self.spent_on == day:

@@ -1,7 +1,7 @@
 """Timers of the daemon: APScheduler 3 jobs that only *enqueue* triggers.
 
-One ``idle-work`` tick for every mapping (every ``TICK_S``, or the pull interval when that
-is shorter) asks the shared ``IdleWork`` budget which pulls and periodic full cycles are
+One ``idle-work`` tick for every mapping (every ``TICK_S``, or the shortest pull interval
+when that is shorter) asks the shared ``IdleWork`` budget which pulls and periodic full cycles are
 due and paid for (oldest first, ``plan.idle_budget``) and triggers those; per mapping, a
 ``keepalive`` job (``DaemonConfig.keepalive_interval`` of the mapping's expiry window),
 paid from the same budget by the worker. A job calls ``worker.trigger(kind)`` and returns
@@ -35,7 +35,7 @@ class Triggerable(Protocol):
 
 
 def tick_seconds(daemon: DaemonConfig) -> float:
-    return min(TICK_S, daemon.pull_interval_seconds)
+    return min(TICK_S, daemon.pull_interval_seconds, daemon.active_pull_interval_seconds)
 
 
 def trigger_due(idle: IdleWork, workers: Mapping[str, Triggerable]) -> list[tuple[str, str]]:

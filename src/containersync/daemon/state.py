@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,8 @@ def write_state(state_dir: Path, mapping: str, data: dict[str, Any]) -> None:
     path = state_file(state_dir, mapping)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {**data, "pid": os.getpid(), "updated_at": time.time()}
+    import tempfile  # here: `status` only reads state files, and starts faster without it
+
     fd, tmp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

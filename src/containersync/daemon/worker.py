@@ -4,9 +4,9 @@ no thread of its own, issue 9).
 
 Triggers: dirty local paths (from the watcher, debounced), and timer ticks that the
 scheduler *enqueues* with ``trigger()``: ``pull``, ``full``, ``keepalive``. Pulls and full
-cycles come from the shared idle budget (``daemon.idle_work``): the worker tells it what
-each pull check found (nothing new: the next pull waits twice as long; a change on either
-side: back to the base interval) and pays each keep-alive from it.
+cycles come from the shared idle budget (``daemon.idle_work``): the worker tells it of each
+change on either side (the mapping is active: it pulls at the active interval for a
+minute) and pays each keep-alive from it.
 
 A turn (``turn()``), each time the mapping is woken (``trigger()``, ``sync_now()``,
 ``request_stop()``, a dirty batch's debounce deadline, a retry time):
@@ -523,11 +523,8 @@ class MappingWorker:
         remote_paths, fresh = found
         if fresh:
             self._last_change = self._clock()
-        if self._idle_work is not None:
-            if fresh:
-                self._idle_work.changed(self.name)
-            elif not self._pending:
-                self._idle_work.nothing_new(self.name)  # the next pull waits longer
+        if fresh and self._idle_work is not None:
+            self._idle_work.changed(self.name)
         if not self._pending and not fresh:
             return
         only = sorted(self._pending | set(remote_paths))

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from containersync.api.client import ContainersClient
 from containersync.api.wire import ContainerSpec
@@ -27,10 +27,12 @@ from containersync.errors import ConfigError
 from containersync.execute.trash import Trash
 from containersync.index.health import prepare_dir
 from containersync.index.store import Index
-from containersync.localapi.embedded import RunningServer, start_server
 from containersync.logs import get_logger
 from containersync.secrets import domain_secrets
 from containersync.skills import skill_body
+
+if TYPE_CHECKING:  # the embedded backend loads only for base_url = "local" (open_session)
+    from containersync.localapi.embedded import RunningServer
 
 log = get_logger(__name__)
 
@@ -169,6 +171,10 @@ def open_session(config: Config, env: Mapping[str, str] | None = None, *,
     prepare_dir(Path(config.state.dir))  # 0700, or one clear line when it cannot be
     backend = None
     if endpoint.is_local:
+        # here, not at the top: uvicorn, starlette and the app cost every sync against a
+        # URL ~0.2 s of start-up
+        from containersync.localapi.embedded import start_server
+
         backend = start_server(Path(config.state.dir) / "localapi")
         base_url, key = backend.base_url, None
     else:

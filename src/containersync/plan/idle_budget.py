@@ -8,9 +8,15 @@ bucket of ``per_minute`` requests with a burst of ``burst``.
 
 ``IdleBudget.tick(now)`` returns the work to start now, oldest due first:
 
-- each mapping has a pull due time and a full-cycle due time; a pull that found nothing
-  new doubles the mapping's pull interval (``base_s`` up to ``cap_s``), a change on either
-  side (``changed``) resets it to ``base_s``;
+- each mapping has a pull due time and a full-cycle due time. Its pull interval is the one
+  it *wants* while the budget can pay every mapping's wanted pulls: ``active_s`` within
+  ``active_for_s`` of a change on either side (``changed``), ``idle_s`` once nothing
+  changed for ``idle_after_s`` (0: never), else ``base_s``. Pulls may use ``PULL_SHARE`` of
+  the budget (the rest pays full cycles and keep-alives); when the wanted pulls of all
+  mappings together cost more, every interval is stretched by the same factor, but never
+  beyond ``cap_s`` (past that the bucket's queue paces them). So one mapping pulls as
+  often as it wants, and 200 share the budget; a pull that finds nothing does not slow
+  the next one (a quiet minute must not delay the assistant's next write by a minute);
 - work is granted while a token is free, in order of due time (then name); the first item
   that cannot be paid stops the tick, so later work never overtakes earlier work;
 - a granted item is due again one interval later even if its result never comes (a busy or
@@ -22,7 +28,10 @@ bucket of ``per_minute`` requests with a burst of ``burst``.
 Invariants (``tests/plan/test_idle_budget.py``): over any window of ``w`` seconds the
 work ``tick`` grants costs at most ``burst + per_minute * w / 60`` plus what ``charge``
 took in that window; every due mapping is granted within ``(mappings * FULL_COST) /
-rate + one tick`` of its due time (no starvation), whatever the others do.
+rate + one tick`` of its due time (no starvation), whatever the others do; a pull
+interval is never shorter than the mapping wants, equals it while the wanted pulls of
+every mapping fit ``PULL_SHARE`` of the budget, and otherwise the intervals together fit
+that share or sit at ``cap_s``.
 """
 
 from __future__ import annotations
@@ -33,6 +42,10 @@ PULL = "pull"
 FULL = "full"
 #: what a full cycle of a small tree costs: a retrieve of the container and one listing page
 FULL_COST = 2.0
+#: the part of the budget the pull checks of every mapping may use together
+PULL_SHARE = 0.75
+#: a mapping is active (pulls every ``active_s``) this long after a change on either side
+ACTIVE_FOR_S = 60.0
 
 
 @dataclass
@@ -69,9 +82,9 @@ class TokenBucket:
 
 @dataclass
 class _Mapping:
-    interval: float
     pull_at: float
     full_at: float
+    changed_at: float
 
 
 @dataclass
@@ -80,6 +93,10 @@ class IdleBudget:
     base_s: float
     cap_s: float
     full_s: float
+    active_s: float | None = None  # None: base_s
+    active_for_s: float = ACTIVE_FOR_S
+    idle_s: float | None = None  # None: base_s
+    idle_after_s: float = 0.0  # 0: never idle
     _mappings: dict[str, _Mapping] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -87,14 +104,36 @@ class IdleBudget:
             raise ValueError("need 0 < base_s <= cap_s and full_s > 0")
         if self.bucket.burst < FULL_COST:
             raise ValueError(f"need a burst of at least {FULL_COST} (a full cycle's cost)")
+        if (self.active_s is not None and self.active_s <= 0) or (
+                self.idle_s is not None and self.idle_s <= 0):
+            raise ValueError("need active_s > 0 and idle_s > 0")
 
     def add(self, name: str, now: float) -> None:
-        """A mapping joins: its first pull is one base interval away, its full cycle one
-        full interval away (its own first cycle is not idle work)."""
-        self._mappings[name] = _Mapping(self.base_s, now + self.base_s, now + self.full_s)
+        """A mapping joins: its first pull is one interval away, its full cycle one full
+        interval away (its own first cycle is not idle work, but counts as a change)."""
+        self._mappings[name] = _Mapping(now, now + self.full_s, now)
+        self._mappings[name].pull_at = now + self.interval(name, now)
 
-    def interval(self, name: str) -> float:
-        return self._mappings[name].interval
+    def wanted(self, name: str, now: float) -> float:
+        """The pull interval ``name`` wants now, whatever the others want."""
+        quiet = now - self._mappings[name].changed_at
+        if self.idle_after_s > 0 and quiet >= self.idle_after_s:
+            return self.idle_s or self.base_s
+        if quiet < self.active_for_s:
+            return self.active_s or self.base_s
+        return self.base_s
+
+    def stretch(self, now: float) -> float:
+        """The factor (>= 1) every wanted interval grows by so that all of them together
+        fit ``PULL_SHARE`` of the budget."""
+        wanted = sum(1 / self.wanted(name, now) for name in self._mappings)
+        supply = self.bucket.per_minute / 60 * PULL_SHARE
+        return max(1.0, wanted / supply)
+
+    def interval(self, name: str, now: float, stretch: float | None = None) -> float:
+        want = self.wanted(name, now)
+        grown = want * (self.stretch(now) if stretch is None else stretch)
+        return min(grown, max(want, self.cap_s))
 
     def tick(self, now: float) -> list[tuple[str, str]]:
         """The (kind, mapping) items to start now, paid from the bucket."""
@@ -102,32 +141,28 @@ class IdleBudget:
                      for name, m in self._mappings.items()
                      for kind in (PULL, FULL)
                      if (m.pull_at if kind == PULL else m.full_at) <= now)
-        granted = []
+        granted: list[tuple[str, str]] = []
+        stretch = self.stretch(now) if due else 1.0
         for _at, kind, name in due:
             if not self.bucket.take(now, FULL_COST if kind == FULL else 1.0):
                 break
             m = self._mappings[name]
+            interval = self.interval(name, now, stretch)
             if kind == PULL:
-                m.pull_at = now + m.interval
+                m.pull_at = now + interval
             else:
                 m.full_at = now + self.full_s
-                m.pull_at = max(m.pull_at, now + m.interval)  # the full cycle pulled too
+                m.pull_at = max(m.pull_at, now + interval)  # the full cycle pulled too
             granted.append((kind, name))
         return granted
 
-    def nothing_new(self, name: str, now: float) -> None:
-        """A pull check found nothing: wait twice as long (up to ``cap_s``) for the next."""
-        m = self._mappings.get(name)
-        if m is not None:
-            m.interval = min(self.cap_s, m.interval * 2)
-            m.pull_at = now + m.interval
-
     def changed(self, name: str, now: float) -> None:
-        """Something changed on either side: pull at the base interval again."""
+        """Something changed on either side: the mapping is active, its next pull one
+        (active) interval away at most."""
         m = self._mappings.get(name)
         if m is not None:
-            m.interval = self.base_s
-            m.pull_at = min(m.pull_at, now + self.base_s)
+            m.changed_at = now
+            m.pull_at = min(m.pull_at, now + self.interval(name, now))
 
     def full_done(self, name: str, now: float) -> None:
         """A full cycle ran for another reason (start-up, an outage): the next periodic

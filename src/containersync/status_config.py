@@ -1,0 +1,196 @@
+"""What ``status`` needs of the config, and a cache of it that loads without pydantic.
+
+``status`` reads a handful of values (the state dir, the endpoint, each mapping's name,
+folder, mode, state key and memory tier, the keep-alive budget). Validating the config
+costs about as much as everything else ``status`` does (importing pydantic alone is
+~0.1 s), so after a full validation ``status`` stores those values (``StatusConfig``) in
+``$XDG_CACHE_HOME/containersync/`` and reads them back with the standard library.
+
+Correctness first: a cached view is used only when everything the validation read is the
+same, else ``status`` validates again (and refreshes the cache):
+
+- the config file: its absolute path, size, mtime and sha256 of its bytes;
+- containersync's version and this module's ``FORMAT``;
+- every environment variable the validation (and the endpoint choice) looked up, with its
+  value or its absence (``RecordingEnv``): ``$HOME``, ``$XDG_STATE_HOME``, a ``$VAR`` in a
+  path, ``$OPENAI_BASE_URL``...;
+- what the state dir and each mapping's folder resolve to (a moved symlink changes the
+  mapping's state key and the overlap checks).
+
+A config with inline skills (``skills = [{path = ...}]``) is never cached: validating it
+reads the skill folder. A cache file that cannot be read or parsed is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from containersync import __version__
+
+if TYPE_CHECKING:
+    from containersync.config import Config
+
+FORMAT = 1
+
+
+# NamedTuples, not dataclasses: importing dataclasses is ~10% of the start-up budget
+class StatusMapping(NamedTuple):
+    name: str
+    local: str
+    mode: str
+    adopted: bool
+    key: str  # the mapping's state key (``config.mapping_identity``)
+    memory_limit: str | None
+
+
+class StatusConfig(NamedTuple):
+    state_dir: str
+    index_file: str
+    base_url: str
+    base_url_source: str
+    keepalive_budget_s: float | None
+    mappings: tuple[StatusMapping, ...]
+
+
+class RecordingEnv(Mapping[str, str]):
+    """``env``, remembering every name looked up (None: it was not set)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self.read: dict[str, str | None] = {}
+
+    def __getitem__(self, name: str) -> str:
+        value = self._env.get(name)
+        self.read[name] = value
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        self.read.update(self._env)  # whoever walks it may depend on any of it
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
+
+
+def of(cfg: Config, env: Mapping[str, str]) -> StatusConfig:
+    """The view of a validated ``cfg``."""
+    from containersync.config import mapping_identity
+    from containersync.daemon.keepalive_budget import budget_seconds
+    from containersync.endpoint import base_url_of, effective_config
+
+    base_url, source = base_url_of(cfg, env)
+    effective = effective_config(cfg, env)
+    return StatusConfig(
+        state_dir=str(cfg.state.dir), index_file=str(cfg.state.index_file),
+        base_url=base_url, base_url_source=source,
+        keepalive_budget_s=budget_seconds(cfg.daemon),
+        mappings=tuple(StatusMapping(
+            name=m.name, local=str(m.local), mode=str(m.mode.value),
+            adopted=m.container.adopted, key=mapping_identity(effective, m).key,
+            memory_limit=m.container.memory_limit) for m in cfg.mappings))
+
+
+def cacheable(cfg: Config) -> bool:
+    return not any(s.path is not None for m in cfg.mappings for s in m.container.skills)
+
+
+def cache_file(config_file: Path, env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
+    name = hashlib.sha256(os.path.abspath(config_file).encode()).hexdigest()[:16]
+    return Path(base) / "containersync" / f"status-config-{name}.json"
+
+
+def _fingerprint(config_file: Path) -> dict[str, Any]:
+    with open(config_file, "rb") as f:
+        st = os.fstat(f.fileno())
+        data = f.read()
+    return {"file": os.path.abspath(config_file), "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns, "sha256": hashlib.sha256(data).hexdigest(),
+            "version": __version__, "format": FORMAT}
+
+
+def _resolved(view: StatusConfig) -> dict[str, str]:
+    paths = [view.state_dir, *(m.local for m in view.mappings)]
+    return {p: os.path.realpath(p) for p in paths}
+
+
+def load(config_file: Path, env: Mapping[str, str]) -> StatusConfig | None:
+    """The cached view of ``config_file``, or None when any input changed (or no cache)."""
+    try:
+        doc = json.loads(cache_file(config_file, env).read_text(encoding="utf-8"))
+        if doc["fingerprint"] != _fingerprint(config_file):
+            return None
+        if any(env.get(name) != value for name, value in doc["env"].items()):
+            return None
+        raw = doc["view"]
+        view = StatusConfig(**{**raw, "mappings": tuple(StatusMapping(**m)
+                                                         for m in raw["mappings"])})
+        if _resolved(view) != doc["resolved"]:
+            return None
+        return view
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # missing, unreadable or corrupt: validate instead
+
+
+def save(config_file: Path, before: dict[str, Any], view: StatusConfig,
+         env_read: Mapping[str, str | None], env: Mapping[str, str]) -> None:
+    """Store ``view``, validated from ``config_file`` as ``before`` fingerprinted it (taken
+    before validating). Best effort: a cache that cannot be written is no error."""
+    with contextlib.suppress(OSError, ValueError):
+        # RACE: the file may change while it is validated; a fingerprint that differs
+        # after the validation from before it stores nothing, and a change after this
+        # check shows in the next run's fingerprint: the cache never pairs a view with
+        # bytes it was not validated from
+        if _fingerprint(config_file) != before:
+            return
+        target = cache_file(config_file, env)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        doc = {"fingerprint": before, "env": dict(env_read), "resolved": _resolved(view),
+               "view": {**view._asdict(), "mappings": [m._asdict() for m in view.mappings]}}
+        import tempfile
+
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".status-config-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(doc, out)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+def for_file(path: Path | None, env: Mapping[str, str] | None = None) -> StatusConfig:
+    """The view of the config file ``path`` names (``config.find_config_path``): cached
+    when nothing it depends on changed, else validated in full (``ConfigError`` as
+    ``load_config`` raises it) and cached."""
+    from containersync.config_paths import find_config_path
+
+    env = os.environ if env is None else env
+    file, _origin = find_config_path(path, env)
+    cached = load(file, env)
+    if cached is not None:
+        return cached
+    from containersync.config import load_config
+
+    try:
+        before = _fingerprint(file)
+    except OSError:
+        before = None  # load_config says what is wrong with the file
+    recording = RecordingEnv(env)
+    loaded = load_config(path, env=recording)
+    view = of(loaded.config, recording)
+    if before is not None and cacheable(loaded.config):
+        save(file, before, view, recording.read, env)
+    return view

@@ -1,0 +1,125 @@
+"""``status`` reads a cached view of the validated config (``status_config``) and then
+starts without pydantic (issue 9: start-up <= 0.15 s), but never shows what the config
+file, the environment or the folders no longer say: any change is validated again."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess as sp
+import sys
+from pathlib import Path
+
+import pytest
+
+from containersync import status_config
+from support.scenario import write_config
+
+SHOW = ("import sys, contextlib, io\n"
+        "from containersync.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    code = main(sys.argv[1:])\n"
+        "print(repr(out.getvalue()), code, 'pydantic' in sys.modules)\n")
+
+
+def status(config: Path, *args: str, env: dict[str, str] | None = None
+           ) -> tuple[str, int, bool]:
+    """(stdout, exit code, whether pydantic was imported) of ``status`` in a fresh
+    interpreter."""
+    done = sp.run([sys.executable, "-c", SHOW, "status", "--config", str(config), *args],
+                  capture_output=True, text=True, timeout=60, check=False,
+                  env={**os.environ, **(env or {})})
+    assert done.returncode == 0, done.stderr
+    text, code, pydantic = done.stdout.rsplit(" ", 2)
+    return ast.literal_eval(text), int(code), pydantic.strip() == "True"
+
+
+def _config(tmp_path: Path, **mapping: object) -> Path:
+    (tmp_path / "tree").mkdir(exist_ok=True)
+    return write_config(tmp_path / "c.toml", base_url="http://127.0.0.1:9/v1",
+                        state=tmp_path / "state", local=tmp_path / "tree", **mapping)
+
+
+@pytest.mark.parametrize("fmt", [(), ("--json",)])
+def test_a_warm_status_imports_no_pydantic_and_prints_what_validation_prints(
+        tmp_path: Path, fmt: tuple[str, ...]) -> None:
+    config = _config(tmp_path)
+    validated, code, pydantic = status(config, *fmt)
+    assert pydantic and code == 0  # the first run validates (and fills the cache)
+    cached, code, pydantic = status(config, *fmt)
+    assert not pydantic and code == 0
+    assert cached == validated
+    if fmt:
+        assert json.loads(cached)["mappings"][0]["mapping"] == "m"
+
+
+def test_an_edited_config_is_validated_again_even_with_the_same_size_and_mtime(
+        tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    status(config)
+    st = config.stat()
+    text = config.read_text()
+    config.write_text(text.replace('name = "m"', 'name = "n"'))  # same size
+    os.utime(config, ns=(st.st_atime_ns, st.st_mtime_ns))
+    out, _code, pydantic = status(config)
+    assert pydantic and out.startswith("n  ")
+    config.write_text(text + "mode = \"no-such-mode\"\n")  # invalid: refused as ever
+    done = sp.run([sys.executable, "-m", "containersync", "status", "--config", str(config)],
+                  capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0 and "mode" in done.stderr
+
+
+def test_a_changed_environment_is_validated_again(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    config = tmp_path / "c.toml"
+    config.write_text('[state]\ndir = "$STATE_PARENT/state"\n[[mappings]]\nname = "m"\n'
+                      'local = "$TREE"\n')
+    env = {"STATE_PARENT": str(tmp_path), "TREE": str(tmp_path / "a"),
+           "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    first, _code, _p = status(config, env=env)
+    again, _code, pydantic = status(config, env=env)
+    assert again == first and not pydantic and str(tmp_path / "a") in first
+    moved, _code, pydantic = status(config, env={**env, "TREE": str(tmp_path / "b")})
+    assert pydantic and str(tmp_path / "b") in moved
+    other, _code, pydantic = status(config, env={**env, "TREE": str(tmp_path / "b"),
+                                                 "OPENAI_BASE_URL": "http://127.0.0.2:9/v1"})
+    assert pydantic and "127.0.0.2" in other
+
+
+def test_a_corrupt_cache_file_is_ignored_and_replaced(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    validated, _code, _p = status(config)
+    cache = status_config.cache_file(config, os.environ)
+    for garbage in ("{not json", "[]", '{"fingerprint": 1}', ""):
+        cache.write_text(garbage)
+        out, _code, pydantic = status(config)
+        assert out == validated and pydantic
+    assert status(config) == (validated, 0, False)  # rewritten by the last validation
+
+
+def test_a_moved_symlink_under_a_folder_is_validated_again(tmp_path: Path) -> None:
+    """The mapping's state key (its index row) is of the folder's resolved path."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    (tmp_path / "tree").symlink_to(tmp_path / "one")
+    config = _config(tmp_path)
+    status(config)
+    assert status_config.load(config, os.environ) is not None
+    (tmp_path / "tree").unlink()
+    (tmp_path / "tree").symlink_to(tmp_path / "two")
+    assert status_config.load(config, os.environ) is None
+
+
+def test_a_config_with_an_inline_skill_is_never_cached(tmp_path: Path) -> None:
+    """Validating it reads the skill's folder, which the cache does not watch."""
+    skill = tmp_path / "skill"
+    skill.mkdir()
+    (skill / "SKILL.md").write_text("---\nname: skill\ndescription: d\n---\n")
+    config = _config(tmp_path)
+    config.write_text(config.read_text() + f'[[mappings.container.skills]]\npath = "{skill}"\n')
+    status(config)
+    _out, _code, pydantic = status(config)
+    assert pydantic and not status_config.cache_file(config, os.environ).exists()
