@@ -5,7 +5,7 @@ mapping worker takes batches without blocking (``take_due``; ``FULL_RESCAN`` = `
 means rescan everything) and is told when a batch may have become due sooner through
 ``on_change`` (called with the Coalescer's next deadline after every ``add``, outside the
 lock); a caller with a thread of its own can block in ``wait_due`` instead, which sleeps
-exactly until the Coalescer's next deadline, or until ``wake()``. The clock is injected.
+exactly until the Coalescer's next deadline. The clock is injected.
 
 Invariants: every path handed to ``add`` is returned by exactly one ``take_due``/``wait_due``/
 ``flush`` call (possibly folded into an ancestor or ``FULL_RESCAN``);
@@ -29,7 +29,6 @@ class DirtyPaths:
         self._coalescer = coalescer if coalescer is not None else Coalescer()
         self._clock = clock
         self._cond = threading.Condition()
-        self._woken = False
         self._reasons: list[str] = []
         #: told the next deadline after each ``add`` (the daemon wakes the mapping then)
         self.on_change: Callable[[float], None] | None = None
@@ -73,12 +72,6 @@ class DirtyPaths:
         with self._cond:
             return self._coalescer.pending()
 
-    def wake(self) -> None:
-        """Make a current or the next ``wait_due`` return early (possibly empty)."""
-        with self._cond:
-            self._woken = True
-            self._cond.notify_all()
-
     def _take_locked(self) -> list[str]:
         due = self._coalescer.due(self._clock())
         if FULL_RESCAN in due:
@@ -86,13 +79,12 @@ class DirtyPaths:
         return due
 
     def wait_due(self, timeout: float | None = None) -> list[str]:
-        """Block until paths are due, ``wake()`` is called, or ``timeout`` passes."""
+        """Block until paths are due or ``timeout`` passes."""
         with self._cond:
             end = None if timeout is None else self._clock() + timeout
             while True:
                 due = self._take_locked()
-                if due or self._woken:
-                    self._woken = False
+                if due:
                     return due
                 now = self._clock()
                 deadline = self._coalescer.next_deadline()
