@@ -85,10 +85,10 @@ def _daemon_threads(tmp_path: Path, server: RunningServer, count: int,
                     prefix: str) -> collections.Counter[str]:
     """Thread groups of a converged daemon of ``count`` mappings (threads of the test
     process before it started are left out)."""
-    before = {t.ident for t in threading.enumerate()}
+    before = set(threading.enumerate())  # the objects: a dead thread's ident is reused
     with _running(tmp_path, server, count, prefix):
         return collections.Counter(_kind(t.name) for t in threading.enumerate()
-                                   if t.ident not in before)
+                                   if t not in before)
 
 
 def test_a_daemon_of_forty_mappings_runs_the_threads_of_one_of_ten(
