@@ -38,6 +38,7 @@ from containersync import __version__
 from containersync.api import recover
 from containersync.api.errors import translate
 from containersync.api.pacing import Pacer
+from containersync.api.pool import TransferPool
 from containersync.api.retry import (
     Failure,
     RetryPolicy,
@@ -136,6 +137,8 @@ class ContainersClient:
         self._http = http
         #: the transfer window of every executor using this client (``api.pacing``)
         self.pacer = Pacer(concurrency, start=min(8, concurrency))
+        #: the threads of every executor's transfers and every segmented listing's walks
+        self.pool = TransferPool(concurrency)
         self._policy = RetryPolicy(max_retries=max_retries, backoff_base=backoff_base,
                                    backoff_cap=backoff_cap)
         self._sleep = sleep
@@ -171,7 +174,9 @@ class ContainersClient:
             return self._requests
 
     def close(self) -> None:
-        """Close the connection pool (the client owns the httpx client it was given)."""
+        """Close the connection pool (the client owns the httpx client it was given) and
+        retire the transfer threads."""
+        self.pool.close()
         self._http.close()
 
     def __enter__(self) -> ContainersClient:

@@ -34,11 +34,12 @@ oldest-first one, as ``engine.remote.list_new`` already does.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from containersync.api.client import cursor_gone
 from containersync.errors import RemoteError
@@ -54,6 +55,24 @@ class Listed(Protocol):
 
 
 L = TypeVar("L", bound=Listed)
+T = TypeVar("T")
+
+
+class Pool(Protocol):
+    """Where the walks run: the client's ``api.pool.TransferPool`` (shared with every
+    transfer), or a ``ThreadPoolExecutor``."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]: ...
+
+
+@contextlib.contextmanager
+def _threads(pool: Pool | None, workers: int) -> Iterator[Pool]:
+    """``pool``, or a pool of ``workers`` threads of this listing's own."""
+    if pool is not None:
+        yield pool
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listing") as own:
+        yield own
 
 #: a walk of the listing, oldest first, after an id (None: from the start); with
 #: ``newest_first`` the same walk from the other end (the server's desc order, the reverse
@@ -127,21 +146,26 @@ def walk(files: Files[L], start: str | None, cursors: Sequence[str], end: int,
 
 def list_segmented(files: Files[L], positions: Mapping[str, int], *, workers: int,
                    min_segment: int = MIN_SEGMENT, page_size: int = PAGE,
-                   stats: Stats | None = None) -> list[L]:
+                   stats: Stats | None = None, pool: Pool | None = None) -> list[L]:
     """Every object of the listing, oldest first, as one walk would return them (with too
     few known positions for cursors: from both ends at once, ``_both_ends``;
-    ``page_size``: the walk's)."""
+    ``page_size``: the walk's). The walks run in ``pool`` (else in threads of their own);
+    the caller waits for them, so it must not be one of ``pool``'s threads."""
     stats = stats if stats is not None else Stats()
     cursors = pick_cursors(positions, workers=workers, min_segment=min_segment)
     stats.segments = len(cursors) + 1
     if not cursors:  # nothing (or too little) known: no cursors, but two ends
-        return list(files(None)) if workers < 2 else _both_ends(files, stats, page_size)
+        return (list(files(None)) if workers < 2
+                else _both_ends(files, stats, page_size, pool))
     starts: list[str | None] = [None, *cursors]
-    with ThreadPoolExecutor(max_workers=min(workers, len(starts)),
-                            thread_name_prefix="listing") as pool:
-        futures = [pool.submit(walk, files, start, cursors, j, positions)
+    with _threads(pool, min(workers, len(starts))) as threads:
+        futures = [threads.submit(walk, files, start, cursors, j, positions)
                    for j, start in enumerate(starts)]
-        segments = [future.result() for future in futures]
+        try:
+            segments = [future.result() for future in futures]
+        except BaseException:
+            wait(futures)  # no walk outlives the listing (the pool may be shared)
+            raise
     result: list[L] = []
     j = 0
     while True:
@@ -173,7 +197,7 @@ def _resume(files: Files[L], result: list[L], cursors: Sequence[str], end: int,
     return walk(files, None, cursors, end, positions)
 
 
-def _both_ends(files: Files[L], stats: Stats, page: int) -> list[L]:
+def _both_ends(files: Files[L], stats: Stats, page: int, pool: Pool | None) -> list[L]:
     """A listing with no known positions (a cold one): oldest first from the start and,
     once the first page says there is more, newest first from the end at the same time,
     until the two walks meet. They meet on an object both hold: each walk records what it
@@ -192,11 +216,14 @@ def _both_ends(files: Files[L], stats: Stats, page: int) -> list[L]:
     stats.segments = 2
     lock = threading.Lock()
     seen: tuple[set[str], set[str]] = ({f.id for f in first}, set())
+    failed = threading.Event()  # the walk from the start failed: the other one stops
 
     def walk_end(items: list[L], listed: Iterator[L], me: int) -> bool:
         """Walk until meeting the other walk; False when the end was reached first."""
         mine, theirs = seen[me], seen[1 - me]
         for f in listed:
+            if failed.is_set():
+                return False
             items.append(f)
             with lock:
                 mine.add(f.id)
@@ -205,9 +232,14 @@ def _both_ends(files: Files[L], stats: Stats, page: int) -> list[L]:
         return False
 
     newest: list[L] = []
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="listing") as pool:
-        back = pool.submit(walk_end, newest, files(None, newest_first=True), 1)
-        ahead = walk_end(first, oldest, 0)
+    with _threads(pool, 1) as threads:
+        back = threads.submit(walk_end, newest, files(None, newest_first=True), 1)
+        try:
+            ahead = walk_end(first, oldest, 0)
+        except BaseException:
+            failed.set()
+            wait([back])  # no walk outlives the listing (the pool may be shared)
+            raise
         back.result()
     if not ahead:
         return first  # the walk from the start reached the end without meeting the other

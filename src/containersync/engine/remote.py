@@ -39,7 +39,8 @@ def list_full(ctx: MappingContext, container_id: str,
         return map(to_object, ctx.client.list_files(
             container_id, order="desc" if newest_first else "asc", after=after))
 
-    return list_segmented(files, known, workers=ctx.settings.concurrency, stats=stats)
+    return list_segmented(files, known, workers=ctx.settings.concurrency, stats=stats,
+                          pool=ctx.client.pool)
 
 
 #: objects per page of the newest-first listing a pull check reads

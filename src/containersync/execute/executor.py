@@ -36,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -119,6 +119,9 @@ class Executor:
         #: how many transfers run at once: the client's adaptive window, shared by every
         #: executor on that client (``api.pacing``); ``pacer`` replaces it (tests)
         self.pacer = pacer or client.pacer
+        #: the threads that run the transfers: the client's, shared with every executor and
+        #: listing on it (``api.pool``), so their number never grows with the mappings
+        self.pool = client.pool
         self.on_local_write = on_local_write
         self.on_bytes = on_bytes  # bytes as they move, from the transfer threads
         self._emptied: set[str] = set()  # folders (relative) we trashed a file from
@@ -151,17 +154,15 @@ class Executor:
             failed.update(o.action.path for o, _ in finished if not o.ok)
             done(finished)
 
-        with ThreadPoolExecutor(self.pacer.maximum, thread_name_prefix="transfer") as pool:
-            self._run_phase(pool, first, begin, track, should_stop, while_waiting)
-            # a path whose upload or download failed keeps its old objects: deleting the
-            # one the base tracks would leave the next run nothing to compare with
-            second = [a for a in actions if isinstance(a, DeleteRemote) and a.path not in failed]
-            self._run_phase(pool, second, begin, done, should_stop, while_waiting)
+        self._run_phase(first, begin, track, should_stop, while_waiting)
+        # a path whose upload or download failed keeps its old objects: deleting the
+        # one the base tracks would leave the next run nothing to compare with
+        second = [a for a in actions if isinstance(a, DeleteRemote) and a.path not in failed]
+        self._run_phase(second, begin, done, should_stop, while_waiting)
         self._remove_emptied_folders()
 
     def _run_phase(
         self,
-        pool: ThreadPoolExecutor,
         actions: Iterable[Action],
         begin: Callable[[Sequence[Action]], Sequence[int | None]],
         done: Callable[[Sequence[Finished]], None],
@@ -195,25 +196,31 @@ class Executor:
                 except FATAL as exc:
                     fatal = fatal or exc
 
-        # a position in the list, not a re-sliced rest: slicing copied what was left once
-        # per batch, quadratic in the plan's size
-        queue, at = list(actions), 0
-        while at < len(queue) and fatal is None and not should_stop():
-            # submitted work is twice the window; refilled once half of it is done, so
-            # intents are written a window at a time, not one transaction per finish
-            while len(inflight) > self.pacer.limit:
+        try:
+            # a position in the list, not a re-sliced rest: slicing copied what was left once
+            # per batch, quadratic in the plan's size
+            queue, at = list(actions), 0
+            while at < len(queue) and fatal is None and not should_stop():
+                # submitted work is twice the window; refilled once half of it is done, so
+                # intents are written a window at a time, not one transaction per finish
+                while len(inflight) > self.pacer.limit:
+                    collect(block=True)
+                if fatal is not None:
+                    break
+                batch = queue[at:at + 2 * self.pacer.limit - len(inflight)]
+                at += len(batch)
+                for action, intent in zip(batch, begin(batch), strict=True):
+                    # begun means performed: a drain or fatal error waits for the slots of the
+                    # batch (at most twice the window), so no intent is left without its action
+                    inflight[self.pool.submit(self._paced, action, self._slot_for(
+                        action, while_waiting))] = intent
+            while inflight:
                 collect(block=True)
-            if fatal is not None:
-                break
-            batch = queue[at:at + 2 * self.pacer.limit - len(inflight)]
-            at += len(batch)
-            for action, intent in zip(batch, begin(batch), strict=True):
-                # begun means performed: a drain or fatal error waits for the slots of the
-                # batch (at most twice the window), so no intent is left without its action
-                inflight[pool.submit(self._paced, action, self._slot_for(action,
-                                                                          while_waiting))] = intent
-        while inflight:
-            collect(block=True)
+        except BaseException:
+            # the pool is shared (every mapping's transfers): nothing of this run may go on
+            # after it returns, so what was submitted finishes before the error leaves
+            wait(list(inflight))
+            raise
         if fatal is not None:
             raise fatal
 
