@@ -164,3 +164,34 @@ def test_one_write_alone_is_durable_on_return(tmp_path: Path,
     assert {(root / p).lstat().st_ino for p in ("", "a", "a/b")} <= synced
 
 
+
+
+def test_a_download_whose_folder_cannot_be_synced_is_not_recorded(
+        setup: tuple[Path, ContainersClient, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder sync is what makes the rename durable: when it fails (EIO from the disk,
+    injected at ``os.fsync``), the download is a problem, never a base."""
+    import errno
+
+    root, client, cid = setup
+    remotes = [_remote(client, cid, tmp_path, rel) for rel in ("x/a.txt", "x/b.txt")]
+    executor = Executor(Target("m", root, cid, "/mnt/data", True), client,
+                        Trash(tmp_path / "trash", 1), now=lambda: datetime.now(UTC),
+                        pacer=Pacer(2, start=2))
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    got: list[Finished] = []
+    executor.run([Download(r.path, r) for r in remotes], begin=lambda acts: [None] * len(acts),
+                 done=got.extend)
+    monkeypatch.undo()
+    assert sorted(o.action.path for o, _ in got) == ["x/a.txt", "x/b.txt"]
+    for outcome, _ in got:
+        assert outcome.base is None and outcome.digest is None
+        assert outcome.problem is not None and outcome.problem.kind == "local-error"
+        assert "not durable" in outcome.problem.message
