@@ -29,7 +29,7 @@ _._add_all_callbacks, _.on_thread_start, _.on_any_event, _.do_GET, _.log_message
 _.optionxform, _.row_factory, _.compress_type, _.should_exit
 
 # pytest: fixtures used by name, module marks
-_plain_env, limits_lock, lowers_inotify_limits, no_leaked_threads, restore_logging
+_own_cache_dir, _plain_env, limits_lock, lowers_inotify_limits, no_leaked_threads, restore_logging
 tree_keeping, pytestmark
 
 # hypothesis state machines: rules are called by the machine

@@ -13,7 +13,8 @@ same, else ``status`` validates again (and refreshes the cache):
 - containersync's version and this module's ``FORMAT``;
 - every environment variable the validation (and the endpoint choice) looked up, with its
   value or its absence (``RecordingEnv``): ``$HOME``, ``$XDG_STATE_HOME``, a ``$VAR`` in a
-  path, ``$OPENAI_BASE_URL``...;
+  path, ``$OPENAI_BASE_URL``...; a value is kept as its digest, so no secret of the
+  environment (the API key, a domain secret) is ever written to the cache;
 - what the state dir and each mapping's folder resolve to (a moved symlink changes the
   mapping's state key and the overlap checks).
 
@@ -120,6 +121,12 @@ def _fingerprint(config_file: Path) -> dict[str, Any]:
             "version": __version__, "format": FORMAT}
 
 
+def _digest(value: str | None) -> str | None:
+    """How the cache remembers an environment variable: by a digest of its value, never
+    the value (a walk of the environment reads the API key and domain secrets too)."""
+    return None if value is None else hashlib.sha256(value.encode()).hexdigest()
+
+
 def _resolved(view: StatusConfig) -> dict[str, str]:
     paths = [view.state_dir, *(m.local for m in view.mappings)]
     return {p: os.path.realpath(p) for p in paths}
@@ -131,7 +138,7 @@ def load(config_file: Path, env: Mapping[str, str]) -> StatusConfig | None:
         doc = json.loads(cache_file(config_file, env).read_text(encoding="utf-8"))
         if doc["fingerprint"] != _fingerprint(config_file):
             return None
-        if any(env.get(name) != value for name, value in doc["env"].items()):
+        if any(_digest(env.get(name)) != value for name, value in doc["env"].items()):
             return None
         raw = doc["view"]
         view = StatusConfig(**{**raw, "mappings": tuple(StatusMapping(**m)
@@ -156,7 +163,8 @@ def save(config_file: Path, before: dict[str, Any], view: StatusConfig,
             return
         target = cache_file(config_file, env)
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        doc = {"fingerprint": before, "env": dict(env_read), "resolved": _resolved(view),
+        doc = {"fingerprint": before, "resolved": _resolved(view),
+               "env": {name: _digest(value) for name, value in env_read.items()},
                "view": {**view._asdict(), "mappings": [m._asdict() for m in view.mappings]}}
         import tempfile
 

@@ -123,3 +123,43 @@ def test_a_config_with_an_inline_skill_is_never_cached(tmp_path: Path) -> None:
     status(config)
     _out, _code, pydantic = status(config)
     assert pydantic and not status_config.cache_file(config, os.environ).exists()
+
+
+def test_no_value_of_the_environment_reaches_the_cache(tmp_path: Path) -> None:
+    """The cache remembers what the validation read of the environment by digest only. A
+    config naming its API key's and a domain secret's variables, with both set (and with
+    a folder given by a variable): none of those values is on disk after two runs. (Today's
+    validation reads neither secret; this holds the cache to it should that change.)"""
+    (tmp_path / "tree").mkdir()
+    config = tmp_path / "c.toml"
+    config.write_text(f"""
+[api]
+base_url = "http://127.0.0.1:9/v1"
+api_key_env = "MY_KEY"
+[state]
+dir = "{tmp_path}/state"
+[[mappings]]
+name = "m"
+local = "$TREE_DIR"
+[mappings.container.network_policy]
+type = "allowlist"
+allowed_domains = ["api.example.com"]
+[[mappings.container.network_policy.domain_secrets]]
+domain = "api.example.com"
+name = "API_TOKEN"
+value_env = "DS_TOKEN"
+""")
+    secrets = {"MY_KEY": "sk-cache-test-9f8e7d6c5b4a", "DS_TOKEN": "hunter2-cache-token"}
+    env = {**secrets, "TREE_DIR": str(tmp_path / "tree"),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first, _code, _p = status(config, env=env)
+    again, _code, pydantic = status(config, env=env)
+    assert again == first and not pydantic
+    files = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        for value in secrets.values():
+            assert value.encode() not in data, (path, value)
+        # the folder's variable is remembered, by digest (its value is in the view anyway)
+        assert '"TREE_DIR": "' in data.decode()

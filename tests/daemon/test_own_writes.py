@@ -6,6 +6,10 @@ The guarantee: an event is ours only while the path is in the state we wrote. A 
 edit that lands right after our download is reported at once, while the cycle that
 downloaded is still running, never held back as our own write.
 
+The hold's deadline is tested on ``OwnWrites`` with its clock
+(``tests/watch/test_own_write_expectations.py``): here no event but our own landing can
+still match our write (a touch is an in-place event, a move away changes the path).
+
 No fixed sleeps: waits poll with a deadline; "not reported" is checked with a sentinel file
 written afterwards (inotify delivers events in order).
 """
@@ -23,7 +27,7 @@ import pytest
 from containersync.api.client import ContainersClient
 from containersync.api.pacing import Pacer
 from containersync.api.wire import ContainerSpec
-from containersync.daemon.watching import OWN_WRITE_HOLD_S, MappingWatch
+from containersync.daemon.watching import MappingWatch
 from containersync.execute.executor import Executor, Target
 from containersync.execute.outcome import Outcome
 from containersync.execute.trash import Trash
@@ -138,25 +142,6 @@ def test_a_user_file_made_where_we_trashed_one_is_reported(world: World) -> None
     assert world.settled() == []
     (world.root / "gone.txt").write_text("the user's new file")
     _wait(lambda: "gone.txt" in world.pending(), "the user's new file")
-
-
-def test_an_event_that_still_matches_our_write_counts_once_the_hold_has_passed(
-        world: World) -> None:
-    """The clock decides how long an unchanged file's events are ours: a move that leaves
-    the file exactly as we wrote it (our writes land by a rename, as this one does) is ours
-    within the hold, and reported after it."""
-    world.run(Download("same.txt", world.remote("same.txt", b"x")))
-    aside = world.root / ".containersync-tmp-aside"  # our temporaries are never reported
-
-    def move_away_and_back() -> None:
-        os.rename(world.root / "same.txt", aside)
-        os.rename(aside, world.root / "same.txt")
-
-    move_away_and_back()
-    assert world.settled() == []
-    world.clock.t += OWN_WRITE_HOLD_S + 1
-    move_away_and_back()
-    _wait(lambda: "same.txt" in world.pending(), "an event after the hold")
 
 
 def test_an_in_place_write_that_keeps_the_stat_of_our_download_is_reported(
