@@ -40,6 +40,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from containersync.api.client import ContainersClient
 from containersync.api.pacing import COMPARABLE_BYTES, Pacer, Slot
@@ -75,7 +76,7 @@ from containersync.model.plan import (
     TrashLocal,
     Upload,
 )
-from containersync.watch.own_writes import ABSENT, Expected, Fingerprint
+from containersync.watch.own_writes import ABSENT, NEW_FOLDER, NOTHING, Expected, Fingerprint
 
 MAX_CONFLICT_COPIES = 10
 #: actions that talk to the remote: they run inside the transfer window
@@ -404,10 +405,24 @@ class Executor:
             self.t.local_root, rel,
             lambda f: self.client.download_file(cid, remote.file_id, f, on_received=self.on_bytes),
             before_replace=before_replace, on_landing=on_landing, unsynced=folders.append,
-            made=lambda folder, st: self.on_local_write(folder, Fingerprint.of(st)),
+            made=self._made_folder,
         )
         st = landed[-1]
         return LocalFile(rel, st.st_size, st.st_mtime_ns, sha), nbytes, tuple(folders)
+
+    def _made_folder(self, folder: str, what: os.stat_result | Literal[False] | None) -> None:
+        """A folder made for a download is our write, declared before its ``mkdir``.
+
+        RACE: ``NEW_FOLDER`` takes any folder at ``folder`` for ours until the ``mkdir``
+        answers; a user's folder made there in that instant loses its creation event only
+        (a folder carries no content: each file in it has its own event, and the folder
+        is the one this download then lands in)."""
+        if what is None:
+            self.on_local_write(folder, NEW_FOLDER)
+        elif what is False:
+            self.on_local_write(folder, NOTHING)
+        else:
+            self.on_local_write(folder, Fingerprint.of(what))
 
     def _prune_conflict_copies(self, rel: str) -> None:
         folder_rel, _, _ = rel.rpartition("/")

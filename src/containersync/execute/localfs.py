@@ -24,7 +24,7 @@ import secrets
 import stat as st_mod
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO, Literal, TypeVar
 
 from containersync.errors import ContainerSyncError, LocalError, UnsafePath
 from containersync.model.entry import LocalFile
@@ -33,17 +33,20 @@ from containersync.scan.digest import sha256_fd
 from containersync.scan.ignore import TEMP_PREFIX
 
 T = TypeVar("T")
+#: ``open_parent``'s report on a folder it makes: None (about to), its stat, or False
+Made = Callable[[str, os.stat_result | Literal[False] | None], None]
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 def open_parent(root: Path | str, rel: str, *, create: bool,
-                made: Callable[[str, os.stat_result], None] | None = None) -> tuple[int, str]:
+                made: Made | None = None) -> tuple[int, str]:
     """Open the folder holding ``rel`` without following links; return (fd, last name).
 
-    ``create`` makes missing folders; ``made(folder, lstat)`` hears of each one this call
-    made (relative path, right after it is made and opened). Without ``create`` a missing
-    folder raises ``FileNotFoundError``. A symlink or non-folder on the way raises
+    ``create`` makes missing folders; ``made(folder, what)`` hears of each one it is about
+    to make (relative path; ``what`` None) and then of the result: the folder's ``fstat``
+    once this call made it, ``False`` when someone else's was there. Without ``create`` a
+    missing folder raises ``FileNotFoundError``. A symlink or non-folder on the way raises
     ``UnsafePath``.
     """
     rel = normalize_relpath(rel)
@@ -63,17 +66,16 @@ def open_parent(root: Path | str, rel: str, *, create: bool,
                 if not create:
                     raise
                 # FileExistsError: made by someone else meanwhile; opened (checked) below
+                if made is not None:
+                    made(walked, None)  # about to make it: see ``made``
                 try:
                     os.mkdir(part, 0o777, dir_fd=fd)
                     ours = True
                 except FileExistsError:
                     ours = False
                 nfd = _open_dir_checked(fd, part, walked)
-                if ours and made is not None:
-                    # RACE: the folder's creation event may reach the watcher before this
-                    # call declares it ours: then it is reported, one needless rescan of a
-                    # folder our own downloads fill; the files in it have their own events
-                    made(walked, os.fstat(nfd))
+                if made is not None:
+                    made(walked, os.fstat(nfd) if ours else False)
             except OSError as exc:
                 nfd = _open_dir_checked(fd, part, walked, exc)
             os.close(fd)
@@ -145,7 +147,7 @@ def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
                      before_replace: Callable[[], None] | None = None,
                      on_landing: Callable[[os.stat_result], None] | None = None,
                      unsynced: Callable[[str], None] | None = None,
-                     made: Callable[[str, os.stat_result], None] | None = None) -> T:
+                     made: Made | None = None) -> T:
     """Write ``rel`` via a temporary file that ``fill`` writes; return what ``fill`` returns.
 
     Durability: the content is fsynced before the rename. The rename (and the folders made
@@ -165,10 +167,11 @@ def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
     """
     folders: list[str] = []  # whose entries this write changes, to fsync
 
-    def on_made(folder: str, st: os.stat_result) -> None:
-        folders.append(folder.rpartition("/")[0])
+    def on_made(folder: str, what: os.stat_result | Literal[False] | None) -> None:
+        if what:
+            folders.append(folder.rpartition("/")[0])
         if made is not None:
-            made(folder, st)
+            made(folder, what)
 
     dfd, name = open_parent(root, rel, create=True, made=on_made)
     folders.append(normalize_relpath(rel).rpartition("/")[0])
