@@ -37,3 +37,7 @@ _.assistant_delete, _.assistant_write, _.clean_sync_and_check, _.folder_delete
 _.folder_rename, _.local_delete, _.local_delete_folder, _.local_rename
 _.local_rename_folder, _.sync_while_assistant_writes, _.sync_with_faults
 
+
+# watchdog: InotifyEmitter.build_and_queue_event calls queue_event, which RootEmitter
+# overrides to hand each event to the root's handler (watch/inotify_hooks.py)
+_.queue_event

@@ -84,3 +84,26 @@ def test_close_refuses_new_work_but_finishes_what_was_queued() -> None:
     assert first.result(DEADLINE) is True
     assert queued.result(DEADLINE) == "queued"
     _until(lambda: pool.threads == 0, "the threads to leave")
+
+
+def test_an_idle_thread_keeps_nothing_of_the_task_it_ran() -> None:
+    """Once its future is gone, a task's result and arguments are freed although the
+    thread that ran it is still alive (idle)."""
+    import gc
+    import weakref
+
+    class Big:
+        pass
+
+    def make(_arg: Big) -> Big:
+        return Big()
+
+    pool = TransferPool(1, idle_s=5, name="keeps-nothing")
+    arg = Big()
+    future = pool.submit(make, arg)
+    result = future.result(DEADLINE)
+    refs = [weakref.ref(arg), weakref.ref(result)]
+    del future, arg, result
+    _until(lambda: (gc.collect(), all(r() is None for r in refs))[1], "the task to be freed")
+    assert pool.threads == 1
+    pool.close()

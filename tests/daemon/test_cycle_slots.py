@@ -1,5 +1,5 @@
-"""Many mappings in one daemon: their workers share a few cycle slots, so only that many
-act at once (each with its transfer threads and index writes), every mapping still gets
+"""Many mappings in one daemon: their workers take turns on a few runner threads (the
+cycle slots), so only that many act at once (each with its transfer threads and index writes), every mapping still gets
 through its first sync, and no mapping ever runs two steps at once.
 
 Real workers in this process against a served local backend (answers slowed with
@@ -9,11 +9,11 @@ sampling below only counts, it asserts no timing.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 from containersync.config import load_config
+from containersync.daemon.runners import Runners
 from containersync.daemon.worker import MappingWorker
 from containersync.engine.session import open_session
 from containersync.localapi.embedded import RunningServer
@@ -43,16 +43,17 @@ def test_mappings_share_the_cycle_slots_and_each_has_one_writer(
     cfg = load_config(_config(tmp_path, local_server)).config
     inject_fault(local_server, when="pass", delay_ms=40, times=100_000)
     session = open_session(cfg, {KEY_ENV: "sk-test-not-a-secret"})
-    slots = threading.BoundedSemaphore(SLOTS)
-    workers = [MappingWorker(session, m, cfg.daemon, slots=slots) for m in cfg.mappings]
+    runners = Runners(session.open_index, SLOTS)
+    workers = [MappingWorker(session, m, cfg.daemon, runners=runners) for m in cfg.mappings]
     most = 0
     try:
+        runners.start()
         for w in workers:
             w.start()
         while not all(w.first_attempt.is_set() for w in workers):
             most = max(most, sum(w.acting for w in workers))
             time.sleep(0.001)
-        assert 1 <= most <= SLOTS
+        assert 1 <= most <= SLOTS and runners.most_at_once <= SLOTS
         assert not [w.name for w in workers if w.snapshot()["state"] == "crashed"]
         for i in range(MAPPINGS):  # every mapping got its container and its first sync
             [container] = [c for c in session.client.list_containers() if c.name == f"containersync-m{i}"]
@@ -63,4 +64,5 @@ def test_mappings_share_the_cycle_slots_and_each_has_one_writer(
         for w in workers:
             w.request_stop()
         assert all(w.join(30) for w in workers)
+        assert runners.stop(30)
         session.close()

@@ -162,3 +162,15 @@ def test_an_in_place_write_that_keeps_the_stat_of_our_download_is_reported(
     assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
         st.st_ino, st.st_size, st.st_mtime_ns)
     _wait(lambda: "tick.txt" in world.pending(), "the same-stat in-place edit")
+
+
+def test_a_download_into_a_new_folder_leaves_nothing_pending(world: World) -> None:
+    """The folders the executor makes for a download are its own writes: their creation
+    events cost no rescan. A file the user then makes in such a folder is still reported."""
+    got = world.run(Download("made/by/us.txt", world.remote("made-by-us.txt", b"ours")))
+    assert [o.kind for o in got] == ["downloaded"]
+    assert world.settled() == []
+    (world.root / "made" / "by" / "mine.txt").write_text("the user's")
+    _wait(lambda: "made/by/mine.txt" in world.pending(), "the user's file in our folder")
+    (world.root / "made" / "theirs").mkdir()
+    _wait(lambda: "made/theirs" in world.pending(), "the user's folder beside ours")

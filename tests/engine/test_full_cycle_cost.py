@@ -9,6 +9,8 @@ Counted, not timed: index rows handed to Python (SQLite's ``row_factory`` hook) 
 from __future__ import annotations
 
 import gc
+import os
+import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -47,14 +49,17 @@ def now() -> datetime:
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory,
            module_server: RunningServer) -> Iterator[MappingContext]:
-    """A tree of ``FILES`` files in folders of 100, pushed, then listed by a second cycle
+    """A tree of ``FILES`` files in folders of 100 (written an hour ago: a no-op cycle reads
+    none of them, ``model.entry.RACY_NS``), pushed, then listed by a second cycle
     (uploads enter the cache of the listing when a listing returns them)."""
     tmp = tmp_path_factory.mktemp("full-cycle")
     root = tmp / "work"
+    hour_ago = time.time_ns() - 3600 * 10**9  # older than the racy window: stats trusted
     for i in range(FILES):
         f = root / f"d{i // 100:02d}" / f"f{i:05d}.txt"
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(f"file {i}\n")
+        os.utime(f, ns=(hour_ago, hour_ago))
     with mapping_context(tmp, module_server.base_url, root) as ctx:
         assert run_cycle(ctx, CycleOptions(), now=now).counts == {"uploaded": FILES}
         assert run_cycle(ctx, CycleOptions(), now=now).counts == {}

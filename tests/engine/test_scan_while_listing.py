@@ -68,6 +68,9 @@ def test_a_no_op_cycle_hashes_and_plans_nothing(
     ctx, _ = synced
     report = run_cycle(ctx, CycleOptions(scan_while_listing=ahead), now=now)
     assert report.counts == {} and report.hashed == 0 and not report.plan.actions
+    # the listing's requests count for the cycle, from whichever thread sent them: the
+    # container's lookup and three pages (two from each end on a cold start: here warm)
+    assert report.requests >= 1 + FILES // 100
 
 
 def test_a_listing_that_fails_half_way_fails_the_cycle_before_anything_is_written(

@@ -179,3 +179,43 @@ def test_many_threads_creating_and_writing_one_fresh_index_never_see_it_locked(
         assert len(idx.mapping_names()) == 50
         assert all(len(idx.bases(f"m{i:03d}")) == 10 for i in range(50))
         assert all(idx.intents(f"m{i:03d}") == [] for i in range(50))
+
+
+# Another process opening the index and closing it again: the last connection of a process
+# checkpoints and deletes the WAL when no other process holds the database file's shared lock.
+VISITOR = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from containersync.index import Index
+    with Index.open(Path(sys.argv[1])) as idx:
+        print(len(idx.bases("analysis")), flush=True)
+""")
+
+
+def _visit(path: Path) -> int:
+    out = subprocess.run([sys.executable, "-c", VISITOR, str(path)], capture_output=True,
+                         text=True, timeout=60, check=True)
+    return int(out.stdout)
+
+
+def test_opening_a_second_connection_keeps_the_first_ones_lock_so_no_commit_is_lost(
+        tmp_path: Path) -> None:
+    """Opening an index must not drop the locks this process's other connections hold:
+    closing any descriptor of a file drops every POSIX lock of the process on it, and
+    another process (``status``) could then delete the WAL the first connection still
+    appends to; its later commits were lost (seen in a daemon whose runner threads each
+    open a connection)."""
+    path = tmp_path / "i.db"
+    first = Index.open(path)
+    try:
+        with first.write() as tx:
+            tx.ensure_mapping(A)
+            tx.put_base(A, _base("before.txt"))
+        Index.open(path).close()  # a second connection of this process, opened and closed
+        assert _visit(path) == 1
+        with first.write() as tx:
+            tx.put_base(A, _base("after.txt"))
+        assert _visit(path) == 2
+    finally:
+        first.close()
+    assert _visit(path) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from containersync.watch.own_writes import ABSENT, Fingerprint, OwnWrites
+from containersync.watch.own_writes import ABSENT, NEW_FOLDER, NOTHING, Fingerprint, OwnWrites
 
 
 class Clock:
@@ -44,3 +44,29 @@ def test_expired_expectations_are_dropped_once_per_deadline(tmp_path: Path) -> N
     assert own.is_own("f50") and len(own) == 50
     clock.t = 1000.0
     assert not own.is_own("f99") and len(own) == 0
+
+
+def test_a_folder_we_are_making_is_ours_before_and_after_its_inode_is_known(
+        tmp_path: Path) -> None:
+    """Declared before the ``mkdir`` (``NEW_FOLDER``: any folder there), then by inode; a
+    withdrawal (``NOTHING``: someone else's folder was there) keeps a resolved inode, so a
+    second download racing for the same new folder does not undo the first one's."""
+    own = OwnWrites(tmp_path, Clock())
+    own.expect("new", 10.0, NEW_FOLDER)
+    assert not own.is_own("new")  # not made yet: nothing there to be ours
+    (tmp_path / "new").mkdir()
+    assert own.is_own("new")
+    own.expect("new", 10.0, Fingerprint.of((tmp_path / "new").lstat()))
+    own.expect("new", 10.0, NOTHING)  # the other download's mkdir found ours there
+    assert own.is_own("new")
+    (tmp_path / "new").rename(tmp_path / "aside")  # kept, so its inode is not reused
+    (tmp_path / "new").mkdir()  # the user's folder, another inode
+    assert not own.is_own("new")
+
+    own.expect("theirs", 10.0, NEW_FOLDER)
+    (tmp_path / "theirs").mkdir()  # someone else's, made first: our mkdir failed
+    own.expect("theirs", 10.0, NOTHING)
+    assert not own.is_own("theirs") and len(own) == 1
+    (tmp_path / "file").write_text("x")
+    own.expect("file", 10.0, NEW_FOLDER)
+    assert not own.is_own("file")  # a file is not the folder we are making

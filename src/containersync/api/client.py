@@ -36,6 +36,7 @@ from pydantic import BaseModel
 
 from containersync import __version__
 from containersync.api import recover
+from containersync.api.counting import note_request
 from containersync.api.errors import translate
 from containersync.api.pacing import Pacer
 from containersync.api.pool import TransferPool
@@ -192,6 +193,7 @@ class ContainersClient:
         self.pacer.wait_turn(self._sleep)
         with self._lock:
             self._requests += 1
+        note_request()  # for the cycle (or other work) it is sent for (``api.counting``)
         return self._http.send(request, stream=stream)
 
     def _call(self, make: Callable[[], httpx.Request], read: Callable[[httpx.Response], T], *,

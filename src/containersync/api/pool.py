@@ -9,6 +9,8 @@ talk to the server at a time. Every transfer and listing walk of a client now ru
   of executors and listings submit;
 - a thread is started only when work is queued and no thread is idle, and exits after
   ``idle_s`` without work, so an idle daemon keeps none;
+- a task runs in the context (``contextvars``) of whoever submitted it, as asyncio's tasks
+  do: what it does counts for the work that asked for it (``api.counting``);
 - a task must not wait for another task of the same pool (that could deadlock a full
   pool): transfers and listing walks are leaves; whoever waits for them (a cycle's
   thread) is never a pool thread. The executor takes a transfer's window slot before it
@@ -20,6 +22,7 @@ same contract (``submit`` returns a ``Future``) with retirement.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections import deque
@@ -29,6 +32,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 IDLE_S = 10.0
+#: a queued task: its future, the submitter's context, the function and its arguments
+Task = tuple[Future[Any], contextvars.Context, Callable[..., Any], tuple[Any, ...]]
 
 
 class TransferPool:
@@ -40,7 +45,7 @@ class TransferPool:
         self._idle_s = idle_s
         self._name = name
         self._cond = threading.Condition()
-        self._queue: deque[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._queue: deque[Task] = deque()
         self._threads = 0
         self._idle = 0
         self._started = 0
@@ -57,7 +62,7 @@ class TransferPool:
         with self._cond:
             if self._closed:
                 raise RuntimeError("the transfer pool is closed")
-            self._queue.append((future, fn, args))
+            self._queue.append((future, contextvars.copy_context(), fn, args))
             if len(self._queue) > self._idle and self._threads < self.maximum:
                 self._threads += 1
                 self._started += 1
@@ -75,19 +80,25 @@ class TransferPool:
             self._cond.notify_all()
 
     def _work(self) -> None:
-        while (item := self._take()) is not None:
-            future, fn, args = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                result = fn(*args)
-            except BaseException as exc:  # handed to whoever waits on the future
-                future.set_exception(exc)
-            else:
-                future.set_result(result)
-            del future, fn, args, item  # hold nothing of a finished task while idle
+        while (task := self._take()) is not None:
+            self._run(*task)
+            del task  # an idle thread holds nothing of the task it ran
 
-    def _take(self) -> tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None:
+    @staticmethod
+    def _run(future: Future[Any], context: contextvars.Context, fn: Callable[..., Any],
+             args: tuple[Any, ...]) -> None:
+        """One task; its result lives on in its future only (a local of the worker's loop
+        kept the last result of every idle thread: a listing's segments, all of them)."""
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            result = context.run(fn, *args)
+        except BaseException as exc:  # handed to whoever waits on the future
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+    def _take(self) -> Task | None:
         with self._cond:
             deadline = time.monotonic() + self._idle_s
             self._idle += 1

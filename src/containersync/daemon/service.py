@@ -1,15 +1,17 @@
 """The daemon process: every mapping of the config in one process, until a signal.
 
 Responsibilities: open the session (API client, embedded backend for ``base_url =
-"local"``), start one ``MappingWorker`` per mapping (sharing ``CYCLE_SLOTS`` cycle slots,
-so only that many mappings act at once) and the scheduler that feeds them,
+"local"``), one ``MappingWorker`` per mapping, taking turns on ``CYCLE_SLOTS`` runner
+threads (``daemon.runners``: only that many mappings act at once, and the thread count
+does not grow with the mapping count), and the scheduler that feeds them,
 then run the main loop on the main thread: handle signal requests, write each mapping's
 state file for ``containersync status``, and talk to systemd (READY=1 once every mapping
 finished its first attempt, STATUS= on change, WATCHDOG=1, STOPPING=1).
 
 Invariants:
-- The watchdog is pinged only while every worker thread is alive and has beaten within the
-  watchdog interval: a hung or crashed mapping loop stops the pings and systemd restarts us.
+- The watchdog is pinged only while every mapping is alive (not crashed, on runners that
+  all run) and no turn has gone without progress for the watchdog interval: a hung or
+  crashed mapping stops the pings and systemd restarts us.
 - A reload (SIGHUP) validates the new config before touching anything; a bad one is logged
   and the running workers keep going. A good one drains the workers (commit, release the
   locks) and starts new ones.
@@ -25,7 +27,6 @@ Invariants:
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from containersync.config import LoadedConfig, load_config
 from containersync.daemon import state as state_files
 from containersync.daemon import systemd
+from containersync.daemon.runners import Runners
 from containersync.daemon.schedule import start_scheduler, stop_scheduler
 from containersync.daemon.signals import RELOAD, STOP, SignalInbox
 from containersync.daemon.worker import MappingWorker
@@ -50,7 +52,8 @@ DRAIN_TIMEOUT_S = 30.0
 EXTEND_EVERY_S = 10.0
 EXTEND_BY_S = 30.0
 STOP_MARGIN_S = 10.0
-#: cycles that run at once, whatever the mapping count (each has its transfer threads)
+#: runner threads, so turns that run at once, whatever the mapping count (each cycle has
+#: its transfer threads)
 CYCLE_SLOTS = 4
 
 
@@ -67,6 +70,7 @@ class Daemon:
         self.session: Session | None = None
         self.workers: list[MappingWorker] = []
         self.scheduler: BackgroundScheduler | None = None
+        self.runners: Runners | None = None
         self._shared_watch: SharedInotify | None = None
         self._ready_sent = False
         self._last_status = ""
@@ -109,16 +113,17 @@ class Daemon:
         # the state dir and index are checked here, in one thread: an unusable one is a
         # ConfigError (exit 78), and a corrupt one is moved aside once, before any worker
         self.session.check_index()
-        slots = threading.BoundedSemaphore(CYCLE_SLOTS)
+        self.runners = Runners(self.session.open_index, CYCLE_SLOTS)
         # one inotify instance and observer for every root (polling needs none)
         self._shared_watch = SharedInotify.open() if cfg.daemon.poll_fallback != "always" \
             and cfg.mappings else None
-        self.workers = [MappingWorker(self.session, m, cfg.daemon, slots=slots,
+        self.workers = [MappingWorker(self.session, m, cfg.daemon, runners=self.runners,
                                       shared_watch=self._shared_watch)
                         for m in cfg.mappings]
         if not self.workers:
             log.warning("no-mappings", message="the configuration has no mappings; nothing to do",
                         config=str(loaded.file))
+        self.runners.start()
         for worker in self.workers:
             worker.start()
         self.scheduler = start_scheduler(cfg.daemon, zip(cfg.mappings, self.workers,
@@ -142,6 +147,10 @@ class Daemon:
                 log.error("drain-timeout", message="mapping did not finish in time; its open "
                           "intents are settled on the next start", mapping=worker.name)
                 clean = False
+        if self.runners is not None:
+            # a runner still in a turn past the drain timeout is a daemon thread: exit anyway
+            self.runners.stop(max(0.0, deadline - time.monotonic()))
+            self.runners = None
         self._write_states()
         self.workers = []
         if self._shared_watch is not None:
@@ -213,7 +222,7 @@ class Daemon:
         systemd.extend_timeout(EXTEND_BY_S)
 
     def _stale(self, now: float, limit: float) -> list[str]:
-        return [w.name for w in self.workers if w.join(0) or now - w.heartbeat > limit]
+        return [w.name for w in self.workers if not w.alive or now - w.heartbeat > limit]
 
     def _write_states(self) -> None:
         if self.session is None:

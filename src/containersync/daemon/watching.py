@@ -3,7 +3,8 @@ and the bookkeeping that keeps our own writes from coming back as changes.
 
 Own writes: the executor calls ``on_local_write(rel, expected)`` (on a transfer thread) just
 before its write or removal of ``rel`` lands, with what ``rel`` will look like then (the
-temporary file's fingerprint, or ``ABSENT``). Events for ``rel`` are dropped only while it
+temporary file's fingerprint, ``ABSENT``, or for a folder it makes ``NEW_FOLDER`` then
+the folder's fingerprint). Events for ``rel`` are dropped only while it
 still looks like that, for a bounded hold (``OWN_WRITE_HOLD_S``; ``watch.own_writes``): a user's
 edit right after our download changes the fingerprint and is reported at once.
 

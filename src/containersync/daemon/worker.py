@@ -1,29 +1,48 @@
-"""One mapping in the daemon: a thread that owns the mapping's lock, index connection,
-watcher and cycles, and works through its triggers one at a time.
+"""One mapping in the daemon: the mapping's lock, watcher and cycles, worked through one
+*turn* at a time on one of the daemon's runner threads (``daemon.runners``; the worker has
+no thread of its own, issue 9).
 
 Triggers: dirty local paths (from the watcher, debounced), and timer ticks that the
 scheduler *enqueues* with ``trigger()``: ``pull``, ``full``, ``keepalive``. Pulls and full
 cycles come from the shared idle budget (``daemon.idle_work``): the worker tells it of each
 change on either side (the mapping is active: it pulls at the active interval for a
-minute) and pays each keep-alive from it. Only this thread
-runs cycles and writes the mapping's index rows, so there is one writer per mapping.
+minute) and pays each keep-alive from it.
 
-The loop, each time it wakes (a due batch, a trigger, a stop request, or at least every
-second so the watchdog heartbeat stays fresh):
+A turn (``turn()``), each time the mapping is woken (``trigger()``, ``sync_now()``,
+``request_stop()``, a dirty batch's debounce deadline, a retry time):
 
 1. take due dirty paths into ``pending`` (they stay there until a cycle that covered them
    succeeds, so an outage loses no change);
-2. in backoff (after a failure)? wait;
+2. in backoff, halted or waiting for the lock? return that wait's end as the next wake
+   time (waits are wake times, never sleeps);
 3. decide: a full cycle when one is owed (first sync, timer, watcher overflow, after an
    error), else a targeted cycle for ``pending`` plus new remote paths, else a pull check;
    then a keep-alive when due;
-4. on failure: back off (0.5 s doubling to 60 s); remote errors owe a full cycle.
+4. on failure: back off (0.5 s doubling to 60 s); remote errors owe a full cycle;
+5. while a step left work due now for itself (a keep-alive after the first sync, a pull
+   again after one that found new objects), take it in the same turn (at most
+   ``STEPS_PER_TURN`` steps, so one mapping never holds a runner for long);
+6. return when it next wants a turn: the next debounce deadline, retry or path-retry time,
+   every ``TICK_S`` while the root is missing or a configuration error stands (the user
+   may fix it at any moment), else ``math.inf`` (until woken).
 
-Cycle slots: the daemon's workers share a few slots (``slots``); a worker holds one while
-it acts (a cycle, a pull check, a keep-alive) and waits for one, beating, before. So with
-many mappings only a few cycles run at once (their transfer threads and index writes are
-bounded by the slots, not by the mapping count); each mapping still has one writer, its
-own worker, and never two cycles at once.
+Invariants the thread used to give for free, now explicit:
+
+- **One writer**: the runners never run two turns of one mapping at once (``WakeQueue``),
+  and ``_act`` fails loudly (``InvariantViolation``) if that were ever broken; a wake while
+  a turn runs gives the mapping another turn right after it.
+- **Heartbeat** (what the systemd watchdog reads): during a turn, the time of its last
+  progress (``_beat``); between turns, now: a mapping waiting for a wake or for a free
+  runner is not stuck, while a cycle that stops making progress grows stale.
+- **Index**: a turn works on its runner's index connection (``ctx.index`` is rebound at
+  the start of every turn); nothing touches it between turns.
+- **Stop**: ``request_stop()`` wakes the mapping; its next turn (after the cycle in flight,
+  which sees ``should_stop``) releases the lock, stops the watcher, fails ``sync_now``
+  futures still waiting, and ends; ``join`` waits for that.
+
+Cycle slots: the runners are the slots (``CYCLE_SLOTS``): only that many mappings act at
+once (their transfer threads and index writes are bounded by the runner count, not by the
+mapping count). A worker started without runners (``Mirror``) makes a private one.
 
 Idle: after ``keepalive_idle_limit`` without a change on either side, keep-alives and full
 cycles stop and pulls slow down; a container found gone while idle is not replaced until a
@@ -32,6 +51,7 @@ local change arrives (then the engine starts a new generation and re-seeds it).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -46,6 +66,7 @@ from containersync.daemon.deletions import DeletionWindows
 from containersync.daemon.idle_work import IdleWork
 from containersync.daemon.problem_notes import SHOWN, ProblemNotes
 from containersync.daemon.retries import PathRetries
+from containersync.daemon.runners import Runners
 from containersync.daemon.status_model import WorkerStatus
 from containersync.daemon.watching import MappingWatch
 from containersync.engine.container import is_gone
@@ -63,6 +84,7 @@ from containersync.errors import (
     RemoteError,
 )
 from containersync.index.lock import MappingLock
+from containersync.index.store import Index
 from containersync.logs import get_logger, log_cycle
 from containersync.watch.coalesce import FULL_RESCAN, Coalescer
 from containersync.watch.dirty import DirtyPaths
@@ -72,6 +94,8 @@ log = get_logger(__name__)
 TICK_S = 1.0
 LOCK_RETRY_S = 5.0
 HALT_RETRY_S = 60.0
+#: steps one turn may take while its own follow-up work is due (then it yields the runner)
+STEPS_PER_TURN = 3
 AUTH_REFUSED = "auth-refused"
 RULE_FILES = (".containersyncignore", ".gitignore")  # a change reloads the rules
 
@@ -103,22 +127,37 @@ def pull_due(daemon: DaemonConfig, *, idle: bool, since_last_pull: float) -> boo
     return not idle or since_last_pull >= daemon.idle_pull_interval_seconds
 
 
+def next_wake(now: float, *, deadlines: list[float | None], poll: bool) -> float:
+    """When a mapping wants its next turn: the earliest of ``deadlines`` (debounce, retry,
+    path retries), at most ``TICK_S`` from ``now`` while ``poll`` (a missing root or a
+    configuration error the user may fix at any moment), else ``math.inf`` (until woken)."""
+    times = [t for t in deadlines if t is not None]
+    if poll:
+        times.append(now + TICK_S)
+    return min(times, default=math.inf)
+
+
 class MappingWorker:
     def __init__(self, session: Session, mapping: MappingConfig, daemon: DaemonConfig, *,
                  clock: Callable[[], float] = time.monotonic,
                  now: Callable[[], datetime] = _utcnow,
-                 slots: threading.Semaphore | None = None,
+                 runners: Runners | None = None,
                  shared_watch: SharedInotify | None = None) -> None:
         self.name = mapping.name
         self._shared_watch = shared_watch
-        self._slots = slots
+        self._runners = runners
+        self._own_runners: Runners | None = None
         self._acting = False
+        self._in_turn = False
+        self._done = threading.Event()
+        self._closing = False  # the last turn began (guarded by _tlock)
         self._session = session
         self._mapping = mapping
         self._cfg = daemon
         self._clock = clock
         self._now = now
         self.dirty = DirtyPaths(coalescer_for(daemon), clock=clock)
+        self.dirty.on_change = self._dirty_changed
         self.status = WorkerStatus(self.name)
         self._lock = MappingLock(session.state_dir, session.identity(mapping).key,
                                  purpose="containersync daemon")
@@ -148,24 +187,34 @@ class MappingWorker:
         #: a problem only the user can fix (a never-synced root that is not a folder)
         self.config_error: ConfigError | None = None
         self._root_was_dir = False  # ... and whether the root was a folder then
-        self.heartbeat = clock()
+        self._beat_at = clock()
         self._ctx: MappingContext | None = None
         self._watch: MappingWatch | None = None
         #: the daemon's shared idle budget, once a scheduler feeds this worker
         self._idle_work: IdleWork | None = None
-        self._thread = threading.Thread(target=self._main, name=f"containersync:{self.name}",
-                                        daemon=True)
 
     # -- control (any thread) ------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread.start()
+        """Queue the first turn on the daemon's runners (or on a private runner)."""
+        if self._runners is None:
+            self._runners = self._own_runners = Runners(
+                self._session.open_index, 1, clock=self._clock, name=f"containersync:{self.name}")
+            self._runners.start()
+        self._runners.add(self)
+
+    def _wake(self, at: float | None = None) -> None:
+        if self._runners is not None:
+            self._runners.wake(self, at)
+
+    def _dirty_changed(self, deadline: float) -> None:
+        self._wake(deadline)  # a watchdog thread: the batch is due then
 
     def trigger(self, kind: str) -> None:
         """Enqueue a timer tick; the worker acts on it when it is free."""
         with self._tlock:
             self._triggers.add(kind)
-        self.dirty.wake()
+        self._wake()
 
     def use_idle_work(self, idle: IdleWork) -> None:
         """Report pull results to, and pay keep-alives from, the shared idle budget."""
@@ -177,17 +226,35 @@ class MappingWorker:
         (``Halted``, ``RemoteError``, ...). Used by ``containersync.Mirror.sync()``."""
         future: Future[CycleReport] = Future()
         with self._tlock:
+            if self._closing:  # its last turn is over or under way: nobody would answer
+                future.set_exception(ContainerSyncError(f"mapping {self.name!r} stopped"))
+                return future
             self._waiters.append(future)
-        self.dirty.wake()
+        self._wake()
         return future
 
     def request_stop(self) -> None:
         self._stop.set()
-        self.dirty.wake()
+        self._wake()
 
     def join(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        """Wait until the mapping stopped (its last turn ended); True when it has."""
+        if not self._done.wait(timeout):
+            return False
+        own, self._own_runners = self._own_runners, None
+        if own is not None:
+            own.stop(timeout)
+        return True
+
+    @property
+    def alive(self) -> bool:
+        """Still taking turns, on runners that all run."""
+        return not self._done.is_set() and (self._runners is None or self._runners.healthy)
+
+    @property
+    def heartbeat(self) -> float:
+        """The watchdog's reading: in a turn, its last progress; between turns, now."""
+        return self._beat_at if self._in_turn else self._clock()
 
     @property
     def cannot_start(self) -> bool:
@@ -210,73 +277,101 @@ class MappingWorker:
             idle=self._idle(),
         )
 
-    # -- the thread ------------------------------------------------------------------------
+    # -- a turn (a runner thread) ---------------------------------------------------------
 
-    def _main(self) -> None:
-        index = None
+    def turn(self, open_index: Callable[[], Index]) -> float | None:
+        """One decision on the runner's thread (``open_index``: its connection); when the
+        mapping next wants a turn, or None once it stopped."""
+        self._beat_at = self._clock()
+        self._in_turn = True
         try:
-            index = self._session.open_index()
-            ctx = self._session.context(self._mapping, index)
-            self._ctx = ctx
-            self._watch = MappingWatch(ctx.settings.local_root, lambda: ctx.rules, self.dirty,
-                                       clock=self._clock, shared=self._shared_watch,
-                                       **watch_options(self._cfg))
-            ctx.on_local_write = self._watch.on_local_write
-            self._loop(ctx, self._watch)
+            if self._ctx is None:
+                self._set_up(open_index())
+            elif self._ctx.index is not (index := open_index()):
+                self._ctx.index = index
+            ctx, watch = self._ctx, self._watch
+            if ctx is not None and watch is not None and not self._stop.is_set():
+                wake = self._decide(ctx, watch)
+                for _ in range(STEPS_PER_TURN - 1):  # follow-ups a step queued for itself
+                    if self._stop.is_set() or not self._more_now():
+                        break
+                    wake = self._decide(ctx, watch)
+                if not self._stop.is_set():
+                    return wake
+            self._finish()
+            return None
         except BaseException as exc:  # a bug: say so loudly; the watchdog stops pinging
-            log.exception("mapping-crashed", message="mapping loop crashed", mapping=self.name)
-            self.status.state = "crashed"
-            self.status.set_error(f"internal error: {exc!r}", None)
+            self.turn_crashed(exc)
+            return None
         finally:
-            self.first_attempt.set()
-            self._fail_waiters(ContainerSyncError(f"mapping {self.name!r} stopped"))
+            self._in_turn = False
+
+    def _more_now(self) -> bool:
+        """The last step left work for this mapping that is due now (the keep-alive after
+        a first sync, the pull again after one that found new objects): it runs in the same
+        turn, as the mapping's own thread did, instead of behind every other due mapping
+        (200 first syncs would otherwise charge 200 keep-alives to the idle budget at the
+        end of start-up, and pulls would wait minutes for the budget to refill)."""
+        with self._tlock:
+            queued = bool(self._triggers or self._waiters)
+        return queued and not self._refused and (
+            self._retry_at is None or self._clock() >= self._retry_at)
+
+    def turn_crashed(self, exc: BaseException) -> None:
+        log.error("mapping-crashed", message="mapping loop crashed", mapping=self.name,
+                  exc_info=exc)
+        self.status.state = "crashed"
+        self.status.set_error(f"internal error: {exc!r}", None)
+        self._finish()
+
+    def _set_up(self, index: Index) -> None:
+        ctx = self._session.context(self._mapping, index)
+        self._ctx = ctx
+        self._watch = MappingWatch(ctx.settings.local_root, lambda: ctx.rules, self.dirty,
+                                   clock=self._clock, shared=self._shared_watch,
+                                   **watch_options(self._cfg))
+        ctx.on_local_write = self._watch.on_local_write
+        self._watch.start()
+
+    def _finish(self) -> None:
+        """The mapping's last turn: release what it holds and say it stopped."""
+        if self._done.is_set():
+            return
+        self.first_attempt.set()
+        with self._tlock:
+            self._closing = True  # a later sync_now is answered at once, not queued
+        self._fail_waiters(ContainerSyncError(f"mapping {self.name!r} stopped"))
+        try:
             if self._watch is not None:
                 self._watch.stop()
+        finally:
             self._lock.release()
-            if index is not None:
-                index.close()
             if self.status.state != "crashed":
                 self.status.state = "stopped"
+            self._done.set()
 
-    def _loop(self, ctx: MappingContext, watch: MappingWatch) -> None:
-        watch.start()
-        while not self._stop.is_set():
-            timeout = TICK_S
-            if self._retry_at is not None:
-                timeout = max(0.0, min(timeout, self._retry_at - self._clock()))
-            retry_at = self._retries.next_deadline()
-            if retry_at is not None:
-                timeout = max(0.0, min(timeout, retry_at - self._clock()))
-            due = self.dirty.wait_due(timeout=timeout)
-            self._pending.update(self._retries.take_due())
-            self.heartbeat = self._clock()
-            if due:
-                self._pending.update(due)
-                self._last_change = self._clock()
-                self._container_gone_idle = False
-                if self._idle_work is not None:
-                    self._idle_work.changed(self.name)
-            if self._stop.is_set():
-                break
-            if self._refused:
-                if self._refused_error is not None:  # a caller of sync_now hears why
-                    self._fail_waiters(self._refused_error)
-                continue
-            if self._waiting(watch, due) and not self._has_waiters():
-                continue
+    def _decide(self, ctx: MappingContext, watch: MappingWatch) -> float:
+        due = self.dirty.take_due()
+        self._pending.update(self._retries.take_due())
+        if due:
+            self._pending.update(due)
+            self._last_change = self._clock()
+            self._container_gone_idle = False
+            if self._idle_work is not None:
+                self._idle_work.changed(self.name)
+        if self._refused:
+            if self._refused_error is not None:  # a caller of sync_now hears why
+                self._fail_waiters(self._refused_error)
+        elif not self._waiting(watch, due) or self._has_waiters():
             self._retry_at = None
-            if not self._take_slot():
-                break
-            try:
-                self._act(ctx, watch)
-            finally:
-                if self._slots is not None:
-                    self._slots.release()
-        self.status.state = "stopping"
+            self._act(ctx, watch)
+        return next_wake(self._clock(), deadlines=[
+            self.dirty.next_deadline(), self._retry_at, self._retries.next_deadline()],
+            poll=self.config_error is not None or not watch.running)
 
     @property
     def acting(self) -> bool:
-        """The worker is in a step (holding a cycle slot when slots are shared)."""
+        """The worker is in a step (a cycle, a pull check, a keep-alive)."""
         return self._acting
 
     def _act(self, ctx: MappingContext, watch: MappingWatch) -> None:
@@ -291,16 +386,6 @@ class MappingWorker:
         finally:
             with self._tlock:
                 self._acting = False
-
-    def _take_slot(self) -> bool:
-        """Wait for one of the daemon's cycle slots, beating meanwhile; False: stopping."""
-        if self._slots is None:
-            return True
-        while not self._slots.acquire(timeout=TICK_S):
-            self.heartbeat = self._clock()  # waiting its turn is not being stuck
-            if self._stop.is_set():
-                return False
-        return True
 
     def _has_waiters(self) -> bool:
         with self._tlock:
@@ -648,4 +733,4 @@ class MappingWorker:
         self._retry_at = self._clock() + delay
 
     def _beat(self) -> None:
-        self.heartbeat = self._clock()
+        self._beat_at = self._clock()

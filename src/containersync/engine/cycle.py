@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from containersync.api.counting import RequestCount, counting
 from containersync.engine import collector, manifest
 from containersync.engine.ahead import load_base, scan_ahead
 from containersync.engine.apply import commit_cycle, execute_plan, remember_known
@@ -93,21 +94,21 @@ class CycleOptions:
 def run_cycle(
     ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime]
 ) -> CycleReport:
-    # paused from the listing's end to the transfers: only objects per file are made
-    # there, no cyclic garbage (``engine.collector``)
-    with collector.paused(start=False) as gc_switch:
-        return _run_cycle(ctx, opts, now=now, gc_switch=gc_switch)
+    """One cycle of ``ctx``'s mapping; its report counts the requests sent for it alone
+    (``api.counting``: other mappings on the same client are not counted)."""
+    # the collector is paused from the listing's end to the transfers: only objects per
+    # file are made there, no cyclic garbage (``engine.collector``)
+    with counting() as requests, collector.paused(start=False) as gc_switch:
+        return _cycle(ctx, opts, now=now, requests=requests, gc_switch=gc_switch)
 
 
-def _run_cycle(
-    ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime],
-    gc_switch: collector.Switch,
-) -> CycleReport:
-    started, requests_before = time.monotonic(), ctx.client.requests_made
+def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetime],
+           requests: RequestCount, gc_switch: collector.Switch) -> CycleReport:
+    started = time.monotonic()
     report = CycleReport(mapping=ctx.display_name, dry_run=opts.dry_run)
 
     def finish(problems: list[Problem]) -> None:
-        report.finish(problems, started, ctx.client.requests_made - requests_before)
+        report.finish(problems, started, requests.value)
 
     _refuse_unmade_root(ctx)
     if ctx.rules_error is not None:

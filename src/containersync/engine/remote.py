@@ -9,6 +9,7 @@ listing will.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -78,7 +79,10 @@ class PendingListing:
             except BaseException as exc:  # handed to the caller by objects()
                 self._error = exc
 
-        self._thread = threading.Thread(target=run, name="listing-ahead", daemon=True)
+        # in the caller's context: its requests count for the caller's cycle (api.counting)
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(target=context.run, args=(run,), name="listing-ahead",
+                                        daemon=True)
         self._thread.start()
 
     def objects(self) -> list[RemoteObject]:

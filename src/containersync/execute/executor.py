@@ -16,6 +16,11 @@ Invariants:
   records).
 - Local writes go through ``localfs`` (temp file + fsync + rename, no symlink following);
   replaced or deleted local files go to the trash, never straight to unlink.
+- A download is recorded only once it is durable: its content is fsynced before the
+  rename on its transfer thread; the folders whose entries the renames and new folders of
+  a batch of finished downloads changed are fsynced on the calling thread, each once,
+  before ``done`` records that batch (an outcome whose folder could not be synced becomes
+  a problem). Folders the executor makes are declared as its own writes (``on_local_write``).
 - Transfers run on a thread pool, each in a slot of the client's adaptive window
   (``api.pacing``), taken on the calling thread before the transfer is handed to a thread:
   transfers in flight never exceed the window, across every executor sharing the client,
@@ -35,6 +40,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from containersync.api.client import ContainersClient
 from containersync.api.pacing import COMPARABLE_BYTES, Pacer, Slot
@@ -70,7 +76,7 @@ from containersync.model.plan import (
     TrashLocal,
     Upload,
 )
-from containersync.watch.own_writes import ABSENT, Expected, Fingerprint
+from containersync.watch.own_writes import ABSENT, NEW_FOLDER, NOTHING, Expected, Fingerprint
 
 MAX_CONFLICT_COPIES = 10
 #: actions that talk to the remote: they run inside the transfer window
@@ -185,6 +191,7 @@ class Executor:
                 except FATAL as exc:
                     fatal = fatal or exc
             if results:
+                results = self._make_durable(results)
                 try:
                     done(results)
                 except FATAL as exc:
@@ -217,6 +224,30 @@ class Executor:
             raise
         if fatal is not None:
             raise fatal
+
+    def _make_durable(self, results: list[Finished]) -> list[Finished]:
+        """fsync, once each, the folders the finished local writes left unsynced; an outcome
+        whose folder failed is not recorded as done.
+
+        RACE: between a rename and this sync the file is visible but may not survive a
+        power cut; nothing records it before this returns, so a crash leaves a complete
+        file with no base (compared by content next cycle) and its download intent open."""
+        folders = dict.fromkeys(f for o, _ in results for f in o.unsynced_folders)
+        failed: dict[str, str] = {}
+        for folder in folders:
+            try:
+                localfs.sync_folders(self.t.local_root, [folder])
+            except LocalError as exc:
+                failed[folder] = str(exc)
+        if not failed:
+            return results
+        out: list[Finished] = []
+        for outcome, intent in results:
+            why = next((failed[f] for f in outcome.unsynced_folders if f in failed), None)
+            if why is not None:
+                outcome = _problem(outcome.action, "local-error", f"written but not durable: {why}")
+            out.append((outcome, intent))
+        return out
 
     # -- one action --------------------------------------------------------------------
 
@@ -341,31 +372,57 @@ class Executor:
             if a.expect_local is not None:
                 self.trash.move_in(root, a.path, self.t.mapping, self.now())
 
-        local, nbytes = self._fetch_into(a.path, a.remote, before_replace)
+        local, nbytes, folders = self._fetch_into(a.path, a.remote, before_replace)
         return Outcome(
             a, OutcomeKind.DOWNLOADED, base=_base_from(local, a.remote), digest=(a.remote.file_id, local.sha256),
-            bytes_down=nbytes,
+            bytes_down=nbytes, unsynced_folders=folders,
         )
 
     def _save_conflict(self, a: SaveConflictCopy) -> Outcome:
-        local, nbytes = self._fetch_into(a.copy_path, a.remote, None)
+        local, nbytes, folders = self._fetch_into(a.copy_path, a.remote, None)
         self._prune_conflict_copies(a.path)
         return Outcome(
             a, OutcomeKind.CONFLICT_COPY, digest=(a.remote.file_id, local.sha256), bytes_down=nbytes,
-            conflict=Conflict(a.path, a.copy_path, a.remote.file_id),
+            conflict=Conflict(a.path, a.copy_path, a.remote.file_id), unsynced_folders=folders,
         )
 
     def _fetch_into(
         self, rel: str, remote: RemoteFile, before_replace: Callable[[], None] | None
-    ) -> tuple[LocalFile, int]:
+    ) -> tuple[LocalFile, int, tuple[str, ...]]:
+        """Download ``remote`` to ``rel``; what was written (described by the stat of the
+        temporary file once its content was durable: the rename keeps inode, size and
+        mtime, and a later user edit must not be taken for our bytes), the byte count and
+        the folders left for ``_make_durable`` to sync."""
         cid = self.t.container_id
+        landed: list[os.stat_result] = []
+        folders: list[str] = []
+
+        def on_landing(st: os.stat_result) -> None:
+            landed.append(st)
+            self.on_local_write(rel, Fingerprint.of(st))
+
         nbytes, sha = localfs.write_atomically(
             self.t.local_root, rel,
             lambda f: self.client.download_file(cid, remote.file_id, f, on_received=self.on_bytes),
-            before_replace=before_replace,
-            on_landing=lambda st: self.on_local_write(rel, Fingerprint.of(st)),
+            before_replace=before_replace, on_landing=on_landing, unsynced=folders.append,
+            made=self._made_folder,
         )
-        return localfs.stat_local(self.t.local_root, rel, sha), nbytes
+        st = landed[-1]
+        return LocalFile(rel, st.st_size, st.st_mtime_ns, sha), nbytes, tuple(folders)
+
+    def _made_folder(self, folder: str, what: os.stat_result | Literal[False] | None) -> None:
+        """A folder made for a download is our write, declared before its ``mkdir``.
+
+        RACE: ``NEW_FOLDER`` takes any folder at ``folder`` for ours until the ``mkdir``
+        answers; a user's folder made there in that instant loses its creation event only
+        (a folder carries no content: each file in it has its own event, and the folder
+        is the one this download then lands in)."""
+        if what is None:
+            self.on_local_write(folder, NEW_FOLDER)
+        elif what is False:
+            self.on_local_write(folder, NOTHING)
+        else:
+            self.on_local_write(folder, Fingerprint.of(what))
 
     def _prune_conflict_copies(self, rel: str) -> None:
         folder_rel, _, _ = rel.rpartition("/")

@@ -7,8 +7,11 @@ Invariants:
   raises ``UnsafePath`` instead of being followed.
 - A file appears under its real name only complete and fsynced: content goes to
   ``.containersync-tmp-<random>`` in the same folder (``O_EXCL|O_NOFOLLOW``), is fsynced, then
-  renamed over the target, and the folder is fsynced. On any failure the temporary file is
-  removed and the target is untouched.
+  renamed over the target, and the folder is fsynced (``write_atomically``), or, for a
+  caller that lands many files, the folder and the parents of the folders it made are
+  named to the caller, who fsyncs each of them once (``sync_folders``) before it relies on
+  any of those files. On any failure the temporary file is removed and the target is
+  untouched.
 - OS failures become ``LocalError``; errors of our own tree raised by ``fill`` (say a
   ``TransientError`` while streaming a download) pass through unchanged.
 """
@@ -19,9 +22,9 @@ import contextlib
 import os
 import secrets
 import stat as st_mod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO, Literal, TypeVar
 
 from containersync.errors import ContainerSyncError, LocalError, UnsafePath
 from containersync.model.entry import LocalFile
@@ -30,15 +33,21 @@ from containersync.scan.digest import sha256_fd
 from containersync.scan.ignore import TEMP_PREFIX
 
 T = TypeVar("T")
+#: ``open_parent``'s report on a folder it makes: None (about to), its stat, or False
+Made = Callable[[str, os.stat_result | Literal[False] | None], None]
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-def open_parent(root: Path | str, rel: str, *, create: bool) -> tuple[int, str]:
+def open_parent(root: Path | str, rel: str, *, create: bool,
+                made: Made | None = None) -> tuple[int, str]:
     """Open the folder holding ``rel`` without following links; return (fd, last name).
 
-    ``create`` makes missing folders. Without it a missing folder raises
-    ``FileNotFoundError``. A symlink or non-folder on the way raises ``UnsafePath``.
+    ``create`` makes missing folders; ``made(folder, what)`` hears of each one it is about
+    to make (relative path; ``what`` None) and then of the result: the folder's ``fstat``
+    once this call made it, ``False`` when someone else's was there. Without ``create`` a
+    missing folder raises ``FileNotFoundError``. A symlink or non-folder on the way raises
+    ``UnsafePath``.
     """
     rel = normalize_relpath(rel)
     *dirs, name = rel.split("/")
@@ -57,9 +66,16 @@ def open_parent(root: Path | str, rel: str, *, create: bool) -> tuple[int, str]:
                 if not create:
                     raise
                 # FileExistsError: made by someone else meanwhile; opened (checked) below
-                with contextlib.suppress(FileExistsError):
+                if made is not None:
+                    made(walked, None)  # about to make it: see ``made``
+                try:
                     os.mkdir(part, 0o777, dir_fd=fd)
+                    ours = True
+                except FileExistsError:
+                    ours = False
                 nfd = _open_dir_checked(fd, part, walked)
+                if made is not None:
+                    made(walked, os.fstat(nfd) if ours else False)
             except OSError as exc:
                 nfd = _open_dir_checked(fd, part, walked, exc)
             os.close(fd)
@@ -129,8 +145,16 @@ def safe_parent(root: Path, rel: str) -> Path:
 
 def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
                      before_replace: Callable[[], None] | None = None,
-                     on_landing: Callable[[os.stat_result], None] | None = None) -> T:
+                     on_landing: Callable[[os.stat_result], None] | None = None,
+                     unsynced: Callable[[str], None] | None = None,
+                     made: Made | None = None) -> T:
     """Write ``rel`` via a temporary file that ``fill`` writes; return what ``fill`` returns.
+
+    Durability: the content is fsynced before the rename. The rename (and the folders made
+    for it) is durable on return, unless ``unsynced`` is given: then, instead of fsyncing
+    them here, it is called with each folder (relative, ``""`` for the root) whose entries
+    changed, the parents of made folders included, and the caller fsyncs them
+    (``sync_folders``) before it records ``rel`` as written. ``made``: see ``open_parent``.
 
     ``on_landing`` gets the temporary file's ``lstat`` once its content is durable and
     before anything happens at ``rel``: what ``rel`` will look like (a rename keeps inode,
@@ -141,7 +165,16 @@ def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
     window in which a user edit could be overwritten is as small as it can be. If it
     raises, nothing is replaced.
     """
-    dfd, name = open_parent(root, rel, create=True)
+    folders: list[str] = []  # whose entries this write changes, to fsync
+
+    def on_made(folder: str, what: os.stat_result | Literal[False] | None) -> None:
+        if what:
+            folders.append(folder.rpartition("/")[0])
+        if made is not None:
+            made(folder, what)
+
+    dfd, name = open_parent(root, rel, create=True, made=on_made)
+    folders.append(normalize_relpath(rel).rpartition("/")[0])
     tmp = f"{TEMP_PREFIX}{secrets.token_hex(8)}"
     created = False
     try:
@@ -168,7 +201,12 @@ def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
             before_replace()
         os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
         created = False
-        os.fsync(dfd)
+        if unsynced is None:
+            os.fsync(dfd)
+            sync_folders(root, folders[:-1])
+        else:
+            for folder in folders:
+                unsynced(folder)
         return result
     except ContainerSyncError:
         raise
@@ -181,6 +219,30 @@ def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=dfd)
         os.close(dfd)
+
+
+def sync_folders(root: Path | str, folders: Iterable[str]) -> None:
+    """fsync each folder (relative, ``""`` the root) once, so the renames and creations
+    in it are durable; opened without following links. Raises ``LocalError``."""
+    for folder in dict.fromkeys(folders):
+        try:
+            if folder:
+                pfd, name = open_parent(root, folder, create=False)
+                try:
+                    fd = os.open(name, _DIR_FLAGS, dir_fd=pfd)
+                finally:
+                    os.close(pfd)
+            else:
+                fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            raise LocalError(f"cannot open folder {folder!r} to sync it: "
+                             f"{exc.strerror or exc}") from exc
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise LocalError(f"cannot sync folder {folder!r}: {exc.strerror or exc}") from exc
+        finally:
+            os.close(fd)
 
 
 def _lstat(root: Path | str, rel: str) -> os.stat_result | None:

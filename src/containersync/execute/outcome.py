@@ -34,6 +34,9 @@ class Outcome:
     #: failure after which the remote may or may not have acted (an upload whose answer or
     #: recovery was lost, a delete that got no answer); settling decides it later
     known: bool = True
+    #: folders (relative) whose new entries this outcome's local write left to be fsynced:
+    #: the executor syncs them before the outcome is recorded (``localfs.sync_folders``)
+    unsynced_folders: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -49,9 +49,31 @@ def prepare_dir(folder: Path) -> None:
 
 def prepare_file(path: Path) -> None:
     """Create ``path`` 0600 if missing (SQLite gives ``-wal``/``-shm`` the database's mode),
-    and tighten an existing one."""
+    and tighten an existing one.
+
+    An existing file is never opened here, only looked at and chmod-ed by path: closing any
+    descriptor of a file drops every POSIX lock this process holds on it, SQLite's own
+    included, so opening one connection beside another would drop the other's shared lock,
+    and a second process (``status``) closing its connection could then delete the WAL the
+    first still appends to, losing its commits (``test_index_concurrency``)."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            st = None
+        if st is None:
+            # a new file: no connection of this process can hold a lock on it yet
+            # RACE: another thread may make it meanwhile (FileExistsError); it is ours
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                                 FILE_MODE))
+            st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", str(path))
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise PermissionError(errno.EACCES, "not readable and writable", str(path))
+        if stat.S_IMODE(st.st_mode) & 0o077:
+            os.chmod(path, FILE_MODE)
     except IsADirectoryError:
         raise ConfigError("is a folder, not an index file", file=str(path),
                           fix="move it away; containersync creates the index") from None
@@ -61,11 +83,6 @@ def prepare_file(path: Path) -> None:
                               "folder you own") from None
     except OSError as exc:
         raise os_error(exc, path) from None
-    try:
-        if stat.S_IMODE(os.fstat(fd).st_mode) & 0o077:
-            os.fchmod(fd, FILE_MODE)
-    finally:
-        os.close(fd)
     for suffix in SIDE_FILES:
         with contextlib.suppress(FileNotFoundError):
             side = Path(f"{path}{suffix}")

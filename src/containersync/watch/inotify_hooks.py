@@ -31,6 +31,7 @@ are exact (``ReportingObserver.watched_dirs``).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -38,11 +39,13 @@ from typing import Any, Protocol
 try:
     from watchdog.observers.inotify import InotifyEmitter, InotifyObserver, InotifyWatchGroup
     from watchdog.observers.inotify_c import InotifyFD, WatchDescriptor
+    from watchdog.utils.delayed_queue import DelayedQueue
 
     HOOKS_OK = all(
         hasattr(InotifyWatchGroup, name)
         for name in ("on_queue_overflow", "_add_callback", "_add_all_callbacks")
-    )
+    ) and hasattr(InotifyEmitter, "build_and_queue_event") and all(
+        hasattr(DelayedQueue(0), name) for name in ("_lock", "_queue", "delay"))
 except ImportError:  # not Linux, or a watchdog without these internals
     HOOKS_OK = False
 
@@ -173,11 +176,6 @@ if HOOKS_OK:
                 reporter=reporter, skip_dir=skip_dir, routes=routes,
             )
 
-        def watched_dirs_of(self, watch: Any) -> int:
-            """The directories one scheduled root has watches on."""
-            emitter = self._emitter_for_watch.get(watch)
-            return int(getattr(emitter, "watched_dirs", 0))
-
         @property
         def watched_dirs(self) -> int:
             return sum(getattr(e, "watched_dirs", 0) for e in self.emitters)
@@ -185,3 +183,85 @@ if HOOKS_OK:
         def release(self) -> None:
             """Free the inotify instance of an observer whose ``start()`` failed."""
             self.stop()
+
+    @dataclass
+    class NotifyingWatchGroup(ReportingWatchGroup):
+        """A ``ReportingWatchGroup`` that says when it has events to take (the shared
+        emitter then takes them with ``take_ready`` instead of a thread blocking on it)."""
+
+        on_put: Callable[[], None] = field(default=lambda: None)
+
+        def on_event(self, event: Any) -> None:
+            super().on_event(event)
+            self.on_put()
+
+    def take_ready(group: InotifyWatchGroup, now: float) -> tuple[list[Any], float | None]:
+        """The group's events that are ready at ``now`` (watchdog's clock,
+        ``time.monotonic``), in order, and when the next one will be (an unpaired
+        move-from waits ``delay`` for its move-to, as ``DelayedQueue.get`` does), or None."""
+        queue = group._move_event_grouper._queue
+        out: list[Any] = []
+        with queue._lock:
+            while queue._queue:
+                head, inserted, delayed = queue._queue[0]
+                if delayed and inserted + queue.delay > now:
+                    return out, inserted + queue.delay
+                queue._queue.popleft()
+                out.append(head)
+        return out, None
+
+    class RootEmitter(InotifyEmitter):
+        """One root of a ``SharedInotify``: watchdog's event building, without a thread.
+
+        Never started: ``activate`` builds the root's ``NotifyingWatchGroup`` (adding the
+        watches), ``emit_ready`` turns the group's ready events into watchdog events and
+        hands each to the root's handler on the calling thread, ``deactivate`` removes
+        the watches."""
+
+        def __init__(self, watch: Any, inotify_fd: InotifyFD, handler: Any, *,
+                     reporter: InotifyReporter, skip_dir: Callable[[bytes], bool],
+                     on_ready: Callable[[], None],
+                     on_error: Callable[[Any, BaseException], None]) -> None:
+            super().__init__(None, watch, inotify_fd=inotify_fd)  # type: ignore[arg-type]
+            self._handler = handler
+            self._reporter_ = reporter
+            self._skip = skip_dir
+            self._on_ready = on_ready
+            self._on_error = on_error
+
+        def activate(self) -> None:
+            self._inotify = NotifyingWatchGroup(
+                self._inotify_fd, os.fsencode(self.watch.path),
+                is_recursive=self.watch.is_recursive,
+                event_mask=self.get_event_mask_from_filter(),
+                follow_symlink=self.watch.follow_symlink,
+                reporter=self._reporter_, skip_dir=self._skip, on_put=self._on_ready)
+
+        def deactivate(self) -> None:
+            group, self._inotify = self._inotify, None
+            if group is not None:
+                group.deactivate()
+
+        def stop(self) -> None:
+            """The root itself was deleted (watchdog stops its emitter then)."""
+            self.deactivate()
+
+        def emit_ready(self, now: float | None = None) -> float | None:
+            group = self._inotify
+            if group is None:
+                return None
+            events, later = take_ready(group, time.monotonic() if now is None else now)
+            for event in events:
+                self.build_and_queue_event(event)
+            return later
+
+        def queue_event(self, event: Any) -> None:
+            try:
+                self._handler.dispatch(event)
+            except Exception as exc:
+                self._on_error(event, exc)
+
+        @property
+        def watched_dirs(self) -> int:
+            group = self._inotify
+            return group.watched_dirs if isinstance(group, ReportingWatchGroup) else 0

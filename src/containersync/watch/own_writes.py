@@ -23,6 +23,11 @@ How suppression decides (the only mechanism; there is no suppression by time alo
   the expectation is in place before any event of ours can be produced. Until then
   nothing is suppressed: an event that comes before is reported (a spurious rescan at
   worst, never a lost edit).
+- A folder we make is declared ``NEW_FOLDER`` just before its ``mkdir`` (its inode is
+  not known yet), then by its fingerprint once made, or withdrawn (``NOTHING``) when the
+  ``mkdir`` found a folder already there. Declaring only after the ``mkdir`` left its
+  creation event racing the declaration (the watcher's thread woken by the ``mkdir`` took
+  the GIL first), and every pull into a new folder often cost a targeted cycle.
 - Expectations are not consumed by a match (one removal or landing may be reported more
   than once, by inotify and by a polling fallback); they expire at their deadline and are
   pruned lazily.
@@ -58,9 +63,16 @@ class Fingerprint:
 
 class _Special(Enum):
     ABSENT = "absent"
+    NEW_FOLDER = "new-folder"
+    NOTHING = "nothing"
 
 
 ABSENT = _Special.ABSENT
+#: a folder we are about to make: a folder there is ours until its inode is declared (or
+#: the expectation is withdrawn with ``NOTHING`` when someone else's folder was there)
+NEW_FOLDER = _Special.NEW_FOLDER
+#: withdraws a ``NEW_FOLDER`` expectation (one already resolved to an inode stays)
+NOTHING = _Special.NOTHING
 #: what a path looks like once our write lands
 Expected = Fingerprint | _Special
 
@@ -87,6 +99,10 @@ class OwnWrites:
 
     def expect(self, rel: str, until: float, expected: Expected) -> None:
         with self._lock:
+            if expected is NOTHING:
+                if self._expected.get(rel, (0.0, None))[1] is NEW_FOLDER:
+                    del self._expected[rel]
+                return
             self._expected[rel] = (until, expected)
             self._next_expiry = min(self._next_expiry, until)
 
@@ -104,6 +120,8 @@ class OwnWrites:
             return False
         expected = entry[1]
         state = current_state(self._root / rel)
+        if expected is NEW_FOLDER:
+            return isinstance(state, Fingerprint) and state.size is None
         if expected is ABSENT or state is ABSENT:
             return state is expected
         assert isinstance(expected, Fingerprint) and isinstance(state, Fingerprint)
