@@ -6,8 +6,6 @@ and on while it lists and transfers (both make cyclic garbage). Counted with
 from __future__ import annotations
 
 import gc
-import os
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,13 +18,12 @@ from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions, run_cycle
 from containersync.errors import RemoteError
 from containersync.localapi.embedded import RunningServer
-from support.contexts import mapping_context
+from support.contexts import mapping_context, old_tree
 
 FILES = 300
 
 
 #: an hour ago: the fixture's files are older than the racy window (``model.entry.RACY_NS``)
-OLD_NS = time.time_ns() - 3600 * 10**9
 
 
 def now() -> datetime:
@@ -54,11 +51,7 @@ class Collections:
 @pytest.fixture
 def synced(tmp_path: Path, local_server: RunningServer) -> Iterator[MappingContext]:
     root = tmp_path / "work"
-    for i in range(FILES):
-        f = root / f"d{i // 100}" / f"f{i:03d}.txt"
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(f"file {i}\n")
-        os.utime(f, ns=(OLD_NS, OLD_NS))  # out of the racy window: a no-op reads nothing
+    old_tree(root, FILES)
     with mapping_context(tmp_path, local_server.base_url, root) as ctx:
         assert run_cycle(ctx, CycleOptions(), now=now).counts == {"uploaded": FILES}
         yield ctx

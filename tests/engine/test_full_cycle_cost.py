@@ -9,8 +9,6 @@ Counted, not timed: index rows handed to Python (SQLite's ``row_factory`` hook) 
 from __future__ import annotations
 
 import gc
-import os
-import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,7 +19,7 @@ from test_cycle_cost import Rows
 from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions, run_cycle
 from containersync.localapi.embedded import RunningServer, start_server
-from support.contexts import mapping_context
+from support.contexts import mapping_context, old_tree
 
 FILES = 5000
 #: traced bytes per file held while the plan is made (``on_plan``): the base, the view,
@@ -54,12 +52,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory,
     (uploads enter the cache of the listing when a listing returns them)."""
     tmp = tmp_path_factory.mktemp("full-cycle")
     root = tmp / "work"
-    hour_ago = time.time_ns() - 3600 * 10**9  # older than the racy window: stats trusted
-    for i in range(FILES):
-        f = root / f"d{i // 100:02d}" / f"f{i:05d}.txt"
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(f"file {i}\n")
-        os.utime(f, ns=(hour_ago, hour_ago))
+    old_tree(root, FILES)
     with mapping_context(tmp, module_server.base_url, root) as ctx:
         assert run_cycle(ctx, CycleOptions(), now=now).counts == {"uploaded": FILES}
         assert run_cycle(ctx, CycleOptions(), now=now).counts == {}

@@ -7,7 +7,6 @@ the early scan left unhashed. Real backend over HTTP, real files, real SQLite.""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from containersync.localapi.embedded import RunningServer
 from containersync.plan.hash_later import HASH_LATER_BYTES
 from containersync.scan.ignore import TEMP_PREFIX
 from support.backend import add_assistant_file, clear_faults, inject_fault
-from support.contexts import mapping_context
+from support.contexts import mapping_context, old_tree
 from support.scenario import remote_objects
 
 #: three pages of 100: the listing is still under way after its first page
@@ -31,7 +30,6 @@ LIST = r"/containers/[^/]+/files$"
 
 
 #: an hour ago: the fixture's files are older than the racy window (``model.entry.RACY_NS``)
-OLD_NS = time.time_ns() - 3600 * 10**9
 
 
 def now() -> datetime:
@@ -52,11 +50,7 @@ def ahead(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture
 def synced(tmp_path: Path, local_server: RunningServer) -> Iterator[tuple[MappingContext, Path]]:
     root = tmp_path / "work"
-    for i in range(FILES):
-        f = root / f"d{i // 100}" / f"f{i:03d}.txt"
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(f"file {i}\n")
-        os.utime(f, ns=(OLD_NS, OLD_NS))  # out of the racy window: a no-op reads nothing
+    old_tree(root, FILES)
     with mapping_context(tmp_path, local_server.base_url, root) as ctx:
         assert run_cycle(ctx, CycleOptions(), now=now).counts == {"uploaded": FILES}
         assert run_cycle(ctx, CycleOptions(), now=now).counts == {}

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,3 +28,18 @@ def mapping_context(tmp: Path, base_url: str, root: Path, *,
         yield session.context(cfg.mappings[0], session.open_index())
     finally:
         session.close()
+
+
+def old_tree(root: Path, files: int) -> list[Path]:
+    """``files`` small files ``d<i // 100>/f<i:03d>.txt`` under ``root``, dated an hour
+    back: older than the racy window (``model.entry.RACY_NS``), so a no-op cycle after the
+    one that synced them reads none of them."""
+    hour_ago = time.time_ns() - 3600 * 10**9
+    made = []
+    for i in range(files):
+        f = root / f"d{i // 100}" / f"f{i:03d}.txt"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(f"file {i}\n")
+        os.utime(f, ns=(hour_ago, hour_ago))
+        made.append(f)
+    return made
