@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_backend import Backend
-from bench_measure import PER_DIR, write_config, write_tree
+from bench_measure import PER_DIR, age_tree, write_config, write_tree
 from bench_sync_common import run_sync
 
 FULL = {
@@ -76,6 +76,7 @@ class Ctx:
         work = self.dir(f"synced-{files}")
         self.log("fixture", f"writing {files:,} files and pushing them with a real sync")
         write_tree(work / "tree", files)
+        age_tree(work / "tree")
         backend = Backend(work / "backend")
         try:
             config = write_config(work, backend.base_url,

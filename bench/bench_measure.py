@@ -40,6 +40,17 @@ def write_tree(root: Path, count: int, *, size: int = 0, per_dir: int = PER_DIR)
             os.close(fd)
 
 
+def age_tree(root: Path, seconds: float = 3600) -> None:
+    """Date every file under ``root`` ``seconds`` back. A tree synced right after it was
+    written is racily clean (containersync re-reads, once, each file whose stat was taken
+    within 2 s of its mtime: ``model.entry.RACY_NS``); a no-op row measures a tree that was
+    not just written."""
+    then = time.time_ns() - int(seconds * 1e9)
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            os.utime(os.path.join(folder, name), ns=(then, then), follow_symlinks=False)
+
+
 def write_config(work: Path, base_url: str, mappings: Sequence[dict[str, str]], *,
                  daemon: dict[str, object] | None = None, name: str = "config.toml") -> Path:
     """A config with ``mappings`` (each ``name``, ``local`` and optionally ``container_id``)."""
