@@ -19,10 +19,11 @@ Invariants (each tested in ``tests/daemon/test_runners.py`` / ``test_wake_queue.
   one when it starts and closes it when it stops, and a turn works only on its runner's
   connection (handed to it as ``open_index``). So the connection count is the runner
   count, not the mapping count. ``start()`` returns once every runner has opened its
-  connection, before any turn: opening an index opens and closes the database file
-  (``index.health.prepare_file``), and closing any descriptor of a file drops every POSIX
-  lock this process holds on it, SQLite's included, so an open beside a running
-  transaction fails it with "disk I/O error" (seen when runners opened lazily).
+  connection, before any turn. Closing any descriptor of the database file drops every
+  POSIX lock this process holds on it, SQLite's included, so an open beside a running
+  transaction failed it with "disk I/O error" (seen when runners opened lazily); opening
+  an index no longer opens an existing file outside SQLite (``index.health.prepare_file``),
+  and the connections are still made up front, so no turn waits for one.
 - **Stop**: ``stop()`` (after every worker finished) wakes and joins every runner.
 - A turn that raises is a bug of the worker's (``turn`` catches its own errors): the
   runner logs it and drops the mapping, whose ``join`` then returns; the runner goes on.
