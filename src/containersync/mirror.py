@@ -231,14 +231,13 @@ class Mirror:
 
     def _paths(self) -> tuple[dict[str, str], str | None]:
         from containersync.index.store import Index
-        from containersync.model.manifest import sandbox_paths
 
         self._running()
         key = self._session.identity(self.mapping).key
         # this thread's own connection: the worker's belongs to the worker's thread
         with Index.open(Path(self._config.state.index_file)) as index:
             row = index.manifest(key)
-            return sandbox_paths(index.bases(key)), row.remote_path if row else None
+            return index.sandbox_paths(key), row.remote_path if row else None
 
     def _write_state(self) -> None:
         from containersync.daemon.state import write_state

@@ -6,12 +6,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from containersync.errors import InvariantViolation
 from containersync.index import Index, IntentKind
 from containersync.index.migrate import shipped_steps
 from containersync.index.store import index_path, row_of
 from containersync.model.entry import BaseEntry, Problem, RemoteObject
+from containersync.model.manifest import sandbox_paths
 
 A = "analysis"
 
@@ -210,3 +213,26 @@ def test_data_survives_reopen(tmp_path: Path) -> None:
         [intent] = idx.intents(A)
         assert (intent.kind, intent.path, intent.started_at) == (
             IntentKind.CREATE_CONTAINER, None, 4.0)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=8),
+    st.sampled_from(["both", "no-id", "no-path"]), max_size=12))
+def test_sandbox_paths_are_the_manifests_reading_of_the_bases(index: Index,
+                                                               paths: dict[str, str]) -> None:
+    """What the manifest step reads (two columns, in SQLite's order) is what
+    ``model.manifest.sandbox_paths`` makes of the whole bases, order included (TEXT
+    compares as UTF-8 bytes: code point order, as Python sorts ``str``)."""
+    bases = [BaseEntry(p, 1, 2, "ab" * 32,
+                       None if kind == "no-id" else f"cfile_{i}",
+                       None if kind == "no-path" else f"/mnt/data/x{i}")
+             for i, (p, kind) in enumerate(paths.items())]
+    with index.write() as tx:
+        tx.ensure_mapping(A)
+        for old in index.bases(A):
+            tx.drop_base(A, old)
+        tx.put_bases(A, bases)
+    got = index.sandbox_paths(A)
+    want = sandbox_paths(index.bases(A))
+    assert got == want and list(got) == list(want)

@@ -79,7 +79,8 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
         # no manifest is kept (the server keeps the folder tree) and nothing this targeted
         # cycle recorded changes that: reading every base would cost the size of the tree
         return Refreshed({}, None)
-    paths = m.sandbox_paths(ctx.index.bases(ctx.name) if bases is None else bases)
+    # what the index holds after the commit: its two columns, not every base again
+    paths = ctx.index.sandbox_paths(ctx.name) if bases is None else m.sandbox_paths(bases)
     # what code in the sandbox wrote at the manifest's name is not ours to delete (it is
     # never pulled either): only uploads, ours or left by a crash of ours, are replaced
     listed = [o for o in listed if o.source == "user" or (row and o.file_id == row.file_id)]

@@ -247,6 +247,17 @@ class Index:
                                 r[7] if r[7] is None else sources.setdefault(r[7], r[7]))
                 for r in rows}
 
+    def sandbox_paths(self, name: str) -> dict[str, str]:
+        """Logical path -> sandbox path of every base that holds a remote object, sorted by
+        path (``model.manifest.sandbox_paths`` of ``bases``): two strings per file, not a
+        whole ``BaseEntry`` (the manifest step reads this while the cycle's base, view and
+        scan are still alive, and whole bases were a second copy of the tree there). TEXT
+        compares as UTF-8 bytes, which orders as Python orders ``str``."""
+        rows = self._conn.execute(
+            "SELECT path, remote_path FROM bases WHERE mapping = ? AND remote_id IS NOT NULL"
+            " AND remote_path IS NOT NULL ORDER BY path", (name,))
+        return dict(rows.fetchall())
+
     def own_uploads(self, name: str) -> dict[str, str]:
         rows = self._conn.execute(
             "SELECT file_id, path FROM own_uploads WHERE mapping = ?", (name,))
