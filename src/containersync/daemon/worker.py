@@ -60,7 +60,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from containersync.config import DaemonConfig, MappingConfig
-from containersync.daemon import cycles, keepalive_budget
+from containersync.daemon import cycles, keepalive_budget, memory
 from containersync.daemon.backoff import Backoff
 from containersync.daemon.deletions import DeletionWindows
 from containersync.daemon.idle_work import IdleWork
@@ -589,6 +589,7 @@ class MappingWorker:
             log.warning("held-back", message=note.text, kind=note.kind, mapping=self.name,
                         count=len(note.paths), paths=note.paths)
         self.status.state = "idle" if self._idle() else "watching"
+        memory.release(ctx.index)
 
     def _keepalive(self, ctx: MappingContext, watch: MappingWatch) -> None:
         state = ctx.index.mapping(ctx.name)

@@ -189,6 +189,13 @@ class Index:
     def close(self) -> None:
         self._conn.close()
 
+    def shrink_memory(self) -> None:
+        """Free this connection's page cache (``PRAGMA shrink_memory``): after a cycle
+        that read whole tables it holds up to ``cache_size`` pages of them until the next
+        read, on every runner's connection; the next read fills it again from the OS's
+        file cache."""
+        self._conn.execute("PRAGMA shrink_memory")
+
     def __enter__(self) -> Index:
         return self
 
