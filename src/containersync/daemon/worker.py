@@ -36,6 +36,9 @@ Invariants the thread used to give for free, now explicit:
   runner is not stuck, while a cycle that stops making progress grows stale.
 - **Index**: a turn works on its runner's index connection (``ctx.index`` is rebound at
   the start of every turn); nothing touches it between turns.
+- **Memory**: nothing per file stays between steps (the last report is dropped once its
+  waiters have it), and each step ends by giving back what it freed (``daemon.memory``:
+  the connection's page cache, glibc's free pages).
 - **Stop**: ``request_stop()`` wakes the mapping; its next turn (after the cycle in flight,
   which sees ``should_stop``) releases the lock, stops the watcher, fails ``sync_now``
   futures still waiting, and ends; ``join`` waits for that.
@@ -462,6 +465,10 @@ class MappingWorker:
             if not self._first_done and not self.first_attempt.is_set() \
                     and self.status.state in ("halted", "backoff"):
                 self.first_attempt.set()  # READY=1 must not wait for the network forever
+            # the report was for the waiters (a full cycle's names every file's sandbox
+            # path); what the step read and made is freed: give it back (daemon.memory)
+            self._last_report = None
+            memory.release(ctx.index)
 
     def _hold_lock(self) -> bool:
         if self._lock.held:
@@ -589,7 +596,6 @@ class MappingWorker:
             log.warning("held-back", message=note.text, kind=note.kind, mapping=self.name,
                         count=len(note.paths), paths=note.paths)
         self.status.state = "idle" if self._idle() else "watching"
-        memory.release(ctx.index)
 
     def _keepalive(self, ctx: MappingContext, watch: MappingWatch) -> None:
         state = ctx.index.mapping(ctx.name)
