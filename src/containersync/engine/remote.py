@@ -160,11 +160,11 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
     if cid is None:
         return Listing()
     if not incremental:
-        cached = ctx.index.cached_rows(ctx.name)
         if pending is not None:
+            cached = ctx.index.cached_rows(ctx.name)
             positions, objects = pending.positions, pending.objects()
         else:
-            positions = ctx.index.listing_positions(ctx.name)
+            cached, positions = ctx.index.cached_rows_and_positions(ctx.name)
             objects = list_full(ctx, cid, positions)
         if not dry_run:
             store_full_listing(ctx, objects, cached, positions)
