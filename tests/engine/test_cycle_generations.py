@@ -3,28 +3,15 @@ re-seeds the whole tree into the new container, not just the paths it was asked 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions, run_cycle
 from containersync.localapi.embedded import RunningServer
-from support.contexts import mapping_context
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-@pytest.fixture
-def ctx(tmp_path: Path, local_server: RunningServer) -> Iterator[MappingContext]:
-    root = tmp_path / "work"
-    root.mkdir()
-    with mapping_context(tmp_path, local_server.base_url, root) as context:
-        yield context
 
 
 def test_targeted_cycle_on_an_expired_container_reseeds_everything(
