@@ -33,14 +33,18 @@ class Interleave:
         self._left = 0
         self._act: Callable[[], bool] = lambda: False
         self._busy = False
+        self._prefix: str | None = None
         if not Interleave._installed:
             sys.addaudithook(Interleave._hook)
             Interleave._installed = True
 
-    def arm(self, k: int, act: Callable[[], bool]) -> None:
-        """Run ``act`` just before the ``k``-th audited operation of the calling thread."""
+    def arm(self, k: int, act: Callable[[], bool], *, threads: str | None = None) -> None:
+        """Run ``act`` just before the ``k``-th audited operation of the calling thread, or,
+        with ``threads``, of the threads whose name starts with it (the transfer pool's:
+        ``"transfer"``)."""
         self.fired, self._left, self._act = False, k, act
-        self._thread = threading.get_ident()
+        self._thread = 0 if threads is not None else threading.get_ident()
+        self._prefix = threads
         Interleave._armed = self
 
     def disarm(self) -> None:
@@ -49,7 +53,12 @@ class Interleave:
     @staticmethod
     def _hook(event: str, _args: tuple[Any, ...]) -> None:
         me = Interleave._armed
-        if me is None or me._busy or threading.get_ident() != me._thread:
+        if me is None or me._busy:
+            return
+        if me._prefix is None:
+            if threading.get_ident() != me._thread:
+                return
+        elif not threading.current_thread().name.startswith(me._prefix):
             return
         me._left -= 1
         if me._left > 0:

@@ -102,8 +102,9 @@ class _Counting(io.BufferedReader):
     (httpx reads an upload in chunks as it sends them, so this is the upload's progress).
     The digest is the one of the bytes sent: no second pass over the file."""
 
-    def __init__(self, path: Path, on_read: Callable[[int], None] | None) -> None:
-        super().__init__(io.FileIO(path, "rb"))
+    def __init__(self, path: Path, on_read: Callable[[int], None] | None,
+                 opener: Callable[[], int] | None = None) -> None:
+        super().__init__(io.FileIO(path if opener is None else opener(), "rb"))
         self._on_read = on_read
         self.before = os.fstat(self.fileno())
         self.after: os.stat_result | None = None  # at end of file
@@ -127,6 +128,14 @@ class _Counting(io.BufferedReader):
         a, b = self.before, self.after
         return (b is not None and a.st_size == b.st_size == self.count
                 and a.st_mtime_ns == b.st_mtime_ns)
+
+
+def _size_of(opener: Callable[[], int]) -> int:
+    fd = opener()
+    try:
+        return os.fstat(fd).st_size
+    finally:
+        os.close(fd)
 
 
 class ContainersClient:
@@ -337,9 +346,12 @@ class ContainersClient:
 
     def send_file(self, cid: str, source: Path, *, remote_path: str | None = None,
                   filename: str | None = None, expect_sha256: str | None = None,
-                  on_sent: Callable[[int], None] | None = None) -> Sent:
+                  on_sent: Callable[[int], None] | None = None,
+                  opener: Callable[[], int] | None = None) -> Sent:
         """Stream ``source`` into the container; sends ``path`` when ``remote_path`` is set.
         The file is read once: the digest of what was sent comes from the same read.
+        ``opener``: opens the file (a descriptor) for each attempt instead of ``source``'s
+        path (the executor's follows no link).
 
         ``expect_sha256``: the digest the caller read when it decided to upload; after an
         ambiguous failure an object with it, or with the digest of what a failed attempt
@@ -348,7 +360,7 @@ class ContainersClient:
         start on a retry)."""
         name = filename or (PurePosixPath(remote_path).name if remote_path else source.name)
         try:
-            size = source.stat().st_size
+            size = source.stat().st_size if opener is None else _size_of(opener)
         except OSError as exc:
             raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
         url = f"containers/{cid}/files"
@@ -367,7 +379,7 @@ class ContainersClient:
                 fh.close()
             opened.clear()
             try:
-                fh = _Counting(source, on_sent)
+                fh = _Counting(source, on_sent, opener)
             except OSError as exc:
                 raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
             opened.append(fh)

@@ -310,7 +310,7 @@ class Executor:
         sent = self.client.send_file(
             self.t.container_id, localfs.disk_path(root, a.path), remote_path=remote_path,
             filename=a.path.rsplit("/", 1)[-1], expect_sha256=a.local.sha256 or None,
-            on_sent=self.on_bytes,
+            on_sent=self.on_bytes, opener=lambda: localfs.open_to_read(root, a.path),
         )
         obj = sent.obj
         # the base describes the bytes that were sent, never the plan's digest: a file

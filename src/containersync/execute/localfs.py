@@ -252,6 +252,27 @@ def sync_folders(root: Path | str, folders: Iterable[str]) -> None:
             os.close(fd)
 
 
+def open_to_read(root: Path, rel: str) -> int:
+    """A descriptor of the regular file at ``rel``, opened without following a link at
+    any step (an upload reads what the scan described, never what a link put in its place
+    since; its folders too). Raises ``LocalError``."""
+    try:
+        dfd, name = open_parent(root, rel, create=False)
+    except (OSError, UnsafePath) as exc:
+        raise LocalError(f"cannot read {rel!r}: {exc}") from exc
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                     dir_fd=dfd)
+    except OSError as exc:
+        raise LocalError(f"cannot read {rel!r}: {exc.strerror}") from exc
+    finally:
+        os.close(dfd)
+    if not st_mod.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LocalError(f"cannot read {rel!r}: not a regular file")
+    return fd
+
+
 def _lstat(root: Path | str, rel: str) -> os.stat_result | None:
     try:
         dfd, name = open_parent(root, rel, create=False)
