@@ -541,8 +541,13 @@ class MappingWorker:
         self.status.state = "syncing"
         before = ctx.index.mapping(ctx.name)
         previous_cid = before.container_id if before else None
-        report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
-                            on_progress=self._beat, windows=self._deletions.windows())
+        rules = ctx.rules.fingerprint
+        try:
+            report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
+                                on_progress=self._beat, windows=self._deletions.windows())
+        finally:
+            if ctx.rules.fingerprint != rules:
+                watch.restart()  # the cycle found the rule files edited (no event said so)
         self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
         self._retries.note(report.problems, request.only)

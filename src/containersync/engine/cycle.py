@@ -111,6 +111,12 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
         report.finish(problems, started, requests.value)
 
     _refuse_unmade_root(ctx)
+    if opts.only is None:
+        # the rule files as they are now (read again if they changed): the daemon reloads
+        # on the watcher's event, and an edit whose event was lost (a queue overflow owes
+        # this full cycle) kept every cycle on the old rules, uploading what the user had
+        # just excluded
+        ctx.refresh_rules()
     if ctx.rules_error is not None:
         raise ctx.rules_error  # before anything is listed, scanned or sent
     ctx.ensure_spec()  # a container is never created without its skills or secrets
