@@ -47,6 +47,7 @@ from containersync.api.retry import (
     may_have_been_processed,
     server_wait_hint,
 )
+from containersync.api.transport import PerThreadTransport, http_transport
 from containersync.api.wire import (
     Container,
     ContainerFile,
@@ -168,11 +169,12 @@ class ContainersClient:
         headers = {"User-Agent": f"containersync/{__version__}", **(extra_headers or {})}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
+        # a pool per sending thread (``api.transport``): the threads that send are the
+        # client's ``max_connections`` transfer threads and their callers
         http = httpx.Client(
             base_url=base_url.rstrip("/") + "/", headers=headers,
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=max_connections,
-                                max_keepalive_connections=max_connections))
+            transport=PerThreadTransport(http_transport(httpx.create_ssl_context())))
         return cls(http, concurrency=max_connections, **kw)
 
     def __repr__(self) -> str:
