@@ -32,7 +32,6 @@ from types import TracebackType
 from typing import Any, BinaryIO, Protocol, TypeVar
 
 import httpx
-from pydantic import BaseModel
 
 from containersync import __version__
 from containersync.api import recover
@@ -51,17 +50,21 @@ from containersync.api.wire import (
     Container,
     ContainerFile,
     ContainerSpec,
+    Decoder,
     Deleted,
     Identified,
     Page,
+    PageOf,
     parse,
 )
 from containersync.errors import LocalError, Rejected, RemoteError, RemoteFileGone
 
 T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M")
 ItemT = TypeVar("ItemT", bound=Identified)
 CHUNK = 1024 * 1024
+_CONTAINERS = PageOf(Container)
+_FILES = PageOf(ContainerFile)
 
 
 class _Sink(Protocol):
@@ -235,7 +238,7 @@ class ContainersClient:
             self._sleep(delay)
             attempt += 1
 
-    def _json(self, method: str, url: str, model: type[M], *, json: Any = None,
+    def _json(self, method: str, url: str, model: Decoder[M], *, json: Any = None,
               params: dict[str, Any] | None = None, file_route: bool = False,
               container_id: str | None = None,
               recover_with: Callable[[], M | None] | None = None,
@@ -249,7 +252,7 @@ class ContainersClient:
         return self._call(make, read, file_route=file_route, container_id=container_id,
                           recover_with=recover_with, redact=redact)
 
-    def _pages(self, url: str, model: type[Page[ItemT]], params: dict[str, Any],
+    def _pages(self, url: str, model: PageOf[ItemT], params: dict[str, Any],
                after: str | None, container_id: str | None = None) -> Iterator[ItemT]:
         """Lazily walk a cursor list: ``after`` = last id, stop on ``has_more`` false or empty.
         A cursor object deleted between two pages does not end the walk (``_next_page``);
@@ -262,7 +265,7 @@ class ContainersClient:
                 return
             after, before = page.data[-1].id, page.data
 
-    def _next_page(self, url: str, model: type[Page[ItemT]], params: dict[str, Any],
+    def _next_page(self, url: str, model: PageOf[ItemT], params: dict[str, Any],
                    after: str | None, before: list[ItemT],
                    container_id: str | None) -> tuple[Page[ItemT], frozenset[str]]:
         """The page after ``after`` (the last item of ``before``), and the ids of it already
@@ -287,7 +290,7 @@ class ContainersClient:
             return page, frozenset(item.id for item in before[back + 1:])
         raise gone
 
-    def _page(self, url: str, model: type[Page[ItemT]], params: dict[str, Any],
+    def _page(self, url: str, model: PageOf[ItemT], params: dict[str, Any],
               after: str | None, container_id: str | None) -> Page[ItemT]:
         query = dict(params)
         if after is not None:
@@ -316,7 +319,7 @@ class ContainersClient:
         params: dict[str, Any] = {"order": order, "limit": page_size}
         if name is not None:
             params["name"] = name
-        return self._pages("containers", Page[Container], params, None)
+        return self._pages("containers", _CONTAINERS, params, None)
 
     def delete_container(self, cid: str) -> None:
         self._json("DELETE", f"containers/{cid}", Deleted, container_id=cid)
@@ -421,7 +424,7 @@ class ContainersClient:
     def list_files(self, cid: str, *, order: str = "desc", page_size: int = 100,
                    after: str | None = None) -> Iterator[ContainerFile]:
         params: dict[str, Any] = {"order": order, "limit": page_size}
-        return self._pages(f"containers/{cid}/files", Page[ContainerFile], params, after,
+        return self._pages(f"containers/{cid}/files", _FILES, params, after,
                            container_id=cid)
 
     def retrieve_file(self, cid: str, fid: str) -> ContainerFile:
