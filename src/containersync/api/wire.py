@@ -41,6 +41,7 @@ from containersync.errors import Rejected
 
 T = TypeVar("T", covariant=True)
 
+_new = tuple.__new__
 #: a container id whose first 8 hex are its creation time (recorded live ids)
 _TIMED_ID = re.compile(r"^cntr_([0-9a-f]{8})[0-9a-f]{40}$")
 
@@ -115,6 +116,18 @@ class ContainerFile(NamedTuple):
 
     @classmethod
     def decode(cls, raw: Any) -> ContainerFile:
+        # the shape every listing page holds 100 of, checked inline (~4x faster than the
+        # general path, which decides anything else: the same values either way)
+        if type(raw) is dict:
+            get = raw.get
+            fid, cid, created, path = get("id"), get("container_id"), get("created_at"), \
+                get("path")
+            source, size, kind = get("source"), get("bytes"), get("object", "container.file")
+            if (type(fid) is str and type(cid) is str and type(created) is int
+                    and type(path) is str and type(source) is str and type(kind) is str
+                    and (size is None or type(size) is int)
+                    and len(raw) == 5 + ("bytes" in raw) + ("object" in raw)):
+                return _new(cls, (fid, cid, created, path, source, size, kind, NO_EXTRA))
         return cls._make(object_fields(raw, _FILE))
 
 
