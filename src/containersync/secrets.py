@@ -14,10 +14,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from containersync.api.wire import DomainSecretValue, Secret
-from containersync.config_spec import DomainSecret, NetworkPolicy
 from containersync.errors import ConfigError
+
+if TYPE_CHECKING:
+    from containersync.config_spec import DomainSecret, NetworkPolicy
 
 #: a secret is a token or a password: a credential file larger than this is the wrong file
 MAX_SECRET_BYTES = 64 * 1024

@@ -25,10 +25,12 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from containersync.config_spec import SkillConfig
 from containersync.errors import ConfigError
+
+if TYPE_CHECKING:
+    from containersync.config_spec import SkillConfig
 
 #: bounds of one inline skill (the live service's are not published; these keep a create
 #: body to tens of MiB)
