@@ -4,8 +4,9 @@ and one daemon with many mappings.
 A *study* starts ``containersync daemon`` on a tree already pushed by a real sync (same
 config and state dir), waits until a probe file is listed (ready), then makes ``changes``
 new one-line files one at a time, each timed from just before the write until the
-backend's SQLite holds its row (polled every 2 ms from this process, no HTTP), then stays
-idle for ``idle_s`` and reads the daemon's CPU time and the backend's request counter.
+backend's SQLite holds its row (polled every 2 ms from this process, no HTTP), then, at the
+largest size, waits out the active minute after the last change and stays idle for ``idle_s``
+and reads the daemon's CPU time and the backend's request counter.
 Memory comes from ``/proc/<pid>/status`` (VmRSS, VmHWM = peak since start).
 """
 
@@ -27,6 +28,7 @@ from bench_measure import (
     write_tree,
 )
 from bench_report import Check, RowResult
+from containersync.plan.idle_budget import ACTIVE_FOR_S
 
 REMOTE = "/mnt/data/"
 READY_TIMEOUT_S = 1800
@@ -79,6 +81,8 @@ def study(ctx: Ctx, files: int) -> dict[str, Any]:
             latencies.append(time.perf_counter() - t0)
         time.sleep(2)
         after = proc_status(proc.pid)
+        if largest:  # idle starts when the active minute after the last change has passed
+            time.sleep(ACTIVE_FOR_S)
         cpu0, req0, t0 = cpu_seconds(proc.pid), backend.requests(), time.perf_counter()
         time.sleep(idle_s)
         cpu1, req1, t1 = cpu_seconds(proc.pid), backend.requests(), time.perf_counter()
@@ -145,6 +149,8 @@ def row_idle_cpu(ctx: Ctx, row: RowResult) -> None:
     files = ctx.params["daemon_sizes"][-1]
     r = study(ctx, files)
     row.params = {"files": files, "idle_seconds": r["idle_seconds"]}
+    row.notes.append(f"the window starts {ACTIVE_FOR_S + 2:.0f} s after the last change: for a "
+                     "minute after a change the daemon pulls every active_pull_interval_seconds")
     row.containersync = {k: r[k] for k in ("idle_cpu_percent", "idle_requests_per_min")}
     row.checks.append(Check("idle CPU of one core", r["idle_cpu_percent"], "%", 0.3))
 

@@ -18,29 +18,16 @@ from containersync.daemon.worker import MappingWorker
 from containersync.engine.session import open_session
 from containersync.localapi.embedded import RunningServer
 from support.backend import clear_faults, inject_fault
+from support.contexts import many_mappings
 
 KEY_ENV = "CONTAINERSYNC_TEST_KEY"
 MAPPINGS, FILES, SLOTS = 8, 4, 2
 
 
-def _config(tmp_path: Path, server: RunningServer) -> Path:
-    lines = ["[api]", f'base_url = "{server.base_url}"', f'api_key_env = "{KEY_ENV}"',
-             "[state]", f'dir = "{tmp_path / "state"}"', "[daemon]",
-             "pull_interval_seconds = 0.5"]
-    for i in range(MAPPINGS):
-        folder = tmp_path / f"m{i}"
-        folder.mkdir()
-        for n in range(FILES):
-            (folder / f"f{n}.txt").write_text(f"{i}-{n}\n")
-        lines += ["[[mappings]]", f'name = "m{i}"', f'local = "{folder}"']
-    config = tmp_path / "config.toml"
-    config.write_text("\n".join(lines) + "\n")
-    return config
-
-
 def test_mappings_share_the_cycle_slots_and_each_has_one_writer(
         tmp_path: Path, local_server: RunningServer) -> None:
-    cfg = load_config(_config(tmp_path, local_server)).config
+    cfg = load_config(many_mappings(tmp_path, local_server.base_url, KEY_ENV, mappings=MAPPINGS,
+                                   files=FILES, daemon="pull_interval_seconds = 0.5")).config
     inject_fault(local_server, when="pass", delay_ms=40, times=100_000)
     session = open_session(cfg, {KEY_ENV: "sk-test-not-a-secret"})
     runners = Runners(session.open_index, SLOTS)
@@ -56,7 +43,7 @@ def test_mappings_share_the_cycle_slots_and_each_has_one_writer(
         assert 1 <= most <= SLOTS and runners.most_at_once <= SLOTS
         assert not [w.name for w in workers if w.snapshot()["state"] == "crashed"]
         for i in range(MAPPINGS):  # every mapping got its container and its first sync
-            [container] = [c for c in session.client.list_containers() if c.name == f"containersync-m{i}"]
+            [container] = [c for c in session.client.list_containers() if c.name == f"containersync-m{i:02d}"]
             files = list(session.client.list_files(container.id))
             assert len([f for f in files if f.path.endswith(".txt")]) == FILES
     finally:

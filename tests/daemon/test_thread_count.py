@@ -26,26 +26,13 @@ from pathlib import Path
 from containersync.config import load_config
 from containersync.daemon.service import CYCLE_SLOTS, Daemon
 from containersync.localapi.embedded import RunningServer
+from support.contexts import many_mappings
 from support.daemon_harness import wait_for
 
 KEY_ENV = "CONTAINERSYNC_TEST_KEY"
 CONCURRENCY = 32  # [api] concurrency, the default: the client's transfer pool at most
 SCHEDULER_POOL = 10  # APScheduler's default executor: a thread pool of at most 10
 FILES = 2
-
-
-def _config(tmp_path: Path, server: RunningServer, count: int, prefix: str) -> Path:
-    lines = ["[api]", f'base_url = "{server.base_url}"', f'api_key_env = "{KEY_ENV}"',
-             "[state]", f'dir = "{tmp_path / "state"}"']
-    for i in range(count):
-        folder = tmp_path / f"{prefix}{i:02d}"
-        folder.mkdir(parents=True)
-        for n in range(FILES):
-            (folder / f"f{n}.txt").write_text(f"{i}-{n}\n")
-        lines += ["[[mappings]]", f'name = "{prefix}{i:02d}"', f'local = "{folder}"']
-    config = tmp_path / "config.toml"
-    config.write_text("\n".join(lines) + "\n")
-    return config
 
 
 def _kind(name: str) -> str:
@@ -58,7 +45,8 @@ def _running(tmp_path: Path, server: RunningServer, count: int, prefix: str
              ) -> Iterator[tuple[Daemon, Callable[[], dict[str, set[str]]]]]:
     """A started daemon of ``count`` mappings, once every file is listed, and a function
     that lists each mapping's container."""
-    loaded = load_config(_config(tmp_path, server, count, prefix))
+    loaded = load_config(many_mappings(tmp_path, server.base_url, KEY_ENV, mappings=count,
+                                       files=FILES, prefix=prefix))
     daemon = Daemon(None, loaded, load=lambda: loaded)
     daemon._start(loaded)
     try:

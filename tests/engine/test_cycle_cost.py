@@ -7,31 +7,18 @@ so a count that stays the same while the tree grows tenfold is a cost independen
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from containersync.daemon.cycles import new_remote_paths
 from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions, run_cycle
 from containersync.localapi.embedded import RunningServer
 from support.backend import add_assistant_file
-from support.contexts import mapping_context
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-@pytest.fixture
-def ctx(tmp_path: Path, local_server: RunningServer) -> Iterator[MappingContext]:
-    root = tmp_path / "work"
-    root.mkdir()
-    with mapping_context(tmp_path, local_server.base_url, root) as ctx:
-        yield ctx
 
 
 class Rows:

@@ -3,16 +3,10 @@ re-seeds the whole tree into the new container, not just the paths it was asked 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-
-from containersync.config import parse_config
 from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions, run_cycle
-from containersync.engine.session import Session, open_session
 from containersync.localapi.embedded import RunningServer
 
 
@@ -20,24 +14,8 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@pytest.fixture
-def mapping(tmp_path: Path, local_server: RunningServer) -> Iterator[tuple[Session, MappingContext]]:
-    root = tmp_path / "work"
-    root.mkdir()
-    text = (f'[api]\nbase_url = "{local_server.base_url}"\napi_key_env = "CS_TEST_KEY"\n'
-            f'[state]\ndir = "{tmp_path / "state"}"\n'
-            f'[[mappings]]\nname = "m"\nlocal = "{root}"\n')
-    cfg = parse_config(text, file=tmp_path / "c.toml", env={})
-    session = open_session(cfg, env={"CS_TEST_KEY": "sk-test"})
-    try:
-        yield session, session.context(cfg.mappings[0], session.open_index())
-    finally:
-        session.close()
-
-
 def test_targeted_cycle_on_an_expired_container_reseeds_everything(
-        mapping: tuple[Session, MappingContext], local_server: RunningServer) -> None:
-    _, ctx = mapping
+        ctx: MappingContext, local_server: RunningServer) -> None:
     root = ctx.settings.local_root
     for name in ("a.txt", "b.txt", "sub/c.txt"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -58,10 +36,9 @@ def test_targeted_cycle_on_an_expired_container_reseeds_everything(
 
 
 def test_targeted_cycle_counts_deletions_against_the_whole_tree(
-        mapping: tuple[Session, MappingContext], local_server: RunningServer) -> None:
+        ctx: MappingContext, local_server: RunningServer) -> None:
     """Two files deleted among ten, seen by a cycle for just those two paths, are two of
     ten tracked files (not two of two): no safety halt."""
-    _, ctx = mapping
     root = ctx.settings.local_root
     for i in range(10):
         (root / f"f{i}.txt").write_text(str(i))

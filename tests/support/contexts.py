@@ -43,3 +43,21 @@ def old_tree(root: Path, files: int) -> list[Path]:
         os.utime(f, ns=(hour_ago, hour_ago))
         made.append(f)
     return made
+
+
+def many_mappings(tmp: Path, base_url: str, key_env: str, *, mappings: int, files: int,
+                  prefix: str = "m", daemon: str = "") -> Path:
+    """A config file of ``mappings`` mappings ``<prefix>NN``, each a folder of ``files``
+    small files under ``tmp``, with the state under ``tmp / "state"``; ``daemon`` is TOML
+    lines for the ``[daemon]`` table. Returns the file's path."""
+    lines = ["[api]", f'base_url = "{base_url}"', f'api_key_env = "{key_env}"',
+             "[state]", f'dir = "{tmp / "state"}"', "[daemon]", daemon]
+    for i in range(mappings):
+        folder = tmp / f"{prefix}{i:02d}"
+        folder.mkdir(parents=True)
+        for n in range(files):
+            (folder / f"f{n}.txt").write_text(f"{i}-{n}\n")
+        lines += ["[[mappings]]", f'name = "{prefix}{i:02d}"', f'local = "{folder}"']
+    config = tmp / "config.toml"
+    config.write_text("\n".join(lines) + "\n")
+    return config
