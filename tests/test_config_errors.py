@@ -245,3 +245,15 @@ def test_a_duration_loads_finite_and_bounded_or_is_a_config_error(
         return
     loaded = getattr(getattr(config, table), key)
     assert math.isfinite(loaded) and 0 <= loaded <= DURATIONS[setting]
+
+
+def test_a_password_in_the_endpoint_is_masked_in_the_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The missing-key error quotes the endpoint; a proxy password in it stays off stderr."""
+    monkeypatch.delenv("CS_NO_SUCH_KEY", raising=False)
+    config = tmp_path / "c.toml"
+    config.write_text('[api]\nbase_url = "https://alice:hunter2-pw@proxy.example/v1"\n'
+                      'api_key_env = "CS_NO_SUCH_KEY"\n' + state_line(tmp_path) + mapping(tmp_path))
+    code, err = sync_errors(config, capsys)
+    assert code == EXIT_CONFIG and "$CS_NO_SUCH_KEY is not set" in err
+    assert "hunter2-pw" not in err and "alice:[redacted]@proxy.example" in err

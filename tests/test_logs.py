@@ -153,3 +153,19 @@ def test_names_from_the_sandbox_reach_a_log_line_escaped(stream: io.StringIO) ->
         assert not [ch for ch in text if ch != "\n" and ord(ch) < 32]
         assert json.loads(text.splitlines()[0])["path"] == HOSTILE  # exact, JSON-escaped
     assert "forged line" in text
+
+
+def test_a_password_in_a_url_never_reaches_a_line() -> None:
+    """The daemon logs its endpoint at start; a proxy's ``https://user:password@host`` there
+    (from the config or $OPENAI_BASE_URL) must not put the password in the journal."""
+    out = io.StringIO()
+    configure_logging(stream=out, level="debug")
+    get_logger("containersync.daemon").info(
+        "daemon-started", backend="https://alice:hunter2-pw@proxy.example:8443/v1",
+        message="retrying http://bob:s3cret@10.0.0.1/v1/containers")
+    text = out.getvalue()
+    assert "hunter2-pw" not in text and "s3cret" not in text
+    first = lines(out)[0]
+    assert first["backend"] == "https://alice:[redacted]@proxy.example:8443/v1"
+    assert redact_text("see https://host/v1 and user@example.com") == \
+        "see https://host/v1 and user@example.com"

@@ -145,6 +145,9 @@ def _main(argv: list[str]) -> int:
         # escaped line by line: only the lines of a ConfigError are ours to break
         lines = exc.lines if isinstance(exc, ConfigError) else (str(exc),)
         text = "\n  ".join(printable(line) for line in lines)
+        from containersync.logs import redact_text  # an error only: no import when all is well
+
+        text = redact_text(text)  # a key or a URL's password the message quotes
         print(for_stream(f"containersync: {prefix}{text}", sys.stderr, ERROR), file=sys.stderr)
         return code
     except KeyboardInterrupt:

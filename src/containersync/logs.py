@@ -16,7 +16,7 @@ Redaction (invariant: no secret reaches a log line):
    ``password``, ``secret``, ``*_api_key``, ``*_token``, ...; any case, nested dicts too)
    become ``"[redacted]"``;
 2. in every string value, anything shaped like an OpenAI key (``sk-...``) or a bearer
-   credential (``Bearer ...``) is masked;
+   credential (``Bearer ...``), or a password in a URL (``scheme://user:password@``), is masked;
 3. the finished line is scanned once more with the same patterns (covers text a
    renderer produced from objects' ``repr``).
 
@@ -71,17 +71,20 @@ _SECRET_KEY = re.compile(
 _SECRET_TEXT = re.compile(
     r"(?P<key>\bsk-[A-Za-z0-9_\-]{6,})"
     r"|(?P<bearer>\b[Bb]earer\s+)[A-Za-z0-9._~+/=\-]{6,}"
+    r"|(?P<userinfo>://[^/\s:@]*:)[^/\s@]+@"  # a URL's password: scheme://user:password@
 )
 
 _HANDLER_MARK = "_containersync_handler"
 
 
 def redact_text(text: str) -> str:
-    """Mask API keys and bearer credentials inside free text."""
+    """Mask API keys, bearer credentials and URL passwords inside free text."""
 
     def repl(match: re.Match[str]) -> str:
         if match.group("bearer"):
             return match.group("bearer") + REDACTED
+        if match.group("userinfo"):
+            return match.group("userinfo") + REDACTED + "@"
         return "sk-" + REDACTED
 
     return _SECRET_TEXT.sub(repl, text)

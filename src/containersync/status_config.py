@@ -18,6 +18,9 @@ same, else ``status`` validates again (and refreshes the cache):
 - what the state dir and each mapping's folder resolve to (a moved symlink changes the
   mapping's state key and the overlap checks).
 
+The view is what ``status`` shows: the endpoint's URL without a password in it
+(``shown_url``), so neither the cache nor the screen ever holds one.
+
 A config with inline skills (``skills = [{path = ...}]``) is never cached: validating it
 reads the skill folder. A cache file that cannot be read or parsed is ignored.
 """
@@ -95,12 +98,27 @@ def of(cfg: Config, env: Mapping[str, str]) -> StatusConfig:
     effective = effective_config(cfg, env)
     return StatusConfig(
         state_dir=str(cfg.state.dir), index_file=str(cfg.state.index_file),
-        base_url=base_url, base_url_source=source,
+        base_url=shown_url(base_url), base_url_source=source,
         keepalive_budget_s=budget_seconds(cfg.daemon),
         mappings=tuple(StatusMapping(
             name=m.name, local=str(m.local), mode=str(m.mode.value),
             adopted=m.container.adopted, key=mapping_identity(effective, m).key,
             memory_limit=m.container.memory_limit) for m in cfg.mappings))
+
+
+def shown_url(url: str) -> str:
+    """``url`` as ``status`` shows and caches it: a password in it (a proxy's
+    ``https://user:password@host/``) is masked, never printed or written to the cache."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:[redacted]@{host}"))
+    except ValueError:
+        return url if "@" not in url else "[a URL that cannot be shown]"
 
 
 def cacheable(cfg: Config) -> bool:

@@ -163,3 +163,27 @@ value_env = "DS_TOKEN"
             assert value.encode() not in data, (path, value)
         # the folder's variable is remembered, by digest (its value is in the view anyway)
         assert '"TREE_DIR": "' in data.decode()
+
+
+def test_a_password_in_the_endpoints_url_reaches_neither_the_cache_nor_the_screen(
+        tmp_path: Path) -> None:
+    """``$OPENAI_BASE_URL`` (or ``api.base_url``) may carry a proxy's credentials
+    (``https://user:password@gateway/v1``). ``status`` shows the endpoint, and its cache
+    stored the view: the password was written to ``~/.cache`` and printed. Both now say
+    which user, never the password."""
+    (tmp_path / "tree").mkdir()
+    config = tmp_path / "c.toml"
+    config.write_text(f'[state]\ndir = "{tmp_path}/state"\n'
+                      f'[[mappings]]\nname = "m"\nlocal = "{tmp_path}/tree"\n')
+    secret = "s3cr3t-proxy-password"
+    env = {"OPENAI_BASE_URL": f"https://alice:{secret}@proxy.example/v1",
+           "OPENAI_API_KEY": "sk-status-test-0a1b2c3d", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for run in range(2):  # validated, then from the cache
+        shown, code, pydantic = status(config, "--json", env=env)
+        assert code == 0 and pydantic == (run == 0)
+        assert secret not in shown
+        endpoint = json.loads(shown)["mappings"][0]["endpoint"]
+        assert endpoint["base_url"].startswith("https://alice:") and "proxy.example" in shown
+    for path in (tmp_path / "cache").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path

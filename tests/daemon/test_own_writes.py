@@ -37,6 +37,8 @@ from containersync.model.plan import Action, Download, TrashLocal
 from containersync.scan.digest import sha256_file
 from containersync.scan.ignore import IgnoreRules
 from containersync.watch.dirty import DirtyPaths
+from containersync.watch.own_writes import NEW_FOLDER
+from support.interleave import Interleave
 
 DEADLINE = 10.0
 
@@ -174,3 +176,47 @@ def test_a_download_into_a_new_folder_leaves_nothing_pending(world: World) -> No
     _wait(lambda: "made/by/mine.txt" in world.pending(), "the user's file in our folder")
     (world.root / "made" / "theirs").mkdir()
     _wait(lambda: "made/theirs" in world.pending(), "the user's folder beside ours")
+
+
+def test_a_folder_the_user_moves_in_where_we_make_one_is_reported(
+        world: World, tmp_path: Path) -> None:
+    """A folder we are about to make is ours until its ``mkdir`` answers (``NEW_FOLDER``),
+    so the event of a folder the user moves in there first is dropped; the files in the
+    moved tree are still reported (watchdog reports a moved-in tree's contents as created),
+    so nothing in it waits for a full rescan. ``support.interleave`` puts the move at each
+    audited moment after the declaration, and the watcher sees it before the mkdir runs."""
+    declare = world.executor.on_local_write
+    for k in range(1, 20):
+        name = f"moved{k}"
+        tree = tmp_path / f"tree{k}"
+        (tree / "deep").mkdir(parents=True)
+        (tree / "deep" / "theirs.txt").write_text("the user's")
+        interleave = Interleave()
+
+        def move_in(name: str = name, tree: Path = tree) -> bool:
+            if (world.root / name).exists():
+                return False  # ours is made: too late to race it
+            tree.rename(world.root / name)
+            world.settled()  # the watcher has seen the move (and the sentinel after it)
+            return True
+
+        def on_local_write(rel: str, expected: object, k: int = k, name: str = name,
+                           interleave: Interleave = interleave,
+                           move_in: Callable[[], bool] = move_in) -> None:
+            declare(rel, expected)  # type: ignore[arg-type]
+            if rel == name and expected is NEW_FOLDER:
+                interleave.arm(k, move_in)
+
+        world.executor.on_local_write = on_local_write
+        world.dirty.flush()
+        try:
+            world.run(Download(f"{name}/ours.txt", world.remote(f"{name}.txt", b"ours")))
+        finally:
+            interleave.disarm()
+        if not interleave.fired:
+            assert k > 1
+            return
+        assert (world.root / name / "deep" / "theirs.txt").exists()
+        assert any(p == name or p.startswith(name + "/") for p in world.settled()), (
+            f"the folder moved in before audited operation {k} was taken for ours")
+    raise AssertionError("the move still raced after 20 operations")

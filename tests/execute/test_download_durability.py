@@ -1,9 +1,9 @@
 """A download is recorded only once it is durable, and the folder fsyncs that make it so
 are paid once per folder per batch of finished downloads, not once per file.
 
-Real executor, real local backend over HTTP, real files. ``os.fsync``, ``os.replace`` and
-``os.mkdir`` are wrapped (passed through, and logged) to see the order of what the kernel
-was asked: every file's rename, and every folder made for it, is followed by an fsync of
+Real executor, real local backend over HTTP, real files. ``os.fsync``, the landing rename
+(``execute.noreplace``) and ``os.mkdir`` are wrapped (passed through, and logged) to see
+the order of what the kernel was asked: every file's rename, and every folder made for it, is followed by an fsync of
 the folder holding that entry before the ``done`` that records the file.
 """
 
@@ -23,6 +23,7 @@ import pytest
 from containersync.api.client import ContainersClient
 from containersync.api.pacing import Pacer
 from containersync.api.wire import ContainerSpec
+from containersync.execute import noreplace
 from containersync.execute.executor import Executor, Finished, Target
 from containersync.execute.trash import Trash
 from containersync.localapi.embedded import RunningServer
@@ -39,7 +40,7 @@ class Log:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.events: list[tuple[Any, ...]] = []
         self._lock = threading.Lock()
-        real_fsync, real_replace, real_mkdir = os.fsync, os.replace, os.mkdir
+        real_fsync, real_replace, real_mkdir = os.fsync, noreplace.rename_noreplace, os.mkdir
 
         def fsync(fd: int) -> None:
             real_fsync(fd)
@@ -59,7 +60,7 @@ class Log:
                 self.add("mkdir", os.fstat(dir_fd).st_ino, path)
 
         monkeypatch.setattr(os, "fsync", fsync)
-        monkeypatch.setattr(os, "replace", replace)
+        monkeypatch.setattr(noreplace, "rename_noreplace", replace)
         monkeypatch.setattr(os, "mkdir", mkdir)
 
     def add(self, *event: Any) -> None:

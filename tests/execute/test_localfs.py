@@ -67,21 +67,24 @@ def test_write_creates_parents_and_reports_what_it_wrote(root: Path) -> None:
     assert leftovers(root) == []
 
 
-def test_overwrite_keeps_mode_and_replaces_a_symlink_not_its_target(root: Path,
-                                                                    tmp_path: Path) -> None:
+def test_overwrite_keeps_mode_and_never_writes_through_or_over_a_symlink(
+        root: Path, tmp_path: Path) -> None:
     script = root / "run.sh"
     script.write_text("old")
     script.chmod(0o755)
-    write_atomically(root, "run.sh", writer(b"new"))
+    # the old copy leaves the name first (the executor trashes it in ``before_replace``)
+    write_atomically(root, "run.sh", writer(b"new"), before_replace=script.unlink)
     assert script.read_bytes() == b"new"
     assert script.stat().st_mode & 0o777 == 0o755
     outside = tmp_path / "outside.txt"
     outside.write_text("precious")
     (root / "link.txt").symlink_to(outside)
-    write_atomically(root, "link.txt", writer(b"downloaded"))
+    # a name that is not free is never written over: the link and its target stay
+    with pytest.raises(LocalError):
+        write_atomically(root, "link.txt", writer(b"downloaded"))
     assert outside.read_text() == "precious"
-    assert not (root / "link.txt").is_symlink()
-    assert (root / "link.txt").read_bytes() == b"downloaded"
+    assert (root / "link.txt").is_symlink()
+    assert not [p for p in root.iterdir() if p.name.startswith(".containersync-tmp-")]
 
 
 @pytest.mark.parametrize("rel", ["../escape.txt", "/etc/x", "a/../../x", "a\nb", "a\\b", ""])

@@ -47,6 +47,7 @@ from containersync.api.retry import (
     may_have_been_processed,
     server_wait_hint,
 )
+from containersync.api.transport import PerThreadTransport, http_transport
 from containersync.api.wire import (
     Container,
     ContainerFile,
@@ -106,8 +107,9 @@ class _Counting(io.BufferedReader):
     (httpx reads an upload in chunks as it sends them, so this is the upload's progress).
     The digest is the one of the bytes sent: no second pass over the file."""
 
-    def __init__(self, path: Path, on_read: Callable[[int], None] | None) -> None:
-        super().__init__(io.FileIO(path, "rb"))
+    def __init__(self, path: Path, on_read: Callable[[int], None] | None,
+                 opener: Callable[[], int] | None = None) -> None:
+        super().__init__(io.FileIO(path if opener is None else opener(), "rb"))
         self._on_read = on_read
         self.before = os.fstat(self.fileno())
         self.after: os.stat_result | None = None  # at end of file
@@ -131,6 +133,14 @@ class _Counting(io.BufferedReader):
         a, b = self.before, self.after
         return (b is not None and a.st_size == b.st_size == self.count
                 and a.st_mtime_ns == b.st_mtime_ns)
+
+
+def _size_of(opener: Callable[[], int]) -> int:
+    fd = opener()
+    try:
+        return os.fstat(fd).st_size
+    finally:
+        os.close(fd)
 
 
 class ContainersClient:
@@ -163,11 +173,12 @@ class ContainersClient:
         headers = {"User-Agent": f"containersync/{__version__}", **(extra_headers or {})}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
+        # a pool per sending thread (``api.transport``): the threads that send are the
+        # client's ``max_connections`` transfer threads and their callers
         http = httpx.Client(
             base_url=base_url.rstrip("/") + "/", headers=headers,
-            timeout=httpx.Timeout(timeout), verify=tls_for(base_url),
-            limits=httpx.Limits(max_connections=max_connections,
-                                max_keepalive_connections=max_connections))
+            timeout=httpx.Timeout(timeout),
+            transport=PerThreadTransport(http_transport(tls_for(base_url))))
         return cls(http, concurrency=max_connections, **kw)
 
     def __repr__(self) -> str:
@@ -341,9 +352,12 @@ class ContainersClient:
 
     def send_file(self, cid: str, source: Path, *, remote_path: str | None = None,
                   filename: str | None = None, expect_sha256: str | None = None,
-                  on_sent: Callable[[int], None] | None = None) -> Sent:
+                  on_sent: Callable[[int], None] | None = None,
+                  opener: Callable[[], int] | None = None) -> Sent:
         """Stream ``source`` into the container; sends ``path`` when ``remote_path`` is set.
         The file is read once: the digest of what was sent comes from the same read.
+        ``opener``: opens the file (a descriptor) for each attempt instead of ``source``'s
+        path (the executor's follows no link).
 
         ``expect_sha256``: the digest the caller read when it decided to upload; after an
         ambiguous failure an object with it, or with the digest of what a failed attempt
@@ -352,7 +366,7 @@ class ContainersClient:
         start on a retry)."""
         name = filename or (PurePosixPath(remote_path).name if remote_path else source.name)
         try:
-            size = source.stat().st_size
+            size = source.stat().st_size if opener is None else _size_of(opener)
         except OSError as exc:
             raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
         url = f"containers/{cid}/files"
@@ -371,7 +385,7 @@ class ContainersClient:
                 fh.close()
             opened.clear()
             try:
-                fh = _Counting(source, on_sent)
+                fh = _Counting(source, on_sent, opener)
             except OSError as exc:
                 raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
             opened.append(fh)
@@ -472,14 +486,14 @@ class ContainersClient:
         return self._call(make, read, stream=True, file_route=True, container_id=cid)
 
 
-def tls_for(base_url: str) -> ssl.SSLContext | bool:
+def tls_for(base_url: str) -> ssl.SSLContext:
     """What the client's connections verify TLS with. An ``https`` API: the system's trust
-    store (httpx's default). A plain ``http`` one (the local backend): a context that trusts
+    store (httpx's default context). A plain ``http`` one (the local backend): a context that trusts
     no certificate, so loading the CA bundle (~0.1 s of every start-up) is skipped; this
     client follows no redirect and sends every request under its base URL, so it never
     opens TLS, and if anything did the handshake would fail, never pass unverified."""
     if not base_url.lower().startswith("http://"):
-        return True
+        return httpx.create_ssl_context()
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode CERT_REQUIRED, no roots
 
 

@@ -22,11 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from containersync.engine import remote as listing
 from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions
 from containersync.engine.manifest import split
+from containersync.engine.remote import NewObjects
 from containersync.engine.runner import sync_mapping
 from containersync.engine.scope import fresh_paths
 from containersync.engine.summary import CycleReport
@@ -43,9 +45,20 @@ class CycleRequest:
     kind: str  # "first" | "full" | "targeted" | "pull"
     only: Sequence[str] | None = None  # None: the whole tree
     listing: str = "full"
+    #: what the pull check just listed: the targeted cycle's listing (not read again)
+    listed: NewObjects | None = None
 
 
-def new_remote_paths(ctx: MappingContext) -> tuple[list[str], int] | None:
+class NewRemote(NamedTuple):
+    """What a pull check found: the local paths of the new objects, how many are news,
+    and everything it listed (``CycleRequest.listed`` of the cycle it starts)."""
+
+    paths: list[str]
+    news: int
+    listed: NewObjects | None = None
+
+
+def new_remote_paths(ctx: MappingContext) -> NewRemote | None:
     """Local paths of objects added to the container since the last listing, and how many
     new objects there are; None when the mapping has no container yet (needs a full cycle).
 
@@ -54,6 +67,7 @@ def new_remote_paths(ctx: MappingContext) -> tuple[list[str], int] | None:
     if state is None or state.container_id is None:
         return None
     fresh = listing.list_new(ctx, state.container_id, listing.cached(ctx))
+    listed = NewObjects(state.container_id, list(fresh)) if fresh else None
     if fresh:
         # our own uploads, cached as they landed, are no news. They stay "not listed" until
         # a full listing: the targeted cycle's incremental listing must still read past
@@ -63,10 +77,10 @@ def new_remote_paths(ctx: MappingContext) -> tuple[list[str], int] | None:
     if fresh:  # a manifest we wrote (or a leftover one) is no news
         fresh = split(ctx, fresh)[0]
     if not fresh:
-        return [], 0
+        return NewRemote([], 0, listed)
     s = ctx.settings
-    return fresh_paths(ctx.index.scoped, ctx.name, fresh, remote_root=s.remote_root,
-                       pull_sources=s.pull_sources), len(fresh)
+    return NewRemote(fresh_paths(ctx.index.scoped, ctx.name, fresh, remote_root=s.remote_root,
+                                 pull_sources=s.pull_sources), len(fresh), listed)
 
 
 def run(ctx: MappingContext, request: CycleRequest, *, now: Callable[[], datetime],
@@ -84,7 +98,8 @@ def run(ctx: MappingContext, request: CycleRequest, *, now: Callable[[], datetim
     def plan(_p: Plan) -> None:
         on_progress()
 
-    opts = CycleOptions(only=request.only, listing=request.listing, on_outcome=outcome,
+    opts = CycleOptions(only=request.only, listing=request.listing, listed=request.listed,
+                        on_outcome=outcome,
                         on_plan=plan, should_stop=should_stop, while_waiting=on_progress,
                         deletion_windows=windows)
     return sync_mapping(ctx, opts, now=now)

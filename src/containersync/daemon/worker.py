@@ -520,7 +520,7 @@ class MappingWorker:
             self._owe_full = True
             self._cycle(ctx, watch, cycles.CycleRequest("full", None, "full"))
             return
-        remote_paths, fresh = found
+        remote_paths, fresh, listed = found
         if fresh:
             self._last_change = self._clock()
         if fresh and self._idle_work is not None:
@@ -529,7 +529,7 @@ class MappingWorker:
             return
         only = sorted(self._pending | set(remote_paths))
         kind = "targeted" if self._pending else "pull"
-        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental"))
+        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental", listed))
         if fresh:
             # the assistant writes in bursts: more may have landed while this cycle ran, so
             # look again at once (a tick acts at once while not idle: pull_due)
@@ -541,8 +541,13 @@ class MappingWorker:
         self.status.state = "syncing"
         before = ctx.index.mapping(ctx.name)
         previous_cid = before.container_id if before else None
-        report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
-                            on_progress=self._beat, windows=self._deletions.windows())
+        rules = ctx.rules.fingerprint
+        try:
+            report = cycles.run(ctx, request, now=self._now, should_stop=self._stop.is_set,
+                                on_progress=self._beat, windows=self._deletions.windows())
+        finally:
+            if ctx.rules.fingerprint != rules:
+                watch.restart()  # the cycle found the rule files edited (no event said so)
         self._deletions.record(report.deletions, full=request.only is None)
         self._pending -= taken
         self._retries.note(report.problems, request.only)

@@ -7,6 +7,7 @@ ignore rules). Building a context does no I/O beyond loading the ignore files.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,8 +18,11 @@ from containersync.errors import ConfigError
 from containersync.execute.trash import Trash
 from containersync.index.store import Index
 from containersync.model.entry import Mode
-from containersync.scan.ignore import CONFIG_SOURCE, DEFAULTS, IgnoreRules
+from containersync.scan.ignore import CONFIG_SOURCE, DEFAULTS, IGNORE_FILE, IgnoreRules
 from containersync.watch.own_writes import Expected
+
+#: the files in the local root that rules are read from
+RULE_FILES = (IGNORE_FILE, ".gitignore")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class MappingContext:
     #: refuse to run (``ensure_spec``) until ``build_spec`` succeeds
     spec_error: ConfigError | None = None
     build_spec: Callable[[], ContainerSpec] | None = None
+    #: the rule files' ``rule_stamp`` taken just before ``rules`` were read from them
+    rules_stamp: RuleStamp | None = None
 
     @property
     def name(self) -> str:
@@ -105,7 +111,29 @@ class MappingContext:
         return self.settings.container_spec
 
     def reload_rules(self) -> None:
+        self.rules_stamp = rule_stamp(self.settings.local_root)
         self.rules, self.rules_error = load_rules(self.settings, self.rules)
+
+    def refresh_rules(self) -> None:
+        """Read the rules again if a rule file changed since they were read (a full cycle
+        asks: an edit whose watcher event was lost must still apply)."""
+        if rule_stamp(self.settings.local_root) != self.rules_stamp:
+            self.reload_rules()
+
+
+#: per rule file, its (inode, size, mtime_ns, ctime_ns), or None when absent or unreadable
+RuleStamp = tuple[tuple[int, int, int, int] | None, ...]
+
+
+def rule_stamp(root: Path) -> RuleStamp:
+    """What the rule files in ``root`` look like now (an edit changes the ctime at least)."""
+    def one(name: str) -> tuple[int, int, int, int] | None:
+        try:
+            st = os.lstat(root / name)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return tuple(one(name) for name in RULE_FILES)
 
 
 def load_rules(s: MappingSettings, previous: IgnoreRules | None = None

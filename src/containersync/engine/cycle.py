@@ -27,6 +27,7 @@ from containersync.engine.context import MappingContext
 from containersync.engine.rebuild import rebuild_if_lost
 from containersync.engine.remote import (
     Listing,
+    NewObjects,
     PendingListing,
     list_full,
     observe,
@@ -84,6 +85,9 @@ class CycleOptions:
     #: a container a file route just answered "expired"/"not found" for: attach takes it as
     #: gone whatever its object says
     gone_container: str | None = None
+    #: the new objects a pull check listed just before this cycle: a targeted cycle's
+    #: listing, taken instead of reading the same pages again (``remote.observe_new``)
+    listed: NewObjects | None = None
     #: a full cycle loads its base and scans while its listing is under way
     #: (``engine.ahead``): faster by the scan's time, but the listing's stage then holds
     #: the base and the scan too (~0.45 KiB more per file at its peak). ``sync`` asks for
@@ -111,6 +115,12 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
         report.finish(problems, started, requests.value)
 
     _refuse_unmade_root(ctx)
+    if opts.only is None:
+        # the rule files as they are now (read again if they changed): the daemon reloads
+        # on the watcher's event, and an edit whose event was lost (a queue overflow owes
+        # this full cycle) kept every cycle on the old rules, uploading what the user had
+        # just excluded
+        ctx.refresh_rules()
     if ctx.rules_error is not None:
         raise ctx.rules_error  # before anything is listed, scanned or sent
     ctx.ensure_spec()  # a container is never created without its skills or secrets
@@ -261,13 +271,13 @@ def _list_and_settle(
     listing, already under way (``engine.ahead``)."""
     incremental = opts.listing != "full"
 
-    def listed(pending: PendingListing | None = None) -> Listing:
+    def listed(pending: PendingListing | None = None, new: NewObjects | None = None) -> Listing:
         if scoped:
-            return observe_new(ctx, cid, dry_run=opts.dry_run)
+            return observe_new(ctx, cid, dry_run=opts.dry_run, listed=new)
         return observe(ctx, cid, incremental=incremental, dry_run=opts.dry_run,
                        pending=pending)
 
-    remote = listed(pending)
+    remote = listed(pending, opts.listed)  # a listing again after settling is a new one
     if cid and not opts.dry_run and ctx.index.intents(ctx.name):
         full = list_full(ctx, cid) if incremental else remote.objects
         report.settled = settle_intents(ctx, cid, full)

@@ -181,12 +181,29 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
     return Listing(files, [o for o in fresh if o.file_id not in not_files], manifests)
 
 
-def observe_new(ctx: MappingContext, cid: str | None, *, dry_run: bool) -> Listing:
+@dataclass(frozen=True)
+class NewObjects:
+    """What ``list_new`` just read of container ``container_id``: every object newer than
+    the newest cached one, oldest first (the daemon's pull check hands it to the cycle it
+    starts, which would otherwise read the same pages again)."""
+
+    container_id: str
+    objects: list[RemoteObject]
+
+
+def observe_new(ctx: MappingContext, cid: str | None, *, dry_run: bool,
+                listed: NewObjects | None = None) -> Listing:
     """Only what is new since the cached listing (kept in the cache, not in a dry run):
-    the listing a targeted cycle starts from, without reading the cache."""
+    the listing a targeted cycle starts from, without reading the cache. ``listed``: that
+    listing, just read for ``cid`` by a pull check (the cache has not moved since: the
+    mapping's worker is its only writer)."""
     if cid is None:
         return Listing()
-    fresh = list_new(ctx, cid, cached(ctx))
+    # RACE: objects that landed after the check listed are not in ``listed``. Safe: they
+    # are newer than every object in it, so the next check (at once, after a pull that
+    # found something) reads newest first down to these, now cached, and finds them
+    fresh = (list(listed.objects) if listed is not None and listed.container_id == cid
+             else list_new(ctx, cid, cached(ctx)))
     if fresh and not dry_run:
         with ctx.index.write() as tx:
             tx.add_remote_objects(ctx.name, fresh)

@@ -17,7 +17,12 @@ from containersync.api.client import ContainersClient
 from containersync.api.wire import ContainerSpec
 from containersync.config_methods import MappingIdentity, mapping_identity
 from containersync.endpoint import Endpoint, effective_config, resolve_endpoint
-from containersync.engine.context import MappingContext, MappingSettings, load_rules
+from containersync.engine.context import (
+    MappingContext,
+    MappingSettings,
+    load_rules,
+    rule_stamp,
+)
 from containersync.errors import ConfigError
 from containersync.execute.trash import Trash
 from containersync.index.health import prepare_dir
@@ -137,11 +142,13 @@ class Session:
             spec, spec_error = container_spec_for(m, env=self.env, field="", extras=False), exc
         s = settings_for(m, concurrency=self.config.api.concurrency, identity=self.identity(m),
                          container_spec=spec)
+        stamp = rule_stamp(s.local_root)
         rules, rules_error = load_rules(s)
         return MappingContext(
             settings=s, client=self.client, index=index,
             trash=Trash(Path(self.config.state.trash_dir), self.config.state.trash_retention_days),
             rules=rules, rules_error=rules_error, spec_error=spec_error, build_spec=build,
+            rules_stamp=stamp,
         )
 
     def close(self) -> None:

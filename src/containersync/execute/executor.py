@@ -310,7 +310,7 @@ class Executor:
         sent = self.client.send_file(
             self.t.container_id, localfs.disk_path(root, a.path), remote_path=remote_path,
             filename=a.path.rsplit("/", 1)[-1], expect_sha256=a.local.sha256 or None,
-            on_sent=self.on_bytes,
+            on_sent=self.on_bytes, opener=lambda: localfs.open_to_read(root, a.path),
         )
         obj = sent.obj
         # the base describes the bytes that were sent, never the plan's digest: a file
@@ -370,7 +370,8 @@ class Executor:
             if not localfs.matches(root, a.path, a.expect_local):
                 raise LocalError(f"{a.path!r} changed locally while downloading; kept it")
             if a.expect_local is not None:
-                self.trash.move_in(root, a.path, self.t.mapping, self.now())
+                self.trash.move_in(root, a.path, self.t.mapping, self.now(),
+                                   expect=a.expect_local)
 
         local, nbytes, folders = self._fetch_into(a.path, a.remote, before_replace)
         return Outcome(
@@ -441,7 +442,8 @@ class Executor:
         if not localfs.matches(self.t.local_root, a.path, a.expect_local):
             return _problem(a, "changed-since-scan", "changed locally while syncing; kept")
         self.on_local_write(a.path, ABSENT)
-        self.trash.move_in(self.t.local_root, a.path, self.t.mapping, self.now())
+        self.trash.move_in(self.t.local_root, a.path, self.t.mapping, self.now(),
+                           expect=a.expect_local)
         folder = a.path.rpartition("/")[0]
         if folder:
             self._emptied.add(folder)

@@ -7,7 +7,8 @@ Invariants:
   raises ``UnsafePath`` instead of being followed.
 - A file appears under its real name only complete and fsynced: content goes to
   ``.containersync-tmp-<random>`` in the same folder (``O_EXCL|O_NOFOLLOW``), is fsynced, then
-  renamed over the target, and the folder is fsynced (``write_atomically``), or, for a
+  renamed to the target's name once that is free (never over a file saved there since the
+  check: ``noreplace``), and the folder is fsynced (``write_atomically``), or, for a
   caller that lands many files, the folder and the parents of the folders it made are
   named to the caller, who fsyncs each of them once (``sync_folders``) before it relies on
   any of those files. On any failure the temporary file is removed and the target is
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal, TypeVar
 
 from containersync.errors import ContainerSyncError, LocalError, UnsafePath
+from containersync.execute import noreplace
 from containersync.model.entry import LocalFile
 from containersync.model.paths import nfc_match, normalize_relpath
 from containersync.scan.digest import sha256_fd
@@ -161,9 +163,9 @@ def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
     size and mtime), so a watcher knows our write before any of its events.
 
     ``before_replace`` runs after the content is durable and just before the rename: the
-    place to re-check the target (``matches``) and move the old copy to the trash, so the
-    window in which a user edit could be overwritten is as small as it can be. If it
-    raises, nothing is replaced.
+    place to re-check the target (``matches``) and move the old copy to the trash. If it
+    raises, nothing is replaced. The rename never replaces: a file at ``rel`` then (one
+    ``before_replace`` left, or one saved since) fails the write with ``LocalError``.
     """
     folders: list[str] = []  # whose entries this write changes, to fsync
 
@@ -199,7 +201,12 @@ def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
             on_landing(os.stat(tmp, dir_fd=dfd, follow_symlinks=False))
         if before_replace is not None:
             before_replace()
-        os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        # the name is free now (checked, or its old copy trashed): a file saved there since
+        # fails the rename instead of being written over
+        try:
+            noreplace.rename_noreplace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except FileExistsError:
+            raise LocalError(f"{rel!r} was saved while it was downloaded; kept it") from None
         created = False
         if unsynced is None:
             os.fsync(dfd)
@@ -243,6 +250,27 @@ def sync_folders(root: Path | str, folders: Iterable[str]) -> None:
             raise LocalError(f"cannot sync folder {folder!r}: {exc.strerror or exc}") from exc
         finally:
             os.close(fd)
+
+
+def open_to_read(root: Path, rel: str) -> int:
+    """A descriptor of the regular file at ``rel``, opened without following a link at
+    any step (an upload reads what the scan described, never what a link put in its place
+    since; its folders too). Raises ``LocalError``."""
+    try:
+        dfd, name = open_parent(root, rel, create=False)
+    except (OSError, UnsafePath) as exc:
+        raise LocalError(f"cannot read {rel!r}: {exc}") from exc
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0),
+                     dir_fd=dfd)
+    except OSError as exc:
+        raise LocalError(f"cannot read {rel!r}: {exc.strerror}") from exc
+    finally:
+        os.close(dfd)
+    if not st_mod.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LocalError(f"cannot read {rel!r}: not a regular file")
+    return fd
 
 
 def _lstat(root: Path | str, rel: str) -> os.stat_result | None:

@@ -6,6 +6,9 @@ keeping the file's relative path, so a user can find and restore it by hand.
 Invariants:
 - Never follows symlinks: a symlink is moved (or re-created) as a link; parent folders in
   the local root are opened without following links (``localfs.open_parent``).
+- A move given the file the caller checked (``expect``) is compared with it once moved: a
+  file saved since the check goes back to its name (never over a newer save) and the move
+  fails, so the trash never takes a save in place of the file the plan saw.
 - A move is a rename when trash and root share a filesystem; otherwise the file is copied,
   fsynced, and only then unlinked from the root (never lost in between).
 - The trash must not lie inside the local root (the scanner would sync it back).
@@ -14,6 +17,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -23,6 +27,8 @@ from pathlib import Path
 
 from containersync.errors import LocalError, UnsafePath
 from containersync.execute.localfs import open_parent
+from containersync.execute.noreplace import rename_noreplace
+from containersync.model.entry import LocalFile
 from containersync.model.paths import check_component, normalize_relpath
 
 _STAMP = "%Y%m%d-%H%M%S.%f"
@@ -47,8 +53,15 @@ class Trash:
             except FileExistsError:
                 n += 1
 
-    def move_in(self, root: Path, rel: str, mapping: str, now: datetime) -> Path:
-        """Move the file (or link) at ``rel`` out of ``root`` into the trash; return where."""
+    def move_in(self, root: Path, rel: str, mapping: str, now: datetime,
+                expect: LocalFile | None = None) -> Path:
+        """Move the file (or link) at ``rel`` out of ``root`` into the trash; return where.
+
+        ``expect``: the file the caller checked (size, mtime_ns). What was moved is compared
+        with it *after* the move, which no later save can race (a rename moves one inode):
+        a file saved between the caller's check and the move goes back to ``rel`` and the
+        move fails (``LocalError``), so a user's save never ends in the trash in its place.
+        """
         rel = normalize_relpath(rel)
         real_root = os.path.realpath(root)
         real_trash = os.path.realpath(self.dir)
@@ -66,7 +79,14 @@ class Trash:
                 if exc.errno != errno.EXDEV:
                     raise
                 _copy_out(dfd, name, s, dest)
+                # RACE: across filesystems a save between this look and the unlink is lost
+                # from the root (its copy in the trash is the one made before it)
+                _check_moved(os.stat(name, dir_fd=dfd, follow_symlinks=False), expect, rel, dest)
                 os.unlink(name, dir_fd=dfd)
+            else:
+                moved = os.stat(dest, follow_symlinks=False)
+                if not _same(moved, expect):
+                    _put_back(dest, dfd, name, rel)
             os.fsync(dfd)
             return dest
         except FileNotFoundError as exc:
@@ -99,6 +119,30 @@ class Trash:
                         os.unlink(slot.path)
                     removed += 1
         return removed
+
+
+def _same(st: os.stat_result, expect: LocalFile | None) -> bool:
+    return expect is None or (st_mod.S_ISREG(st.st_mode)
+                              and (st.st_size, st.st_mtime_ns) == (expect.size, expect.mtime_ns))
+
+
+def _check_moved(st: os.stat_result, expect: LocalFile | None, rel: str, dest: Path) -> None:
+    if not _same(st, expect):
+        raise LocalError(f"{rel!r} changed just before it was moved to the trash; kept it "
+                         f"(a copy of the earlier version is at {str(dest)!r})")
+
+
+def _put_back(dest: Path, dfd: int, name: str, rel: str) -> None:
+    """Return a file that changed since the caller's check to its name (never over a file
+    saved there since), and fail the move."""
+    try:
+        rename_noreplace(dest, name, dst_dir_fd=dfd)
+    except FileExistsError:
+        raise LocalError(f"{rel!r} changed while it was moved to the trash and was saved "
+                         f"again since; the changed version is at {str(dest)!r}") from None
+    with contextlib.suppress(OSError):
+        dest.parent.rmdir()  # the move's own slot, empty again (a nested path keeps it)
+    raise LocalError(f"{rel!r} changed just before it was moved to the trash; kept it")
 
 
 def _copy_out(dfd: int, name: str, s: os.stat_result, dest: Path) -> None:

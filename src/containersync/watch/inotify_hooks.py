@@ -38,7 +38,13 @@ from typing import Any, Protocol
 
 try:
     from watchdog.observers.inotify import InotifyEmitter, InotifyObserver, InotifyWatchGroup
-    from watchdog.observers.inotify_c import InotifyFD, WatchDescriptor
+    from watchdog.observers.inotify_c import (
+        WATCHDOG_ALL_EVENTS,
+        InotifyConstants,
+        InotifyFD,
+        Mask,
+        WatchDescriptor,
+    )
     from watchdog.utils.delayed_queue import DelayedQueue
 
     HOOKS_OK = all(
@@ -48,6 +54,15 @@ try:
         hasattr(DelayedQueue(0), name) for name in ("_lock", "_queue", "delay"))
 except ImportError:  # not Linux, or a watchdog without these internals
     HOOKS_OK = False
+
+
+#: what the kernel is asked to report: watchdog's events but opens and closes after a read,
+#: which change nothing (the watcher drops them). Every open of a watched folder or file
+#: was two of them, a download opens its folder and the root several times, and each
+#: event costs watchdog's threads and ours a parse and a dispatch.
+if HOOKS_OK:
+    EVENT_MASK = Mask(WATCHDOG_ALL_EVENTS
+                      & ~(InotifyConstants.IN_OPEN | InotifyConstants.IN_CLOSE_NOWRITE))
 
 
 def _identity(path: bytes) -> tuple[int, int] | None:
@@ -148,7 +163,7 @@ if HOOKS_OK:
                 self._inotify_fd,
                 os.fsencode(self.watch.path),
                 is_recursive=self.watch.is_recursive,
-                event_mask=self.get_event_mask_from_filter(),
+                event_mask=EVENT_MASK,
                 follow_symlink=self.watch.follow_symlink,
                 reporter=self._reporter,
                 skip_dir=self._skip_dir,
@@ -233,7 +248,7 @@ if HOOKS_OK:
             self._inotify = NotifyingWatchGroup(
                 self._inotify_fd, os.fsencode(self.watch.path),
                 is_recursive=self.watch.is_recursive,
-                event_mask=self.get_event_mask_from_filter(),
+                event_mask=EVENT_MASK,
                 follow_symlink=self.watch.follow_symlink,
                 reporter=self._reporter_, skip_dir=self._skip, on_put=self._on_ready)
 

@@ -1,0 +1,76 @@
+"""One connection pool per thread, behind the one ``httpx.Client`` a ``ContainersClient``
+holds.
+
+httpcore's pool is one lock around every request and every response's close, and each
+of them walks every connection of the pool (an idle one is polled to see whether the
+server closed it). With the transfer window at 32, the 32 transfer threads of a pull of
+many small files took turns at that lock for each request and each close: a quarter of
+the daemon's CPU while it pulled 1,000 files of 4 KiB. Here each thread sends through a
+pool of its own, of one kept-alive connection (two at most, should a thread send while a
+response of its own is still open), so no request waits for another thread's.
+
+Invariants:
+- a thread's requests all go through its own pool (``pools`` counts them);
+- the pool of a thread that ended is closed when the next thread opens one, and every
+  pool is closed by ``close``; a request after ``close`` raises ``RuntimeError``;
+- the threads that send are bounded elsewhere (the client's ``TransferPool`` and its
+  callers), so connections are at most two per sending thread.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Callable
+
+import httpx
+
+#: connections of one thread's pool, and how many it keeps alive
+PER_THREAD = httpx.Limits(max_connections=2, max_keepalive_connections=1)
+
+
+def http_transport(context: ssl.SSLContext) -> Callable[[], httpx.BaseTransport]:
+    """Pools as ``httpx.Client`` would make them, sharing one TLS context (building one
+    reads the CA bundle: tens of milliseconds per thread otherwise)."""
+    return lambda: httpx.HTTPTransport(verify=context, limits=PER_THREAD)
+
+
+class PerThreadTransport(httpx.BaseTransport):
+    def __init__(self, make: Callable[[], httpx.BaseTransport]) -> None:
+        self._make = make
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: dict[threading.Thread, httpx.BaseTransport] = {}
+        self._closed = False
+
+    @property
+    def pools(self) -> int:
+        """Pools open now: one per thread that sent, until the next new pool after its
+        thread ended (or ``close``)."""
+        with self._lock:
+            return len(self._open)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._own().handle_request(request)
+
+    def _own(self) -> httpx.BaseTransport:
+        mine: httpx.BaseTransport | None = getattr(self._local, "transport", None)
+        if mine is not None and not self._closed:
+            return mine
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the client's connections are closed")
+            ended = [t for t in self._open if not t.is_alive()]
+            gone = [self._open.pop(t) for t in ended]
+            mine = self._open[threading.current_thread()] = self._make()
+        self._local.transport = mine
+        for transport in gone:
+            transport.close()  # its thread ended: nothing of it is in use
+        return mine
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            transports, self._open = list(self._open.values()), {}
+        for transport in transports:
+            transport.close()
