@@ -23,7 +23,6 @@ Invariants:
 from __future__ import annotations
 
 import difflib
-import hashlib
 import os
 import re
 import stat
@@ -43,6 +42,18 @@ from pydantic import (
 )
 
 from containersync.config_base import ENV_NAME, Model, env_of, path_field
+from containersync.config_methods import (  # re-exported: pure, shared with config_record
+    LOCAL_BASE_URL,
+    MAX_PATTERN_CHARS,
+    MAX_PATTERNS,
+    ApiMethods,
+    ConfigMethods,
+    MappingIdentity,
+    StateMethods,
+    endpoint_of,
+    mapping_identity,
+    resolve_api_key,
+)
 from containersync.config_paths import (
     ENV_CONFIG,
     default_config_path,
@@ -60,12 +71,31 @@ from containersync.errors import ConfigError
 from containersync.model.entry import Mode
 from containersync.skills import check_skill
 
-__all__ = ["AUTO_CONTAINER_NAME", "ENV_CONFIG", "Config", "ConfigError", "ContainerSpec",
-           "DomainSecret", "LoadedConfig", "MappingConfig", "NetworkPolicy", "SkillConfig",
-           "default_config_path", "expand_path", "find_config_path", "load_config",
-           "parse_config"]
+__all__ = [
+    "AUTO_CONTAINER_NAME",
+    "ENV_CONFIG",
+    "LOCAL_BASE_URL",
+    "MAX_PATTERNS",
+    "MAX_PATTERN_CHARS",
+    "Config",
+    "ConfigError",
+    "ContainerSpec",
+    "DomainSecret",
+    "LoadedConfig",
+    "MappingConfig",
+    "MappingIdentity",
+    "NetworkPolicy",
+    "SkillConfig",
+    "default_config_path",
+    "endpoint_of",
+    "expand_path",
+    "find_config_path",
+    "load_config",
+    "mapping_identity",
+    "parse_config",
+    "resolve_api_key",
+]
 
-LOCAL_BASE_URL = "local"
 MAPPING_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 #: a config file is a few KiB; this bounds the time to read, parse and validate it
@@ -74,13 +104,11 @@ MAX_CONFIG_BYTES = 1024 * 1024
 MAX_NESTING = 16
 #: ``exclude``: patterns per mapping, and characters per pattern (no path is longer than
 #: 4096 bytes; pathspec's compile time grows fast with a pattern's length)
-MAX_PATTERNS = 1000
-MAX_PATTERN_CHARS = 4096
 HOUR = 3600.0
 DAY = 86400.0
 
 
-class ApiConfig(Model):
+class ApiConfig(Model, ApiMethods):
     base_url: str = LOCAL_BASE_URL
     api_key_env: str = "OPENAI_API_KEY"
     #: name of a systemd credential (LoadCredential=NAME:...) holding the key; read from
@@ -112,12 +140,9 @@ class ApiConfig(Model):
             raise ValueError("must be the name of an environment variable, not the key itself")
         return value
 
-    @property
-    def is_local(self) -> bool:
-        return self.base_url == LOCAL_BASE_URL
 
 
-class StateConfig(Model):
+class StateConfig(Model, StateMethods):
     dir: Path
     #: the trash is a promise: at least a day, at most ten years
     trash_retention_days: float = Field(default=30, ge=1, le=3650)
@@ -127,13 +152,6 @@ class StateConfig(Model):
     def _expand(cls, value: Any, info: ValidationInfo) -> Any:
         return path_field(value, info)
 
-    @property
-    def index_file(self) -> Path:
-        return self.dir / "index.sqlite3"
-
-    @property
-    def trash_dir(self) -> Path:
-        return self.dir / "trash"
 
 
 class DaemonConfig(Model):
@@ -240,7 +258,7 @@ class MappingConfig(Model):
         return value
 
 
-class Config(Model):
+class Config(Model, ConfigMethods):
     api: ApiConfig = ApiConfig()
     state: StateConfig
     daemon: DaemonConfig = DaemonConfig()
@@ -255,13 +273,6 @@ class Config(Model):
                 data = {**data, "state": {**state, "dir": default_state_dir(env_of(info))}}
         return data
 
-    def mapping(self, name: str) -> MappingConfig:
-        for m in self.mappings:
-            if m.name == name:
-                return m
-        raise ConfigError(f"no mapping named {name!r}", field="mappings",
-                          fix="use one of: " + (", ".join(m.name for m in self.mappings)
-                                                or "(none configured)"))
 
 
 @dataclass(frozen=True)
@@ -374,34 +385,6 @@ def _too_deep_at(raw: dict[str, Any]) -> str | None:
         elif isinstance(value, list):
             stack.extend((v, (*loc, i)) for i, v in enumerate(value))
     return None
-
-
-def resolve_api_key(config: Config, env: Mapping[str, str] | None = None) -> str | None:
-    """The API key for ``config.api``: ``None`` for the local backend, else from the env."""
-    env = os.environ if env is None else env
-    if config.api.is_local:
-        return None
-    key = _credential(config.api.api_key_credential, env)
-    if key:
-        return key
-    key = env.get(config.api.api_key_env, "").strip()
-    if not key:
-        raise ConfigError(f"${config.api.api_key_env} is not set, and {config.api.base_url} "
-                          "needs an API key", field="api.api_key_env",
-                          fix=f"export {config.api.api_key_env}=..., or set api.base_url = "
-                          '"local" to use the embedded backend')
-    return key
-
-
-def _credential(name: str | None, env: Mapping[str, str]) -> str | None:
-    """The key systemd passed with LoadCredential=, if configured and present."""
-    folder = env.get("CREDENTIALS_DIRECTORY")
-    if not name or not folder:
-        return None
-    try:
-        return (Path(folder) / name).read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None
 
 
 # -- error translation ----------------------------------------------------------------------
@@ -531,42 +514,3 @@ def _check_consistency(config: Config, file: str) -> None:
         roots.append((i, root))
         for j, skill in enumerate(m.container.skills):
             check_skill(skill, field=f"mappings[{i}].container.skills[{j}]", file=file)
-
-
-# -- a mapping's identity ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class MappingIdentity:
-    """What a mapping's state belongs to: its resolved local root, its API endpoint and its
-    container. ``key`` names the state (index row, lock file); ``display_name`` is the
-    config's handle for it. Two configs sharing a state dir and a mapping name but not a
-    folder, an endpoint or a container are two mappings and never act on each other."""
-
-    key: str
-    display_name: str
-    local_root: str
-    endpoint: str
-    container: str
-
-
-def endpoint_of(api: ApiConfig) -> str:
-    """The API endpoint as identity: ``local`` (the embedded backend lives in the state dir,
-    so it is its own endpoint per state dir), else the base URL with scheme and host in
-    lower case and no trailing slash."""
-    if api.is_local:
-        return LOCAL_BASE_URL
-    scheme, _, rest = api.base_url.partition("://")
-    host, slash, path = rest.partition("/")
-    return f"{scheme.lower()}://{host.lower()}{slash}{path}".rstrip("/")
-
-
-def mapping_identity(config: Config, m: MappingConfig) -> MappingIdentity:
-    """The one place a mapping's state key is derived: ``<name>-<12 hex>`` of a hash over
-    the identity, stable across runs and safe as a file name."""
-    root = str(Path(os.path.abspath(m.local)).resolve())
-    endpoint = endpoint_of(config.api)
-    container = f"id:{m.container.id}" if m.container.id else \
-        f"name:{m.container.create_name(m.name)}"
-    digest = hashlib.sha256("\0".join((root, endpoint, container)).encode("utf-8"))
-    return MappingIdentity(key=f"{m.name}-{digest.hexdigest()[:12]}", display_name=m.name,
-                           local_root=root, endpoint=endpoint, container=container)

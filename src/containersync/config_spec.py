@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from containersync.config_base import ENV_NAME, Model, path_field
+from containersync.config_methods import ContainerSpecMethods, DomainSecretMethods, SkillMethods
 
 #: the name the Responses API gives containers it creates on its own; a mapping that used it
 #: would take those for its own
@@ -30,7 +31,7 @@ _CREDENTIAL = re.compile(r"^[A-Za-z0-9_.-]+$")
 _CREATE_ONLY = ("name", "memory_limit", "network_policy", "file_ids", "skills")
 
 
-class DomainSecret(Model):
+class DomainSecret(Model, DomainSecretMethods):
     """One ``network_policy.domain_secrets`` entry; its value is read when a session opens."""
 
     domain: str = Field(min_length=1, max_length=253)
@@ -69,12 +70,6 @@ class DomainSecret(Model):
             raise ValueError("set exactly one of value_env or value_credential")
         return self
 
-    @property
-    def source(self) -> str:
-        """Where the value comes from, for messages: never the value."""
-        if self.value_env is not None:
-            return f"${self.value_env}"
-        return f"$CREDENTIALS_DIRECTORY/{self.value_credential}"
 
 
 class NetworkPolicy(Model):
@@ -95,7 +90,7 @@ class NetworkPolicy(Model):
         return self
 
 
-class SkillConfig(Model):
+class SkillConfig(Model, SkillMethods):
     """A skill to install: ``skill_id`` (+ ``version``) of an uploaded one, or ``path`` of a
     local folder zipped and sent inline (``name`` defaults to the folder's name)."""
 
@@ -128,13 +123,9 @@ class SkillConfig(Model):
                                  "saying when to use it")
         return self
 
-    @property
-    def inline_name(self) -> str:
-        assert self.path is not None
-        return self.name or self.path.name
 
 
-class ContainerSpec(Model):
+class ContainerSpec(Model, ContainerSpecMethods):
     """Either a spec to create the container from, or ``id`` of one to adopt."""
 
     name: str | None = Field(default=None, min_length=1, max_length=256)
@@ -166,9 +157,3 @@ class ContainerSpec(Model):
             raise ValueError(f"two inline skills are named {doubles[0]!r}: give one a name")
         return self
 
-    @property
-    def adopted(self) -> bool:
-        return self.id is not None
-
-    def create_name(self, mapping: str) -> str:
-        return self.name or f"containersync-{mapping}"

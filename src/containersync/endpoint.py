@@ -25,9 +25,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from containersync.config import LOCAL_BASE_URL, Config, resolve_api_key
+from containersync.config_methods import LOCAL_BASE_URL, resolve_api_key
 from containersync.errors import ConfigError
+
+if TYPE_CHECKING:
+    from containersync.config import Config
 
 LIVE_BASE_URL = "https://api.openai.com/v1"
 ENV_BASE_URL = "OPENAI_BASE_URL"

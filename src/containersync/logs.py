@@ -47,15 +47,15 @@ import logging
 import re
 import sys
 from collections.abc import Mapping
-from typing import Any, TextIO
-
-import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from typing import TYPE_CHECKING, Any, TextIO
 
 from containersync.colors import use_color
 from containersync.display import printable, printable_lines
 from containersync.journal import render_journal_line, under_journald, with_priority
 from containersync.jsondoc import schema
+
+if TYPE_CHECKING:  # structlog loads with the first line logged (``get_logger``)
+    from structlog.typing import EventDict, Processor, WrappedLogger
 
 LIBRARY_LOGGERS = ("watchdog", "uvicorn", "uvicorn.access", "uvicorn.error", "httpx",
                    "httpcore", "apscheduler")
@@ -146,6 +146,8 @@ def configure_logging(*, json: bool | None = None, level: str = "info",
     ``json``: JSON lines (True), the console renderer (False) or by the stream (None:
     journal lines under journald, console on a terminal, else JSON). ``journal``: prefix
     the syslog priority (None: when ``stream`` is journald's)."""
+    import structlog
+
     stream = sys.stderr if stream is None else stream
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
@@ -198,9 +200,28 @@ def configure_logging(*, json: bool | None = None, level: str = "info",
     )
 
 
+class _Deferred:
+    """A module's logger until it first logs: importing structlog (~0.05 s, asyncio with
+    it) waits for a line to log, so a ``sync`` that logs nothing never pays for it."""
+
+    __slots__ = ("_logger", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._logger is None:
+            import structlog
+
+            self._logger = structlog.stdlib.get_logger(self._name)
+        return getattr(self._logger, attr)
+
+
 def get_logger(name: str) -> Any:
-    """A structlog logger bound to the stdlib logger ``name`` (use ``__name__``)."""
-    return structlog.stdlib.get_logger(name)
+    """A structlog logger bound to the stdlib logger ``name`` (use ``__name__``); structlog
+    is imported when it first logs."""
+    return _Deferred(name)
 
 
 def log_cycle(logger: Any, mapping: str, counts: Mapping[str, int], duration_s: float,

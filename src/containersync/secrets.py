@@ -3,7 +3,7 @@
 A value comes from an environment variable (``value_env``) or a systemd credential
 (``value_credential``: the file ``$CREDENTIALS_DIRECTORY/<name>``, as ``LoadCredential=``
 provides it). It is read once, when a session builds a mapping's settings, and lives only
-in a ``SecretStr`` in the container spec until the create body is sent.
+in a ``Secret`` in the container spec until the create body is sent.
 
 Invariants: no message names a value, only where it was looked for; values are never
 stored (the index holds no container spec) nor logged (the spec's repr leaves them out).
@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
-
-from containersync.api.wire import DomainSecretValue
-from containersync.config_spec import DomainSecret, NetworkPolicy
+from containersync.api.wire import DomainSecretValue, Secret
 from containersync.errors import ConfigError
+
+if TYPE_CHECKING:
+    from containersync.config_spec import DomainSecret, NetworkPolicy
 
 #: a secret is a token or a password: a credential file larger than this is the wrong file
 MAX_SECRET_BYTES = 64 * 1024
@@ -53,7 +54,7 @@ def _from_credential(name: str, env: Mapping[str, str], field: str) -> str:
                           fix="store the secret as text") from None
 
 
-def read_secret(secret: DomainSecret, env: Mapping[str, str], *, field: str) -> SecretStr:
+def read_secret(secret: DomainSecret, env: Mapping[str, str], *, field: str) -> Secret:
     """The value of one domain secret; an unset or empty source is a ``ConfigError``."""
     if secret.value_env is not None:
         value = env.get(secret.value_env, "").strip()
@@ -68,7 +69,7 @@ def read_secret(secret: DomainSecret, env: Mapping[str, str], *, field: str) -> 
         if not value:
             raise ConfigError(f"credential {secret.value_credential!r} is empty",
                               field=f"{field}.value_credential", fix="write the secret into it")
-    return SecretStr(value)
+    return Secret(value)
 
 
 def domain_secrets(policy: NetworkPolicy | None, env: Mapping[str, str], *,

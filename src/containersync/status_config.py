@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -40,7 +41,7 @@ from containersync import __version__
 if TYPE_CHECKING:
     from containersync.config import Config
 
-FORMAT = 1
+FORMAT = 2  # 2: the document also holds the whole config (``config_record``)
 
 
 # NamedTuples, not dataclasses: importing dataclasses is ~10% of the start-up budget
@@ -89,7 +90,7 @@ class RecordingEnv(Mapping[str, str]):
 
 def of(cfg: Config, env: Mapping[str, str]) -> StatusConfig:
     """The view of a validated ``cfg``."""
-    from containersync.config import mapping_identity
+    from containersync.config_methods import mapping_identity
     from containersync.daemon.keepalive_budget import budget_seconds
     from containersync.endpoint import base_url_of, effective_config
 
@@ -130,10 +131,20 @@ def cache_file(config_file: Path, env: Mapping[str, str]) -> Path:
     return Path(base) / "containersync" / f"status-config-{name}.json"
 
 
+#: no config file is larger (``config.MAX_CONFIG_BYTES``); validation refuses a larger one
+_MAX_BYTES = 1024 * 1024
+
+
 def _fingerprint(config_file: Path) -> dict[str, Any]:
-    with open(config_file, "rb") as f:
-        st = os.fstat(f.fileno())
-        data = f.read()
+    """What identifies the bytes of ``config_file``; ``OSError`` for anything but a regular
+    file of at most ``_MAX_BYTES`` (opened without blocking: a FIFO must not hang the
+    command; the validation then says what is wrong with it)."""
+    fd = os.open(config_file, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_BYTES:
+            raise OSError(f"{config_file} is not a configuration file")
+        data = f.read(_MAX_BYTES + 1)
     return {"file": os.path.abspath(config_file), "size": st.st_size,
             "mtime_ns": st.st_mtime_ns, "sha256": hashlib.sha256(data).hexdigest(),
             "version": __version__, "format": FORMAT}
@@ -150,26 +161,53 @@ def _resolved(view: StatusConfig) -> dict[str, str]:
     return {p: os.path.realpath(p) for p in paths}
 
 
-def load(config_file: Path, env: Mapping[str, str]) -> StatusConfig | None:
-    """The cached view of ``config_file``, or None when any input changed (or no cache)."""
+def _view_of(raw: dict[str, Any]) -> StatusConfig:
+    return StatusConfig(**{**raw, "mappings": tuple(StatusMapping(**m)
+                                                     for m in raw["mappings"])})
+
+
+def _load_doc(config_file: Path, env: Mapping[str, str]) -> tuple[dict[str, Any],
+                                                                     StatusConfig] | None:
+    """The cache document of ``config_file`` and its view, or None when any input changed
+    (or no cache)."""
     try:
         doc = json.loads(cache_file(config_file, env).read_text(encoding="utf-8"))
         if doc["fingerprint"] != _fingerprint(config_file):
             return None
         if any(_digest(env.get(name)) != value for name, value in doc["env"].items()):
             return None
-        raw = doc["view"]
-        view = StatusConfig(**{**raw, "mappings": tuple(StatusMapping(**m)
-                                                         for m in raw["mappings"])})
+        view = _view_of(doc["view"])
         if _resolved(view) != doc["resolved"]:
             return None
-        return view
+        return doc, view
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # missing, unreadable or corrupt: validate instead
 
 
+def load(config_file: Path, env: Mapping[str, str]) -> StatusConfig | None:
+    """The cached view of ``config_file``, or None when any input changed (or no cache)."""
+    found = _load_doc(config_file, env)
+    return None if found is None else found[1]
+
+
+def load_config_record(config_file: Path, env: Mapping[str, str]) -> Config | None:
+    """The cached config of ``config_file`` (``config_record.Record`` objects, no pydantic),
+    or None when any input changed (or no cache)."""
+    from containersync.config_record import from_doc
+
+    found = _load_doc(config_file, env)
+    if found is None:
+        return None
+    try:
+        record: Config = from_doc(found[0]["config"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return record
+
+
 def save(config_file: Path, before: dict[str, Any], view: StatusConfig,
-         env_read: Mapping[str, str | None], env: Mapping[str, str]) -> None:
+         env_read: Mapping[str, str | None], env: Mapping[str, str],
+         config: dict[str, Any] | None = None) -> None:
     """Store ``view``, validated from ``config_file`` as ``before`` fingerprinted it (taken
     before validating). Best effort: a cache that cannot be written is no error."""
     with contextlib.suppress(OSError, ValueError):
@@ -183,7 +221,8 @@ def save(config_file: Path, before: dict[str, Any], view: StatusConfig,
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         doc = {"fingerprint": before, "resolved": _resolved(view),
                "env": {name: _digest(value) for name, value in env_read.items()},
-               "view": {**view._asdict(), "mappings": [m._asdict() for m in view.mappings]}}
+               "view": {**view._asdict(), "mappings": [m._asdict() for m in view.mappings]},
+               "config": config}
         import tempfile
 
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".status-config-")
@@ -208,7 +247,27 @@ def for_file(path: Path | None, env: Mapping[str, str] | None = None) -> StatusC
     cached = load(file, env)
     if cached is not None:
         return cached
+    return _validate(path, file, env)[1]
+
+
+def config_for_file(path: Path | None, env: Mapping[str, str] | None = None) -> Config:
+    """The config ``path`` names, as ``load_config(path).config`` validates it: the cached
+    record while nothing it depends on changed (pydantic is then not imported), else
+    validated in full (every ``ConfigError`` comes from there) and cached."""
+    from containersync.config_paths import find_config_path
+
+    env = os.environ if env is None else env
+    file, _origin = find_config_path(path, env)
+    cached = load_config_record(file, env)
+    if cached is not None:
+        return cached
+    return _validate(path, file, env)[0]
+
+
+def _validate(path: Path | None, file: Path, env: Mapping[str, str]
+              ) -> tuple[Config, StatusConfig]:
     from containersync.config import load_config
+    from containersync.config_record import to_doc
 
     try:
         before = _fingerprint(file)
@@ -218,5 +277,9 @@ def for_file(path: Path | None, env: Mapping[str, str] | None = None) -> StatusC
     loaded = load_config(path, env=recording)
     view = of(loaded.config, recording)
     if before is not None and cacheable(loaded.config):
-        save(file, before, view, recording.read, env)
-    return view
+        try:
+            doc: dict[str, Any] | None = to_doc(loaded.config)
+        except ValueError:
+            doc = None  # a value no record keeps: status still gets its view
+        save(file, before, view, recording.read, env, doc)
+    return loaded.config, view

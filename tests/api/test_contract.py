@@ -101,7 +101,7 @@ def test_copy_file_from_files_api(client: ContainersClient, backend: Any,
                       data={"purpose": "assistants"},
                       files={"file": ("data.csv", b"a,b\n1,2\n", "text/csv")})
     made.raise_for_status()
-    file_object = FileObject.model_validate(made.json())
+    file_object = FileObject.decode(made.json())
 
     copied = client.copy_file(box.id, file_object.id)
     assert copied.container_id == box.id

@@ -15,7 +15,7 @@ import pytest
 
 from containersync.api.errors import translate
 from containersync.api.retry import RetryPolicy, is_retryable, server_wait_hint
-from containersync.api.wire import Container, ContainerFile, ContainerSpec, Page, parse
+from containersync.api.wire import Container, ContainerFile, ContainerSpec, PageOf, parse
 from containersync.errors import (
     AuthError,
     ContainerExpired,
@@ -40,7 +40,7 @@ def error_body(message: str, *, param: str | None = None, code: str | None = Non
 
 
 def test_quirky_bodies_parse_and_keep_unknown_fields() -> None:
-    page = parse(Page[ContainerFile], json.dumps({
+    page = parse(PageOf(ContainerFile), json.dumps({
         "object": "list", "first_id": None, "last_id": None, "has_more": False, "data": [],
     }).encode(), what="t")
     assert page.data == [] and page.first_id is None
@@ -51,7 +51,7 @@ def test_quirky_bodies_parse_and_keep_unknown_fields() -> None:
         "brand_new_field": {"x": 1},
     }).encode(), what="t")
     assert obj.bytes is None
-    assert obj.model_extra == {"brand_new_field": {"x": 1}}
+    assert obj.extra == {"brand_new_field": {"x": 1}}
 
     box = parse(Container, json.dumps({
         "id": "cntr_1", "object": "container", "name": "n", "created_at": 1,

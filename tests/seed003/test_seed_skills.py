@@ -70,7 +70,7 @@ def created_skills(server: RunningServer, cfg: Config) -> tuple[str, list[dict[s
     try:
         ctx = sess.context(cfg.mappings[0], sess.open_index())
         made = sess.client.create_container(ctx.settings.container_spec)
-        assert "skills" not in (made.model_extra or {})  # never echoed, as live
+        assert "skills" not in made.extra  # never echoed, as live
         return made.id, server.store.container_skills(made.id)
     finally:
         sess.close()

@@ -85,15 +85,16 @@ def folder_only_given(args: argparse.Namespace) -> list[str]:
 
 def config_for(args: argparse.Namespace) -> Config:
     """The config a command acts on: the folder-only form's, or the file's."""
-    from containersync.config import load_config
-    from containersync.folder import folder_config
-
     if getattr(args, "folder", None) is None:
+        from containersync.status_config import config_for_file
+
         given = folder_only_given(args)
         if given:
             raise UsageError(f"{', '.join(given)} only apply with FOLDER; for a config "
                              "file's mappings, set them in the file")
-        return load_config(args.config).config
+        return config_for_file(args.config)  # cached: no pydantic while nothing changed
+    from containersync.folder import folder_config
+
     if args.config is not None or getattr(args, "mapping", None):
         raise UsageError("give FOLDER or --config/--mapping, not both")
     return folder_config(args.folder, container=args.container, mode=args.mode or "two-way",

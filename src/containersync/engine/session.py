@@ -15,12 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from containersync.api.client import ContainersClient
 from containersync.api.wire import ContainerSpec
-from containersync.config import (
-    Config,
-    MappingConfig,
-    MappingIdentity,
-    mapping_identity,
-)
+from containersync.config_methods import MappingIdentity, mapping_identity
 from containersync.endpoint import Endpoint, effective_config, resolve_endpoint
 from containersync.engine.context import (
     MappingContext,
@@ -37,6 +32,7 @@ from containersync.secrets import domain_secrets
 from containersync.skills import skill_body
 
 if TYPE_CHECKING:  # the embedded backend loads only for base_url = "local" (open_session)
+    from containersync.config import Config, MappingConfig  # or their records (config_record)
     from containersync.localapi.embedded import RunningServer
 
 log = get_logger(__name__)

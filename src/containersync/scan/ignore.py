@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pathspec
 
-from containersync.config import MAX_PATTERN_CHARS, MAX_PATTERNS
+from containersync.config_methods import MAX_PATTERN_CHARS, MAX_PATTERNS
 from containersync.errors import ConfigError
 from containersync.model.paths import CONFLICT_MARK, is_conflict_copy
 
