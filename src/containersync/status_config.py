@@ -133,6 +133,8 @@ def cache_file(config_file: Path, env: Mapping[str, str]) -> Path:
 
 #: no config file is larger (``config.MAX_CONFIG_BYTES``); validation refuses a larger one
 _MAX_BYTES = 1024 * 1024
+#: a cache document holds a config and its view: a few times the config's size at most
+_MAX_CACHE_BYTES = 16 * _MAX_BYTES
 
 
 def _fingerprint(config_file: Path) -> dict[str, Any]:
@@ -166,12 +168,26 @@ def _view_of(raw: dict[str, Any]) -> StatusConfig:
                                                      for m in raw["mappings"])})
 
 
+def _read_own(path: Path) -> bytes:
+    """The bytes of ``path`` if it is a regular file of ours that nobody else can write;
+    else ``PermissionError``. The cache decides what ``sync`` does, so one that another
+    user could have written or linked (a shared ``$XDG_CACHE_HOME``) is not read."""
+    flags = (os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(os.open(path, flags), "rb") as f:
+        st = os.fstat(f.fileno())
+        if (not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid()
+                or st.st_mode & 0o022 or st.st_size > _MAX_CACHE_BYTES):
+            raise PermissionError(f"{path}: not a private file of this user")
+        return f.read()
+
+
 def _load_doc(config_file: Path, env: Mapping[str, str]) -> tuple[dict[str, Any],
                                                                      StatusConfig] | None:
     """The cache document of ``config_file`` and its view, or None when any input changed
     (or no cache)."""
     try:
-        doc = json.loads(cache_file(config_file, env).read_text(encoding="utf-8"))
+        doc = json.loads(_read_own(cache_file(config_file, env)))
         if doc["fingerprint"] != _fingerprint(config_file):
             return None
         if any(_digest(env.get(name)) != value for name, value in doc["env"].items()):

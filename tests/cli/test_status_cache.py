@@ -187,3 +187,32 @@ def test_a_password_in_the_endpoints_url_reaches_neither_the_cache_nor_the_scree
     for path in (tmp_path / "cache").rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_a_cache_file_someone_else_could_write_is_not_trusted(tmp_path: Path) -> None:
+    """``sync`` and ``status`` take the config from the cache; a cache another user could
+    have written (not ours, writable by others, or a link) must be validated again, or a
+    shared ``$XDG_CACHE_HOME`` would let them choose what a sync sends."""
+    config = _config(tmp_path)
+    validated, _code, _p = status(config)
+    cache = status_config.cache_file(config, os.environ)
+    good = cache.read_bytes()
+    assert status(config) == (validated, 0, False)  # the cache is used as it was written
+
+    cache.chmod(0o666)
+    assert status(config) == (validated, 0, True)  # writable by others: validated again
+    assert cache.stat().st_mode & 0o077 == 0 and status(config)[2] is False  # rewritten 0600
+
+    elsewhere = tmp_path / "planted.json"
+    elsewhere.write_bytes(good)
+    elsewhere.chmod(0o600)
+    cache.unlink()
+    cache.symlink_to(elsewhere)
+    assert status(config) == (validated, 0, True)  # a link at the cache's name: not read
+
+    if os.geteuid() == 0:  # only root can give a file to another user
+        cache.unlink()
+        cache.write_bytes(good)
+        cache.chmod(0o600)
+        os.chown(cache, 65534, 65534)
+        assert status(config) == (validated, 0, True)
