@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from containersync import status_config
 from containersync.config import load_config, mapping_identity
@@ -82,6 +83,10 @@ def walk(model: Any, record: Any, where: str = "config") -> None:
         return
     assert isinstance(record, Record), where
     assert record.model_fields_set == model.model_fields_set, where
+    # every property and helper the model has, the record has (the daemon calls some)
+    public = {n for n in dir(type(model)) if not n.startswith("_")} - set(dir(BaseModel))
+    missing = sorted(n for n in public - set(fields) if not hasattr(type(record), n))
+    assert not missing, f"{where}: the record lacks {missing}"
     for name in fields:
         walk(getattr(model, name), getattr(record, name), f"{where}.{name}")
 
@@ -103,6 +108,7 @@ def test_a_record_answers_as_the_validated_config(tmp_path: Path, name: str) -> 
     assert record.state.index_file == cfg.state.index_file
     assert record.state.trash_dir == cfg.state.trash_dir
     assert record.api.is_local == cfg.api.is_local
+    assert record.daemon.keepalive_interval(20) == cfg.daemon.keepalive_interval(20)
     assert resolve_endpoint(record, env) == resolve_endpoint(cfg, env)
     walk(effective_config(cfg, env), effective_config(record, env))
     for m, r in zip(cfg.mappings, record.mappings, strict=True):

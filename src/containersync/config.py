@@ -28,7 +28,6 @@ import re
 import stat
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, get_args, get_origin
 
@@ -48,6 +47,8 @@ from containersync.config_methods import (  # re-exported: pure, shared with con
     MAX_PATTERNS,
     ApiMethods,
     ConfigMethods,
+    DaemonMethods,
+    LoadedConfig,
     MappingIdentity,
     StateMethods,
     endpoint_of,
@@ -154,7 +155,7 @@ class StateConfig(Model, StateMethods):
 
 
 
-class DaemonConfig(Model):
+class DaemonConfig(Model, DaemonMethods):
     debounce_ms: int = Field(default=100, ge=0, le=int(HOUR * 1000))
     max_wait_ms: int = Field(default=2000, ge=0, le=int(HOUR * 1000))
     pull_interval_seconds: float = Field(default=5, gt=0, le=HOUR)
@@ -181,12 +182,6 @@ class DaemonConfig(Model):
         if self.max_wait_ms < self.debounce_ms:
             raise ValueError("max_wait_ms must be at least debounce_ms")
         return self
-
-    def keepalive_interval(self, expires_after_minutes: int) -> float:
-        """Seconds between keep-alive retrieves: as set, else half the expiry window."""
-        if self.keepalive_interval_seconds is not None:
-            return self.keepalive_interval_seconds
-        return expires_after_minutes * 60 / 2
 
 
 class MappingConfig(Model):
@@ -273,14 +268,6 @@ class Config(Model, ConfigMethods):
                 data = {**data, "state": {**state, "dir": default_state_dir(env_of(info))}}
         return data
 
-
-
-@dataclass(frozen=True)
-class LoadedConfig:
-    """A validated config and the file it came from."""
-
-    config: Config
-    file: Path
 
 
 def default_state_dir(env: Mapping[str, str]) -> Path:

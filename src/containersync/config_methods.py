@@ -35,6 +35,17 @@ class ApiMethods:
         return bool(self.base_url == LOCAL_BASE_URL)
 
 
+class DaemonMethods:
+    if TYPE_CHECKING:  # the model's fields (no annotation at run time: pydantic reads them)
+        keepalive_interval_seconds: Any
+
+    def keepalive_interval(self, expires_after_minutes: int) -> float:
+        """Seconds between keep-alive retrieves: as set, else half the expiry window."""
+        if self.keepalive_interval_seconds is not None:
+            return float(self.keepalive_interval_seconds)
+        return expires_after_minutes * 60 / 2
+
+
 class StateMethods:
     if TYPE_CHECKING:  # the model's fields (no annotation at run time: pydantic reads them)
         dir: Any
@@ -165,3 +176,11 @@ def mapping_identity(config: Config, m: MappingConfig) -> MappingIdentity:
     digest = hashlib.sha256("\0".join((root, endpoint, container)).encode("utf-8"))
     return MappingIdentity(key=f"{m.name}-{digest.hexdigest()[:12]}", display_name=m.name,
                            local_root=root, endpoint=endpoint, container=container)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config (or its cached record) and the file it came from."""
+
+    config: Config
+    file: Path

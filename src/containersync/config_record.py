@@ -24,7 +24,7 @@ from containersync.model.entry import Mode
 #: the models a config holds, by class name, and what each computes (``config_methods``)
 _METHODS: dict[str, type] = {
     "Config": methods.ConfigMethods, "ApiConfig": methods.ApiMethods,
-    "StateConfig": methods.StateMethods, "DaemonConfig": object, "MappingConfig": object,
+    "StateConfig": methods.StateMethods, "DaemonConfig": methods.DaemonMethods, "MappingConfig": object,
     "ContainerSpec": methods.ContainerSpecMethods, "NetworkPolicy": object,
     "DomainSecret": methods.DomainSecretMethods, "SkillConfig": methods.SkillMethods,
 }

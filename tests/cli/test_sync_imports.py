@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import ssl
 import subprocess as sp
 import sys
@@ -19,6 +20,8 @@ from pathlib import Path
 
 from containersync.api.client import tls_for
 from containersync.localapi.embedded import RunningServer
+from support.backend import raw
+from support.daemon_harness import wait_for
 from support.scenario import KEY_ENV, write_config
 
 RUN = ("import sys, json\n"
@@ -76,3 +79,33 @@ def test_a_plain_http_endpoint_loads_no_certificates_and_trusts_none() -> None:
         verified = tls_for(url)  # httpx's default: the system's trust store
         assert verified.cert_store_stats()["x509"] > 0
         assert verified.verify_mode == ssl.CERT_REQUIRED and verified.check_hostname
+
+
+def test_a_daemon_on_an_unchanged_config_never_imports_pydantic(
+        tmp_path: Path, local_server: RunningServer) -> None:
+    """The daemon reads its config as ``sync`` does: from the cache of the validated config
+    while nothing changed (pydantic and the models are ~10 MiB of a daemon's memory). The
+    daemon here syncs a file, is stopped, and says what it had imported."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "first.txt").write_text("1\n", encoding="utf-8")
+    config = write_config(tmp_path / "c.toml", base_url=local_server.base_url,
+                          state=tmp_path / "state", local=tree)
+    code, names, err = modules_after(RUN, "sync", "--config", str(config), "-q")  # validates
+    assert code == 0 and "pydantic" in names, err  # a first run validates in full
+    (tree / "second.txt").write_text("2\n", encoding="utf-8")
+    daemon = sp.Popen([sys.executable, "-c", RUN, "daemon", "--config", str(config)],
+                      stdout=sp.DEVNULL, stderr=sp.PIPE, text=True,
+                      env={**os.environ, KEY_ENV: "sk-test"})
+    try:
+        with raw(local_server) as http:
+            [box] = http.get("v1/containers").json()["data"]
+        wait_for(lambda: any(f["path"].endswith("/second.txt")
+                             for f in local_server.store.list_container_files(box["id"])),
+                 "the daemon's upload of second.txt")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _out, err = daemon.communicate(timeout=60)
+    exit_code, modules = json.loads(err.strip().splitlines()[-1])
+    assert exit_code == 0, err
+    assert not {m.split(".")[0] for m in modules} & {"pydantic", "pydantic_core"}

@@ -40,7 +40,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     # the daemon, the engine and the backend load only when it runs (`--help` stays fast)
     from containersync.commands.sync import config_for
-    from containersync.config import LoadedConfig
+    from containersync.config_methods import LoadedConfig
     from containersync.daemon.service import run_daemon
     from containersync.logs import configure_logging
 

@@ -22,9 +22,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from containersync.config import DaemonConfig
 from containersync.plan.idle_budget import FULL_COST, IdleBudget, TokenBucket
+
+if TYPE_CHECKING:  # annotations only: the daemon can run on a cached config record
+    from containersync.config import DaemonConfig
 
 
 def budget_for(daemon: DaemonConfig) -> IdleBudget:

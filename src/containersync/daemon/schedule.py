@@ -16,12 +16,14 @@ pull and keep-alive at once instead of having them dropped).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from containersync.config import DaemonConfig, MappingConfig
 from containersync.daemon.idle_work import IdleWork
+
+if TYPE_CHECKING:  # annotations only: the daemon can run on a cached config record
+    from containersync.config import DaemonConfig, MappingConfig
 
 TICK_S = 1.0
 

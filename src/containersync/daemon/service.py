@@ -27,13 +27,14 @@ Invariants:
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from containersync.config import LoadedConfig, load_config
+from containersync.config_methods import LoadedConfig
 from containersync.daemon import state as state_files
 from containersync.daemon import systemd
 from containersync.daemon.runners import Runners
@@ -63,7 +64,7 @@ class Daemon:
                  load: Callable[[], LoadedConfig] | None = None) -> None:
         self.config_path = config_path
         #: how a reload gets the new config (the folder-only form has no file to re-read)
-        self._load = load or (lambda: load_config(config_path))
+        self._load = load or (lambda: load_file(config_path))
         self.loaded = loaded
         self.drain_timeout = drain_timeout
         self.inbox = SignalInbox()
@@ -265,10 +266,21 @@ class Daemon:
         systemd.watchdog_ping()
 
 
+def load_file(config_path: Path | None) -> LoadedConfig:
+    """The config file's config (``ConfigError`` on any problem), as ``sync`` reads it: the
+    cached record while nothing it was validated from changed (no pydantic in the daemon,
+    ~10 MiB of its resident memory), else validated in full."""
+    from containersync.config_paths import find_config_path
+    from containersync.status_config import config_for_file
+
+    file, _origin = find_config_path(config_path, os.environ)
+    return LoadedConfig(config_for_file(config_path), file)
+
+
 def run_daemon(config_path: Path | None, *,
                load: Callable[[], LoadedConfig] | None = None) -> int:
     """Load the config (``ConfigError`` propagates: exit 78) and run until a signal;
     ``load`` replaces reading ``config_path`` (the folder-only form)."""
-    loaded = load() if load is not None else load_config(config_path)
+    loaded = load() if load is not None else load_file(config_path)
     resolve_endpoint(loaded.config)
     return Daemon(config_path, loaded, load=load).run()

@@ -60,9 +60,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from containersync.config import DaemonConfig, MappingConfig
 from containersync.daemon import cycles, keepalive_budget, memory
 from containersync.daemon.backoff import Backoff
 from containersync.daemon.deletions import DeletionWindows
@@ -92,6 +91,9 @@ from containersync.logs import get_logger, log_cycle
 from containersync.watch.coalesce import FULL_RESCAN, Coalescer
 from containersync.watch.dirty import DirtyPaths
 from containersync.watch.shared import SharedInotify
+
+if TYPE_CHECKING:  # annotations only: the daemon can run on a cached config record
+    from containersync.config import DaemonConfig, MappingConfig
 
 log = get_logger(__name__)
 TICK_S = 1.0
