@@ -47,7 +47,7 @@ from containersync.api.retry import (
     may_have_been_processed,
     server_wait_hint,
 )
-from containersync.api.transport import PerThreadTransport, http_transport
+from containersync.api.transport import PerThreadTransport, http_transport, proxy_mounts
 from containersync.api.wire import (
     Container,
     ContainerFile,
@@ -174,11 +174,14 @@ class ContainersClient:
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         # a pool per sending thread (``api.transport``): the threads that send are the
-        # client's ``max_connections`` transfer threads and their callers
+        # client's ``max_connections`` transfer threads and their callers; a client given a
+        # transport reads no proxy from the environment, so they are mounted here
+        context = tls_for(base_url)
         http = httpx.Client(
             base_url=base_url.rstrip("/") + "/", headers=headers,
             timeout=httpx.Timeout(timeout),
-            transport=PerThreadTransport(http_transport(tls_for(base_url))))
+            transport=PerThreadTransport(http_transport(context)),
+            mounts=proxy_mounts(context))
         return cls(http, concurrency=max_connections, **kw)
 
     def __repr__(self) -> str:

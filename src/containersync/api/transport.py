@@ -14,7 +14,10 @@ Invariants:
 - the pool of a thread that ended is closed when the next thread opens one, and every
   pool is closed by ``close``; a request after ``close`` raises ``RuntimeError``;
 - the threads that send are bounded elsewhere (the client's ``TransferPool`` and its
-  callers), so connections are at most two per sending thread.
+  callers), so connections are at most two per sending thread (per proxy, if several);
+- the environment's proxies (``$HTTPS_PROXY``, ``$HTTP_PROXY``, ``$ALL_PROXY``, and
+  ``$NO_PROXY``) are used exactly as httpx's own pool used them (``proxy_mounts``):
+  ``httpx.Client`` ignores them once it is given a transport.
 """
 
 from __future__ import annotations
@@ -29,10 +32,22 @@ import httpx
 PER_THREAD = httpx.Limits(max_connections=2, max_keepalive_connections=1)
 
 
-def http_transport(context: ssl.SSLContext) -> Callable[[], httpx.BaseTransport]:
+def http_transport(context: ssl.SSLContext, proxy: str | None = None
+                   ) -> Callable[[], httpx.BaseTransport]:
     """Pools as ``httpx.Client`` would make them, sharing one TLS context (building one
-    reads the CA bundle: tens of milliseconds per thread otherwise)."""
-    return lambda: httpx.HTTPTransport(verify=context, limits=PER_THREAD)
+    reads the CA bundle: tens of milliseconds per thread otherwise); through ``proxy``
+    when given."""
+    return lambda: httpx.HTTPTransport(verify=context, limits=PER_THREAD, proxy=proxy)
+
+
+def proxy_mounts(context: ssl.SSLContext) -> dict[str, httpx.BaseTransport | None]:
+    """The ``mounts`` of an ``httpx.Client`` that sends through the environment's proxies
+    as ``httpx.Client(trust_env=True)`` does without a transport: each proxy through pools
+    per thread of its own; a ``$NO_PROXY`` host maps to None (the client's transport)."""
+    from httpx._utils import get_environment_proxies  # httpx's own reading of them
+
+    return {pattern: None if url is None else PerThreadTransport(http_transport(context, url))
+            for pattern, url in get_environment_proxies().items()}
 
 
 class PerThreadTransport(httpx.BaseTransport):
