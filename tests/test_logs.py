@@ -169,3 +169,20 @@ def test_a_password_in_a_url_never_reaches_a_line() -> None:
     assert first["backend"] == "https://alice:[redacted]@proxy.example:8443/v1"
     assert redact_text("see https://host/v1 and user@example.com") == \
         "see https://host/v1 and user@example.com"
+
+
+@pytest.mark.parametrize("password", ["p@ss@word", "@first", "a:b@c"])
+def test_a_url_password_holding_at_signs_or_colons_is_masked_whole(password: str) -> None:
+    # the authority ends at its last "@" (``urlsplit`` reads the password so, and so
+    # does httpx): masking up to the first one printed the rest of the password
+    url = f"https://alice:{password}@proxy.example:8443/v1"
+    out = io.StringIO()
+    configure_logging(stream=out, level="debug")
+    get_logger("containersync.daemon").info("daemon-started", backend=url,
+                                            message=f"retrying {url}/containers and more")
+    first = lines(out)[0]
+    assert first["backend"] == "https://alice:[redacted]@proxy.example:8443/v1"
+    assert first["message"] == ("retrying https://alice:[redacted]@proxy.example:8443/v1"
+                                "/containers and more")
+    assert redact_text(f"{url} then mail bob@example.com") == \
+        "https://alice:[redacted]@proxy.example:8443/v1 then mail bob@example.com"

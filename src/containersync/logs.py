@@ -71,7 +71,9 @@ _SECRET_KEY = re.compile(
 _SECRET_TEXT = re.compile(
     r"(?P<key>\bsk-[A-Za-z0-9_\-]{6,})"
     r"|(?P<bearer>\b[Bb]earer\s+)[A-Za-z0-9._~+/=\-]{6,}"
-    r"|(?P<userinfo>://[^/\s:@]*:)[^/\s@]+@"  # a URL's password: scheme://user:password@
+    # a URL's password: scheme://user:password@, up to the authority's last "@" (as
+    # urlsplit and httpx read it: a password may hold a raw "@")
+    r"|(?P<userinfo>://[^/\s:@]*:)[^/\s]+@"
 )
 
 _HANDLER_MARK = "_containersync_handler"
