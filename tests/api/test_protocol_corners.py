@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from containersync.api import ContainersClient, ContainerSpec
-from containersync.errors import TransientError
+from containersync.errors import Rejected, TransientError
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -118,3 +118,26 @@ def test_network_failure_that_never_ends_becomes_transient_error() -> None:
         api.retrieve_container("cntr_1")
     assert isinstance(caught.value.__cause__, httpx.ConnectError)
     assert len(delays) == 4
+
+
+@pytest.mark.parametrize("pages", ["same", "overlapping"])
+def test_a_listing_whose_cursor_does_not_move_is_refused_not_walked_forever(pages: str) -> None:
+    # a server that ignores ``after`` (or pages back over what it sent) while it says
+    # ``has_more``: the walk handed out the same objects again and again, growing a full
+    # listing without end; the decoder accepts each page (it is well-formed), the walk
+    # must see that the cursor did not move
+    sent = {"n": 0}
+    items = [{"id": f"cfile_{i}", "container_id": "cntr_1", "created_at": i,
+              "path": f"/mnt/data/{i}", "source": "user", "bytes": 1} for i in range(4)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent["n"] += 1
+        after = request.url.params.get("after")
+        start = 0 if pages == "same" or after is None else \
+            max(0, [i["id"] for i in items].index(after) - 1)  # one item back
+        body = listing(items[start:start + 2]) | {"has_more": sent["n"] < 50}
+        return httpx.Response(200, json=body)
+
+    with make_client(handler, []) as client, pytest.raises(Rejected, match="cursor"):
+        list(client.list_files("cntr_1", page_size=2))
+    assert sent["n"] < 50

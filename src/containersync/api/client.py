@@ -275,6 +275,8 @@ class ContainersClient:
         before: list[ItemT] = []  # the page the next cursor came from
         while True:
             page, skip = self._next_page(url, model, params, after, before, container_id)
+            if before:
+                _check_moved_on(page, skip, before, after, url)
             yield from (item for item in page.data if item.id not in skip)
             if not page.has_more or not page.data:
                 return
@@ -487,6 +489,18 @@ class ContainersClient:
             return written, digest.hexdigest()
 
         return self._call(make, read, stream=True, file_route=True, container_id=cid)
+
+
+def _check_moved_on(page: Page[ItemT], skip: frozenset[str], before: list[ItemT],
+                    after: str | None, url: str) -> None:
+    """``Rejected`` when the page after ``after`` holds an object of the page before it
+    (other than those ``skip`` names, handed out before a cursor object was deleted): a
+    server that ignores the cursor while it says ``has_more`` would be walked forever."""
+    seen = {item.id for item in before}
+    if any(item.id in seen and item.id not in skip for item in page.data):
+        raise Rejected(f"GET {url}: the server answered the page after {after!r} with "
+                       "objects of the page before it (the cursor did not move); the "
+                       "listing is not walked further")
 
 
 def tls_for(base_url: str) -> ssl.SSLContext:
