@@ -43,9 +43,13 @@ def rename_noreplace(src: str | os.PathLike[str], dst: str | os.PathLike[str], *
     """Rename ``src`` (relative to folder ``src_dir_fd``, if given) to ``dst`` (relative
     to ``dst_dir_fd``); raises ``FileExistsError`` if ``dst`` exists, leaving both as
     they were."""
+    old, new = os.fsencode(src), os.fsencode(dst)
+    if b"\0" in old or b"\0" in new:
+        # as os.rename: ctypes would pass the name up to its NUL (another file's name)
+        raise ValueError("rename_noreplace: embedded null byte")
     if _RENAMEAT2 is not None:
-        if _RENAMEAT2(_AT_FDCWD if src_dir_fd is None else src_dir_fd, os.fsencode(src),
-                      _AT_FDCWD if dst_dir_fd is None else dst_dir_fd, os.fsencode(dst),
+        if _RENAMEAT2(_AT_FDCWD if src_dir_fd is None else src_dir_fd, old,
+                      _AT_FDCWD if dst_dir_fd is None else dst_dir_fd, new,
                       RENAME_NOREPLACE) == 0:
             return
         code = ctypes.get_errno()
