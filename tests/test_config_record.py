@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess as sp
 import sys
 from pathlib import Path
@@ -172,3 +173,41 @@ def test_a_fifo_given_as_the_config_is_refused_not_waited_on(tmp_path: Path,
                    str(tmp_path / "c.toml")], capture_output=True, text=True, timeout=60,
                   check=False)
     assert done.returncode == 78 and "is not a regular file" in done.stderr
+
+
+SCHEMA_PROBE = ("import json, sys\n"
+                "from pathlib import Path\n"
+                "from containersync import status_config\n"
+                "cfg = status_config.config_for_file(Path(sys.argv[1]))\n"
+                "print(json.dumps([cfg.daemon.debounce_ms,\n"
+                "                  getattr(cfg.daemon, 'new_knob', None)]))\n")
+
+
+def test_a_record_cached_by_another_build_of_the_same_version_is_not_used(
+        tmp_path: Path) -> None:
+    # the cache was keyed by containersync's version only: a build of the same version
+    # whose models changed (a new field, a new default: an install from a commit, an
+    # editable checkout) read back the old build's record, missing the field (the engine's
+    # AttributeError) or holding the old default
+    package = tmp_path / "pkg"
+    shutil.copytree(REPO / "src" / "containersync", package / "containersync",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    config = tmp_path / "c.toml"
+    config.write_text(f'[state]\ndir = "{tmp_path}/s"\n[[mappings]]\nname = "m"\n'
+                      f'local = "{tmp_path}/tree"\n', encoding="utf-8")
+
+    def probe() -> list[Any]:
+        done = sp.run([sys.executable, "-c", SCHEMA_PROBE, str(config)], capture_output=True,
+                      text=True, timeout=120, check=True,
+                      env={**os.environ, "PYTHONPATH": str(package)})
+        return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+    assert probe() == [100, None]  # validated and cached by this build
+    models = package / "containersync" / "config.py"
+    text = models.read_text(encoding="utf-8")
+    old = "    debounce_ms: int = Field(default=100, ge=0, le=int(HOUR * 1000))\n"
+    assert old in text
+    models.write_text(text.replace(old, old.replace("100", "250") + "    new_knob: int = 7\n"),
+                      encoding="utf-8")
+    assert probe() == [250, 7]  # the other build validates for itself
+    assert probe() == [250, 7]  # and its own record answers the same

@@ -10,7 +10,9 @@ Correctness first: a cached view is used only when everything the validation rea
 same, else ``status`` validates again (and refreshes the cache):
 
 - the config file: its absolute path, size, mtime and sha256 of its bytes;
-- containersync's version and this module's ``FORMAT``;
+- containersync's version, this module's ``FORMAT`` and the identity of the installed
+  code of the config's modules (``_schema``: another build of the same version may
+  define other fields or defaults);
 - every environment variable the validation (and the endpoint choice) looked up, with its
   value or its absence (``RecordingEnv``): ``$HOME``, ``$XDG_STATE_HOME``, a ``$VAR`` in a
   path, ``$OPENAI_BASE_URL``...; a value is kept as its digest, so no secret of the
@@ -149,7 +151,31 @@ def _fingerprint(config_file: Path) -> dict[str, Any]:
         data = f.read(_MAX_BYTES + 1)
     return {"file": os.path.abspath(config_file), "size": st.st_size,
             "mtime_ns": st.st_mtime_ns, "sha256": hashlib.sha256(data).hexdigest(),
-            "version": __version__, "format": FORMAT}
+            "version": __version__, "format": FORMAT, "schema": _schema()}
+
+
+#: the modules whose code decides what a validated config holds (fields, defaults, paths)
+_SCHEMA_MODULES = ("config.py", "config_base.py", "config_spec.py", "config_paths.py",
+                   "config_methods.py", "config_record.py", "status_config.py")
+_schema_digest: list[str] = []
+
+
+def _schema() -> str:
+    """What identifies the code of ``_SCHEMA_MODULES`` as installed (each file's inode,
+    size and mtime: a reinstall, a checkout or an edit changes them; a stat costs a
+    fraction of reading them): a build of the same version whose models differ (an
+    install from a commit, an editable checkout) validates for itself instead of reading
+    another build's record (a field missing, an old default)."""
+    if not _schema_digest:
+        here, parts = Path(__file__).parent, []
+        for name in _SCHEMA_MODULES:
+            try:
+                st = os.stat(here / name)
+                parts.append(f"{name}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
+            except OSError:
+                parts.append(f"{name}:-")  # no source (bytecode only)
+        _schema_digest.append(hashlib.sha256("\0".join(parts).encode()).hexdigest())
+    return _schema_digest[0]
 
 
 def _digest(value: str | None) -> str | None:
