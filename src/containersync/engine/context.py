@@ -121,19 +121,22 @@ class MappingContext:
             self.reload_rules()
 
 
-#: per rule file, its (inode, size, mtime_ns, ctime_ns), or None when absent or unreadable
-RuleStamp = tuple[tuple[int, int, int, int] | None, ...]
+#: per rule file, the (inode, size, mtime_ns, ctime_ns) of the name and of what it leads
+#: to (the rules are read through a link), None for either that is absent or unreadable
+Stat = tuple[int, int, int, int] | None
+RuleStamp = tuple[tuple[Stat, Stat], ...]
 
 
 def rule_stamp(root: Path) -> RuleStamp:
-    """What the rule files in ``root`` look like now (an edit changes the ctime at least)."""
-    def one(name: str) -> tuple[int, int, int, int] | None:
+    """What the rule files in ``root`` look like now (an edit changes the ctime at least),
+    both the name (a link swapped) and the file it leads to (a link's target edited)."""
+    def one(name: str, follow: bool) -> Stat:
         try:
-            st = os.lstat(root / name)
+            st = os.stat(root / name, follow_symlinks=follow)
         except OSError:
             return None
         return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    return tuple(one(name) for name in RULE_FILES)
+    return tuple((one(name, False), one(name, True)) for name in RULE_FILES)
 
 
 def load_rules(s: MappingSettings, previous: IgnoreRules | None = None
