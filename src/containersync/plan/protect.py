@@ -22,6 +22,8 @@ Invariants:
 - ``hold_back_pulls`` removes exactly the ``Download``, ``TrashLocal`` and
   ``SaveConflictCopy`` actions (and their ``Conflict`` entries) at protected paths; every
   other action stays, so a protected file the user changed is still uploaded.
+- ``decided`` keeps every path but the held-back ones: holding a pull back never stops the
+  objects decided on elsewhere from becoming known.
 - Nothing the sandbox does makes such a file appear, change or disappear locally.
 """
 
@@ -56,5 +58,8 @@ def hold_back_pulls(plan: Plan) -> tuple[Plan, tuple[str, ...]]:
     actions = tuple(a for a in plan.actions
                     if not (a.path in held and isinstance(a, _LOCAL_WRITES)))
     conflicts = tuple(c for c in plan.conflicts if c.path not in held)
+    # every other path's decision stands: its objects must still become known, or an older
+    # version the assistant wrote there is "new" again once the newest one is deleted
     return (Plan(actions=actions, conflicts=conflicts, problems=plan.problems,
-                 needs_digest=plan.needs_digest), tuple(sorted(held)))
+                 needs_digest=plan.needs_digest, decided=plan.decided - held),
+            tuple(sorted(held)))
