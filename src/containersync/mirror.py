@@ -96,6 +96,7 @@ class Mirror:
         self._worker: Any = None
         self._scheduler: Any = None
         self._first: SyncReport | None = None
+        self._states: Any = None
         self._last_cid: str | None = None  # still known after close()
 
     @property
@@ -152,7 +153,7 @@ class Mirror:
         if self._worker is not None:
             self._worker.request_stop()
             self._worker.join(self._drain_timeout)
-            self._write_state()
+            self._write_state(final=True)
             self._worker = None
         if self._session is not None:
             self._session.close()
@@ -239,14 +240,15 @@ class Mirror:
             row = index.manifest(key)
             return index.sandbox_paths(key), row.remote_path if row else None
 
-    def _write_state(self) -> None:
-        from containersync.daemon.state import write_state
+    def _write_state(self, *, final: bool = False) -> None:
+        from containersync.daemon.state import StateWriter
 
         worker = self._worker
         if worker is not None:
+            if self._states is None:
+                self._states = StateWriter(Path(self._config.state.dir))
             with contextlib.suppress(OSError):  # status is advice; never fail the mirror
-                write_state(Path(self._config.state.dir), self.mapping.name,
-                            worker.snapshot())
+                self._states.update(self.mapping.name, worker.snapshot(), force=final)
 
     def _running(self) -> Any:
         if self._worker is None:

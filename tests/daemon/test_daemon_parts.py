@@ -6,12 +6,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from containersync.commands.status import collect, render
 from containersync.config import parse_config
 from containersync.daemon.backoff import Backoff
 from containersync.daemon.schedule import intervals
 from containersync.daemon.signals import RELOAD, STOP, SignalInbox
-from containersync.daemon.state import is_live, read_state, write_state
+from containersync.daemon.state import (
+    HEARTBEAT_S,
+    STALE_AFTER_S,
+    StateWriter,
+    is_live,
+    read_state,
+    write_state,
+)
 
 
 def test_backoff_doubles_to_the_cap_and_resets() -> None:
@@ -65,3 +74,35 @@ def test_status_of_a_mapping_that_never_synced(tmp_path: Path) -> None:
     assert m["synced"] is False and m["daemon"]["running"] is False
     text = render(result)
     assert "never synced" in text and "daemon:     not running" in text
+
+
+def test_an_unchanged_state_is_written_once_per_heartbeat_and_a_change_at_once(
+        tmp_path: Path) -> None:
+    """The daemon offers every mapping's state each 0.5 s tick; only a change, a heartbeat
+    (``updated_at`` stays live) or the final state reaches the disk."""
+    now = [0.0]
+    writes: list[tuple[str, dict[str, object]]] = []
+    states = StateWriter(tmp_path, clock=lambda: now[0],
+                         write=lambda _d, m, data: writes.append((m, data)))
+    idle = {"state": "watching", "queue": 0}
+    for _ in range(2 * int(HEARTBEAT_S) + 1):  # ticks of 0.5 s for HEARTBEAT_S, no change
+        states.update("a", dict(idle))
+        states.update("b", dict(idle))
+        now[0] += 0.5
+    assert [m for m, _ in writes] == ["a", "b", "a", "b"]  # first and one heartbeat each
+    assert HEARTBEAT_S < STALE_AFTER_S / 2  # a reader never sees a live daemon as stale
+    writes.clear()
+    states.update("a", {"state": "syncing", "queue": 2})
+    states.update("a", {"state": "syncing", "queue": 2})
+    states.update("b", dict(idle), force=True)  # the final state at stop
+    assert writes == [("a", {"state": "syncing", "queue": 2}), ("b", idle)]
+
+
+def test_a_state_write_that_failed_is_tried_again_at_the_next_tick(tmp_path: Path) -> None:
+    (tmp_path / "daemon").write_text("a file where the folder should be")
+    states = StateWriter(tmp_path)
+    with pytest.raises(OSError):
+        states.update("m", {"state": "watching"})
+    (tmp_path / "daemon").unlink()
+    assert states.update("m", {"state": "watching"})  # not taken as written before
+    assert read_state(tmp_path, "m")["state"] == "watching"

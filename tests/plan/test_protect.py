@@ -78,3 +78,12 @@ def test_hold_back_removes_exactly_the_local_writes_at_protected_paths(
                      if not (isinstance(a, local_write) and pull_protected(a.path)))
     assert kept.actions == expected
     assert held == tuple(sorted({a.path for a in actions if a not in expected}))
+
+
+@given(st.lists(st.tuples(st.sampled_from(PROTECTED + PULLED), st.integers(0, 5)), max_size=20))
+def test_hold_back_keeps_every_other_paths_decision(picks: list[tuple[str, int]]) -> None:
+    """Every path decided stays decided, the held ones too: their objects become known."""
+    actions = tuple(_actions(path)[i] for path, i in picks)
+    decided = frozenset(PROTECTED + PULLED)
+    kept, _ = hold_back_pulls(Plan(actions=actions, decided=decided))
+    assert kept.decided == decided

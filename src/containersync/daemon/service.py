@@ -74,6 +74,7 @@ class Daemon:
         self.runners: Runners | None = None
         self._shared_watch: SharedInotify | None = None
         self._ready_sent = False
+        self._states: state_files.StateWriter | None = None
         self._last_status = ""
         self._last_ping = 0.0
         self._last_extend: float | None = None
@@ -152,7 +153,7 @@ class Daemon:
             # a runner still in a turn past the drain timeout is a daemon thread: exit anyway
             self.runners.stop(max(0.0, deadline - time.monotonic()))
             self.runners = None
-        self._write_states()
+        self._write_states(final=True)
         self.workers = []
         if self._shared_watch is not None:
             self._shared_watch.stop()
@@ -225,12 +226,14 @@ class Daemon:
     def _stale(self, now: float, limit: float) -> list[str]:
         return [w.name for w in self.workers if not w.alive or now - w.heartbeat > limit]
 
-    def _write_states(self) -> None:
+    def _write_states(self, *, final: bool = False) -> None:
         if self.session is None:
             return
+        if self._states is None or self._states.state_dir != self.session.state_dir:
+            self._states = state_files.StateWriter(self.session.state_dir)
         for worker in self.workers:
             try:
-                state_files.write_state(self.session.state_dir, worker.name, worker.snapshot())
+                self._states.update(worker.name, worker.snapshot(), force=final)
             except OSError as exc:
                 log.warning("state-file-failed", message="cannot write the daemon state file",
                             mapping=worker.name,

@@ -22,6 +22,9 @@ Invariants:
 - ``hold_back_pulls`` removes exactly the ``Download``, ``TrashLocal`` and
   ``SaveConflictCopy`` actions (and their ``Conflict`` entries) at protected paths; every
   other action stays, so a protected file the user changed is still uploaded.
+- ``decided`` is kept whole: holding a pull back is itself a decision, so once a path's
+  other actions succeed the objects seen there become known (a held-back object is not
+  offered, nor reported, again; a later write of the sandbox there is held back anew).
 - Nothing the sandbox does makes such a file appear, change or disappear locally.
 """
 
@@ -56,5 +59,9 @@ def hold_back_pulls(plan: Plan) -> tuple[Plan, tuple[str, ...]]:
     actions = tuple(a for a in plan.actions
                     if not (a.path in held and isinstance(a, _LOCAL_WRITES)))
     conflicts = tuple(c for c in plan.conflicts if c.path not in held)
+    # holding back is a decision too: every path's objects must still become known, or an
+    # older version the assistant wrote elsewhere is "new" again once the newest one is
+    # deleted, and a held-back rival of the user's upload is a conflict (and an upload) again
     return (Plan(actions=actions, conflicts=conflicts, problems=plan.problems,
-                 needs_digest=plan.needs_digest), tuple(sorted(held)))
+                 needs_digest=plan.needs_digest, decided=plan.decided),
+            tuple(sorted(held)))
