@@ -41,3 +41,7 @@ _.local_rename_folder, _.sync_while_assistant_writes, _.sync_with_faults
 # watchdog: InotifyEmitter.build_and_queue_event calls queue_event, which RootEmitter
 # overrides to hand each event to the root's handler (watch/inotify_hooks.py)
 _.queue_event
+
+# http.server.BaseHTTPRequestHandler dispatches a request to do_<METHOD> by name (the
+# forwarding proxy of tests/api/test_transport.py)
+_.do_POST, _.do_DELETE
