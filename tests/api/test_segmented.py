@@ -10,8 +10,8 @@ and segments. A second property changes the container *while* the segments run.
 from __future__ import annotations
 
 import threading
-from itertools import islice
 from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 
 import pytest
