@@ -65,12 +65,10 @@ class PendingListing:
     listing waits on the server; the scan on the disk). ``objects()`` waits for it and
     raises what the listing raised; ``close()`` stops it at its next object and waits.
     The listing thread uses only the API client: the index is read here, before it
-    starts (the cache of the listing and its ``positions``, in one pass: ``cached`` is
-    what ``observe`` compares the listing with), and written by the caller after
-    ``objects()``."""
+    starts (``positions``), and written by the caller after ``objects()``."""
 
     def __init__(self, ctx: MappingContext, container_id: str) -> None:
-        self.cached, self.positions = ctx.index.cached_rows_and_positions(ctx.name)
+        self.positions = ctx.index.listing_positions(ctx.name)
         self._stop = threading.Event()
         self._result: list[RemoteObject] = []
         self._error: BaseException | None = None
@@ -163,8 +161,8 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
         return Listing()
     if not incremental:
         if pending is not None:
-            cached, positions = pending.cached, pending.positions
-            objects = pending.objects()
+            cached = ctx.index.cached_rows(ctx.name)
+            positions, objects = pending.positions, pending.objects()
         else:
             cached, positions = ctx.index.cached_rows_and_positions(ctx.name)
             objects = list_full(ctx, cid, positions)

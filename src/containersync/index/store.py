@@ -63,8 +63,7 @@ CachedRow = tuple[str, str, int, str, int | None]
 
 
 def row_of(o: RemoteObject) -> CachedRow:
-    """The object as the cache of the listing holds it (``Index.cached_rows_and_positions``
-    hands these out)."""
+    """The object as the cache of the listing holds it (``Index.cached_rows``)."""
     return (o.file_id, o.remote_path, o.created_at, o.source, o.bytes)
 
 
@@ -292,14 +291,21 @@ class Index:
             " WHERE mapping = ? ORDER BY created_at DESC, file_id DESC", (name,))
         return [RemoteObject(*r) for r in rows]
 
+    def cached_rows(self, name: str) -> dict[str, CachedRow]:
+        """The cached listing by id, in no order, as plain rows: a ``RemoteObject``'s
+        fields in its order (``row_of``), what a full listing is compared
+        with. Tuples of strings and ints, not objects: a full listing reads every row, and
+        the garbage collector does not walk such tuples (it walks every object)."""
+        rows = self._conn.execute(
+            "SELECT file_id, remote_path, created_at, source, bytes FROM remote_cache"
+            " WHERE mapping = ?", (name,))
+        return {r[0]: r for r in rows}
+
     def cached_rows_and_positions(self, name: str
                                   ) -> tuple[dict[str, CachedRow], dict[str, int]]:
-        """The cached listing by id, as plain rows (a ``RemoteObject``'s fields in its
-        order, ``row_of``: what a full listing is compared with; tuples of strings and
-        ints, which the garbage collector does not walk), and ``listing_positions``, in one
-        pass over the cache: both are held while a full listing runs, and here they share
-        each id's string (a second copy of every id was ~110 B per file at that stage,
-        the cycle's peak)."""
+        """``cached_rows`` and ``listing_positions`` in one pass over the cache: both are
+        held while a full listing runs, and here they share each id's string (a second
+        copy of every id was ~110 B per file at that stage, the cycle's peak)."""
         rows = self._conn.execute(
             "SELECT file_id, remote_path, created_at, source, bytes, position FROM remote_cache"
             " WHERE mapping = ? ORDER BY position", (name,))  # NULL positions first
