@@ -79,6 +79,8 @@ from containersync.model.plan import (
 from containersync.watch.own_writes import ABSENT, NEW_FOLDER, NOTHING, Expected, Fingerprint
 
 MAX_CONFLICT_COPIES = 10
+#: a problem: the listing left out an object that is still there (a local file kept)
+LISTING_MISSED = "listing-missed"
 #: actions that talk to the remote: they run inside the transfer window
 REMOTE = (Upload, DeleteRemote, Download, SaveConflictCopy)
 
@@ -356,6 +358,16 @@ class Executor:
         self._delete_quietly(a.remote.file_id)
         return Outcome(a, OutcomeKind.DELETED_REMOTE, deleted_remote_ids=(a.remote.file_id,))
 
+    def _still_there(self, file_id: str) -> bool:
+        """Whether the container still holds ``file_id`` (asked by id: a deletion on
+        the strength of a listing is checked before a local file goes; any other
+        failure than "gone" raises, and the file stays)."""
+        try:
+            self.client.retrieve_file(self.t.container_id, file_id)
+        except RemoteFileGone:
+            return False
+        return True
+
     def _delete_quietly(self, file_id: str) -> None:
         with contextlib.suppress(RemoteFileGone):
             self.client.delete_file(self.t.container_id, file_id)
@@ -441,6 +453,10 @@ class Executor:
     def _trash_local(self, a: TrashLocal) -> Outcome:
         if not localfs.matches(self.t.local_root, a.path, a.expect_local):
             return _problem(a, "changed-since-scan", "changed locally while syncing; kept")
+        if a.gone is not None and self._still_there(a.gone):
+            # the listing left the object out, yet it is there: the file stays, tracked
+            return _problem(a, LISTING_MISSED, f"its remote object {a.gone} was missing from"
+                            " the container's listing but is still there; kept")
         self.on_local_write(a.path, ABSENT)
         self.trash.move_in(self.t.local_root, a.path, self.t.mapping, self.now(),
                            expect=a.expect_local)
