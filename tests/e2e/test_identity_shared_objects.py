@@ -68,3 +68,18 @@ def test_an_assistant_file_both_folders_pulled_stays_in_the_other(
     assert _sync(cfg).code == 0
     assert tree(root).get("out.txt") == (
         "the second folder's own take" if change == "edit" else None)
+
+
+def test_two_folders_sharing_a_container_keep_their_manifests_still(world: World) -> None:
+    """Where the server chooses sandbox paths each folder keeps a manifest at the same name;
+    neither takes the other's for a leftover of its own: no cycle deletes and rewrites them
+    back and forth."""
+    world.write(FIRST)
+    cfg, _root = _second(world, {"x.txt": "second project x"})
+    for _ in range(2):
+        assert world.sync().code == 0
+        assert _sync(cfg).code == 0
+    before = {o["id"] for o in world.manifests()}
+    assert world.sync().code == 0
+    assert _sync(cfg).code == 0
+    assert {o["id"] for o in world.manifests()} == before
