@@ -9,9 +9,11 @@ Counted, not timed: index rows handed to Python (SQLite's ``row_factory`` hook) 
 from __future__ import annotations
 
 import gc
+import threading
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from test_cycle_cost import Rows
@@ -75,6 +77,26 @@ def test_a_no_op_full_cycle_reads_each_whole_table_once(synced: MappingContext) 
         report = run_cycle(synced, CycleOptions(), now=now)
     assert report.counts == {} and report.hashed == 0
     assert rows.count <= 3 * FILES + 100, rows.count / FILES
+
+
+class RowsBesideListing(Rows):
+    """Counts the rows the index hands out while the early listing's thread is alive."""
+
+    def _factory(self, cursor: Any, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        if any(t.name == "listing-ahead" for t in threading.enumerate()):
+            self.count += 1
+        return row
+
+
+def test_no_index_row_is_read_while_the_early_listing_runs(synced: MappingContext) -> None:
+    """sqlite3 lets go of the GIL for every row it steps, and the listing's threads took
+    it each time: the bases and the cache of the listing, read beside the listing, took as
+    long as the whole listing. The index is read before the listing starts (the bases,
+    the positions), and after it ended (the cache)."""
+    with RowsBesideListing(synced) as rows:
+        report = run_cycle(synced, CycleOptions(scan_while_listing=True), now=now)
+    assert report.counts == {} and report.hashed == 0
+    assert rows.count == 0
 
 
 def test_a_no_op_full_cycle_holds_one_copy_of_the_tree(synced: MappingContext) -> None:

@@ -161,8 +161,9 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
         return Listing()
     if not incremental:
         if pending is not None:
-            cached = ctx.index.cached_rows(ctx.name)
+            # after the listing ended, not beside it (as the base: ``engine.ahead``)
             positions, objects = pending.positions, pending.objects()
+            cached = ctx.index.cached_rows(ctx.name)
         else:
             cached, positions = ctx.index.cached_rows_and_positions(ctx.name)
             objects = list_full(ctx, cid, positions)
