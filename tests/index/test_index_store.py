@@ -236,3 +236,24 @@ def test_sandbox_paths_are_the_manifests_reading_of_the_bases(index: Index,
     got = index.sandbox_paths(A)
     want = sandbox_paths(index.bases(A))
     assert got == want and list(got) == list(want)
+
+
+def test_claimed_elsewhere_names_what_other_mappings_record_and_nothing_of_ours(
+        index: Index) -> None:
+    with index.write() as tx:
+        for name in (A, "other", "third"):
+            tx.ensure_mapping(name)
+        tx.put_bases(A, [_base("mine.txt", "cfile_mine"), _base("both.txt", "cfile_both")])
+        tx.add_own_upload(A, "cfile_own_here", "x.txt")
+        tx.put_bases("other", [_base("both.txt", "cfile_both")])
+        tx.add_own_upload("third", "cfile_old_of_third", "y.txt")
+        tx.set_manifest("third", "cfile_manifest_of_third", "/mnt/data/m.json", "cd" * 32)
+        tx.set_manifest(A, "cfile_manifest_here", "/mnt/data/m.json", "cd" * 32)
+    asked = {"cfile_mine", "cfile_both", "cfile_own_here", "cfile_old_of_third", "cfile_none",
+             "cfile_manifest_of_third", "cfile_manifest_here"}
+    assert index.scoped.claimed_elsewhere(A, asked) == {
+        "cfile_both", "cfile_old_of_third", "cfile_manifest_of_third"}
+    assert index.scoped.claimed_elsewhere("other", asked) == {
+        "cfile_mine", "cfile_both", "cfile_own_here", "cfile_old_of_third",
+        "cfile_manifest_of_third", "cfile_manifest_here"}
+    assert index.scoped.claimed_elsewhere(A, set()) == set()

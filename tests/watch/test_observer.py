@@ -506,3 +506,47 @@ def test_reads_are_not_asked_of_the_kernel(root: Path, shared: bool) -> None:
         watcher.stop()
         if inotify is not None:
             inotify.stop()
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_our_temporaries_cost_the_watcher_only_their_landing(
+        root: Path, shared: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a download writes a temporary and renames it over the real name: the making,
+    # writing and closing of the temporary were three events per pulled file for
+    # watchdog's thread and ours, every one dropped at the end (the watcher drops every
+    # path with a temporary's name); only the move that lands it is dispatched now,
+    # and the landed file is still reported
+    from watchdog.events import FileSystemEventHandler, FileSystemMovedEvent
+
+    from containersync.execute import localfs
+    from containersync.scan.ignore import TEMP_PREFIX
+    from containersync.watch.shared import SharedInotify
+
+    dispatched: list[object] = []
+    real = FileSystemEventHandler.dispatch
+
+    def dispatch(self: FileSystemEventHandler, event: object) -> None:
+        dispatched.append(event)
+        real(self, event)
+
+    monkeypatch.setattr(FileSystemEventHandler, "dispatch", dispatch)
+    inotify = SharedInotify.open() if shared else None
+    rec = Recorder()
+    watcher = start(root, rec, shared=inotify)
+    try:
+        (root / "sub").mkdir()
+        rec.wait_seen("sub")
+        for i in range(5):
+            localfs.write_atomically(root, f"sub/f{i}.txt", lambda f: f.write(b"pulled"))
+        for i in range(5):
+            rec.wait_seen(f"sub/f{i}.txt")
+        sentinel(root, rec)
+    finally:
+        watcher.stop()
+        if inotify is not None:
+            inotify.stop()
+    of_temporaries = [e for e in dispatched
+                      if TEMP_PREFIX in os.fsdecode(getattr(e, "src_path", ""))
+                      and not isinstance(e, FileSystemMovedEvent)]
+    assert of_temporaries == []
+    assert sum(1 for e in dispatched if isinstance(e, FileSystemMovedEvent)) == 5

@@ -74,6 +74,18 @@ class Pacer:
             self._active -= 1
             self._cond.notify_all()
 
+    def give_back(self, held: Slot) -> None:
+        """Return a slot that carried no transfer (it teaches the window nothing)."""
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+    @property
+    def active(self) -> int:
+        """Slots held now."""
+        with self._cond:
+            return self._active
+
     @contextlib.contextmanager
     def holding(self, held: Slot) -> Iterator[Slot]:
         """Run the transfer of ``held`` on this thread (push-backs it meets are its own)

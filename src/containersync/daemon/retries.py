@@ -25,7 +25,7 @@ from containersync.model.paths import is_under
 #: problem kinds that may pass by themselves
 RETRYABLE = frozenset({
     "upload-failed", "download-failed", "remote-delete-failed", "local-error",
-    "changed-since-scan", "unsettled", "failed",
+    "changed-since-scan", "unsettled", "failed", "listing-missed",
 })
 FIRST_S = 1.0
 CAP_S = 300.0

@@ -1,8 +1,9 @@
 """Carrying out a plan for one cycle and recording what happened.
 
-Intents are written before each action's side effect and cleared with its result in the
-same transaction once that result is known (an outcome the server may or may not have
-acted on keeps its intent for ``settle``); the base follows results, never the plan. Paths
+Intents are written before each action's side effect and cleared with its result once
+that result is known, in the transaction that also writes the next window's intents (an
+outcome the server may or may not have acted on keeps its intent for ``settle``); the
+base follows results, never the plan. Paths
 whose decision finished (every action succeeded, or none was needed) have the objects the
 view saw there remembered as known (``remember_known``). All index writes happen on the
 calling thread (index connections are per thread); transfers run on the executor's pool.
@@ -50,34 +51,34 @@ def execute_plan(
     )
     base_ids = {p: b.remote_id for p, b in base.items()}
 
-    def begin(actions: Sequence[Action]) -> list[int | None]:
-        """The intents of a batch, in one transaction committed before any of it starts."""
+    def step(finished: Sequence[Finished], starting: Sequence[Action],
+             dropped: Sequence[int]) -> list[int | None]:
+        """One transaction: record the outcomes that finished together, clear the intents
+        of actions that never started, write the intents of the next ones (committed
+        before any of them starts)."""
         at, root = now().timestamp(), s.remote_root if s.honour_paths else None
-        fields = [intent_fields(a, at, root) for a in actions]
-        if not any(fields):
-            return [None] * len(actions)
-        with ctx.index.write() as tx:
-            return [tx.add_intent(ctx.name, **f) if f is not None else None for f in fields]
-
-    def done(finished: Sequence[Finished]) -> None:
-        """Record outcomes that finished together, in one transaction."""
+        fields = [intent_fields(a, at, root) for a in starting]
+        if not finished and not dropped and not any(fields):
+            return [None] * len(starting)
         with ctx.index.write() as tx:
             for outcome, intent in finished:
                 path = outcome.action.path
-                dropped = record(tx, ctx.name, outcome, base_ids.get(path), now().timestamp(),
-                                 stat_since_ns)
+                gone = record(tx, ctx.name, outcome, base_ids.get(path), at, stat_since_ns)
                 if intent is not None and outcome.known:
                     tx.clear_intent(intent)
                 if outcome.base is not None:
                     base_ids[path] = outcome.base.remote_id
-                elif dropped:
+                elif gone:
                     base_ids.pop(path, None)
+            for intent in dropped:
+                tx.clear_intent(intent)  # begun, never started: nothing to settle
+            ids = [tx.add_intent(ctx.name, **f) if f is not None else None for f in fields]
         for outcome, _intent in finished:
             report.add(outcome)
             on_outcome(outcome)
+        return ids
 
-    executor.run(actions, begin=begin, done=done, should_stop=should_stop,
-                 while_waiting=while_waiting)
+    executor.run(actions, step=step, should_stop=should_stop, while_waiting=while_waiting)
 
 
 def intent_fields(action: Action, at: float, remote_root: str | None) -> dict[str, Any] | None:

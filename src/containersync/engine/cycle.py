@@ -45,7 +45,14 @@ from containersync.engine.settle import (
 from containersync.engine.summary import CycleReport
 from containersync.errors import ConfigError, Halted
 from containersync.execute.outcome import Outcome
-from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
+from containersync.model.entry import (
+    BaseEntry,
+    Mode,
+    Problem,
+    RemoteFile,
+    RemoteObject,
+    RemoteView,
+)
 from containersync.model.kinds import OutcomeKind, RootState
 from containersync.model.manifest import MANIFEST_NAME, reserved_problem
 from containersync.model.paths import is_under
@@ -56,6 +63,7 @@ from containersync.plan.reconcile import digest_wanted, reconcile
 from containersync.plan.remote_problems import screen_local
 from containersync.plan.remote_view import remote_view
 from containersync.plan.safety import DeletionTally, Halt, check_safety, tally
+from containersync.plan.shared import deleted_ids, spare_claimed
 from containersync.scan.scanner import ScanResult, scan
 
 #: outcome kinds that deleted or created a file (what a deletion window counts)
@@ -179,7 +187,13 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
 
     plan, digests = _reconcile(ctx, cid, known, scanned, view, index.digests, now=now,
                                before_downloads=gc_switch.resume)
-    plan, report.held_back_pulls = hold_back_pulls(plan)  # .envrc, rule files, .git/: never
+    plan, report.held_back_pulls = hold_back_pulls(  # .envrc, rule files, .git/: never
+        plan, resend=ctx.settings.mode is not Mode.PULL)
+    # an object another folder sharing this container still records is never deleted here
+    # (plan.shared); asked only when the plan deletes something
+    doomed = deleted_ids(plan)
+    if doomed:
+        plan = spare_claimed(plan, base, ctx.index.scoped.claimed_elsewhere(ctx.name, doomed))
     opts.on_plan(plan)
     report.plan = plan
     # plan.problems already carries the remote view's problems (reconcile passes them on)

@@ -84,6 +84,11 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
     # what code in the sandbox wrote at the manifest's name is not ours to delete (it is
     # never pulled either): only uploads, ours or left by a crash of ours, are replaced
     listed = [o for o in listed if o.source == "user" or (row and o.file_id == row.file_id)]
+    # another folder sharing the container keeps its own manifest at the same name: not a
+    # leftover of ours (deleting it made the two rewrite theirs at every cycle)
+    theirs = ctx.index.scoped.claimed_elsewhere(
+        ctx.name, {o.file_id for o in listed if row is None or o.file_id != row.file_id})
+    listed = [o for o in listed if o.file_id not in theirs]
     if s.mode == Mode.PULL:  # a pull-only mapping never writes to the container
         return Refreshed(paths, row.remote_path if row else None)
     try:

@@ -113,9 +113,11 @@ def _paths_for(obj: RemoteObject, local: Mapping[str, LocalFile],
 
 def plan_rebuild(reason: str, pairs: Sequence[tuple[RemoteObject, str]],
                  local: Mapping[str, LocalFile], digests: Mapping[str, str],
-                 kept: Mapping[str, BaseEntry]) -> Rebuilt:
+                 kept: Mapping[str, BaseEntry],
+                 claimed: AbstractSet[str] = frozenset()) -> Rebuilt:
     """Record each local path once, with the newest object of the same content; an object
-    stands for one path only."""
+    stands for one path only. An upload is recorded as our own unless another mapping of
+    the index records it (``claimed``)."""
     base = dict(kept)
     own = {b.remote_id: p for p, b in kept.items() if b.remote_id and b.source == "user"}
     used = {b.remote_id for b in kept.values() if b.remote_id}
@@ -128,7 +130,7 @@ def plan_rebuild(reason: str, pairs: Sequence[tuple[RemoteObject, str]],
                                obj.remote_path, obj.created_at, obj.source)
         used.add(obj.file_id)
         matched += 1
-        if obj.source == "user":
+        if obj.source == "user" and obj.file_id not in claimed:
             own[obj.file_id] = path
     return Rebuilt(reason, base, matched=matched, kept=len(kept), own=own,
                    digests=dict(digests))
@@ -170,7 +172,10 @@ def rebuild_if_lost(ctx: MappingContext, attached: Attached, listing: Listing, *
     for obj, _path in pairs:
         if obj.file_id not in digests:
             digests[obj.file_id] = fetch(cid, obj.file_id)
-    rebuilt = plan_rebuild(reason, pairs, scanned.files, digests, kept)
+    # another folder sharing the container records these: matched by content they become
+    # this mapping's base, never its own upload (nor deleted by it: ``plan.shared``)
+    claimed = ctx.index.scoped.claimed_elsewhere(ctx.name, {o.file_id for o, _ in pairs})
+    rebuilt = plan_rebuild(reason, pairs, scanned.files, digests, kept, claimed=claimed)
     if not dry_run:
         _record(ctx, rebuilt, old_base, old_own, scanned.started_ns)
     return rebuilt

@@ -22,9 +22,12 @@ Invariants:
   before ``done`` records that batch (an outcome whose folder could not be synced becomes
   a problem). Folders the executor makes are declared as its own writes (``on_local_write``).
 - Transfers run on a thread pool, each in a slot of the client's adaptive window
-  (``api.pacing``), taken on the calling thread before the transfer is handed to a thread:
+  (``api.pacing``), taken before the transfer is handed to a thread, without waiting, by
+  the calling thread or by the transfer thread that just gave one back (``execute.feed``):
   transfers in flight never exceed the window, across every executor sharing the client,
-  and no thread waits for a slot. Index writes stay on the calling thread.
+  and no transfer thread waits for a slot. Index writes stay on the calling thread: one
+  transaction (``step``) records a window of finished outcomes and writes the next
+  window's intents, while the window is kept full from the intents written before.
 - A local folder that our trash moves emptied is removed after the plan ran (deepest first,
   then parents emptied that way), through ``open_parent`` so no link is followed. Never
   the root, never a folder that still holds anything (``rmdir`` refuses), and never one
@@ -36,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +56,7 @@ from containersync.errors import (
     RemoteFileGone,
 )
 from containersync.execute import localfs
+from containersync.execute.feed import Feed
 from containersync.execute.outcome import Outcome
 from containersync.execute.trash import Trash
 from containersync.model.entry import (
@@ -79,13 +83,14 @@ from containersync.model.plan import (
 from containersync.watch.own_writes import ABSENT, NEW_FOLDER, NOTHING, Expected, Fingerprint
 
 MAX_CONFLICT_COPIES = 10
-#: actions that talk to the remote: they run inside the transfer window
-REMOTE = (Upload, DeleteRemote, Download, SaveConflictCopy)
-
+#: a problem: the listing left out an object that is still there (a local file kept)
+LISTING_MISSED = "listing-missed"
 #: errors that stop the whole cycle instead of becoming a per-path problem
 FATAL = (ContainerGone, AuthError)
 #: an action's outcome and the id of the intent written before it (None: no intent)
 Finished = tuple[Outcome, int | None]
+#: one transaction: record what finished, clear what never started, begin what starts
+Step = Callable[[Sequence[Finished], Sequence[Action], Sequence[int]], Sequence[int | None]]
 
 
 @dataclass(frozen=True)
@@ -133,94 +138,117 @@ class Executor:
         self,
         actions: Sequence[Action],
         *,
-        begin: Callable[[Sequence[Action]], Sequence[int | None]],
-        done: Callable[[Sequence[Finished]], None],
+        step: Step | None = None,
+        begin: Callable[[Sequence[Action]], Sequence[int | None]] | None = None,
+        done: Callable[[Sequence[Finished]], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         while_waiting: Callable[[], None] = lambda: None,
     ) -> None:
-        """Run ``actions``; ``begin`` writes the intents of a batch of them (one
-        transaction) before any of them starts and returns their ids, ``done`` records the
-        outcomes that finished together (one transaction). Both run on this thread. A
-        batch is what fits in the queue (twice the transfer window), so a drain or a fatal error
-        leaves at most that many submitted. A fatal error (container
-        gone, auth) stops submitting, lets in-flight work finish, and is re-raised.
-        ``should_stop()`` returning True stops submitting too (a drain): in-flight work
-        finishes and is recorded, the rest is left for the next cycle. ``while_waiting``
-        runs every few seconds while a long transfer keeps every slot busy (the daemon's
-        liveness heartbeat: waiting on a transfer that is still moving is not a hang)."""
+        """Run ``actions``. ``step(finished, starting, dropped)`` is one transaction on
+        this thread: it records the outcomes that finished (durable by then), clears the
+        intents of ``dropped`` (actions begun but never started: a drain or a fatal error
+        came first) and writes the intents of ``starting``, returning their ids; nothing
+        of ``starting`` runs before it returned. (``begin`` and ``done``: the same as two
+        transactions, for callers that keep them apart.) The next intents are written
+        while a window's worth of begun actions is still waiting, and finished transfers
+        start those on their own threads (``execute.feed``), so the window stays full
+        while this thread commits. A fatal error (container gone, auth) stops starting,
+        lets in-flight work finish, and is re-raised. ``should_stop()`` returning True
+        stops starting too (a drain): in-flight work finishes and is recorded, the rest
+        is left for the next cycle. ``while_waiting`` runs every few seconds while a long
+        transfer keeps every slot busy (the daemon's liveness heartbeat: waiting on a
+        transfer that is still moving is not a hang)."""
+        if step is None:
+            step = _two_steps(begin or (lambda acts: [None] * len(acts)),
+                              done or (lambda _finished: None))
         first = [a for a in actions if not isinstance(a, DeleteRemote)]
         failed: set[str] = set()
+        record = step
 
-        def track(finished: Sequence[Finished]) -> None:
+        def track(finished: Sequence[Finished], starting: Sequence[Action],
+                  dropped: Sequence[int]) -> Sequence[int | None]:
             failed.update(o.action.path for o, _ in finished if not o.ok)
-            done(finished)
+            return record(finished, starting, dropped)
 
-        self._run_phase(first, begin, track, should_stop, while_waiting)
+        self._run_phase(first, track, should_stop, while_waiting)
         # a path whose upload or download failed keeps its old objects: deleting the
         # one the base tracks would leave the next run nothing to compare with
         second = [a for a in actions if isinstance(a, DeleteRemote) and a.path not in failed]
-        self._run_phase(second, begin, done, should_stop, while_waiting)
+        self._run_phase(second, step, should_stop, while_waiting)
         self._remove_emptied_folders()
 
     def _run_phase(
         self,
         actions: Iterable[Action],
-        begin: Callable[[Sequence[Action]], Sequence[int | None]],
-        done: Callable[[Sequence[Finished]], None],
+        step: Step,
         should_stop: Callable[[], bool],
         while_waiting: Callable[[], None],
     ) -> None:
-        inflight: dict[Future[Outcome], int | None] = {}
+        # a position in the list, not a re-sliced rest: slicing copied what was left once
+        # per batch, quadratic in the plan's size
+        queue, at = list(actions), 0
+        feed = Feed(self.pool, self.pacer, self._paced)
         fatal: BaseException | None = None
-
-        def collect(block: bool) -> None:
-            nonlocal fatal
-            if not inflight:
-                return
-            while True:
-                finished, _ = wait(list(inflight), timeout=self.wait_tick if block else 0,
-                                   return_when=FIRST_COMPLETED)
-                if finished or not block:
-                    break
-                while_waiting()
-            results: list[Finished] = []
-            for fut in finished:
-                intent = inflight.pop(fut)
-                try:
-                    results.append((fut.result(), intent))
-                except FATAL as exc:
-                    fatal = fatal or exc
-            if results:
-                results = self._make_durable(results)
-                try:
-                    done(results)
-                except FATAL as exc:
-                    fatal = fatal or exc
-
+        results: list[Finished] = []
+        stopping = False
         try:
-            # a position in the list, not a re-sliced rest: slicing copied what was left once
-            # per batch, quadratic in the plan's size
-            queue, at = list(actions), 0
-            while at < len(queue) and fatal is None and not should_stop():
-                # submitted work is twice the window; refilled once half of it is done, so
-                # intents are written a window at a time, not one transaction per finish
-                while len(inflight) > self.pacer.limit:
-                    collect(block=True)
-                if fatal is not None:
+            while True:
+                dropped: list[int] = []
+                if not stopping and (fatal is not None or should_stop()):
+                    stopping = True
+                    dropped = feed.close()
+                for fut, intent in feed.finished():
+                    try:
+                        results.append((fut.result(), intent))
+                    except FATAL as exc:
+                        fatal = fatal or exc
+                if fatal is not None and not stopping:
+                    stopping = True
+                    dropped = feed.close()
+                limit = self.pacer.limit
+                starting: list[Action] = []
+                # begun actions waiting for a slot: topped up to two windows once fewer
+                # than one window is left, so a commit is paid per window of finishes and
+                # the transfers never wait for it
+                ready = feed.ready
+                if not stopping and at < len(queue) and ready < limit:
+                    starting = queue[at:at + 2 * limit - ready]
+                    at += len(starting)
+                idle = feed.idle()
+                # finished outcomes ride with the next intents; once no more are coming, a
+                # window of them is recorded alone (and the last ones when all is done)
+                alone = idle or (len(results) >= limit and (stopping or at >= len(queue)))
+                if starting or dropped or (results and alone):
+                    durable, results = self._make_durable(results), []
+                    try:
+                        ids = step(durable, starting, dropped)
+                    except FATAL as exc:
+                        fatal, starting, ids = fatal or exc, [], []
+                    feed.add(zip(starting, ids, strict=True))
+                    continue
+                if idle and (stopping or at >= len(queue)):
                     break
-                batch = queue[at:at + 2 * self.pacer.limit - len(inflight)]
-                at += len(batch)
-                for action, intent in zip(batch, begin(batch), strict=True):
-                    # begun means performed: a drain or fatal error waits for the slots of the
-                    # batch (at most twice the window), so no intent is left without its action
-                    inflight[self.pool.submit(self._paced, action, self._slot_for(
-                        action, while_waiting))] = intent
-            while inflight:
-                collect(block=True)
+                inflight = feed.inflight()
+                if inflight:
+                    finished, _ = wait(inflight, timeout=self.wait_tick,
+                                       return_when=FIRST_COMPLETED)
+                    if not finished:
+                        while_waiting()
+                elif feed.head_is_remote():
+                    # nothing of ours in flight: the window is full of other executors'
+                    # transfers; wait here (the calling thread) for one of its slots
+                    slot = self.pacer.take(timeout=self.wait_tick)
+                    if slot is None:
+                        while_waiting()
+                    else:
+                        feed.start(slot)
+                else:
+                    feed.start()
         except BaseException:
             # the pool is shared (every mapping's transfers): nothing of this run may go on
             # after it returns, so what was submitted finishes before the error leaves
-            wait(list(inflight))
+            feed.close()
+            wait(feed.inflight())
             raise
         if fatal is not None:
             raise fatal
@@ -250,15 +278,6 @@ class Executor:
         return out
 
     # -- one action --------------------------------------------------------------------
-
-    def _slot_for(self, action: Action, while_waiting: Callable[[], None]) -> Slot | None:
-        """A slot of the client's transfer window for a remote action (waits for one, on
-        the calling thread, so no transfer thread is started before it may run)."""
-        if not isinstance(action, REMOTE):
-            return None
-        while (slot := self.pacer.take(timeout=self.wait_tick)) is None:
-            while_waiting()
-        return slot
 
     def _paced(self, action: Action, held: Slot | None) -> Outcome:
         """``perform`` inside its slot of the transfer window when it talks to the remote;
@@ -356,6 +375,16 @@ class Executor:
         self._delete_quietly(a.remote.file_id)
         return Outcome(a, OutcomeKind.DELETED_REMOTE, deleted_remote_ids=(a.remote.file_id,))
 
+    def _still_there(self, file_id: str) -> bool:
+        """Whether the container still holds ``file_id`` (asked by id: a deletion on
+        the strength of a listing is checked before a local file goes; any other
+        failure than "gone" raises, and the file stays)."""
+        try:
+            self.client.retrieve_file(self.t.container_id, file_id)
+        except RemoteFileGone:
+            return False
+        return True
+
     def _delete_quietly(self, file_id: str) -> None:
         with contextlib.suppress(RemoteFileGone):
             self.client.delete_file(self.t.container_id, file_id)
@@ -441,6 +470,10 @@ class Executor:
     def _trash_local(self, a: TrashLocal) -> Outcome:
         if not localfs.matches(self.t.local_root, a.path, a.expect_local):
             return _problem(a, "changed-since-scan", "changed locally while syncing; kept")
+        if a.gone is not None and self._still_there(a.gone):
+            # the listing left the object out, yet it is there: the file stays, tracked
+            return _problem(a, LISTING_MISSED, f"its remote object {a.gone} was missing from"
+                            " the container's listing but is still there; kept")
         self.on_local_write(a.path, ABSENT)
         self.trash.move_in(self.t.local_root, a.path, self.t.mapping, self.now(),
                            expect=a.expect_local)
@@ -503,3 +536,14 @@ def _failure_kind(action: Action) -> str:
         SaveConflictCopy: "download-failed",
         TrashLocal: "local-error",
     }.get(type(action), "failed")
+
+
+def _two_steps(begin: Callable[[Sequence[Action]], Sequence[int | None]],
+               done: Callable[[Sequence[Finished]], None]) -> Step:
+    """A ``Step`` made of a ``done`` and a ``begin`` (dropped intents are left to settle)."""
+    def step(finished: Sequence[Finished], starting: Sequence[Action],
+             _dropped: Sequence[int]) -> Sequence[int | None]:
+        if finished:
+            done(finished)
+        return begin(starting) if starting else []
+    return step

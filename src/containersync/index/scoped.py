@@ -86,6 +86,24 @@ class ScopedReads:
         select = "SELECT remote_path, path FROM upload_paths WHERE mapping = ?"
         return {r[0]: r[1] for r in self._in(select, "remote_path", name, remote_paths)}
 
+    def claimed_elsewhere(self, name: str, ids: Collection[str]) -> set[str]:
+        """Which of ``ids`` another mapping of this index records, as a base's object, an
+        upload of its own or its manifest: objects this mapping must not delete (two
+        folders that share a container each track the objects they synced). One indexed
+        lookup per other mapping."""
+        if not ids:
+            return set()
+        others = [r[0] for r in self._conn.execute(
+            "SELECT name FROM mappings WHERE name != ? ORDER BY name", (name,))]
+        found = {r[0] for r in self._in(
+            "SELECT file_id FROM manifests WHERE mapping != ?", "file_id", name, ids)}
+        for other in others:
+            found.update(r[0] for r in self._in(
+                "SELECT remote_id FROM bases WHERE mapping = ?", "remote_id", other, ids))
+            found.update(r[0] for r in self._in(
+                "SELECT file_id FROM own_uploads WHERE mapping = ?", "file_id", other, ids))
+        return found
+
     def base_counts(self, name: str) -> tuple[int, int]:
         """(bases, bases with a remote object): what the safety rails count against. A
         scan of the mapping's bases: asked only when a rail could trip."""

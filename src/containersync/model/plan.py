@@ -42,10 +42,13 @@ class Download:
 
 @dataclass(frozen=True, slots=True)
 class TrashLocal:
-    """The remote copy of a tracked file was deleted: move the unchanged local copy to trash."""
+    """The remote copy of a tracked file was deleted: move the unchanged local copy to trash.
+    ``gone``: the object whose absence from the listing decided it; the executor asks for
+    it by id first (a listing can come back short), and keeps the file if it is there."""
 
     path: str
     expect_local: LocalFile
+    gone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,7 +144,8 @@ def _record(s: Sides) -> Decision:
 
 def _trash(s: Sides) -> Decision:
     assert s.local is not None
-    return Decision((TrashLocal(path=s.path, expect_local=s.local),))
+    gone = s.base.remote_id if s.base is not None else None
+    return Decision((TrashLocal(path=s.path, expect_local=s.local, gone=gone),))
 
 
 def _delete_remote(s: Sides) -> Decision:

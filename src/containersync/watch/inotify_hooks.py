@@ -36,6 +36,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from containersync.scan.ignore import TEMP_PREFIX
+
+_TEMP_PREFIX = os.fsencode(TEMP_PREFIX)
+
 try:
     from watchdog.observers.inotify import InotifyEmitter, InotifyObserver, InotifyWatchGroup
     from watchdog.observers.inotify_c import (
@@ -83,13 +87,31 @@ class InotifyReporter(Protocol):
 
 if HOOKS_OK:
 
+    #: an event of one of our temporaries that changes nothing the watcher looks at: it
+    #: drops every path with a temporary's name (``LocalWatcher._drop``), so only the
+    #: move that lands one (it names the real file) is worth watchdog's parse and ours.
+    #: A download's temporary was three events more per pulled file (made, written,
+    #: closed) for both threads, every one of them thrown away at the end.
+    _KEPT_FOR_TEMPORARIES = (InotifyConstants.IN_MOVED_FROM | InotifyConstants.IN_MOVED_TO
+                             | InotifyConstants.IN_ISDIR | InotifyConstants.IN_Q_OVERFLOW)
+
+    def ours_to_skip(event: Any) -> bool:
+        """An event of one of our temporary files that only the move out of it matters for."""
+        return (event.name.startswith(_TEMP_PREFIX)
+                and not event.mask & _KEPT_FOR_TEMPORARIES)
+
     @dataclass
     class ReportingWatchGroup(InotifyWatchGroup):
-        """An ``InotifyWatchGroup`` that reports overflows and failed watches."""
+        """An ``InotifyWatchGroup`` that reports overflows and failed watches, and skips
+        what our temporaries raise before anything parses it (``ours_to_skip``)."""
 
         reporter: InotifyReporter | None = None
         skip_dir: Callable[[bytes], bool] = field(default=lambda _path: False)
         _identities: dict[bytes, tuple[int, int]] = field(default_factory=dict, init=False)
+
+        def on_event(self, event: Any) -> None:
+            if not ours_to_skip(event):
+                super().on_event(event)
 
         def on_queue_overflow(self) -> None:
             super().on_queue_overflow()
@@ -207,8 +229,9 @@ if HOOKS_OK:
         on_put: Callable[[], None] = field(default=lambda: None)
 
         def on_event(self, event: Any) -> None:
-            super().on_event(event)
-            self.on_put()
+            if not ours_to_skip(event):
+                super().on_event(event)
+                self.on_put()
 
     def take_ready(group: InotifyWatchGroup, now: float) -> tuple[list[Any], float | None]:
         """The group's events that are ready at ``now`` (watchdog's clock,
