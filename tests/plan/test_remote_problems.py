@@ -114,3 +114,16 @@ def test_nothing_is_lost_and_every_removal_is_explained(
         parts = path.split("/")
         above = ["/".join(parts[:i]) for i in range(1, len(parts))]
         assert not any(a in screened.files or a in links for a in above)
+
+
+def test_a_consumed_listing_is_emptied_and_maps_as_a_copied_one() -> None:
+    """``consume=True`` (a full cycle's raw listing, freed as it is mapped) gives the view
+    a copied listing gives, and leaves the caller's list empty."""
+    def listing() -> list[RemoteObject]:
+        return [obj("a", "x.txt", 1), obj("b", "y.txt", 2), obj("c", "x.txt", 3),
+                obj("d", "../escape", 4), obj("e", "u.txt", 5, "user")]
+
+    consumed = listing()
+    view = remote_view(consumed, {}, remote_root=ROOT, consume=True)
+    assert consumed == []
+    assert view == remote_view(listing(), {}, remote_root=ROOT)

@@ -266,9 +266,14 @@ class Index:
         return dict(rows.fetchall())
 
     def own_uploads(self, name: str) -> dict[str, str]:
-        rows = self._conn.execute(
+        return dict(self.own_upload_rows(name))
+
+    def own_upload_rows(self, name: str) -> Iterator[tuple[str, str]]:
+        """(file id, local path) of every own upload, as the rows come: a caller that keeps
+        other strings for most of them (``engine.cycle``: the base's) never holds a whole
+        second copy of the table's strings."""
+        yield from self._conn.execute(
             "SELECT file_id, path FROM own_uploads WHERE mapping = ?", (name,))
-        return {r[0]: r[1] for r in rows}
 
     def upload_paths_unnamed(self, name: str) -> dict[str, str]:
         """``upload_paths`` without the sandbox paths a base names (its ``remote_path``):

@@ -59,6 +59,10 @@ Also:
 - Objects that cannot be pulled as they stand (NFC/NFD twins, conflict-copy names, a file
   below a file) are moved to ``foreign`` with a notice by ``remote_problems.screen_listing``.
 - Output tuples are sorted (by path, then newest first) so views compare equal.
+- ``consume=True``: ``objects`` is a list the caller no longer needs; each object leaves
+  it once mapped (the list is empty afterwards), so the raw listing is freed while the
+  view is built instead of being held beside the base and the whole view (issue 9: that
+  stage was a full cycle's peak, ~0.3 KiB per file of raw objects).
 - ``keep(obj, path)``, when given, narrows the view to the paths of the objects it accepts
   (a targeted cycle's paths, and those of new objects), with every object at them: the
   other paths, and objects with no safe path, are left out entirely. The
@@ -112,9 +116,10 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
                 own_ids: Mapping[str, str] | None = None,
                 keep: Callable[[RemoteObject, str], bool] | None = None,
                 known: AbstractSet[str] = frozenset(),
-                upload_paths: Mapping[str, str] | None = None) -> RemoteView:
+                upload_paths: Mapping[str, str] | None = None,
+                consume: bool = False) -> RemoteView:
     """Map every listed object to a local path and pick each path's current object (see
-    the module doc)."""
+    the module doc; ``consume``: empty the list ``objects`` as its objects are mapped)."""
     own = own_ids if own_ids is not None else {}
     by_remote_id = {b.remote_id: b.path for b in base.values() if b.remote_id is not None}
     by_remote_path: dict[str, str] = {}
@@ -122,7 +127,8 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
         if b.remote_path is not None:
             by_remote_path.setdefault(b.remote_path, b.path)
 
-    listed = list(objects)
+    listed: list[RemoteObject] = (objects if consume and isinstance(objects, list)
+                                  else list(objects))
     # a sandbox path a base already names keeps that base's path whatever comes after
     # (setdefault): only the others need the objects' anchors, in a stable order
     for o in sorted((o for o in listed if o.remote_path not in by_remote_path),
@@ -139,7 +145,7 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
     problems: list[Problem] = []
 
     def mapping() -> Iterator[tuple[RemoteObject, str | UnsafePath]]:
-        for obj in listed:
+        for obj in _taken(listed) if consume else listed:
             try:
                 yield obj, _local_path(obj, by_remote_id, own, by_remote_path, remote_root)
             except UnsafePath as unsafe:
@@ -212,6 +218,14 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
                       problems=tuple(sorted(problems, key=lambda p: (p.path, p.message))),
                       ambiguous=frozenset(ambiguous), seen=seen, tied=tied)
     return screen_listing(view, pull_sources=pull_sources, ours=by_remote_id.keys() | own.keys())
+
+
+def _taken(listed: list[RemoteObject]) -> Iterator[RemoteObject]:
+    """The objects of ``listed`` in order, each dropped from it as it is handed out (the
+    list is empty at the end): an object nothing else holds is freed once mapped."""
+    listed.reverse()
+    while listed:
+        yield listed.pop()
 
 
 def _current(group: list[tuple[RemoteFile, bool]], b: BaseEntry | None,
