@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -289,3 +290,45 @@ def test_a_small_cold_listing_is_one_request(api: ContainersClient, blob: Path) 
     before = api.requests_made
     listed = list_segmented(box.files, {}, workers=4, page_size=PAGE)
     assert api.requests_made - before == 1 and len(listed) == PAGE - 1
+
+
+@pytest.mark.parametrize("segment", [0, 1, 2])
+def test_a_segment_that_ends_early_does_not_cut_off_the_segments_after_it(
+        api: ContainersClient, blob: Path, segment: int) -> None:
+    """A server that once answers ``has_more: false`` in the middle of the listing (a
+    dropped page): the segment walking there seems to reach the end, while the segments
+    after it list objects beyond. Those objects are there: the listing walks on for them
+    instead of ending with that segment (which made every later object look deleted)."""
+    box = Container(api, blob)
+    box.add(24)
+    last = box.walk()
+    positions = positions_of(last)
+    cursors = pick_cursors(positions, workers=2, min_segment=1)
+    start = [None, *cursors][segment]
+    cut = threading.Lock()
+
+    def dropping(after: str | None) -> Iterator[ContainerFile]:
+        listed = box.files(after)
+        if after == start and cut.acquire(blocking=False):  # once: two objects, then "the end"
+            yield from list(islice(listed, 2))
+            return
+        yield from listed
+
+    listed = [f.id for f in list_segmented(dropping, positions, workers=2, min_segment=1)]
+    assert listed == last
+
+
+def test_a_cold_listing_whose_walk_from_the_start_ends_early_keeps_the_other_walk(
+        api: ContainersClient, blob: Path) -> None:
+    """Nothing known: the listing reads from both ends. When the walk from the start meets
+    a page that says it was the last one, the walk from the end still holds the rest."""
+    box = Container(api, blob)
+    box.add(24)
+    last = box.walk()
+
+    def dropping(after: str | None, newest_first: bool = False) -> Iterator[ContainerFile]:
+        listed = box.files(after, newest_first)
+        yield from (listed if newest_first else list(islice(listed, 2 * PAGE + 1)))
+
+    listed = [f.id for f in list_segmented(dropping, {}, workers=2, page_size=PAGE)]
+    assert listed == last

@@ -4,8 +4,9 @@
 - whatever the new decoder accepts, the old models accepted, with the same values
   (extras included);
 - whatever the old models rejected, the new decoder rejects;
-- the one difference allowed: a number or boolean sent as a string (``"5"``, ``"yes"``),
-  which the old models coerced, is refused.
+- the differences allowed: a number or boolean sent as a string (``"5"``, ``"yes"``),
+  which the old models coerced, is refused; so is a JSON integer outside 64 bits, which
+  the old models took and the index (SQLite) cannot store.
 """
 
 from __future__ import annotations
@@ -128,10 +129,14 @@ def agree(old_model: Any, decoder: Any, raw: Any) -> None:
     new_ok, new_value, why = new_result(decoder, payload)
     if new_ok:
         assert old_ok and new_value == old_value
-    elif old_ok:  # the one allowed difference: a number or boolean sent as a string
-        where, msg = why.rsplit("(", 1)[1].rstrip(")").split(": ", 1)
-        assert msg in ("Input should be a valid integer", "Input should be a valid boolean")
-        assert isinstance(at(raw, where), str)
+    elif old_ok:  # the allowed differences: a number or boolean sent as a string, or an
+        where, msg = why.rsplit("(", 1)[1].rstrip(")").split(": ", 1)  # int beyond 64 bits
+        value = at(raw, where)
+        if msg == "Input should be a valid integer, exceeded maximum size":
+            assert type(value) is int and not -(2**63) <= value < 2**63
+        else:
+            assert msg in ("Input should be a valid integer", "Input should be a valid boolean")
+            assert isinstance(value, str)
 
 
 PAIRS = [(old.Container, wire.Container, "Container"),
@@ -172,3 +177,19 @@ def test_bytes_that_are_no_json_object_are_rejected_alike(payload: bytes) -> Non
 def test_hostile_bodies_are_rejected_not_raised(payload: bytes) -> None:
     with pytest.raises(Rejected, match="unexpected body"):
         wire.parse(wire.Container, payload, what="t")
+
+
+@pytest.mark.parametrize("field", ["created_at", "bytes"])
+@pytest.mark.parametrize("value", [2**63, 2**64, -(2**63) - 1])
+@pytest.mark.parametrize("extra", [{}, {"unknown": 1}])  # the listing's fast path, and not
+def test_an_integer_the_index_cannot_store_is_refused(field: str, value: int,
+                                                       extra: dict[str, int]) -> None:
+    raw = {"id": "cfile_1", "container_id": "c", "created_at": 1, "path": "/mnt/data/x",
+           "source": "assistant", "bytes": 1, **extra, field: value}
+    with pytest.raises(Rejected, match=f"data.0.{field}: .*exceeded maximum size"):
+        wire.parse(wire.PageOf(wire.ContainerFile), json.dumps({"data": [raw]}).encode(),
+                   what="t")
+    for fits in (2**63 - 1, -(2**63)):
+        page = wire.parse(wire.PageOf(wire.ContainerFile),
+                          json.dumps({"data": [{**raw, field: fits}]}).encode(), what="t")
+        assert getattr(page.data[0], field) == fits

@@ -49,3 +49,36 @@ def test_a_conflict_at_a_protected_path_settles(world: World) -> None:
     again = world.sync()
     assert again.code == 0 and again.counts == counts(), again.out
     assert world.local() == {".envrc": "export A=2", "a.txt": "a"}
+
+
+def test_a_tracked_envrc_the_sandbox_deleted_is_sent_again(world: World) -> None:
+    """The sandbox deleting a tracked protected file cannot remove the user's copy (it is
+    held back), and the user's copy is the only authority there: it is uploaded again, as
+    an edit over a deletion is. It stayed local, unsent, and was reported held back by
+    every sync, the container lacking it for good while each sync said converged."""
+    world.write({".envrc": "export A=1", "keep.txt": "k", "b.txt": "b"})
+    assert world.sync().code == 0
+    world.assistant_changes({".envrc": None})
+    first = world.sync()
+    assert first.code == 0, first.out
+    assert first.m["held_back_pulls"] == [".envrc"]  # the deletion was held back, once
+    assert first.counts == counts(uploaded=1)
+    assert world.local()[".envrc"] == "export A=1"
+    assert world.remote()[".envrc"] == "export A=1"
+    again = world.sync()
+    assert again.code == 0 and again.counts == counts() and again.m["held_back_pulls"] == []
+
+
+def test_in_pull_mode_a_tracked_envrc_the_sandbox_deleted_stays_and_is_let_go(
+        world: World) -> None:
+    """A pull mapping never uploads: the user's copy stays, untracked, and the deletion is
+    reported once, not by every sync."""
+    world.write({".envrc": "export A=1", "keep.txt": "k", "b.txt": "b"})
+    assert world.sync().code == 0
+    world.configure(mode="pull")
+    world.assistant_changes({".envrc": None})
+    first = world.sync()
+    assert first.code == 0 and first.m["held_back_pulls"] == [".envrc"], first.out
+    again = world.sync()
+    assert again.code == 0 and again.m["held_back_pulls"] == [], again.out
+    assert world.local()[".envrc"] == "export A=1" and ".envrc" not in world.remote()

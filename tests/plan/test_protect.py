@@ -13,6 +13,7 @@ from containersync.model.plan import (
     Conflict,
     DeleteRemote,
     Download,
+    DropBase,
     Plan,
     RecordBase,
     SaveConflictCopy,
@@ -68,16 +69,25 @@ def test_a_conflict_at_a_protected_path_keeps_the_upload_and_drops_the_copy() ->
     assert kept.actions == (Upload(path=".envrc", local=_local(".envrc")),) and not kept.conflicts
 
 
-@given(st.lists(st.tuples(st.sampled_from(PROTECTED + PULLED), st.integers(0, 5)), max_size=20))
+@given(st.lists(st.tuples(st.sampled_from(PROTECTED + PULLED), st.integers(0, 5)), max_size=20),
+       st.booleans())
 def test_hold_back_removes_exactly_the_local_writes_at_protected_paths(
-        picks: list[tuple[str, int]]) -> None:
+        picks: list[tuple[str, int]], resend: bool) -> None:
+    """Downloads and conflict copies there go; the sandbox's deletion of the user's copy
+    becomes an upload of it (a mapping that never uploads forgets the base instead)."""
     actions = tuple(_actions(path)[i] for path, i in picks)
-    kept, held = hold_back_pulls(Plan(actions=actions))
-    local_write = (Download, TrashLocal, SaveConflictCopy)
-    expected = tuple(a for a in actions
-                     if not (isinstance(a, local_write) and pull_protected(a.path)))
-    assert kept.actions == expected
-    assert held == tuple(sorted({a.path for a in actions if a not in expected}))
+    kept, held = hold_back_pulls(Plan(actions=actions), resend=resend)
+    expected: list[Action] = []
+    for a in actions:
+        if not pull_protected(a.path) or not isinstance(a, (Download, TrashLocal,
+                                                             SaveConflictCopy)):
+            expected.append(a)
+        elif isinstance(a, TrashLocal):
+            expected.append(Upload(path=a.path, local=a.expect_local) if resend
+                            else DropBase(path=a.path))
+    assert kept.actions == tuple(expected)
+    assert held == tuple(sorted({a.path for a in actions if pull_protected(a.path)
+                                 and isinstance(a, (Download, TrashLocal, SaveConflictCopy))}))
 
 
 @given(st.lists(st.tuples(st.sampled_from(PROTECTED + PULLED), st.integers(0, 5)), max_size=20))

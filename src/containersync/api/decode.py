@@ -8,7 +8,9 @@ A failure names where it is (``data.3.created_at``), as the pydantic models this
 did, with the same rules: an int field takes a JSON integer, a boolean or an integral
 finite float inside 64 bits; a bool field takes true/false, 0/1 or 0.0/1.0; a string field
 takes a string only. Unlike those models, a number or boolean sent *as a string* is
-refused (no server of the API sends one).
+refused (no server of the API sends one), and so is a JSON integer outside 64 bits (the
+models took it; the index, SQLite, cannot store it: a hostile ``created_at`` of 2**63
+crashed every cycle of its mapping with an OverflowError).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ T = TypeVar("T")
 #: the ``extra`` of an object that had no unknown keys (shared, read-only)
 NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 REQUIRED: Any = object()
-_LIMIT = 2**63
+#: JSON integers in ``[-INT_LIMIT, INT_LIMIT)`` only: SQLite's INTEGER (the index's)
+INT_LIMIT = 2**63
+_LIMIT = INT_LIMIT
 _SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 Check = Callable[[Any], Any]
@@ -107,6 +111,8 @@ def as_str(value: Any) -> str:
 def as_int(value: Any) -> int:
     kind = type(value)
     if kind is int:
+        if not -_LIMIT <= value < _LIMIT:  # what SQLite (the index) can hold
+            raise Bad("Input should be a valid integer, exceeded maximum size")
         return value  # type: ignore[no-any-return]
     if kind is bool:
         return int(value)

@@ -174,10 +174,23 @@ def list_segmented(files: Files[L], positions: Mapping[str, int], *, workers: in
             stats.resumed += 1
             segment = _resume(files, result, cursors, j, positions)
         result.extend(segment.items)
+        if segment.end >= len(cursors) and _listed_beyond(segments, j):
+            # RACE: the walk reached the end while a later segment listed objects beyond
+            # it: a server that ended a walk early (a dropped page), or those objects were
+            # deleted meanwhile. Walked on once after its last object: the first gives the
+            # objects back, the second ends again, as one walk would now
+            stats.resumed += 1
+            segment = _resume(files, result, cursors, j, positions)
+            result.extend(segment.items)
         stats.absorbed += segment.end - j
         if segment.end >= len(cursors):
             return result
         j = segment.end + 1
+
+
+def _listed_beyond(segments: Sequence[Segment[L]], j: int) -> bool:
+    """Whether a segment after ``j`` listed objects (the server accepted its start)."""
+    return any(s.usable and s.items for s in segments[j + 1:])
 
 
 def _resume(files: Files[L], result: list[L], cursors: Sequence[str], end: int,
@@ -203,8 +216,10 @@ def _both_ends(files: Files[L], stats: Stats, page: int, pool: Pool | None) -> l
     until the two walks meet. They meet on an object both hold: each walk records what it
     saw and stops at the first object the other one saw (checked under one lock, so one of
     them sees the other once their pages overlap). The join is the oldest-first walk up to
-    that object, then the newest-first walk reversed from it; a walk that never meets the
-    other (everything the other saw was deleted first) runs to its end and is the result."""
+    that object, then the newest-first walk reversed from it, also when the walk from the
+    start reached an end the newest-first walk had not (a server that ended it early); a
+    walk from the start that never meets the other (everything the other saw was deleted
+    first) runs to its end and is the result."""
     oldest = files(None)
     first: list[L] = []
     for f in oldest:  # the first page: a small listing costs one request, as before
@@ -240,10 +255,12 @@ def _both_ends(files: Files[L], stats: Stats, page: int, pool: Pool | None) -> l
             failed.set()
             wait([back])  # no walk outlives the listing (the pool may be shared)
             raise
-        back.result()
-    if not ahead:
+        met = back.result()
+    if not ahead and not met:
         return first  # the walk from the start reached the end without meeting the other
-    # it stopped on an object the other walk holds, so a first such object exists
+    # one walk stopped on an object the other holds, so a first such object exists: when
+    # the walk from the start reached "the end" first, the one from the end still met it
+    # (a server that ended the first walk early: the rest is in the other one)
     cut = next(i for i, f in enumerate(first) if f.id in seen[1])
     reverse = newest[::-1]
     start = next(i for i, f in enumerate(reverse) if f.id == first[cut].id)

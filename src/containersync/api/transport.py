@@ -12,7 +12,8 @@ response of its own is still open), so no request waits for another thread's.
 Invariants:
 - a thread's requests all go through its own pool (``pools`` counts them);
 - the pool of a thread that ended is closed when the next thread opens one, and every
-  pool is closed by ``close``; a request after ``close`` raises ``RuntimeError``;
+  pool is closed by ``close``; a request after ``close`` raises ``RuntimeError``, and one
+  that raced it (its pool taken before, sent after) leaves no connection open;
 - the threads that send are bounded elsewhere (the client's ``TransferPool`` and its
   callers), so connections are at most two per sending thread (per proxy, if several);
 - the environment's proxies (``$HTTPS_PROXY``, ``$HTTP_PROXY``, ``$ALL_PROXY``, and
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 
@@ -50,6 +51,29 @@ def proxy_mounts(context: ssl.SSLContext) -> dict[str, httpx.BaseTransport | Non
             for pattern, url in get_environment_proxies().items()}
 
 
+class _ThenClose(httpx.SyncByteStream):
+    """The body of a response sent through a pool that ``close`` had already closed: once
+    it is closed, so are its connection (which that pool may no longer list: httpcore's
+    ``close`` drops a connection still being set up, and it stays open) and the pool."""
+
+    def __init__(self, response: httpx.Response, pool: httpx.BaseTransport) -> None:
+        stream = response.stream
+        assert isinstance(stream, httpx.SyncByteStream)
+        self._stream, self._pool = stream, pool
+        self._network = response.extensions.get("network_stream")
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            if self._network is not None:
+                self._network.close()
+            self._pool.close()
+
+
 class PerThreadTransport(httpx.BaseTransport):
     def __init__(self, make: Callable[[], httpx.BaseTransport]) -> None:
         self._make = make
@@ -66,7 +90,22 @@ class PerThreadTransport(httpx.BaseTransport):
             return len(self._open)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self._own().handle_request(request)
+        mine = self._own()
+        try:
+            response = mine.handle_request(request)
+        except BaseException:
+            if self._closed:
+                mine.close()
+            raise
+        if not self._closed:
+            return response
+        # RACE: ``close`` ran between taking this thread's pool and sending, and the pool
+        # (httpcore keeps no closed flag) opened a connection that nobody would close.
+        # Closed once the response is: a close after this check closes the connection in
+        # use itself (the response then fails to read), so none is left open either way
+        return httpx.Response(response.status_code, headers=response.headers,
+                              stream=_ThenClose(response, mine),
+                              extensions=response.extensions)
 
     def _own(self) -> httpx.BaseTransport:
         mine: httpx.BaseTransport | None = getattr(self._local, "transport", None)

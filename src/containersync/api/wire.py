@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from containersync.api.decode import (
+    INT_LIMIT,
     NO_EXTRA,
     REQUIRED,
     Bad,
@@ -124,8 +125,9 @@ class ContainerFile(NamedTuple):
                 get("path")
             source, size, kind = get("source"), get("bytes"), get("object", "container.file")
             if (type(fid) is str and type(cid) is str and type(created) is int
+                    and -INT_LIMIT <= created < INT_LIMIT
                     and type(path) is str and type(source) is str and type(kind) is str
-                    and (size is None or type(size) is int)
+                    and (size is None or (type(size) is int and -INT_LIMIT <= size < INT_LIMIT))
                     and len(raw) == 5 + ("bytes" in raw) + ("object" in raw)):
                 return _new(cls, (fid, cid, created, path, source, size, kind, NO_EXTRA))
         return cls._make(object_fields(raw, _FILE))

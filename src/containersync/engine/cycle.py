@@ -45,7 +45,14 @@ from containersync.engine.settle import (
 from containersync.engine.summary import CycleReport
 from containersync.errors import ConfigError, Halted
 from containersync.execute.outcome import Outcome
-from containersync.model.entry import BaseEntry, Problem, RemoteFile, RemoteObject, RemoteView
+from containersync.model.entry import (
+    BaseEntry,
+    Mode,
+    Problem,
+    RemoteFile,
+    RemoteObject,
+    RemoteView,
+)
 from containersync.model.kinds import OutcomeKind, RootState
 from containersync.model.manifest import MANIFEST_NAME, reserved_problem
 from containersync.model.paths import is_under
@@ -178,7 +185,8 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
 
     plan, digests = _reconcile(ctx, cid, known, scanned, view, index.digests, now=now,
                                before_downloads=gc_switch.resume)
-    plan, report.held_back_pulls = hold_back_pulls(plan)  # .envrc, rule files, .git/: never
+    plan, report.held_back_pulls = hold_back_pulls(  # .envrc, rule files, .git/: never
+        plan, resend=ctx.settings.mode is not Mode.PULL)
     # an object another folder sharing this container still records is never deleted here
     # (plan.shared); asked only when the plan deletes something
     doomed = deleted_ids(plan)

@@ -10,7 +10,10 @@ instead of sending an error, so the client sees a broken response (or, while it 
 sending a body, a reset connection), not a status;
 ``delay_ms`` waits before the request is handled (a slow answer); ``write {path,
 content}`` adds an assistant file at ``path`` in the request's container just before the
-request runs (code in the sandbox writing between a client's plan and its upload).
+request runs (code in the sandbox writing between a client's plan and its upload);
+``omit: N`` (with ``when="pass"``) leaves the first N objects out of a list answer, its
+``has_more`` untouched (a server that drops part of a page: a listing that comes back
+short).
 
 Invariants: faults live in memory of the serving process only; each match consumes one
 use, and an exhausted fault is removed; the first registered matching fault wins.
@@ -45,6 +48,7 @@ class Fault:
     drop: bool = False
     delay_ms: int = 0
     write: dict[str, str] | None = None
+    omit: int = 0
 
     def response_headers(self) -> list[tuple[bytes, bytes]]:
         headers = {"content-type": "application/json"}
@@ -95,8 +99,11 @@ def parse_fault(body: object) -> Fault:
     if write is not None and not (isinstance(write, dict) and set(write) == {"path", "content"}
                                   and all(isinstance(v, str) for v in write.values())):
         raise BadRequest("'write' must be {\"path\": str, \"content\": str}.", param="write")
+    omit = body.get("omit", 0)
+    if isinstance(omit, bool) or not isinstance(omit, int) or omit < 0:
+        raise invalid_value("omit", omit)
     return Fault(method.upper() if method else None, regex, status, times, when,
-                 retry_after_ms, headers, drop, delay_ms, write)
+                 retry_after_ms, headers, drop, delay_ms, write, omit)
 
 
 class FaultRegistry:
@@ -151,6 +158,36 @@ async def _side_write(fault: Fault, scope: Scope) -> None:
                             source="assistant", record_bytes=True)
 
 
+async def _short_list(app: ASGIApp, omit: int, scope: Scope, receive: Receive,
+                      send: Send) -> None:
+    """The app's answer with the first ``omit`` objects of its ``data`` left out (a
+    non-list answer is sent as it is)."""
+    start: Message = {}
+    body = bytearray()
+
+    async def keep(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+
+    await app(scope, receive, keep)
+    out = bytes(body)
+    try:
+        answer = json.loads(out)
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict) and isinstance(answer.get("data"), list):
+        answer["data"] = answer["data"][omit:]
+        ids = [o.get("id") for o in answer["data"] if isinstance(o, dict)]
+        answer["first_id"], answer["last_id"] = (ids[0], ids[-1]) if ids else (None, None)
+        out = json.dumps(answer).encode()
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+    await send({**start, "headers": [*headers, (b"content-length", str(len(out)).encode())]})
+    await send({"type": "http.response.body", "body": out})
+
+
 class FaultMiddleware:
     """Applies registered faults to HTTP requests whose path starts with ``/v1``."""
 
@@ -167,7 +204,9 @@ class FaultMiddleware:
             if fault.delay_ms:
                 await asyncio.sleep(fault.delay_ms / 1000)
             await _side_write(fault, scope)
-        if fault is None or fault.when == "pass":
+        if fault is not None and fault.when == "pass" and fault.omit:
+            await _short_list(self.app, fault.omit, scope, receive, send)
+        elif fault is None or fault.when == "pass":
             await self.app(scope, receive, send)
         elif fault.when == "before":
             await send_fault(fault, send)
@@ -181,4 +220,5 @@ class FaultMiddleware:
 def describe(fault: Fault) -> dict[str, Any]:
     return {"method": fault.method, "path_regex": fault.path_regex.pattern,
             "status": fault.status, "times": fault.times, "when": fault.when,
-            "drop": fault.drop, "delay_ms": fault.delay_ms, "write": fault.write}
+            "drop": fault.drop, "delay_ms": fault.delay_ms, "write": fault.write,
+            "omit": fault.omit}

@@ -118,12 +118,33 @@ def _split_ext(name: str) -> tuple[str, str]:
     return name[:dot], name[dot:]
 
 
-def _fit(stem: str, tail: str) -> str:
-    """Shorten ``stem`` (by whole characters) until ``stem + tail`` fits in one segment."""
-    budget = MAX_COMPONENT_BYTES - len(tail.encode("utf-8"))
+#: the bytes a conflict mark takes at most: ``.conflict-YYYYmmdd-HHMMSS`` and ``-NNNN``
+_MARK_ROOM = len(CONFLICT_MARK) + 15 + 5
+
+
+def _name_budget(head: str) -> int:
+    """The bytes a name may take in folder ``head``: a segment's limit, or less when the
+    folder's path leaves less of the whole path's."""
+    if not head:
+        return MAX_COMPONENT_BYTES
+    return min(MAX_COMPONENT_BYTES, MAX_PATH_BYTES - len(head.encode("utf-8")) - 1)
+
+
+def _copy_split(head: str, name: str) -> tuple[str, str]:
+    """The stem and extension a conflict copy's mark goes between: an extension too long
+    to leave room for the mark and a stem is no extension (the mark goes at the end)."""
+    stem, ext = _split_ext(name)
+    if len(ext.encode("utf-8")) + _MARK_ROOM >= _name_budget(head):
+        return name, ""
+    return stem, ext
+
+
+def _fit(stem: str, tail: str, budget: int) -> str:
+    """Shorten ``stem`` (by whole characters) until ``stem + tail`` fits in ``budget``."""
+    room = budget - len(tail.encode("utf-8"))
     encoded = stem.encode("utf-8")
-    if len(encoded) > budget:
-        stem = encoded[: max(budget, 1)].decode("utf-8", "ignore")
+    if len(encoded) > room:
+        stem = encoded[: max(room, 1)].decode("utf-8", "ignore")
     return stem + tail
 
 
@@ -132,17 +153,22 @@ def conflict_copy_name(rel: str, when: datetime, n: int = 0) -> str:
 
     ``n >= 2`` gives the uniquified form ``report.conflict-20261123-101500-2.csv``; picking
     ``n`` when a copy of that name exists is the caller's job. A stem too long for the
-    255-byte limit is shortened so the marker always fits.
+    255-byte limit of a name, or the 4096-byte limit of the path, is shortened so the mark
+    always fits; an extension too long to leave room for it is kept in the stem. Raises
+    ``UnsafePath`` only when the folder's path leaves no room for any copy's name.
     """
     rel = normalize_relpath(rel)
     if when.tzinfo is None:
         raise ValueError("conflict_copy_name needs an aware datetime")
     head, _, name = rel.rpartition("/")
-    stem, ext = _split_ext(name)
+    stem, ext = _copy_split(head, name)
     mark = CONFLICT_MARK + when.astimezone(UTC).strftime(_STAMP_FORMAT)
     if n >= 2:
         mark += f"-{n}"
-    new = _fit(stem, mark + ext)
+    budget = _name_budget(head)
+    new = _fit(stem, mark + ext, budget)
+    if len(new.encode("utf-8")) > budget:
+        raise UnsafePath(rel, "its folder's path leaves no room for a conflict copy's name")
     return f"{head}/{new}" if head else new
 
 
@@ -158,7 +184,8 @@ def conflict_copies_of(rel: str, names: Iterable[str]) -> list[str]:
     For "keep at most 10": everything but the last 10 of the result may go to the trash.
     """
     head, _, name = rel.rpartition("/")
-    stem, ext = _split_ext(name)
+    stem, ext = _copy_split(head, name)
+    budget = _name_budget(head)
     found: list[tuple[str, int, str]] = []
     for other in names:
         ohead, _, oname = other.rpartition("/")
@@ -168,7 +195,7 @@ def conflict_copies_of(rel: str, names: Iterable[str]) -> list[str]:
         if m is None or oname[m.end():] != ext:
             continue
         ostem = oname[: m.start()]
-        shortened = len(oname.encode("utf-8")) > MAX_COMPONENT_BYTES - 4
+        shortened = len(oname.encode("utf-8")) > budget - 4
         if ostem != stem and not (shortened and ostem and stem.startswith(ostem)):
             continue
         found.append((m.group(1), int(m.group(2) or 1), other))

@@ -19,9 +19,11 @@ Files that only run when the user runs them (a ``Makefile``, ``package.json`` sc
 ``.pre-commit-config.yaml``) are ordinary project files: they are pulled, and show in a diff.
 
 Invariants:
-- ``hold_back_pulls`` removes exactly the ``Download``, ``TrashLocal`` and
-  ``SaveConflictCopy`` actions (and their ``Conflict`` entries) at protected paths; every
-  other action stays, so a protected file the user changed is still uploaded.
+- ``hold_back_pulls`` removes exactly the ``Download`` and ``SaveConflictCopy`` actions
+  (and their ``Conflict`` entries) at protected paths, and turns a ``TrashLocal`` there
+  into an upload of the user's copy (or, for a mapping that never uploads, a dropped
+  base); every other action stays, so a protected file the user changed is still
+  uploaded.
 - ``decided`` is kept whole: holding a pull back is itself a decision, so once a path's
   other actions succeed the objects seen there become known (a held-back object is not
   offered, nor reported, again; a later write of the sandbox there is held back anew).
@@ -30,7 +32,14 @@ Invariants:
 
 from __future__ import annotations
 
-from containersync.model.plan import Download, Plan, SaveConflictCopy, TrashLocal
+from containersync.model.plan import (
+    Download,
+    DropBase,
+    Plan,
+    SaveConflictCopy,
+    TrashLocal,
+    Upload,
+)
 
 #: names that are protected in any folder (compared case-folded)
 PROTECTED_NAMES = frozenset({".envrc"})
@@ -51,13 +60,18 @@ def pull_protected(rel: str) -> bool:
     return parts[-1] in PROTECTED_NAMES or any(p in PROTECTED_TREES for p in parts)
 
 
-def hold_back_pulls(plan: Plan) -> tuple[Plan, tuple[str, ...]]:
-    """``plan`` without its local writes at protected paths, and those paths (sorted)."""
+def hold_back_pulls(plan: Plan, *, resend: bool = True) -> tuple[Plan, tuple[str, ...]]:
+    """``plan`` without its local writes at protected paths, and those paths (sorted).
+    The sandbox's deletion of such a file (a ``TrashLocal``) leaves the user's copy the
+    only one: with ``resend`` (a mapping that uploads) it is uploaded again, else its base
+    is dropped (the copy stays, untracked), so the deletion is held back once, not by
+    every cycle while the container lacks the file."""
     held = {a.path for a in plan.actions if isinstance(a, _LOCAL_WRITES) and pull_protected(a.path)}
     if not held:
         return plan, ()
-    actions = tuple(a for a in plan.actions
-                    if not (a.path in held and isinstance(a, _LOCAL_WRITES)))
+    actions = tuple(_instead(a, resend) if a.path in held and isinstance(a, TrashLocal) else a
+                    for a in plan.actions
+                    if not (a.path in held and isinstance(a, (Download, SaveConflictCopy))))
     conflicts = tuple(c for c in plan.conflicts if c.path not in held)
     # holding back is a decision too: every path's objects must still become known, or an
     # older version the assistant wrote elsewhere is "new" again once the newest one is
@@ -65,3 +79,9 @@ def hold_back_pulls(plan: Plan) -> tuple[Plan, tuple[str, ...]]:
     return (Plan(actions=actions, conflicts=conflicts, problems=plan.problems,
                  needs_digest=plan.needs_digest, decided=plan.decided),
             tuple(sorted(held)))
+
+
+def _instead(trash: TrashLocal, resend: bool) -> Upload | DropBase:
+    if resend:
+        return Upload(path=trash.path, local=trash.expect_local)
+    return DropBase(path=trash.path)
