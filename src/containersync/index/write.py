@@ -233,8 +233,11 @@ class WriteTx:
     def append_positions(self, name: str, ids: Iterable[str]) -> None:
         """Place ``ids`` (in listing order) after every object with a position: what an
         incremental listing found is newer than everything listed before it."""
-        row = self._exec("SELECT MAX(position) FROM remote_cache WHERE mapping = ?",
-                         (name,)).fetchone()
+        # "position IS NOT NULL" lets SQLite answer from the partial index on positions
+        # (one seek); without it, MAX walked every cached object of the mapping, and each
+        # change's incremental listing cost the size of the tree (issue 9)
+        row = self._exec("SELECT MAX(position) FROM remote_cache WHERE mapping = ?"
+                         " AND position IS NOT NULL", (name,)).fetchone()
         start = -1 if row[0] is None else int(row[0])
         self.set_positions(name, ((fid, start + 1 + i) for i, fid in enumerate(ids)))
 
