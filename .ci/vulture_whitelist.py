@@ -35,7 +35,7 @@ tree_keeping, pytestmark
 # hypothesis state machines: rules are called by the machine
 _.assistant_delete, _.assistant_write, _.clean_sync_and_check, _.folder_delete
 _.folder_rename, _.local_delete, _.local_delete_folder, _.local_rename
-_.local_rename_folder, _.sync_while_assistant_writes, _.sync_with_faults
+_.local_rename_folder, _.local_write, _.sync_while_assistant_writes, _.sync_with_faults
 
 
 # watchdog: InotifyEmitter.build_and_queue_event calls queue_event, which RootEmitter
