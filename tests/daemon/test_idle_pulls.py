@@ -7,6 +7,7 @@ more often, and many mappings stay within ``idle_requests_per_minute``."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from containersync.config import DaemonConfig
@@ -39,14 +40,20 @@ class Recorder:
 
 
 def _run(cfg: DaemonConfig, names: list[str], seconds: float,
-         clock: Clock) -> tuple[IdleWork, dict[str, Recorder]]:
+         clock: Clock, *, late: Callable[[int], float] = lambda _n: 0.0,
+         ) -> tuple[IdleWork, dict[str, Recorder]]:
+    """Tick every ``tick_seconds`` for ``seconds``; tick ``n`` runs ``late(n)`` seconds
+    after its scheduled time (as APScheduler's does: its schedule does not drift, but each
+    run starts a little after its time)."""
     idle = IdleWork(budget_for(cfg), clock=clock)
     workers = {n: Recorder(n, clock=clock) for n in names}
     for n in names:
         idle.add(n)
     tick = tick_seconds(cfg)
+    n = 0
     while clock.now < seconds:
-        clock.now += tick
+        n += 1
+        clock.now = n * tick + late(n)
         trigger_due(idle, workers)
     return idle, workers
 
@@ -69,6 +76,35 @@ def test_an_active_mapping_pulls_within_two_seconds() -> None:
     pulls = workers["m"].pulls
     assert max(b - a for a, b in itertools.pairwise(pulls)) <= 2.0
     assert len(pulls) <= 59 * cfg.idle_requests_per_minute / 60
+
+
+def _late(n: int) -> float:
+    return (n * 7919 % 41) / 1000  # 0-40 ms, varying from tick to tick
+
+
+def test_an_active_mapping_pulls_every_second_when_the_tick_runs_late() -> None:
+    """Each tick runs 0-40 ms after its time, by a varying amount: 1 s active pulls that
+    the budget pays still come every second (they were due one interval after the
+    granting tick, so each tick that ran earlier than the one before skipped a second)."""
+    cfg = DaemonConfig(idle_requests_per_minute=120)
+    assert cfg.active_pull_interval_seconds == tick_seconds(cfg) == 1.0
+    clock = Clock()
+    _idle, workers = _run(cfg, ["m"], 59.0, clock, late=_late)
+    pulls = workers["m"].pulls
+    assert [round(b - a) for a, b in itertools.pairwise(pulls)] == [1] * (len(pulls) - 1)
+    assert len(pulls) >= 57
+
+
+def test_the_default_budget_stretches_active_pulls_to_its_share_not_to_two_ticks() -> None:
+    """The default budget (60 a minute, three quarters for pulls) stretches one active
+    mapping's 1 s pulls to 4/3 s: the tick nearest each due time grants it (gaps of 1 and
+    2 s, 4/3 s on average), where late ticks made every gap 2 s."""
+    cfg = DaemonConfig()
+    clock = Clock()
+    _idle, workers = _run(cfg, ["m"], 59.0, clock, late=_late)
+    pulls = workers["m"].pulls
+    assert {round(b - a) for a, b in itertools.pairwise(pulls)} <= {1, 2}
+    assert len(pulls) >= 59 * 3 / 4 - 1
 
 
 def test_two_hundred_mappings_pull_within_the_shared_budget() -> None:

@@ -1,7 +1,7 @@
 """Timers of the daemon: APScheduler 3 jobs that only *enqueue* triggers.
 
-One ``idle-work`` tick for every mapping (every ``TICK_S``, or the shortest pull interval
-when that is shorter) asks the shared ``IdleWork`` budget which pulls and periodic full cycles are
+One ``idle-work`` tick for every mapping (``idle_work.tick_seconds``: every second, or the
+shortest pull interval when that is shorter) asks the shared ``IdleWork`` budget which pulls and periodic full cycles are
 due and paid for (oldest first, ``plan.idle_budget``) and triggers those; per mapping, a
 ``keepalive`` job (``DaemonConfig.keepalive_interval`` of the mapping's expiry window),
 paid from the same budget by the worker. A job calls ``worker.trigger(kind)`` and returns
@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from containersync.daemon.idle_work import IdleWork
+from containersync.daemon.idle_work import IdleWork, tick_seconds
 
 if TYPE_CHECKING:  # annotations only: the daemon can run on a cached config record
     from containersync.config import DaemonConfig, MappingConfig
 
-TICK_S = 1.0
+__all__ = ["start_scheduler", "stop_scheduler", "tick_seconds", "trigger_due"]
 
 
 class Triggerable(Protocol):
@@ -34,10 +34,6 @@ class Triggerable(Protocol):
     def trigger(self, kind: str) -> None: ...
 
     def use_idle_work(self, idle: IdleWork) -> None: ...
-
-
-def tick_seconds(daemon: DaemonConfig) -> float:
-    return min(TICK_S, daemon.pull_interval_seconds, daemon.active_pull_interval_seconds)
 
 
 def trigger_due(idle: IdleWork, workers: Mapping[str, Triggerable]) -> list[tuple[str, str]]:
