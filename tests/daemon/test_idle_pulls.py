@@ -82,11 +82,20 @@ def _late(n: int) -> float:
     return (n * 7919 % 41) / 1000  # 0-40 ms, varying from tick to tick
 
 
+def test_the_default_budget_pays_one_active_mapping_every_active_interval() -> None:
+    """Three quarters of the default budget pay one mapping's pulls at the default active
+    interval (60 a minute paid 45 pulls, and stretched the 1 s pulls to 4/3 s)."""
+    cfg = DaemonConfig()
+    b = budget_for(cfg)
+    b.add("m", 0.0)
+    assert b.interval("m", 1.0) == cfg.active_pull_interval_seconds
+
+
 def test_an_active_mapping_pulls_every_second_when_the_tick_runs_late() -> None:
-    """Each tick runs 0-40 ms after its time, by a varying amount: 1 s active pulls that
-    the budget pays still come every second (they were due one interval after the
-    granting tick, so each tick that ran earlier than the one before skipped a second)."""
-    cfg = DaemonConfig(idle_requests_per_minute=120)
+    """Each tick runs 0-40 ms after its time, by a varying amount: the 1 s active pulls
+    still come every second (they were due one interval after the granting tick, so each
+    tick that ran earlier than the one before skipped a second)."""
+    cfg = DaemonConfig()
     assert cfg.active_pull_interval_seconds == tick_seconds(cfg) == 1.0
     clock = Clock()
     _idle, workers = _run(cfg, ["m"], 59.0, clock, late=_late)
@@ -95,11 +104,11 @@ def test_an_active_mapping_pulls_every_second_when_the_tick_runs_late() -> None:
     assert len(pulls) >= 57
 
 
-def test_the_default_budget_stretches_active_pulls_to_its_share_not_to_two_ticks() -> None:
-    """The default budget (60 a minute, three quarters for pulls) stretches one active
-    mapping's 1 s pulls to 4/3 s: the tick nearest each due time grants it (gaps of 1 and
-    2 s, 4/3 s on average), where late ticks made every gap 2 s."""
-    cfg = DaemonConfig()
+def test_a_stretched_pull_interval_is_kept_on_average_when_the_tick_runs_late() -> None:
+    """A budget of 60 a minute stretches one active mapping's 1 s pulls to 4/3 s: the tick
+    nearest each due time grants it (gaps of 1 and 2 s, 4/3 s on average), where late
+    ticks made every gap 2 s."""
+    cfg = DaemonConfig(idle_requests_per_minute=60)
     clock = Clock()
     _idle, workers = _run(cfg, ["m"], 59.0, clock, late=_late)
     pulls = workers["m"].pulls
