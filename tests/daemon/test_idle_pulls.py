@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from containersync.config import DaemonConfig
-from containersync.daemon.idle_work import IdleWork, budget_for
-from containersync.daemon.schedule import tick_seconds, trigger_due
+from containersync.daemon.idle_work import IdleWork, budget_for, tick_seconds
+from containersync.daemon.schedule import trigger_due
 
 
 @dataclass

@@ -1,12 +1,12 @@
 """Timers of the daemon: APScheduler 3 jobs that only *enqueue* triggers.
 
 One ``idle-work`` tick for every mapping (``idle_work.tick_seconds``: every second, or the
-shortest pull interval when that is shorter) asks the shared ``IdleWork`` budget which pulls and periodic full cycles are
-due and paid for (oldest first, ``plan.idle_budget``) and triggers those; per mapping, a
-``keepalive`` job (``DaemonConfig.keepalive_interval`` of the mapping's expiry window),
-paid from the same budget by the worker. A job calls ``worker.trigger(kind)`` and returns
-at once; the mapping's worker does the work, serially. Idle handling (slower pulls, no
-keep-alives) is the worker's decision.
+shortest pull interval when that is shorter) asks the shared ``IdleWork`` budget which
+pulls and periodic full cycles are due and paid for (oldest first, ``plan.idle_budget``)
+and triggers those; per mapping, a ``keepalive`` job (``DaemonConfig.keepalive_interval``
+of the mapping's expiry window), paid from the same budget by the worker. A job calls
+``worker.trigger(kind)`` and returns at once; the mapping's worker does the work,
+serially. Idle handling (slower pulls, no keep-alives) is the worker's decision.
 
 Jobs use ``coalesce=True`` (missed runs collapse into one), ``max_instances=1`` and
 ``misfire_grace_time=None`` (a late run still happens: a laptop waking from sleep gets its
@@ -24,8 +24,6 @@ from containersync.daemon.idle_work import IdleWork, tick_seconds
 
 if TYPE_CHECKING:  # annotations only: the daemon can run on a cached config record
     from containersync.config import DaemonConfig, MappingConfig
-
-__all__ = ["start_scheduler", "stop_scheduler", "tick_seconds", "trigger_due"]
 
 
 class Triggerable(Protocol):
