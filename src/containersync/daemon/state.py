@@ -9,7 +9,11 @@ and every ``HEARTBEAT_S`` while nothing changes (``StateWriter``).
 Invariants: a file is replaced atomically (temp file + ``os.replace``), so a reader sees the
 old or the new state, never half of one; a reader treats a file as live only while its
 ``pid`` exists and ``updated_at`` is recent (``is_live``), so a daemon killed with -9 shows
-as "not running" instead of a frozen state.
+as "not running" instead of a frozen state. A write that fails (a full disk) is tried again
+at the next offer, and told once per streak of failures, not once per offer
+(``WriteTrouble``). A temp file that a writer killed before its rename left is swept when
+the next writer starts (``sweep_temp_files``): only a regular file of the temp files' name,
+ours, and older than ``STALE_AFTER_S``.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import stat
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +34,9 @@ STALE_AFTER_S = 30.0
 #: ``STALE_AFTER_S`` (rewriting every mapping's file every tick was most of an idle
 #: daemon's CPU: 200 mappings, 400 files a second)
 HEARTBEAT_S = STALE_AFTER_S / 3
+#: the name of ``write_state``'s temp file (``tempfile.mkstemp``: eight random characters)
+TEMP_PREFIX = ".state-"
+_TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"[a-z0-9_]{8}")
 
 
 def state_file(state_dir: Path, mapping: str) -> Path:
@@ -40,7 +50,7 @@ def write_state(state_dir: Path, mapping: str, data: dict[str, Any]) -> None:
     payload = {**data, "pid": os.getpid(), "updated_at": time.time()}
     import tempfile  # here: `status` only reads state files, and starts faster without it
 
-    fd, tmp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(payload, f, sort_keys=True)
@@ -51,26 +61,80 @@ def write_state(state_dir: Path, mapping: str, data: dict[str, Any]) -> None:
         raise
 
 
+def sweep_temp_files(state_dir: Path, *, now: float) -> None:
+    """Remove the temp files of writers killed between their ``mkstemp`` and their rename.
+
+    Only what ``write_state`` makes: a regular file (not a link, not a folder) of its temp
+    name, owned by this user, in the state files' folder, and older than ``STALE_AFTER_S``
+    (a write takes milliseconds; a younger one may be another process's write in progress,
+    a mirror's). Anything that cannot be looked at or removed stays."""
+    folder = Path(state_dir) / "daemon"
+    try:
+        names = [n for n in os.listdir(folder) if _TEMP_NAME.fullmatch(n)]
+    except OSError:
+        return
+    for name in names:
+        path = folder / name
+        with contextlib.suppress(OSError):
+            st = path.lstat()
+            if (stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid()
+                    and now - st.st_mtime > STALE_AFTER_S):
+                # RACE: replaced by a link after the lstat, unlink removes the link itself
+                os.unlink(path)
+
+
+@dataclass(frozen=True)
+class WriteTrouble:
+    """A mapping's state file that could not be written: told when the first write of a
+    streak failed (``over`` False, ``failures`` 1) and when a write worked again (``over``
+    True, ``failures``: how many failed meanwhile)."""
+
+    mapping: str
+    error: str  # the first failure's
+    failures: int
+    over: bool
+
+
 class StateWriter:
-    """Writes a mapping's state file when its state changed, or once per ``HEARTBEAT_S``."""
+    """Writes a mapping's state file when its state changed, or once per ``HEARTBEAT_S``.
+
+    Starting, it sweeps the temp files killed writers left (``sweep_temp_files``)."""
 
     def __init__(self, state_dir: Path, *, clock: Callable[[], float] = time.monotonic,
-                 write: Callable[[Path, str, dict[str, Any]], None] | None = None) -> None:
+                 write: Callable[[Path, str, dict[str, Any]], None] | None = None,
+                 report: Callable[[WriteTrouble], None] = lambda _trouble: None) -> None:
         self.state_dir = state_dir
         self._clock = clock
         self._write = write or write_state
+        self._report = report
         self._last: dict[str, tuple[dict[str, Any], float]] = {}
+        self._failing: dict[str, WriteTrouble] = {}
+        sweep_temp_files(state_dir, now=time.time())
 
     def update(self, mapping: str, data: dict[str, Any], *, force: bool = False) -> bool:
         """Write ``data`` unless it equals what was written less than a heartbeat ago;
-        whether it wrote. ``OSError`` propagates (and the next update tries again)."""
+        whether it wrote. A write that failed (``OSError``) is tried at the next update
+        again; ``report`` hears of the first failure of a streak and of its end."""
         now = self._clock()
         last = self._last.get(mapping)
         if not force and last is not None and last[0] == data and now - last[1] < HEARTBEAT_S:
             return False
         self._last.pop(mapping, None)
-        self._write(self.state_dir, mapping, data)
+        failing = self._failing.get(mapping)
+        try:
+            self._write(self.state_dir, mapping, data)
+        except OSError as exc:
+            if failing is None:
+                failing = WriteTrouble(mapping, str(exc), 1, over=False)
+                self._report(failing)
+            else:
+                failing = replace(failing, failures=failing.failures + 1)
+            self._failing[mapping] = failing
+            return False
         self._last[mapping] = (data, now)
+        if failing is not None:
+            del self._failing[mapping]
+            self._report(replace(failing, over=True))
         return True
 
 
