@@ -12,8 +12,8 @@ old or the new state, never half of one; a reader treats a file as live only whi
 as "not running" instead of a frozen state. A write that fails (a full disk) is tried again
 at the next offer, and told once per streak of failures, not once per offer
 (``WriteTrouble``). A temp file that a writer killed before its rename left is swept when
-the next writer starts (``sweep_temp_files``): only a regular file of the temp files' name,
-ours, and older than ``STALE_AFTER_S``.
+the next writer starts (``stale_temps``): only a regular file of the temp files' name,
+ours, and older than ``STALE_AFTER_S`` (younger: a mirror's write in progress).
 """
 
 from __future__ import annotations
@@ -21,22 +21,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
-import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from containersync import stale_temps
+
 STALE_AFTER_S = 30.0
 #: an unchanged state is rewritten this often, so ``updated_at`` stays well inside
 #: ``STALE_AFTER_S`` (rewriting every mapping's file every tick was most of an idle
 #: daemon's CPU: 200 mappings, 400 files a second)
 HEARTBEAT_S = STALE_AFTER_S / 3
-#: the name of ``write_state``'s temp file (``tempfile.mkstemp``: eight random characters)
+#: ``write_state``'s temp files are this plus ``tempfile.mkstemp``'s random characters
 TEMP_PREFIX = ".state-"
-_TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"[a-z0-9_]{8}")
 
 
 def state_file(state_dir: Path, mapping: str) -> Path:
@@ -61,28 +60,6 @@ def write_state(state_dir: Path, mapping: str, data: dict[str, Any]) -> None:
         raise
 
 
-def sweep_temp_files(state_dir: Path, *, now: float) -> None:
-    """Remove the temp files of writers killed between their ``mkstemp`` and their rename.
-
-    Only what ``write_state`` makes: a regular file (not a link, not a folder) of its temp
-    name, owned by this user, in the state files' folder, and older than ``STALE_AFTER_S``
-    (a write takes milliseconds; a younger one may be another process's write in progress,
-    a mirror's). Anything that cannot be looked at or removed stays."""
-    folder = Path(state_dir) / "daemon"
-    try:
-        names = [n for n in os.listdir(folder) if _TEMP_NAME.fullmatch(n)]
-    except OSError:
-        return
-    for name in names:
-        path = folder / name
-        with contextlib.suppress(OSError):
-            st = path.lstat()
-            if (stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid()
-                    and now - st.st_mtime > STALE_AFTER_S):
-                # RACE: replaced by a link after the lstat, unlink removes the link itself
-                os.unlink(path)
-
-
 @dataclass(frozen=True)
 class WriteTrouble:
     """A mapping's state file that could not be written: told when the first write of a
@@ -98,7 +75,7 @@ class WriteTrouble:
 class StateWriter:
     """Writes a mapping's state file when its state changed, or once per ``HEARTBEAT_S``.
 
-    Starting, it sweeps the temp files killed writers left (``sweep_temp_files``)."""
+    Starting, it sweeps the temp files killed writers left (``stale_temps``)."""
 
     def __init__(self, state_dir: Path, *, clock: Callable[[], float] = time.monotonic,
                  write: Callable[[Path, str, dict[str, Any]], None] | None = None,
@@ -109,7 +86,8 @@ class StateWriter:
         self._report = report
         self._last: dict[str, tuple[dict[str, Any], float]] = {}
         self._failing: dict[str, WriteTrouble] = {}
-        sweep_temp_files(state_dir, now=time.time())
+        stale_temps.sweep(Path(state_dir) / "daemon", TEMP_PREFIX, older_than=STALE_AFTER_S,
+                          now=time.time())
 
     def update(self, mapping: str, data: dict[str, Any], *, force: bool = False) -> bool:
         """Write ``data`` unless it equals what was written less than a heartbeat ago;
