@@ -32,12 +32,13 @@ known:
   one, it is one of ``tied[path]`` and kept as a conflict copy, so it neither rolls the
   file back, nor has our unchanged file uploaded again, nor is lost. (A conflict whose
   copy could not be saved leaves the assistant's object unseen and stamped before our
-  upload of the local version: the next run saves the copy, and uploads nothing.) Timestamps only order
-  objects never seen (a first sync, a rebuilt index), and only to the second: of several
-  unseen objects created in the newest second, the last in the listing's order is current
-  (the server's order; the local backend lists in write order) and the others are
-  ``tied[path]``, writes nobody can place before or after it, which reconcile keeps as
-  conflict copies. Ids never order anything: the live service's ids are random.
+  upload of the local version: the next run saves the copy, and uploads nothing.)
+  Timestamps only order objects never seen (a first sync, a rebuilt index), and only to
+  the second: of several unseen objects created in the newest second, the last in the
+  listing's order is current (the server's order; the local backend lists in write
+  order) and the others are ``tied[path]``, writes nobody can place before or after it,
+  which reconcile keeps as conflict copies. Ids never order anything: the live service's
+  ids are random.
 - If the base's object is one of our uploads, is listed, and the current unseen object's
   ``created_at`` is the same second, the path is ``ambiguous``: ``created_at`` has
   one-second resolution, so the other write may have come first. Reconcile compares its
