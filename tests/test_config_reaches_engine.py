@@ -21,9 +21,9 @@ import pytest
 from pydantic import BaseModel
 
 from containersync.config import Config
-from containersync.daemon.idle_work import budget_for
+from containersync.daemon.idle_work import budget_for, tick_seconds
 from containersync.daemon.keepalive_budget import budget_seconds
-from containersync.daemon.schedule import intervals, tick_seconds
+from containersync.daemon.schedule import intervals
 from containersync.daemon.worker import coalescer_for, is_idle, pull_due, watch_options
 from containersync.engine.session import open_session
 from containersync.errors import AuthError, ContainerSyncError

@@ -529,7 +529,7 @@ class MappingWorker:
             self._owe_full = True
             self._cycle(ctx, watch, cycles.CycleRequest("full", None, "full"))
             return
-        remote_paths, fresh, listed = found
+        remote_paths, fresh = found.paths, found.news
         if fresh:
             self._last_change = self._clock()
         if fresh and self._idle_work is not None:
@@ -538,7 +538,8 @@ class MappingWorker:
             return
         only = sorted(self._pending | set(remote_paths))
         kind = "targeted" if self._pending else "pull"
-        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental", listed))
+        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental", found.listed,
+                                                    found.scope))
         if fresh:
             # the assistant writes in bursts: more may have landed while this cycle ran, so
             # look again at once (a tick acts at once while not idle: pull_due)

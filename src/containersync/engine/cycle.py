@@ -96,6 +96,10 @@ class CycleOptions:
     #: the new objects a pull check listed just before this cycle: a targeted cycle's
     #: listing, taken instead of reading the same pages again (``remote.observe_new``)
     listed: NewObjects | None = None
+    #: the index rows that pull check read for those objects: the targeted cycle's scope
+    #: when nothing was settled since and it covers the cycle's paths (``Scope.serves``),
+    #: taken instead of reading the same rows again
+    scope: Scope | None = None
     #: a full cycle loads its base and scans while its listing is under way
     #: (``engine.ahead``): faster by the scan's time, but the listing's stage then holds
     #: the base and the scan too (~0.45 KiB more per file at its peak). ``sync`` asks for
@@ -156,7 +160,7 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
         ctx, attached, dry_run=opts.dry_run, scoped=scoped)
     index = (_whole_index(ctx, base, remote, as_stored=rebuilt is None and not (
         opts.dry_run and attached.new_generation)) if not scoped
-        else _scoped_index(ctx, opts, remote))
+        else _scoped_index(ctx, opts, remote, settled=bool(report.settled)))
     if index.scope is not None:
         base, remote = index.scope.base, Listing(index.scope.objects, remote.fresh)
     # the view holds what planning needs of the listing: the raw objects go as they are
@@ -350,10 +354,15 @@ def _sharing(own: Iterable[tuple[str, str]], base: Mapping[str, BaseEntry]) -> d
     return shared
 
 
-def _scoped_index(ctx: MappingContext, opts: CycleOptions, remote: Listing) -> IndexRows:
-    s = ctx.settings
-    scope = load_scope(ctx.index.scoped, ctx.name, opts.only or (), remote.fresh,
-                       remote_root=s.remote_root, pull_sources=s.pull_sources)
+def _scoped_index(ctx: MappingContext, opts: CycleOptions, remote: Listing, *,
+                  settled: bool) -> IndexRows:
+    """``opts.scope`` when it serves the cycle (the index is as the pull check read it:
+    only this mapping's worker writes it, and settling did not), else the scope loaded."""
+    s, given = ctx.settings, opts.scope
+    scope = given if given is not None and not settled and given.serves(
+        opts.only or (), remote.fresh) else load_scope(
+        ctx.index.scoped, ctx.name, opts.only or (), remote.fresh,
+        remote_root=s.remote_root, pull_sources=s.pull_sources)
     return IndexRows(lambda: scope.own, lambda: scope.known, lambda: scope.upload_paths,
                      lambda _ids: scope.digests,
                      lambda: ctx.index.scoped.base_counts(ctx.name), scope.listed, scope)
