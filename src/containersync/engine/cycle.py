@@ -106,7 +106,7 @@ class CycleOptions:
     #: A listing makes no cyclic garbage (the client frees each answer as read), but the
     #: collector is off for the whole process while any cycle holds it off: ``sync``,
     #: alone in its process, turns it off (collections there walked every object of the
-    #: base and the scan: ~6 % of a no-op sync's CPU); the daemon, whose other mappings'
+    #: base and the scan: ~7 % of a no-op sync's CPU); the daemon, whose other mappings'
     #: transfers make garbage while a listing at a live link's latency lasts seconds,
     #: does not
     collect_while_listing: bool = True
