@@ -10,7 +10,6 @@ it. Errors are the classes of ``containersync.errors``; a safety rail raises ``H
 
 from __future__ import annotations
 
-import contextlib
 import os
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime
@@ -247,8 +246,8 @@ class Mirror:
         if worker is not None:
             if self._states is None:
                 self._states = StateWriter(Path(self._config.state.dir))
-            with contextlib.suppress(OSError):  # status is advice; never fail the mirror
-                self._states.update(self.mapping.name, worker.snapshot(), force=final)
+            # status is advice: a write that failed never fails the mirror (tried again)
+            self._states.update(self.mapping.name, worker.snapshot(), force=final)
 
     def _running(self) -> Any:
         if self._worker is None:

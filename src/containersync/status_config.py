@@ -24,7 +24,8 @@ The view is what ``status`` shows: the endpoint's URL without a password in it
 (``shown_url``), so neither the cache nor the screen ever holds one.
 
 A config with inline skills (``skills = [{path = ...}]``) is never cached: validating it
-reads the skill folder. A cache file that cannot be read or parsed is ignored.
+reads the skill folder. A cache file that cannot be read or parsed is ignored. A temp file
+that a ``status`` killed before its rename left is swept at the next write (``stale_temps``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import hashlib
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -137,6 +139,8 @@ def cache_file(config_file: Path, env: Mapping[str, str]) -> Path:
 _MAX_BYTES = 1024 * 1024
 #: a cache document holds a config and its view: a few times the config's size at most
 _MAX_CACHE_BYTES = 16 * _MAX_BYTES
+#: the cache's temp files; one older than a minute is no write in progress
+_TEMP_PREFIX, _TEMP_STALE_S = ".status-config-", 60.0
 
 
 def _fingerprint(config_file: Path) -> dict[str, Any]:
@@ -267,7 +271,12 @@ def save(config_file: Path, before: dict[str, Any], view: StatusConfig,
                "config": config}
         import tempfile
 
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".status-config-")
+        from containersync import stale_temps
+
+        # a status killed before its rename left its temp file here
+        stale_temps.sweep(target.parent, _TEMP_PREFIX, older_than=_TEMP_STALE_S,
+                          now=time.time())
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_TEMP_PREFIX)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(doc, out)

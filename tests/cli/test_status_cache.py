@@ -216,3 +216,29 @@ def test_a_cache_file_someone_else_could_write_is_not_trusted(tmp_path: Path) ->
         cache.chmod(0o600)
         os.chown(cache, 65534, 65534)
         assert status(config) == (validated, 0, True)
+
+
+def test_a_temp_file_a_killed_status_left_is_swept_when_the_cache_is_written_again(
+        tmp_path: Path) -> None:
+    """``status`` writes its cache through a temp file; one killed before the rename left
+    it behind. The next write sweeps it, and nothing else in the cache folder."""
+    config = _config(tmp_path)
+    folder = status_config.cache_file(config, os.environ).parent
+    folder.mkdir(parents=True)
+    hour_ago = os.path.getmtime(tmp_path) - 3600
+
+    def made(name: str, age: float) -> Path:
+        path = folder / name
+        path.write_text("{")
+        os.utime(path, (age, age))
+        return path
+
+    left = made(".status-config-k3x_9qzb", hour_ago)
+    kept = [made(".status-config-a1b2c3d4", os.path.getmtime(tmp_path) + 3600),  # in progress
+            made("status-config-of-a-user.json", hour_ago),
+            made(".status-config-notes.txt", hour_ago)]
+    _out, code, pydantic = status(config)
+    assert code == 0 and pydantic  # validated, and the cache written
+    assert not left.exists()
+    assert all(p.exists() for p in kept)
+    assert status_config.cache_file(config, os.environ).exists()

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from containersync.commands.status import collect, render
 from containersync.config import parse_config
 from containersync.daemon.backoff import Backoff
@@ -96,13 +94,3 @@ def test_an_unchanged_state_is_written_once_per_heartbeat_and_a_change_at_once(
     states.update("a", {"state": "syncing", "queue": 2})
     states.update("b", dict(idle), force=True)  # the final state at stop
     assert writes == [("a", {"state": "syncing", "queue": 2}), ("b", idle)]
-
-
-def test_a_state_write_that_failed_is_tried_again_at_the_next_tick(tmp_path: Path) -> None:
-    (tmp_path / "daemon").write_text("a file where the folder should be")
-    states = StateWriter(tmp_path)
-    with pytest.raises(OSError):
-        states.update("m", {"state": "watching"})
-    (tmp_path / "daemon").unlink()
-    assert states.update("m", {"state": "watching"})  # not taken as written before
-    assert read_state(tmp_path, "m")["state"] == "watching"

@@ -38,6 +38,7 @@ from containersync.scan.digest import sha256_file
 from containersync.scan.ignore import IgnoreRules
 from containersync.watch.dirty import DirtyPaths
 from containersync.watch.own_writes import NEW_FOLDER
+from support.executing import Collect
 from support.interleave import Interleave
 
 DEADLINE = 10.0
@@ -73,10 +74,9 @@ class World:
         self._sentinels = 0
 
     def run(self, *actions: Action) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        self.executor.run(list(actions), begin=lambda acts: [None] * len(acts),
-                          done=lambda finished: outcomes.extend(o for o, _ in finished))
-        return outcomes
+        collect = Collect()
+        self.executor.run(list(actions), step=collect)
+        return collect.outcomes
 
     def remote(self, name: str, data: bytes) -> RemoteFile:
         src = self.root.parent / f"src-{name}"

@@ -20,6 +20,7 @@ from containersync.model.entry import LocalFile
 from containersync.model.plan import Upload
 from containersync.scan.digest import sha256_file
 from support.backend import add_assistant_file, inject_fault, raw
+from support.executing import Collect
 from support.scenario import World, counts
 
 BOUND = 4
@@ -113,13 +114,12 @@ def test_executors_sharing_a_client_share_its_bound(local_server_factory, tmp_pa
                 st = f.stat()
                 actions.append(Upload(f.name, LocalFile(f.name, st.st_size, st.st_mtime_ns,
                                                         sha256_file(f))))
-            got: list[Outcome] = []
             executor = Executor(Target(name, root, cid, f"/mnt/data/{name}", True), client,
                                 Trash(tmp_path / f"trash-{name}", 1),
                                 now=lambda: datetime.now(UTC))
-            executor.run(actions, begin=lambda batch: [None] * len(batch),
-                         done=lambda fin: got.extend(o for o, _ in fin))
-            return got
+            collect = Collect()
+            executor.run(actions, step=collect)
+            return collect.outcomes
 
         with ThreadPoolExecutor(2) as mappings:
             results = [f.result() for f in [mappings.submit(push, n) for n in ("a", "b")]]

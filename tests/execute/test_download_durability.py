@@ -13,22 +13,18 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from containersync.api.client import ContainersClient
 from containersync.api.pacing import Pacer
-from containersync.api.wire import ContainerSpec
 from containersync.execute import noreplace
-from containersync.execute.executor import Executor, Finished, Target
-from containersync.execute.trash import Trash
-from containersync.localapi.embedded import RunningServer
+from containersync.execute.executor import Finished
 from containersync.model.entry import RemoteFile
-from containersync.model.plan import Action, Download
+from containersync.model.plan import Download
+from support.executing import Collect, Sandbox, executor, put_remote
 
 DEADLINE = 30.0
 
@@ -72,32 +68,16 @@ class Log:
             return sum(1 for e in self.events if e[0] == kind)
 
 
-@pytest.fixture
-def setup(local_server: RunningServer, tmp_path: Path) -> Iterator[tuple[Path, ContainersClient,
-                                                                          str]]:
-    root = tmp_path / "root"
-    root.mkdir()
-    with ContainersClient.connect(local_server.base_url, None, max_retries=0) as client:  # type: ignore[attr-defined]
-        yield root, client, client.create_container(ContainerSpec(name="durable")).id
-
-
-def _remote(client: ContainersClient, cid: str, tmp: Path, rel: str) -> RemoteFile:
-    src = tmp / "src" / rel
-    src.parent.mkdir(parents=True, exist_ok=True)
-    src.write_bytes(rel.encode())
-    made = client.upload_file(cid, src, remote_path=f"/mnt/data/{rel}")
-    return RemoteFile(made.id, rel, made.path, made.created_at, "assistant", len(rel))
+def _remote(box: Sandbox, tmp: Path, rel: str) -> RemoteFile:
+    return put_remote(box, tmp, rel, rel.encode())
 
 
 def test_downloads_are_durable_before_done_with_one_folder_sync_per_batch(
-        setup: tuple[Path, ContainersClient, str], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    root, client, cid = setup
+        box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = box.root
     rels = [f"new/f{i}.txt" for i in range(12)] + ["deep/er/g.txt", "top.txt"]
-    remotes = [_remote(client, cid, tmp_path, rel) for rel in rels]
-    executor = Executor(Target("m", root, cid, "/mnt/data", True), client,
-                        Trash(tmp_path / "trash", 1), now=lambda: datetime.now(UTC),
-                        pacer=Pacer(8, start=8))
+    remotes = [_remote(box, tmp_path, rel) for rel in rels]
+    run = executor(box, tmp_path, pacer=Pacer(8, start=8))
     log = Log(monkeypatch)
     batches: list[list[str]] = []
 
@@ -111,10 +91,7 @@ def test_downloads_are_durable_before_done_with_one_folder_sync_per_batch(
             while log.count("replace") < len(rels) and time.monotonic() < end:
                 time.sleep(0.005)
 
-    def begin(actions: Sequence[Action]) -> list[None]:
-        return [None] * len(actions)
-
-    executor.run([Download(r.path, r) for r in remotes], begin=begin, done=done)
+    run.run([Download(r.path, r) for r in remotes], step=Collect(done))
     monkeypatch.undo()
 
     inode = {rel: (root / rel).lstat().st_ino for rel in ("", "new", "deep", "deep/er")}
@@ -168,17 +145,13 @@ def test_one_write_alone_is_durable_on_return(tmp_path: Path,
 
 
 def test_a_download_whose_folder_cannot_be_synced_is_not_recorded(
-        setup: tuple[Path, ContainersClient, str], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        box: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The folder sync is what makes the rename durable: when it fails (EIO from the disk,
     injected at ``os.fsync``), the download is a problem, never a base."""
     import errno
 
-    root, client, cid = setup
-    remotes = [_remote(client, cid, tmp_path, rel) for rel in ("x/a.txt", "x/b.txt")]
-    executor = Executor(Target("m", root, cid, "/mnt/data", True), client,
-                        Trash(tmp_path / "trash", 1), now=lambda: datetime.now(UTC),
-                        pacer=Pacer(2, start=2))
+    remotes = [_remote(box, tmp_path, rel) for rel in ("x/a.txt", "x/b.txt")]
+    run = executor(box, tmp_path, pacer=Pacer(2, start=2))
     real_fsync = os.fsync
 
     def fsync(fd: int) -> None:
@@ -187,12 +160,11 @@ def test_a_download_whose_folder_cannot_be_synced_is_not_recorded(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    got: list[Finished] = []
-    executor.run([Download(r.path, r) for r in remotes], begin=lambda acts: [None] * len(acts),
-                 done=got.extend)
+    collect = Collect()
+    run.run([Download(r.path, r) for r in remotes], step=collect)
     monkeypatch.undo()
-    assert sorted(o.action.path for o, _ in got) == ["x/a.txt", "x/b.txt"]
-    for outcome, _ in got:
+    assert sorted(o.action.path for o in collect.outcomes) == ["x/a.txt", "x/b.txt"]
+    for outcome in collect.outcomes:
         assert outcome.base is None and outcome.digest is None
         assert outcome.problem is not None and outcome.problem.kind == "local-error"
         assert "not durable" in outcome.problem.message

@@ -4,7 +4,7 @@ local backend delays every request (latency injection)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,11 +12,11 @@ from containersync.api.client import ContainersClient
 from containersync.api.pacing import Pacer
 from containersync.api.wire import ContainerSpec
 from containersync.execute.executor import Executor, Target
-from containersync.execute.outcome import Outcome
 from containersync.execute.trash import Trash
 from containersync.model.entry import LocalFile
-from containersync.model.plan import Action, Upload
+from containersync.model.plan import Upload
 from containersync.scan.digest import sha256_file
+from support.executing import Collect
 
 
 def test_while_waiting_runs_during_a_slow_upload(
@@ -33,15 +33,8 @@ def test_while_waiting_runs_during_a_slow_upload(
                             Trash(tmp_path / "trash", 1),
                             now=lambda: datetime.now(UTC), pacer=Pacer(1, start=1), wait_tick=0.1)
         beats: list[int] = []
-        outcomes: list[Outcome] = []
-
-        def done(finished: Sequence[tuple[Outcome, int | None]]) -> None:
-            outcomes.extend(o for o, _ in finished)
-
-        def begin(actions: Sequence[Action]) -> list[None]:
-            return [None] * len(actions)
-
-        executor.run([Upload("big.bin", local)], begin=begin, done=done,
+        collect = Collect()
+        executor.run([Upload("big.bin", local)], step=collect,
                      while_waiting=lambda: beats.append(1))
-    assert [o.kind for o in outcomes] == ["uploaded"]
+    assert [o.kind for o in collect.outcomes] == ["uploaded"]
     assert len(beats) >= 3  # ~0.8 s of waiting, a beat every 0.1 s

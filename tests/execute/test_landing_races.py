@@ -14,22 +14,15 @@ the save comes too late to race anything.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from containersync.api.client import ContainersClient
 from containersync.api.pacing import Pacer
-from containersync.api.wire import ContainerSpec
-from containersync.execute.executor import Executor, Finished, Target
-from containersync.execute.trash import Trash
-from containersync.localapi.embedded import RunningServer
+from containersync.execute.executor import Finished
 from containersync.model.entry import LocalFile, RemoteFile
 from containersync.model.plan import Action, Download, TrashLocal
-from containersync.scan.digest import sha256_file
 from containersync.watch.own_writes import ABSENT, Expected, Fingerprint
+from support.executing import Collect, Sandbox, executor, put_remote, stat_local
 from support.interleave import Interleave
 
 USER = b"the user's own save, not what the plan saw"
@@ -38,26 +31,15 @@ OLD = b"old"
 MOMENTS = 60
 
 
-@pytest.fixture
-def setup(local_server: RunningServer, tmp_path: Path) -> Iterator[tuple[Path, ContainersClient,
-                                                                          str]]:
-    root = tmp_path / "root"
-    root.mkdir()
-    with ContainersClient.connect(local_server.base_url, None, max_retries=0) as client:  # type: ignore[attr-defined]
-        yield root, client, client.create_container(ContainerSpec(name="races")).id
+def _remote(box: Sandbox, tmp: Path, rel: str) -> RemoteFile:
+    return put_remote(box, tmp, rel, b"the assistant's " + rel.encode())
 
 
-def _remote(client: ContainersClient, cid: str, tmp: Path, rel: str) -> RemoteFile:
-    src = tmp / "src" / rel
-    src.parent.mkdir(parents=True, exist_ok=True)
-    src.write_bytes(b"the assistant's " + rel.encode())
-    made = client.upload_file(cid, src, remote_path=f"/mnt/data/{rel}")
-    return RemoteFile(made.id, rel, made.path, made.created_at, "assistant", src.stat().st_size)
-
-
-def _local(root: Path, rel: str) -> LocalFile:
-    st = (root / rel).lstat()
-    return LocalFile(rel, st.st_size, st.st_mtime_ns, sha256_file(root / rel))
+def _old(root: Path, rel: str) -> LocalFile:
+    """``rel`` holding ``OLD``, long unchanged, as the plan saw it."""
+    (root / rel).write_bytes(OLD)
+    os.utime(root / rel, ns=(10**18, 10**18))
+    return stat_local(root, rel)
 
 
 def _save(path: Path) -> Callable[[], bool]:
@@ -73,29 +55,23 @@ def _save(path: Path) -> Callable[[], bool]:
     return act
 
 
-def _run(root: Path, client: ContainersClient, cid: str, tmp: Path, action: Action,
-         declared: Callable[[Expected], bool], k: int) -> tuple[bool, list[Finished]]:
+def _run(box: Sandbox, tmp: Path, action: Action, declared: Callable[[Expected], bool],
+         k: int) -> tuple[bool, list[Finished]]:
     """Run ``action`` with the user's save put before the k-th audited operation after
     the executor declares the write ``declared`` accepts; whether the save happened."""
     interleave = Interleave()
 
     def on_local_write(rel: str, expected: Expected) -> None:
         if rel == action.path and declared(expected):
-            interleave.arm(k, _save(root / rel))
+            interleave.arm(k, _save(box.root / rel))
 
-    executor = Executor(Target("m", root, cid, "/mnt/data", True), client,
-                        Trash(tmp / "trash", 1), now=lambda: datetime.now(UTC),
-                        pacer=Pacer(2, start=2), on_local_write=on_local_write)
-    finished: list[Finished] = []
-
-    def done(batch: Sequence[Finished]) -> None:
-        finished.extend(batch)
-
+    run = executor(box, tmp, pacer=Pacer(2, start=2), on_local_write=on_local_write)
+    collect = Collect()
     try:
-        executor.run([action], begin=lambda actions: [None] * len(actions), done=done)
+        run.run([action], step=collect)
     finally:
         interleave.disarm()
-    return interleave.fired, finished
+    return interleave.fired, collect.finished
 
 
 def _moments(run: Callable[[int], tuple[bool, list[Finished]]], path: Callable[[int], Path]
@@ -113,41 +89,39 @@ def _moments(run: Callable[[int], tuple[bool, list[Finished]]], path: Callable[[
 
 
 def test_a_file_saved_where_a_new_download_lands_is_never_overwritten(
-        setup: tuple[Path, ContainersClient, str], tmp_path: Path) -> None:
-    root, client, cid = setup
+        box: Sandbox, tmp_path: Path) -> None:
+    root = box.root
 
     def run(k: int) -> tuple[bool, list[Finished]]:
-        remote = _remote(client, cid, tmp_path, f"new{k}.txt")
-        return _run(root, client, cid, tmp_path, Download(remote.path, remote, None),
+        remote = _remote(box, tmp_path, f"new{k}.txt")
+        return _run(box, tmp_path, Download(remote.path, remote, None),
                     lambda e: isinstance(e, Fingerprint), k)
 
     assert _moments(run, lambda k: root / f"new{k}.txt") > 1
 
 
 def test_a_file_saved_while_a_download_replaces_it_is_never_overwritten_or_trashed(
-        setup: tuple[Path, ContainersClient, str], tmp_path: Path) -> None:
-    root, client, cid = setup
+        box: Sandbox, tmp_path: Path) -> None:
+    root = box.root
 
     def run(k: int) -> tuple[bool, list[Finished]]:
         rel = f"old{k}.txt"
-        (root / rel).write_bytes(OLD)
-        os.utime(root / rel, ns=(10**18, 10**18))
-        remote = _remote(client, cid, tmp_path, rel)
-        return _run(root, client, cid, tmp_path, Download(rel, remote, _local(root, rel)),
+        seen = _old(root, rel)
+        remote = _remote(box, tmp_path, rel)
+        return _run(box, tmp_path, Download(rel, remote, seen),
                     lambda e: isinstance(e, Fingerprint), k)
 
     assert _moments(run, lambda k: root / f"old{k}.txt") > 1
 
 
 def test_a_file_saved_while_it_is_trashed_stays_at_its_name(
-        setup: tuple[Path, ContainersClient, str], tmp_path: Path) -> None:
-    root, client, cid = setup
+        box: Sandbox, tmp_path: Path) -> None:
+    root = box.root
 
     def run(k: int) -> tuple[bool, list[Finished]]:
         rel = f"gone{k}.txt"
-        (root / rel).write_bytes(OLD)
-        os.utime(root / rel, ns=(10**18, 10**18))
-        return _run(root, client, cid, tmp_path, TrashLocal(rel, _local(root, rel)),
+        seen = _old(root, rel)
+        return _run(box, tmp_path, TrashLocal(rel, seen),
                     lambda e: e is ABSENT, k)
 
     assert _moments(run, lambda k: root / f"gone{k}.txt") > 1

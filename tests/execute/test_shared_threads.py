@@ -22,6 +22,7 @@ from containersync.localapi.embedded import RunningServer
 from containersync.model.entry import LocalFile
 from containersync.model.plan import Action, Upload
 from containersync.scan.digest import sha256_file
+from support.executing import Collect
 
 MAPPINGS, FILES, CONCURRENCY = 4, 3, 2
 
@@ -59,16 +60,15 @@ def test_mappings_acting_at_once_never_start_more_threads_than_the_concurrency(
             executor = Executor(Target(f"m{n}", root, cid, f"/mnt/data/m{n}", True), client,
                                 Trash(tmp_path / f"trash{n}", 1),
                                 now=lambda: datetime.now(UTC))
-            finished: list[Finished] = []
 
-            def done(batch: Sequence[Finished]) -> None:
-                finished.extend(batch)
-                if len(finished) == FILES:  # every transfer of this mapping has finished
+            def done(_batch: Sequence[Finished]) -> None:
+                if len(collect.finished) == FILES:  # every transfer of this mapping finished
                     all_done.wait()
 
+            collect = Collect(done)
             try:
-                executor.run(actions, begin=lambda acts: [None] * len(acts), done=done)
-                assert [o.kind for o, _ in finished] == ["uploaded"] * FILES
+                executor.run(actions, step=collect)
+                assert [o.kind for o in collect.outcomes] == ["uploaded"] * FILES
             except BaseException as exc:
                 errors.append(exc)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,8 +18,9 @@ from containersync.execute.executor import Executor, Target
 from containersync.execute.outcome import Outcome
 from containersync.execute.trash import Trash
 from containersync.model.entry import LocalFile
-from containersync.model.plan import Action, Upload
+from containersync.model.plan import Upload
 from containersync.scan.digest import sha256_file
+from support.executing import Collect
 
 SIZE = 3 * 1024 * 1024  # many chunks: httpx reads an upload 64 KiB at a time
 
@@ -32,21 +33,14 @@ def _run(tmp_path: Path, server: object, on_bytes: Callable[[int], None],
     path.write_bytes(os.urandom(SIZE))
     st = path.stat()
     local = LocalFile("big.bin", st.st_size, st.st_mtime_ns, sha256_file(path))
-    outcomes: list[Outcome] = []
-
-    def done(finished: Sequence[tuple[Outcome, int | None]]) -> None:
-        outcomes.extend(o for o, _ in finished)
-
-    def begin(actions: Sequence[Action]) -> list[None]:
-        return [None] * len(actions)
-
     with ContainersClient.connect(server.base_url, None, max_retries=0) as client:  # type: ignore[attr-defined]
         cid = client.create_container(ContainerSpec(name="digest")).id
         executor = Executor(Target("m", root, cid, "/mnt/data", True), client,
                             Trash(tmp_path / "trash", 1),
                             now=lambda: datetime.now(UTC), on_bytes=on_bytes)
-        executor.run([Upload("big.bin", local)], begin=begin, done=done)
-        [outcome] = outcomes
+        collect = Collect()
+        executor.run([Upload("big.bin", local)], step=collect)
+        [outcome] = collect.outcomes
         assert outcome.new_remote is not None
         remote = client.file_sha256(cid, outcome.new_remote.file_id)
     return outcome, remote, local, path.read_bytes()

@@ -16,35 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from containersync.api.client import ContainersClient
 from containersync.api.pacing import Pacer
-from containersync.api.wire import ContainerSpec
-from containersync.execute.executor import Executor, Finished, Target
-from containersync.execute.trash import Trash
-from containersync.localapi.embedded import RunningServer
-from containersync.model.entry import LocalFile
 from containersync.model.plan import Upload
-from containersync.scan.digest import sha256_file
+from support.executing import Collect, Sandbox, executor, stat_local
 from support.interleave import Interleave
 
 SECRET = b"aws_secret_access_key = not-for-any-sandbox\n"
 PUBLIC = b"notes the user meant to send\n"[: len(SECRET)].ljust(len(SECRET), b".")
 MOMENTS = 80
-
-
-@pytest.fixture
-def setup(local_server: RunningServer, tmp_path: Path) -> Iterator[tuple[Path, ContainersClient,
-                                                                          str]]:
-    root = tmp_path / "root"
-    root.mkdir()
-    with ContainersClient.connect(local_server.base_url, None, max_retries=0) as client:  # type: ignore[attr-defined]
-        yield root, client, client.create_container(ContainerSpec(name="links")).id
 
 
 def _outside(tmp: Path, rel: str) -> Path:
@@ -57,43 +39,40 @@ def _outside(tmp: Path, rel: str) -> Path:
     return folder
 
 
-def _sent_secret(client: ContainersClient, cid: str) -> bool:
+def _sent_secret(box: Sandbox) -> bool:
     secret = hashlib.sha256(SECRET).hexdigest()
-    return any(client.file_sha256(cid, f.id) == secret for f in client.list_files(cid))
+    return any(box.client.file_sha256(box.cid, f.id) == secret
+               for f in box.client.list_files(box.cid))
 
 
-def _every_moment(root: Path, client: ContainersClient, cid: str, tmp: Path,
-                  rel_of: Callable[[int], str], swap: Callable[[str], Callable[[], bool]]
-                  ) -> int:
+def _every_moment(box: Sandbox, tmp: Path, rel_of: Callable[[int], str],
+                  swap: Callable[[str], Callable[[], bool]]) -> int:
+    root = box.root
     for k in range(1, MOMENTS):
         rel = rel_of(k)
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(PUBLIC)
         os.utime(root / rel, ns=(10**18, 10**18))
-        st = (root / rel).lstat()
-        local = LocalFile(rel, st.st_size, st.st_mtime_ns, sha256_file(root / rel))
-        executor = Executor(Target("m", root, cid, "/mnt/data", True), client,
-                            Trash(tmp / "trash", 1), now=lambda: datetime.now(UTC),
-                            pacer=Pacer(2, start=2))
+        local = stat_local(root, rel)
+        run = executor(box, tmp, pacer=Pacer(2, start=2))
         interleave = Interleave()
         interleave.arm(k, swap(rel), threads="transfer")
-        finished: list[Finished] = []
+        collect = Collect()
         try:
-            executor.run([Upload(rel, local)], begin=lambda a: [None] * len(a),
-                         done=finished.extend)
+            run.run([Upload(rel, local)], step=collect)
         finally:
             interleave.disarm()
-        assert not _sent_secret(client, cid), (
+        assert not _sent_secret(box), (
             f"a link made before audited operation {k} of the upload was followed: "
-            f"{[(o.kind, o.problem) for o, _ in finished]}")
+            f"{[(o.kind, o.problem) for o in collect.outcomes]}")
         if not interleave.fired:
             return k
     raise AssertionError(f"the upload still ran after {MOMENTS} operations")
 
 
 def test_a_file_replaced_by_a_link_while_it_is_uploaded_is_never_followed(
-        setup: tuple[Path, ContainersClient, str], tmp_path: Path) -> None:
-    root, client, cid = setup
+        box: Sandbox, tmp_path: Path) -> None:
+    root = box.root
     outside = _outside(tmp_path, "secret.txt")
 
     def swap(rel: str) -> Callable[[], bool]:
@@ -103,12 +82,12 @@ def test_a_file_replaced_by_a_link_while_it_is_uploaded_is_never_followed(
             return True
         return act
 
-    assert _every_moment(root, client, cid, tmp_path, lambda k: f"f{k}.txt", swap) > 2
+    assert _every_moment(box, tmp_path, lambda k: f"f{k}.txt", swap) > 2
 
 
 def test_a_folder_replaced_by_a_link_while_a_file_in_it_is_uploaded_is_never_followed(
-        setup: tuple[Path, ContainersClient, str], tmp_path: Path) -> None:
-    root, client, cid = setup
+        box: Sandbox, tmp_path: Path) -> None:
+    root = box.root
 
     def swap(rel: str) -> Callable[[], bool]:
         folder = rel.split("/")[0]
@@ -120,4 +99,4 @@ def test_a_folder_replaced_by_a_link_while_a_file_in_it_is_uploaded_is_never_fol
             return True
         return act
 
-    assert _every_moment(root, client, cid, tmp_path, lambda k: f"d{k}/f.txt", swap) > 2
+    assert _every_moment(box, tmp_path, lambda k: f"d{k}/f.txt", swap) > 2

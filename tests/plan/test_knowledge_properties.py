@@ -88,10 +88,10 @@ def test_the_current_object_is_chosen_by_knowledge(
                   and o.file_id not in known]
         tracked = next((o for o in here if path in base and o.file_id == base[path].remote_id),
                        None)
-        # while the object we pulled is listed, an unseen one stamped in an earlier second
-        # does not replace it: it is kept as a conflict copy beside it (tied)
-        pulled = tracked if tracked is not None and tracked.file_id not in own else None
-        older = [o for o in unseen if pulled is not None and o.created_at < pulled.created_at]
+        # while the object the base tracks (pulled or uploaded) is listed, an unseen one
+        # stamped in an earlier second does not replace it: it is kept as a conflict copy
+        # beside it (tied)
+        older = [o for o in unseen if tracked is not None and o.created_at < tracked.created_at]
         unseen = [o for o in unseen if o not in older]
         current = v.files.get(path)
         if unseen:
@@ -101,8 +101,10 @@ def test_the_current_object_is_chosen_by_knowledge(
             assert current is not None and current.file_id == newest.file_id
             assert [f.file_id for f in v.tied.get(path, ())] == [o.file_id for o in rivals]
             if (tracked is not None and tracked.file_id in own
-                    and newest.created_at <= tracked.created_at):
+                    and newest.created_at == tracked.created_at):
                 assert path in v.ambiguous  # compared with our upload, never hidden
+            else:
+                assert path not in v.ambiguous
         elif tracked is not None:
             assert current is not None and current.file_id == tracked.file_id
             assert [f.file_id for f in v.tied.get(path, ())] == [o.file_id for o in older]

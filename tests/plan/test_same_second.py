@@ -28,11 +28,24 @@ def test_an_unseen_same_second_rival_is_current_and_marked_whatever_its_id() -> 
         assert v.ambiguous == frozenset({"a.txt"})
 
 
-def test_an_unseen_object_written_before_our_upload_is_current_and_marked() -> None:
-    """Written between our plan and our upload: its timestamp is older than ours."""
+def test_an_unseen_object_written_before_our_upload_is_a_copy_beside_it() -> None:
+    """Stamped in an earlier second than our upload (written between our plan and our
+    upload, or the assistant's side of a conflict whose copy could not be saved yet): our
+    upload is the later write, so it stays current and the local file is not uploaded
+    again; the other write is compared with it and kept as a conflict copy if it differs."""
     earlier = RemoteObject("cfile_aaa", f"{ROOT}/a.txt", 499, "assistant", None)
     v = remote_view([OURS, earlier], {"a.txt": B}, remote_root=ROOT, own_ids=OWN)
-    assert v.files["a.txt"].file_id == "cfile_aaa" and v.ambiguous == {"a.txt"}
+    assert v.files["a.txt"].file_id == "cfile_mmm" and not v.ambiguous
+    assert [f.file_id for f in v.tied["a.txt"]] == ["cfile_aaa"]
+    unknown = reconcile({"a.txt": B}, {"a.txt": local("v1")}, v, Mode.TWO_WAY, now=NOW,
+                        digests={"cfile_mmm": sha("v1")})
+    assert [f.file_id for f in unknown.needs_digest] == ["cfile_aaa"] and not unknown.actions
+    differ = reconcile({"a.txt": B}, {"a.txt": local("v1")}, v, Mode.TWO_WAY, now=NOW,
+                       digests={"cfile_mmm": sha("v1"), "cfile_aaa": sha("assistant's")})
+    assert [type(a) for a in differ.actions] == [SaveConflictCopy]
+    same = reconcile({"a.txt": B}, {"a.txt": local("v1")}, v, Mode.TWO_WAY, now=NOW,
+                     digests={"cfile_mmm": sha("v1"), "cfile_aaa": sha("v1")})
+    assert same.actions == ()
 
 
 def test_a_rival_decided_on_before_never_wins_by_id_or_timestamp() -> None:

@@ -230,14 +230,10 @@ class Daemon:
         if self.session is None:
             return
         if self._states is None or self._states.state_dir != self.session.state_dir:
-            self._states = state_files.StateWriter(self.session.state_dir)
+            self._states = state_files.StateWriter(self.session.state_dir,
+                                                   report=_state_file_trouble)
         for worker in self.workers:
-            try:
-                self._states.update(worker.name, worker.snapshot(), force=final)
-            except OSError as exc:
-                log.warning("state-file-failed", message="cannot write the daemon state file",
-                            mapping=worker.name,
-                            error=str(exc))
+            self._states.update(worker.name, worker.snapshot(), force=final)
 
     def _summary(self) -> str:
         if not self.workers:
@@ -267,6 +263,19 @@ class Daemon:
             return
         self._last_ping = now
         systemd.watchdog_ping()
+
+
+def _state_file_trouble(trouble: state_files.WriteTrouble) -> None:
+    """A mapping's state file failing (a full disk), in the log: once when it starts, not
+    at every tick it is tried again, and once when it ends."""
+    if trouble.over:
+        log.info("state-file-recovered", message="the daemon state file is written again",
+                 mapping=trouble.mapping, failures=trouble.failures)
+    else:
+        log.warning("state-file-failed", message="cannot write the daemon state file: "
+                    "`status` shows this mapping as not running until it can (tried again "
+                    "every tick, logged when it works)", mapping=trouble.mapping,
+                    error=trouble.error)
 
 
 def load_file(config_path: Path | None) -> LoadedConfig:

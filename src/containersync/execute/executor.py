@@ -3,7 +3,7 @@
 Invariants:
 - Every action is checked against the state it was planned on just before it acts
   (``localfs.matches``); a mismatch is a per-path problem, and the next cycle re-plans.
-- An intent row is written (by the caller's ``begin`` hook, on the calling thread) before
+- An intent row is written (by the caller's ``step``, on the calling thread) before
   each remote side effect, and cleared with the result in the same transaction, but only
   when the result is known (``Outcome.known``): an upload or delete that failed in a way
   the server may have acted on keeps its intent for settling.
@@ -19,7 +19,7 @@ Invariants:
 - A download is recorded only once it is durable: its content is fsynced before the
   rename on its transfer thread; the folders whose entries the renames and new folders of
   a batch of finished downloads changed are fsynced on the calling thread, each once,
-  before ``done`` records that batch (an outcome whose folder could not be synced becomes
+  before ``step`` records that batch (an outcome whose folder could not be synced becomes
   a problem). Folders the executor makes are declared as its own writes (``on_local_write``).
 - Transfers run on a thread pool, each in a slot of the client's adaptive window
   (``api.pacing``), taken before the transfer is handed to a thread, without waiting, by
@@ -138,9 +138,7 @@ class Executor:
         self,
         actions: Sequence[Action],
         *,
-        step: Step | None = None,
-        begin: Callable[[Sequence[Action]], Sequence[int | None]] | None = None,
-        done: Callable[[Sequence[Finished]], None] | None = None,
+        step: Step,
         should_stop: Callable[[], bool] = lambda: False,
         while_waiting: Callable[[], None] = lambda: None,
     ) -> None:
@@ -148,8 +146,7 @@ class Executor:
         this thread: it records the outcomes that finished (durable by then), clears the
         intents of ``dropped`` (actions begun but never started: a drain or a fatal error
         came first) and writes the intents of ``starting``, returning their ids; nothing
-        of ``starting`` runs before it returned. (``begin`` and ``done``: the same as two
-        transactions, for callers that keep them apart.) The next intents are written
+        of ``starting`` runs before it returned. The next intents are written
         while a window's worth of begun actions is still waiting, and finished transfers
         start those on their own threads (``execute.feed``), so the window stays full
         while this thread commits. A fatal error (container gone, auth) stops starting,
@@ -158,9 +155,6 @@ class Executor:
         is left for the next cycle. ``while_waiting`` runs every few seconds while a long
         transfer keeps every slot busy (the daemon's liveness heartbeat: waiting on a
         transfer that is still moving is not a hang)."""
-        if step is None:
-            step = _two_steps(begin or (lambda acts: [None] * len(acts)),
-                              done or (lambda _finished: None))
         first = [a for a in actions if not isinstance(a, DeleteRemote)]
         failed: set[str] = set()
         record = step
@@ -537,13 +531,3 @@ def _failure_kind(action: Action) -> str:
         TrashLocal: "local-error",
     }.get(type(action), "failed")
 
-
-def _two_steps(begin: Callable[[Sequence[Action]], Sequence[int | None]],
-               done: Callable[[Sequence[Finished]], None]) -> Step:
-    """A ``Step`` made of a ``done`` and a ``begin`` (dropped intents are left to settle)."""
-    def step(finished: Sequence[Finished], starting: Sequence[Action],
-             _dropped: Sequence[int]) -> Sequence[int | None]:
-        if finished:
-            done(finished)
-        return begin(starting) if starting else []
-    return step

@@ -26,21 +26,25 @@ known:
 
 - If the path has unseen objects, the newest unseen one is the current object: nobody
   has seen it, so it is a remote change whatever its timestamp. One exception: while the
-  object we pulled for the path is still listed, an unseen object stamped in an earlier
-  second than it is most likely a version some listing missed (yet a server clock may
-  say otherwise): it does not replace the pulled one, it is one of ``tied[path]`` and kept
-  as a conflict copy, so it neither rolls the file back nor is lost. Timestamps only order
-  objects never seen (a first sync, a rebuilt index), and only to the second: of several
-  unseen objects created in the newest second, the last in the listing's order is current
-  (the server's order; the local backend lists in write order) and the others are
-  ``tied[path]``, writes nobody can place before or after it, which reconcile keeps as
-  conflict copies. Ids never order anything: the live service's ids are random.
+  object the base tracks (one we pulled, or our upload) is still listed, an unseen object
+  stamped in an earlier second than it was written before it, or is a version some
+  listing missed (yet a server clock may say otherwise): it does not replace the tracked
+  one, it is one of ``tied[path]`` and kept as a conflict copy, so it neither rolls the
+  file back, nor has our unchanged file uploaded again, nor is lost. (A conflict whose
+  copy could not be saved leaves the assistant's object unseen and stamped before our
+  upload of the local version: the next run saves the copy, and uploads nothing.)
+  Timestamps only order objects never seen (a first sync, a rebuilt index), and only to
+  the second: of several unseen objects created in the newest second, the last in the
+  listing's order is current (the server's order; the local backend lists in write
+  order) and the others are ``tied[path]``, writes nobody can place before or after it,
+  which reconcile keeps as conflict copies. Ids never order anything: the live service's
+  ids are random.
 - If the base's object is one of our uploads, is listed, and the current unseen object's
-  ``created_at`` is not after it, the path is ``ambiguous``: ``created_at`` has one-second
-  resolution and our upload was created after the listing our plan used, so the other
-  write may have come first (same second, or between our plan and our upload). Reconcile
-  compares its content with the local file as if both sides changed (same: recorded;
-  different: a conflict copy), so neither write is lost.
+  ``created_at`` is the same second, the path is ``ambiguous``: ``created_at`` has
+  one-second resolution, so the other write may have come first. Reconcile compares its
+  content with the local file as if both sides changed (same: recorded; different: a
+  conflict copy, and the local version uploaded again to be the later write), so neither
+  write is lost.
 - Otherwise the base's object, if listed, is current (unchanged). If it is not listed the
   remote deleted the path: there is no current object. An older object is never taken
   instead, so nothing deleted comes back and nothing rolls back.
@@ -236,18 +240,20 @@ def _current(group: list[tuple[RemoteFile, bool]], b: BaseEntry | None,
     base_id = b.remote_id if b is not None else None
     tracked = next((f for f, _ in group if base_id is not None and f.file_id == base_id), None)
     unseen = [f for f, ours in group if not ours and f.file_id not in known]
-    # the version we pulled is still listed: an unseen object stamped in an earlier second
-    # was most likely missed by a listing, yet a server clock may say otherwise; it neither
-    # rolls the file back nor is dropped: it is kept as a conflict copy beside it
-    pulled = tracked if tracked is not None and tracked.file_id not in own else None
-    older = [f for f in unseen if pulled is not None and f.created_at < pulled.created_at]
+    # the version the base tracks (one we pulled, or our upload) is still listed: an unseen
+    # object stamped in an earlier second was written before it (or missed by a listing),
+    # yet a server clock may say otherwise; it neither replaces it (rolling the file back,
+    # or uploading the unchanged file again) nor is dropped: it is kept as a conflict copy
+    older = [f for f in unseen if tracked is not None and f.created_at < tracked.created_at]
     unseen = [f for f in unseen if f not in older]
     if not unseen:
         return tracked, False, tuple(older)
     second = max(f.created_at for f in unseen)
     *rivals, newest = [f for f in unseen if f.created_at == second]
+    # what is left is stamped in our upload's second or later: the same second cannot be
+    # ordered
     unclear = (tracked is not None and tracked.file_id in own
-               and newest.created_at <= tracked.created_at)
+               and newest.created_at == tracked.created_at)
     return newest, unclear, tuple(rivals)
 
 
