@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from containersync.config import DaemonConfig
 from containersync.daemon.idle_work import IdleWork, budget_for, tick_seconds
 from containersync.daemon.schedule import trigger_due
+from containersync.daemon.worker import is_idle, pull_check_due
 
 
 @dataclass
@@ -125,3 +126,42 @@ def test_two_hundred_mappings_pull_within_the_shared_budget() -> None:
     budget = cfg.idle_requests_per_minute
     assert pulls <= budget / 6 + budget * 10  # the burst plus ten minutes' worth
     assert all(w.pulls for w in workers.values())  # and each mapping had its turn
+
+
+@dataclass
+class Gated(Recorder):
+    """A worker that runs a pull check for a trigger when ``MappingWorker._sync_step``
+    would (``pull_check_due``, the function it calls; the container is running). The
+    worker itself needs a session, a container and its runner threads on the real clock;
+    its decision is this function, called here as it calls it."""
+
+    def trigger(self, kind: str) -> None:
+        if pull_check_due({kind}, container_gone_idle=False):
+            self.pulls.append(self.clock.now)
+
+
+def test_an_idle_mapping_acts_on_every_pull_the_budget_grants() -> None:
+    """Idle (nothing changed for ``keepalive_idle_limit_seconds``), the budget grants a
+    pull every ``idle_pull_interval_seconds`` by the tick nearest its due time, a few ms
+    before it at times. The worker counted its own interval from its last pull as well,
+    and refused a grant that came a little earlier than that one had: about every other
+    idle pull was dropped, so the assistant's first write after a quiet spell waited up
+    to two idle intervals."""
+    cfg = DaemonConfig(keepalive_idle_limit_seconds=120)
+    clock = Clock()
+    idle = IdleWork(budget_for(cfg), clock=clock)
+    worker = Gated("m", clock=clock)
+    idle.add("m")
+    granted: list[float] = []
+    n = 0
+    while clock.now < 3600:
+        n += 1
+        clock.now = n * tick_seconds(cfg) + _late(n)
+        granted += [clock.now for kind, _ in trigger_due(idle, {"m": worker}) if kind == "pull"]
+    quiet = [t for t in granted if is_idle(cfg, t)]
+    assert len(quiet) >= (3600 - 120) / cfg.idle_pull_interval_seconds - 1
+    checks = [t for t in worker.pulls if is_idle(cfg, t)]
+    assert checks == quiet  # was 33 of 59
+    # so an assistant's write waits one idle interval at most (it waited up to two)
+    gaps = [b - a for a, b in itertools.pairwise(checks)]
+    assert max(gaps) <= cfg.idle_pull_interval_seconds + tick_seconds(cfg)
