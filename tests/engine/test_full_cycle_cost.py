@@ -34,8 +34,11 @@ HELD_PER_FILE = 950
 #: the whole listing was held as wire objects first). Since then the peak is the moment
 #: the view is built: the raw listing, the base and our uploads all alive (1.21 KiB
 #: measured); 1.12 KiB now that the uploads are read row by row into the base's strings
-#: and the raw objects leave as they are mapped (``remote_view(consume=True)``)
-PEAK_PER_FILE = 1160
+#: and the raw objects leave as they are mapped (``remote_view(consume=True)``); 1.06 KiB
+#: now that the bases read beside the listing share its objects' strings, a listing holds
+#: one string per source, and planning holds no set of every path per step (1.11-1.13
+#: KiB before, measured twice)
+PEAK_PER_FILE = 1090
 #: the same peak when the tree is scanned while the listing is under way (``sync``'s
 #: ``scan_while_listing``): the base and the scan are then held beside the listing's stage
 #: (1.66 KiB measured); the daemon does not scan while listing, for this

@@ -153,7 +153,7 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
     report.note_rebuilt(rebuilt)
     gc_switch.pause()
     base = rebuilt.base if rebuilt else ahead.base if ahead else load_base(
-        ctx, attached, dry_run=opts.dry_run, scoped=scoped)
+        ctx, attached, dry_run=opts.dry_run, scoped=scoped, listed=remote.objects)
     index = (_whole_index(ctx, base, remote, as_stored=rebuilt is None and not (
         opts.dry_run and attached.new_generation)) if not scoped
         else _scoped_index(ctx, opts, remote))
@@ -235,7 +235,7 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
         else [o.base for o in report.outcomes if o.base is not None],
         # the bases in hand are the index's when nothing changed them (a touched file's new
         # stat does not move it): reading them all again held a second copy of the tree
-        bases=base if index.scope is None and not changed else None)
+        bases=base if index.scope is None and not changed else None, shared=base)
     problems += refreshed.problems
     report.sandbox_paths, report.manifest_path = refreshed.paths, refreshed.manifest
     finish(problems)
