@@ -61,10 +61,11 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
     conflict copy names.
     """
     # one set of every path, grown in place: ``a | b | c`` held four sets of the whole tree
-    # at once, a full cycle's peak (issue 9)
+    # at once, a full cycle's peak (issue 9). Keys one by one: ``set.update`` of a dict
+    # sizes the table for all of its keys being new, doubling it for paths already in it
     taken: set[str] = set(base)
-    taken.update(local)
-    taken.update(remote.files)
+    taken.update(iter(local))
+    taken.update(iter(remote.files))
     actions: list[tuple[str, int, Action]] = []
     conflicts: list[Conflict] = []
     waiting: list[RemoteFile] = []
