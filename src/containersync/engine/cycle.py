@@ -219,12 +219,16 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
                  while_waiting=opts.while_waiting, on_bytes=opts.on_bytes,
                  stat_since_ns=scanned.started_ns)
     gc_switch.pause()
+    # the scan (a LocalFile per file) is not read past the transfers, nor the view past
+    # the tally: neither is held beside the manifest step's sandbox paths (issue 9)
+    del scanned, known
     remember_known(ctx, plan, view, report.outcomes)
     # what a download brought is known once it ran: count it as a creation (a file pulled,
     # then deleted by the assistant a minute later, is churn, not a mass deletion)
     learned = {**digests, **dict(o.digest for o in report.outcomes if o.digest)}
     report.deletions = tally([o.action for o in report.outcomes if o.ok and o.kind in DONE],
                              base, view, learned)
+    del view
     problems += [o.problem for o in report.outcomes if o.problem is not None]
     # "converged" is checked, not assumed: an outcome left unknown is settled now
     report.settled += settle_open(ctx, cid, problems)
