@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,50 @@ def test_claimed_elsewhere_names_what_other_mappings_record_and_nothing_of_ours(
         "cfile_mine", "cfile_both", "cfile_own_here", "cfile_old_of_third",
         "cfile_manifest_of_third", "cfile_manifest_here"}
     assert index.scoped.claimed_elsewhere(A, set()) == set()
+
+
+def _listed(b: BaseEntry, **changes: object) -> RemoteObject:
+    """``b``'s object as a listing returns it: equal values in strings of its own (the wire
+    decoder's), with ``changes`` applied."""
+    assert b.remote_id is not None and b.remote_path is not None
+    fields: dict[str, object] = {
+        "file_id": "".join(b.remote_id), "remote_path": "".join(b.remote_path),
+        "created_at": b.remote_created_at, "source": "".join(b.source or ""), "bytes": b.size}
+    fields.update(changes)
+    return RemoteObject(**fields)  # type: ignore[arg-type]
+
+
+def test_bases_read_beside_a_listing_hold_its_strings_once(index: Index) -> None:
+    """A full cycle reads the bases while its listing is alive; a base whose remote half
+    equals its listed object takes that object's strings (the listing's objects go while
+    the view is made, the base's strings stay), never a value that differs from the row."""
+    same, moved, newer, other = (_base(p, f"cfile_{p[0]}") for p in
+                                 ("same.txt", "moved.txt", "newer.txt", "other.txt"))
+    with index.write() as tx:
+        tx.ensure_mapping(A)
+        tx.put_bases(A, [same, moved, newer, other])
+    listing = [_listed(same), _listed(moved, remote_path="/mnt/data/elsewhere.txt"),
+               _listed(newer, created_at=1_800_000_000)]
+    by_id = {o.file_id: o for o in listing}
+    read = index.bases(A, listed=by_id)
+    assert read == index.bases(A) == {b.path: b for b in (same, moved, newer, other)}
+    held = read["same.txt"]
+    assert held.remote_id is listing[0].file_id and held.remote_path is listing[0].remote_path
+    # a listed object that differs from the row leaves the row's own values
+    assert read["moved.txt"].remote_path == "/mnt/data/moved.txt"
+    assert read["newer.txt"].remote_created_at == 1_700_000_000
+    assert read["moved.txt"].remote_id is not listing[1].file_id
+
+
+def test_sandbox_paths_share_the_strings_of_bases_in_hand(index: Index) -> None:
+    a, b = _base("a.txt", "cfile_a"), _base("b.txt", "cfile_b")
+    with index.write() as tx:
+        tx.ensure_mapping(A)
+        tx.put_bases(A, [a, b])
+    stale = {"a.txt": index.bases(A)["a.txt"],
+             "b.txt": replace(b, remote_path="/mnt/data/old-b.txt")}
+    paths = index.sandbox_paths(A, shared=stale)
+    assert paths == index.sandbox_paths(A) == {"a.txt": "/mnt/data/a.txt",
+                                               "b.txt": "/mnt/data/b.txt"}
+    assert next(iter(paths)) is stale["a.txt"].path
+    assert paths["a.txt"] is stale["a.txt"].remote_path

@@ -85,6 +85,33 @@ def test_a_rewrite_at_a_sandbox_path_of_ours_that_is_gone_keeps_its_local_name()
     assert v.files["r.csv"].file_id == "c_ai"
 
 
+@pytest.mark.parametrize(("other", "winner"), [("a.txt", "a.txt"), ("c.txt", "b.txt")])
+def test_a_sandbox_path_two_bases_name_stands_for_the_first_by_path(
+        other: str, winner: str) -> None:
+    """b.txt's upload kept its name (``/mnt/data/b.txt``); the upload of ``other`` landed
+    at that same sandbox path. An assistant rewrite there stands for the base whose path
+    sorts first, whether that base's sandbox path is its own name or a server's choice
+    (bases at their own name are found from the sandbox path, not from a dict of all)."""
+    plain = base(path="b.txt", remote_id="c_b", remote_path=f"{ROOT}/b.txt")
+    moved = base(path=other, remote_id="c_o", remote_path=f"{ROOT}/b.txt")
+    v = remote_view([obj("c_ai", f"{ROOT}/b.txt", 300, "assistant")],
+                    {"b.txt": plain, other: moved}, remote_root=ROOT)
+    assert list(v.files) == [winner]
+    assert v.files[winner].file_id == "c_ai"
+
+
+def test_a_rewrite_at_our_upload_kept_at_its_own_name_maps_to_its_base() -> None:
+    """The upload of notes/n.txt kept its name; the assistant rewrote that file. A base at
+    its own sandbox name is found through the path, so the rewrite is that base's change
+    under a remote root given with a trailing slash too."""
+    b = base(path="notes/n.txt", remote_id="c_up", remote_path=f"{ROOT}/notes/n.txt")
+    for root in (ROOT, ROOT + "/"):
+        v = remote_view([obj("c_ai", f"{ROOT}/notes/n.txt", 300, "assistant")],
+                        {"notes/n.txt": b}, remote_root=root)
+        assert list(v.files) == ["notes/n.txt"]
+        assert v.files["notes/n.txt"].file_id == "c_ai"
+
+
 def test_newest_wins_by_created_at() -> None:
     v = remote_view([obj("c_b", f"{ROOT}/x", 10), obj("c_a", f"{ROOT}/x", 20)], {},
                     remote_root=ROOT)

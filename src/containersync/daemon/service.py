@@ -35,8 +35,8 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from containersync.config_methods import LoadedConfig
+from containersync.daemon import memory, systemd
 from containersync.daemon import state as state_files
-from containersync.daemon import systemd
 from containersync.daemon.runners import Runners
 from containersync.daemon.schedule import start_scheduler, stop_scheduler
 from containersync.daemon.signals import RELOAD, STOP, SignalInbox
@@ -295,4 +295,5 @@ def run_daemon(config_path: Path | None, *,
     ``load`` replaces reading ``config_path`` (the folder-only form)."""
     loaded = load() if load is not None else load_file(config_path)
     resolve_endpoint(loaded.config)
+    memory.map_large_blocks()  # before the first cycle: its peak is the daemon's budget
     return Daemon(config_path, loaded, load=load).run()

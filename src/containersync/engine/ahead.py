@@ -14,7 +14,7 @@ scan compares with, and a targeted cycle's scope depends on what the listing fin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,7 @@ from containersync.engine.baseline import rebaseline_if_rules_changed, without_r
 from containersync.engine.container import Attached
 from containersync.engine.context import MappingContext
 from containersync.engine.remote import PendingListing
-from containersync.model.entry import UNHASHED, BaseEntry, RemoteView
+from containersync.model.entry import UNHASHED, BaseEntry, RemoteObject, RemoteView
 from containersync.model.kinds import RootState
 from containersync.plan.hash_later import hash_later
 from containersync.scan.scanner import ScanResult, scan
@@ -52,13 +52,14 @@ class Ahead:
 
 
 def load_base(ctx: MappingContext, attached: Attached, *, dry_run: bool,
-              scoped: bool) -> dict[str, BaseEntry]:
-    """The whole base; none for a scoped cycle (its scope holds the rows it needs)."""
+              scoped: bool, listed: Sequence[RemoteObject] = ()) -> dict[str, BaseEntry]:
+    """The whole base; none for a scoped cycle (its scope holds the rows it needs).
+    ``listed``: the cycle's listing, whose strings the bases of its objects share."""
     if not dry_run and ctx.settings.local_root.is_dir():
         rebaseline_if_rules_changed(ctx)
     if scoped:
         return {}
-    base = ctx.index.bases(ctx.name)
+    base = ctx.index.bases(ctx.name, listed={o.file_id: o for o in listed} or None)
     if dry_run and attached.new_generation:
         # what attaching a new container would do to the base: forget the remote halves
         base = {p: without_remote(b) for p, b in base.items()}

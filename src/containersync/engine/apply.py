@@ -12,7 +12,7 @@ calling thread (index connections are per thread); transfers run on the executor
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -101,11 +101,13 @@ def intent_fields(action: Action, at: float, remote_root: str | None) -> dict[st
     return None
 
 
-def finished_paths(plan: Plan, outcomes: Sequence[Outcome]) -> set[str]:
-    """Paths of ``plan.decided`` whose every action ran and succeeded."""
+def finished_paths(plan: Plan, outcomes: Sequence[Outcome],
+                   among: Iterable[str]) -> set[str]:
+    """The paths of ``among`` that ``plan`` decided and whose every action ran and
+    succeeded."""
     wanted = Counter(a.path for a in plan.actions)
     succeeded = Counter(o.action.path for o in outcomes if o.ok)
-    return {p for p in plan.decided if succeeded[p] >= wanted[p]}
+    return {p for p in among if p in plan.decided and succeeded[p] >= wanted[p]}
 
 
 def remember_known(ctx: MappingContext, plan: Plan, view: RemoteView,
@@ -114,10 +116,12 @@ def remember_known(ctx: MappingContext, plan: Plan, view: RemoteView,
     remote changes. A path whose action failed keeps them unseen, to be decided again,
     except a version saved as a conflict copy: it is on disk whatever else failed at its
     path (our upload beside it, say), and deciding on it again would copy it again."""
-    finished = finished_paths(plan, outcomes)
+    # only the paths that saw objects can add rows: a set of every decided path (the whole
+    # tree in a full cycle) was held beside the base, the view and the scan
+    copies = [o.action for o in outcomes if o.ok and isinstance(o.action, SaveConflictCopy)]
+    finished = finished_paths(plan, outcomes, among=[*view.seen, *(a.path for a in copies)])
     rows = [(fid, path) for path in sorted(finished) for fid in view.seen.get(path, ())]
-    rows += [(o.action.remote.file_id, o.action.path) for o in outcomes
-             if o.ok and isinstance(o.action, SaveConflictCopy) and o.action.path not in finished]
+    rows += [(a.remote.file_id, a.path) for a in copies if a.path not in finished]
     if rows:
         with ctx.index.write() as tx:
             tx.add_known(ctx.name, rows)

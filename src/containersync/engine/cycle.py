@@ -168,7 +168,7 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
     report.note_rebuilt(rebuilt)
     gc_switch.pause()
     base = rebuilt.base if rebuilt else ahead.base if ahead else load_base(
-        ctx, attached, dry_run=opts.dry_run, scoped=scoped)
+        ctx, attached, dry_run=opts.dry_run, scoped=scoped, listed=remote.objects)
     index = (_whole_index(ctx, base, remote, as_stored=rebuilt is None and not (
         opts.dry_run and attached.new_generation)) if not scoped
         else _scoped_index(ctx, opts, remote, settled=bool(report.settled)))
@@ -234,12 +234,16 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
                  while_waiting=opts.while_waiting, on_bytes=opts.on_bytes,
                  stat_since_ns=scanned.started_ns)
     gc_switch.pause()
+    # the scan (a LocalFile per file) is not read past the transfers, nor the view past
+    # the tally: neither is held beside the manifest step's sandbox paths (issue 9)
+    del scanned, known
     remember_known(ctx, plan, view, report.outcomes)
     # what a download brought is known once it ran: count it as a creation (a file pulled,
     # then deleted by the assistant a minute later, is churn, not a mass deletion)
     learned = {**digests, **dict(o.digest for o in report.outcomes if o.digest)}
     report.deletions = tally([o.action for o in report.outcomes if o.ok and o.kind in DONE],
                              base, view, learned)
+    del view
     problems += [o.problem for o in report.outcomes if o.problem is not None]
     # "converged" is checked, not assumed: an outcome left unknown is settled now
     report.settled += settle_open(ctx, cid, problems)
@@ -250,7 +254,7 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
         else [o.base for o in report.outcomes if o.base is not None],
         # the bases in hand are the index's when nothing changed them (a touched file's new
         # stat does not move it): reading them all again held a second copy of the tree
-        bases=base if index.scope is None and not changed else None)
+        bases=base if index.scope is None and not changed else None, shared=base)
     problems += refreshed.problems
     report.sandbox_paths, report.manifest_path = refreshed.paths, refreshed.manifest
     finish(problems)

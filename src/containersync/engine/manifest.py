@@ -56,7 +56,8 @@ class Refreshed:
 def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
             full_listing: bool, changed: bool = True,
             new_bases: Sequence[BaseEntry] | None = None,
-            bases: Mapping[str, BaseEntry] | None = None) -> Refreshed:
+            bases: Mapping[str, BaseEntry] | None = None,
+            shared: Mapping[str, BaseEntry] | None = None) -> Refreshed:
     """Make the container's manifest say what the index says the container holds.
 
     ``listed``: the manifest objects the cycle's listing showed. Writes nothing when the
@@ -66,7 +67,8 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
     ``paths``. A failure is a problem of the run,
     never a reason to fail the files' sync; it is tried again at the next cycle. A
     pull-only mapping writes nothing to the container: its manifest stays as it was.
-    ``bases``: every base as the index holds it, when the caller has them in hand."""
+    ``bases``: every base as the index holds it, when the caller has them in hand;
+    ``shared``: bases the caller holds anyway, whose strings the index's rows may share."""
     s = ctx.settings
     row = ctx.index.manifest(ctx.name)
     if not (full_listing or changed or [o for o in listed if row is None
@@ -80,7 +82,8 @@ def refresh(ctx: MappingContext, cid: str, listed: list[RemoteObject], *,
         # cycle recorded changes that: reading every base would cost the size of the tree
         return Refreshed({}, None)
     # what the index holds after the commit: its two columns, not every base again
-    paths = ctx.index.sandbox_paths(ctx.name) if bases is None else m.sandbox_paths(bases)
+    paths = (ctx.index.sandbox_paths(ctx.name, shared=shared) if bases is None
+             else m.sandbox_paths(bases))
     # what code in the sandbox wrote at the manifest's name is not ours to delete (it is
     # never pulled either): only uploads, ours or left by a crash of ours, are replaced
     listed = [o for o in listed if o.source == "user" or (row and o.file_id == row.file_id)]

@@ -10,6 +10,7 @@ listing will.
 from __future__ import annotations
 
 import contextvars
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -25,7 +26,9 @@ from containersync.model.entry import RemoteObject, RemoteView
 
 
 def to_object(f: ContainerFile) -> RemoteObject:
-    return RemoteObject(f.id, f.path, f.created_at, f.source, f.bytes)
+    # one string per source ("user", "assistant"), not one per object: the decoder makes
+    # a new one for every object (~50 B per file of a full listing)
+    return RemoteObject(f.id, f.path, f.created_at, sys.intern(f.source), f.bytes)
 
 
 def list_full(ctx: MappingContext, container_id: str,

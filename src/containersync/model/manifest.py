@@ -52,8 +52,9 @@ def is_manifest_path(remote_path: str, remote_root: str) -> bool:
 
 def sandbox_paths(bases: Mapping[str, BaseEntry]) -> dict[str, str]:
     """Logical path -> sandbox path of every file the container holds now (sorted)."""
-    return {p: b.remote_path for p, b in sorted(bases.items())
-            if b.remote_id is not None and b.remote_path is not None}
+    # sorted keys, not sorted items: a pair per file was made beside the whole base
+    return {p: b.remote_path for p in sorted(bases)
+            if (b := bases[p]).remote_id is not None and b.remote_path is not None}
 
 
 def needed(paths: Mapping[str, str], remote_root: str) -> bool:

@@ -27,11 +27,17 @@ HASH_LATER_BYTES = 8 * 1024 * 1024
 def hash_later(view: RemoteView, base: Mapping[str, BaseEntry], *,
                threshold: int = HASH_LATER_BYTES) -> Callable[[str, int], bool]:
     """``defer(rel, size)`` for ``scan``: True when the file's digest can wait."""
-    rivals = set(view.files) | set(view.ambiguous) | set(view.tied) | set(view.seen)
-    rivals |= {r.path for r in (*view.foreign, *view.garbage)}
+    # the view's own maps are asked, not copied into one set: a set of every path with an
+    # object (every synced file) was held through the whole scan (issue 9)
+    others = {r.path for r in (*view.foreign, *view.garbage)}
     sizes = {b.size for b in base.values() if b.size >= threshold}
 
+    def rival(rel: str) -> bool:
+        return (rel in view.files or rel in view.ambiguous or rel in view.tied
+                or rel in view.seen or rel in others)
+
     def defer(rel: str, size: int) -> bool:
-        return size >= threshold and size not in sizes and rel not in rivals and rel not in base
+        return (size >= threshold and size not in sizes and rel not in base
+                and not rival(rel))
 
     return defer

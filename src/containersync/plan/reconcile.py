@@ -60,12 +60,18 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
     previous plan listed them in ``needs_digest``). ``now`` (timezone-aware) stamps
     conflict copy names.
     """
-    taken: set[str] = set(base) | set(local) | set(remote.files)
+    # one set of every path, grown in place: ``a | b | c`` held four sets of the whole tree
+    # at once, a full cycle's peak (issue 9). Keys one by one: ``set.update`` of a dict
+    # sizes the table for all of its keys being new, doubling it for paths already in it
+    taken: set[str] = set(base)
+    taken.update(iter(local))
+    taken.update(iter(remote.files))
     actions: list[tuple[str, int, Action]] = []
     conflicts: list[Conflict] = []
     waiting: list[RemoteFile] = []
     paused: set[str] = set()
-    decided: set[str] = set()
+    # each path comes once: a list until the plan's frozen set (not a set and its copy)
+    decided: list[str] = []
 
     shadows = _shadows(remote)
     for path in sorted(taken):
@@ -75,7 +81,7 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
         lf = local.get(path)
         rf = remote.files.get(path)
         if in_sync(path, b, lf, rf, remote):
-            decided.add(path)  # what ``decide`` says in every mode, without building it
+            decided.append(path)  # what ``decide`` says in every mode, without building it
             continue
         local_state = classify_local(b, lf)
         if path in remote.ambiguous and local_state is Local.UNCHANGED:
@@ -95,7 +101,7 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
         if decision.actions or rivals or b is not None:
             # a remote-only object that this mode ignores (push) stays unseen, so a later
             # mode that pulls still sees it as new
-            decided.add(path)
+            decided.append(path)
         for step, action in enumerate(decision.actions):
             actions.append((path, step, action))
         if _sandbox_drops_path(mode, b, rf, decision):
@@ -124,6 +130,7 @@ def reconcile(base: Mapping[str, BaseEntry], local: Mapping[str, LocalFile],
                 actions.append((old.path, 100, DeleteRemote(path=old.path, remote=old)))
 
     actions.sort(key=lambda item: (item[0], item[1]))
+    del taken  # not held beside ``decided``'s frozen set
     return Plan(actions=tuple(a for _, _, a in actions), conflicts=tuple(conflicts),
                 problems=tuple(remote.problems),
                 needs_digest=tuple(sorted(waiting, key=lambda f: f.path)),

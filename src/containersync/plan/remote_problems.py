@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import bisect
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
@@ -80,7 +80,7 @@ def _without(view: RemoteView, dropped: Mapping[str, RemoteFile],
 
 
 def screen_listing(view: RemoteView, *, pull_sources: AbstractSet[str],
-                   ours: AbstractSet[str] = frozenset()) -> RemoteView:
+                   ours: Container[str] = frozenset()) -> RemoteView:
     """Take out what the listing alone shows cannot be pulled (see the module doc).
     ``ours``: ids of objects the index tracks; one of them is never taken out (a local
     file stands behind it: dropping it would read as a remote deletion)."""

@@ -103,15 +103,73 @@ def _tracked_file(obj: RemoteObject, b: BaseEntry | None) -> RemoteFile | None:
                       created_at=b.remote_created_at, source=b.source, bytes=obj.bytes)
 
 
+class _SandboxPaths:
+    """Rule 3's map of sandbox paths to local paths, without an entry per synced file.
+
+    A base's ``remote_path`` names its sandbox path; when that is just the remote root
+    plus the base's own path (every upload to a server that keeps the name we send) the
+    base is found from the sandbox path itself, so only the other bases are held in a
+    dict (``named``). Of several bases naming one sandbox path the one whose path sorts
+    first wins; then the anchors of listed objects and the upload paths (``later``), first
+    one set wins. A dict of every base's sandbox path was ~0.1 KiB per file of a full
+    cycle's peak (issue 9)."""
+
+    def __init__(self, base: Mapping[str, BaseEntry], remote_root: str) -> None:
+        self._base = base
+        self._prefix = remote_root.rstrip("/") + "/"
+        self.named: dict[str, str] = {}
+        self.later: dict[str, str] = {}
+        for b in base.values():
+            rp = b.remote_path
+            if rp is None or self._derived(rp, b.path):
+                continue
+            if rp not in self.named or b.path < self.named[rp]:
+                self.named[rp] = b.path
+
+    def _derived(self, remote_path: str, path: str) -> bool:
+        prefix = self._prefix
+        return (len(remote_path) == len(prefix) + len(path) and remote_path.startswith(prefix)
+                and remote_path.endswith(path))
+
+    def of_base(self, remote_path: str) -> str | None:
+        """The path of the first base (by path) whose sandbox path is ``remote_path``."""
+        named = self.named.get(remote_path)
+        if not remote_path.startswith(self._prefix):
+            return named
+        own = remote_path[len(self._prefix):]
+        b = self._base.get(own)
+        if b is None or b.remote_path != remote_path:
+            return named
+        return own if named is None or own < named else named
+
+    def get(self, remote_path: str) -> str | None:
+        found = self.of_base(remote_path)
+        return found if found is not None else self.later.get(remote_path)
+
+    def add(self, remote_path: str, path: str) -> None:
+        self.later.setdefault(remote_path, path)
+
+
+class _Either:
+    """Membership in either of two mappings' keys, without a set of both."""
+
+    def __init__(self, first: Mapping[str, str], second: Mapping[str, str]) -> None:
+        self._first, self._second = first, second
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._first or key in self._second
+
+
 def _local_path(obj: RemoteObject, by_remote_id: Mapping[str, str], own: Mapping[str, str],
-                by_remote_path: Mapping[str, str], remote_root: str) -> str:
+                by_remote_path: _SandboxPaths, remote_root: str) -> str:
     """The local path ``obj`` stands for (rules 1-4); raises ``UnsafePath`` for rule 4."""
     if obj.file_id in by_remote_id:
         return by_remote_id[obj.file_id]
     if obj.file_id in own:
         return own[obj.file_id]
-    if obj.remote_path in by_remote_path:
-        return by_remote_path[obj.remote_path]
+    anchor = by_remote_path.get(obj.remote_path)
+    if anchor is not None:
+        return anchor
     return remote_to_local(obj.remote_path, remote_root)
 
 
@@ -126,25 +184,27 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
     the module doc; ``consume``: empty the list ``objects`` as its objects are mapped)."""
     own = own_ids if own_ids is not None else {}
     by_remote_id = {b.remote_id: b.path for b in base.values() if b.remote_id is not None}
-    by_remote_path: dict[str, str] = {}
-    for b in sorted(base.values(), key=lambda e: e.path):
-        if b.remote_path is not None:
-            by_remote_path.setdefault(b.remote_path, b.path)
+    by_remote_path = _SandboxPaths(base, remote_root)
 
     listed: list[RemoteObject] = (objects if consume and isinstance(objects, list)
                                   else list(objects))
     # a sandbox path a base already names keeps that base's path whatever comes after
     # (setdefault): only the others need the objects' anchors, in a stable order
-    for o in sorted((o for o in listed if o.remote_path not in by_remote_path),
+    for o in sorted((o for o in listed if by_remote_path.of_base(o.remote_path) is None),
                     key=lambda o: o.file_id):
         anchor = by_remote_id.get(o.file_id) or own.get(o.file_id)
         if anchor is not None:
-            by_remote_path.setdefault(o.remote_path, anchor)
+            by_remote_path.add(o.remote_path, anchor)
     for remote_path, anchor in sorted((upload_paths or {}).items()):
-        by_remote_path.setdefault(remote_path, anchor)
-    # per path, in listing order: its one object, or (in ``several``) its objects
-    candidates: dict[str, tuple[RemoteFile, bool]] = {}
-    several: dict[str, list[tuple[RemoteFile, bool]]] = {}
+        by_remote_path.add(remote_path, anchor)
+    # per path, in listing order: its one object, or (in ``several``) its objects; whether
+    # an object is ours is asked again when needed (a pair per file was ~70 B of the peak)
+    candidates: dict[str, RemoteFile] = {}
+    several: dict[str, list[RemoteFile]] = {}
+
+    def ours_of(f: RemoteFile) -> tuple[RemoteFile, bool]:
+        return f, f.file_id in by_remote_id or f.file_id in own
+
     foreign: list[RemoteFile] = []
     problems: list[Problem] = []
 
@@ -182,7 +242,7 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
         if not pulled:
             foreign.append(_as_file(obj, path))
             continue
-        entry = (_tracked_file(obj, base.get(path)) or _as_file(obj, path), ours)
+        entry = _tracked_file(obj, base.get(path)) or _as_file(obj, path)
         if path in several:
             several[path].append(entry)
         elif path in candidates:
@@ -195,14 +255,15 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
     ambiguous: set[str] = set()
     seen: dict[str, tuple[str, ...]] = {}
     tied: dict[str, tuple[RemoteFile, ...]] = {}
-    for path in sorted({*candidates, *several}):
+    # the two hold no path in common: a list of both, not a set of every path
+    for path in sorted([*candidates, *several]):
         one = candidates.get(path)
-        if one is not None and one[1]:
+        if one is not None:
             at = base.get(path)
-            if at is not None and at.remote_id == one[0].file_id:
-                files[path] = one[0]  # the base's own upload, alone: what _current says
+            if at is not None and at.remote_id == one.file_id and ours_of(one)[1]:
+                files[path] = one  # the base's own upload, alone: what _current says
                 continue
-        group = [one] if one is not None else several[path]
+        group = [ours_of(f) for f in ([one] if one is not None else several[path])]
         current, unclear, rivals = _current(group, base.get(path), own, known)
         if current is not None:
             files[path] = current
@@ -221,7 +282,7 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
                       foreign=_by_path_newest_first(foreign),
                       problems=tuple(sorted(problems, key=lambda p: (p.path, p.message))),
                       ambiguous=frozenset(ambiguous), seen=seen, tied=tied)
-    return screen_listing(view, pull_sources=pull_sources, ours=by_remote_id.keys() | own.keys())
+    return screen_listing(view, pull_sources=pull_sources, ours=_Either(by_remote_id, own))
 
 
 def _taken(listed: list[RemoteObject]) -> Iterator[RemoteObject]:
