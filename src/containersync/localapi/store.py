@@ -289,7 +289,7 @@ class Store:
                 row = self._container_row(conn, cid)
             elif refresh and row["status"] == "running":
                 conn.execute("UPDATE containers SET last_active_at = ? WHERE id = ?", (now, cid))
-                row = self._container_row(conn, cid)
+                row = {**dict(row), "last_active_at": now}  # what a re-read would return
             expired = row["status"] != "running" and need_running
             result = _EXPIRED if expired else op(conn, row, now)
         self._blobs.remove(garbage)
@@ -305,7 +305,12 @@ class Store:
             def insert(conn: Any, row: Row, now: float) -> dict[str, Any]:
                 self._insert_file(conn, cid, fid, now, path, source, size, record_bytes,
                                   content_type)
-                return wire.container_file(self._cfile_row(conn, cid, fid))
+                # rendered from the values just written: reading the row back costs a
+                # query per upload and can only return these
+                written: Row = {"id": fid, "container_id": cid, "created_at": now,
+                                "size": size, "record_bytes": int(record_bytes), "path": path,
+                                "source": source}
+                return wire.container_file(written)
             return self._with_container(cid, insert, refresh=True)
         except BaseException:
             self._blobs.remove([fid])
