@@ -1,6 +1,6 @@
-"""What one upload costs the local backend's SQLite, over real HTTP.
+"""What one upload costs the local backend, and what a failed one leaves behind.
 
-An upload is one write transaction: the container's expiry check, its activity refresh and
+Over real HTTP, an upload is one write transaction: the container's expiry check, its activity refresh and
 the file row, nothing read back. The answer is rendered from the values written, so it
 must match what a later retrieve and listing show. The statements are counted with
 SQLite's own trace hook on the store's connection (a private attribute: SQLite offers no
@@ -9,10 +9,15 @@ other way to see what a connection runs).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
 
 from containersync.localapi.embedded import RunningServer
+from containersync.localapi.store import Store
 from support.backend import raw
 
 
@@ -66,3 +71,38 @@ def test_an_upload_still_refreshes_the_container(local_server):
         assert after["last_active_at"] >= before + 600  # this retrieve refreshed it too
         local_server.advance_clock(19 * 60)  # 19 minutes idle: still inside 20
         assert http.get(f"/v1/containers/{cid}").json()["status"] == "running"
+
+
+class _BrokenStream(io.BytesIO):
+    """A body that fails after its first chunk, as a full disk or a vanished source does
+    (the failure cannot be made real here without filling a disk)."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.tell():
+            raise OSError(28, "No space left on device")
+        return super().read(4)
+
+
+def _files(data_dir: Path) -> list[str]:
+    """The data dir's files besides the SQLite database (and its WAL) and the clock."""
+    return sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*")
+                  if p.is_file() and not p.name.startswith(("state.sqlite3", "clock.json")))
+
+
+def test_a_failed_write_leaves_no_blob_and_no_row(tmp_path):
+    store = Store(tmp_path / "data")
+    try:
+        cid = store.create_container({"name": "c"})["id"]
+        with pytest.raises(OSError, match="No space"):
+            store.add_container_file_stream(cid, path="/mnt/data/a.txt",
+                                            stream=_BrokenStream(b"half of it"),
+                                            source="assistant", record_bytes=True)
+        assert _files(tmp_path / "data") == []  # neither the blob nor its temp file
+        assert store.list_container_files(cid) == []
+        made = store.add_container_file_stream(cid, path="/mnt/data/a.txt",
+                                               stream=io.BytesIO(b"whole"), source="assistant",
+                                               record_bytes=True)
+        assert _files(tmp_path / "data") == [f"blobs/{made['id']}"]
+        assert (tmp_path / "data" / "blobs" / made["id"]).read_bytes() == b"whole"
+    finally:
+        store.close()
