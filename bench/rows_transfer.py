@@ -151,7 +151,7 @@ def row_pull(ctx: Ctx, row: RowResult) -> None:
     p = ctx.params
     files, rounds = p["pull_files"], p["pull_rounds"]
     row.params = {"files": files, "file_bytes": 4096, "rounds": rounds, "latency_ms": 0,
-                  "pull_interval_seconds": "default (5)"}
+                  "active_pull_interval_seconds": "default (1)"}
     row.seeded = "direct"
     row.notes.append("the assistant's write is one direct insert into the backend's store; "
                      "timing starts when it commits")

@@ -21,10 +21,10 @@ import pytest
 from pydantic import BaseModel
 
 from containersync.config import Config
-from containersync.daemon.idle_work import budget_for
+from containersync.daemon.idle_work import budget_for, tick_seconds
 from containersync.daemon.keepalive_budget import budget_seconds
-from containersync.daemon.schedule import intervals, tick_seconds
-from containersync.daemon.worker import coalescer_for, is_idle, pull_due, watch_options
+from containersync.daemon.schedule import intervals
+from containersync.daemon.worker import coalescer_for, is_idle, watch_options
 from containersync.engine.session import open_session
 from containersync.errors import AuthError, ContainerSyncError
 from containersync.localapi.embedded import RunningServer, start_server
@@ -230,7 +230,6 @@ def engine_view(cfg: Config, w: World) -> dict[str, Any]:
             "tick": tick_seconds(d),
             "loop": (coalescer.quiet, coalescer.max_wait, watch_options(d),
                      [is_idle(d, s) for s in (100, 30_000)],
-                     [pull_due(d, idle=True, since_last_pull=s) for s in (30, 90)],
                      budget_seconds(d)),
         }
     finally:

@@ -163,8 +163,10 @@ class DaemonConfig(Model, DaemonMethods):
     active_pull_interval_seconds: float = Field(default=1, gt=0, le=HOUR)
     #: the longest the shared budget stretches a pull interval when it cannot pay them all
     pull_backoff_max_seconds: float = Field(default=60, gt=0, le=HOUR)
-    #: every mapping's idle requests together (pull checks, full cycles, keep-alives)
-    idle_requests_per_minute: float = Field(default=60, gt=0, le=6000)
+    #: every mapping's idle requests together (pull checks, full cycles, keep-alives); the
+    #: default's pull share (``plan.idle_budget.PULL_SHARE``) pays one active mapping's
+    #: pull every ``active_pull_interval_seconds`` (1 s): 90 * 0.75 / 60 = 1.125 a second
+    idle_requests_per_minute: float = Field(default=90, gt=0, le=6000)
     idle_pull_interval_seconds: float = Field(default=60, gt=0, le=HOUR)
     #: deletions are seen by full listings: at least once a day
     full_sync_interval_seconds: float = Field(default=600, gt=0, le=DAY)

@@ -119,3 +119,33 @@ def test_a_conflict_in_the_second_of_the_assistants_write_uploads_again_once_at_
     with _unwritable(world.root / "a"):
         _while_the_copy_fails(world, uploads_again=1)
     _once_it_can_be_saved(world)
+
+
+def test_a_file_deleted_while_its_conflict_copy_is_owed_loses_neither_version(
+        world: World) -> None:
+    """The user deletes the file while the assistant's side of its conflict could not be
+    saved yet. Deleting our upload takes the assistant's object, now stamped before it,
+    with it (the sandbox would show it again), so that waits for its copy: until the copy
+    is saved nothing remote is deleted, and then the assistant's version is in the folder
+    and the user's deletion holds on both sides."""
+    theirs = _conflict(world)
+    inject_fault(world.server, method="GET", path_regex=f"/files/{theirs}/content",
+                 status=500, times=1000)
+    try:
+        assert world.sync().m["bytes_up"] == len(LOCAL)
+        (world.root / "a/report.csv").unlink()
+        world.server.advance_clock(2)
+        run = world.sync()
+        assert [p["path"] for p in run.m["problems"]] == ["a/report.csv"]
+        assert theirs in {o["id"] for o in world.objects()}
+        assert world.remote() == {"a/report.csv": LOCAL}
+    finally:
+        clear_faults(world.server)
+    world.server.advance_clock(2)
+    done = world.sync()
+    assert done.code == 0 and done.m["problems"] == [], done.m
+    assert list(world.local().values()) == [THEIRS]
+    assert "a/report.csv" not in world.local()
+    assert world.remote() == {}
+    assert world.sync().counts == {"uploaded": 0, "downloaded": 0, "deleted_remote": 0,
+                                   "deleted_local": 0, "conflicts": 0}

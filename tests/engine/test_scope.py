@@ -58,11 +58,12 @@ def states(draw: st.DrawFn) -> dict:
     }
 
 
-def written(index: Index, s: dict) -> None:
+def written(index: Index, s: dict, *, fresh_cached: bool = True) -> None:
     with index.write() as tx:
         tx.ensure_mapping(M)
         # the scoped cycle lists the new objects into the cache before it loads its scope
-        tx.add_remote_objects(M, [*s["cached"], *s["fresh"]])
+        # (the pull check, before them: ``fresh_cached=False``)
+        tx.add_remote_objects(M, [*s["cached"], *(s["fresh"] if fresh_cached else [])])
         tx.put_bases(M, s["bases"])
         for fid, path in s["own"].items():
             tx.add_own_upload(M, fid, path)
@@ -86,7 +87,8 @@ def test_scope_gives_the_view_of_the_whole_index(s: dict) -> None:
         written(index, s)
         scope = load(index.scoped, M, s["only"], s["fresh"], remote_root=ROOT,
                      pull_sources=PULL)
-        found = fresh_paths(index.scoped, M, s["fresh"], remote_root=ROOT, pull_sources=PULL)
+        found, _ = fresh_paths(index.scoped, M, s["fresh"], remote_root=ROOT,
+                               pull_sources=PULL)
         counts = index.scoped.base_counts(M)
     assert counts == (len(base), sum(1 for b in base.values() if b.remote_id))
     narrowed = remote_view(scope.objects, scope.base, remote_root=ROOT, pull_sources=PULL,
@@ -105,3 +107,28 @@ def test_scope_gives_the_view_of_the_whole_index(s: dict) -> None:
                        own_ids=s["own"], upload_paths=s["uploads"],
                        keep=lambda o, _p: o.file_id in fresh_ids)
     assert found == sorted(set(view.files) | {g.path for g in view.garbage})
+
+
+@settings(max_examples=200, deadline=None)
+@given(states(), st.booleans())
+def test_the_pull_check_s_scope_is_its_pull_cycle_s(s: dict, pending: bool) -> None:
+    """The pull check loads its scope before the new objects are cached; the pull cycle
+    it starts caches them, then would load the scope of the check's paths (and of the
+    dirty ones, ``pending``). Where the check's scope serves that cycle it is the one the
+    cycle would load: the cycle plans with it and reads none of those rows again."""
+    with tempfile.TemporaryDirectory() as tmp, Index.open(Path(tmp) / "i.sqlite3") as index:
+        written(index, s, fresh_cached=False)
+        paths, checked = fresh_paths(index.scoped, M, s["fresh"], remote_root=ROOT,
+                                     pull_sources=PULL)
+        with index.write() as tx:
+            tx.add_remote_objects(M, s["fresh"])
+        only = sorted({*paths, *s["only"]}) if pending else paths
+        loaded = load(index.scoped, M, only, s["fresh"], remote_root=ROOT, pull_sources=PULL)
+    assert (checked is None) == (not s["fresh"])
+    if checked is None or not checked.serves(only, s["fresh"]):
+        assert pending or not s["fresh"]  # a check's own paths are always served
+        return
+    assert (checked.objects, checked.base, checked.own, checked.upload_paths, checked.known,
+            checked.digests, set(checked.paths), checked.listed, checked.fresh) == (
+        loaded.objects, loaded.base, loaded.own, loaded.upload_paths, loaded.known,
+        loaded.digests, set(loaded.paths), loaded.listed, loaded.fresh)

@@ -22,9 +22,9 @@ from containersync.plan.idle_budget import (
 
 def _budget(per_minute: float, burst: float, *, base: float = 5.0, cap: float = 60.0,
             full: float = 600.0, active: float | None = None, idle: float | None = None,
-            idle_after: float = 0.0) -> IdleBudget:
+            idle_after: float = 0.0, lead: float = 0.0) -> IdleBudget:
     return IdleBudget(TokenBucket(per_minute, burst), base_s=base, cap_s=cap, full_s=full,
-                      active_s=active, idle_s=idle, idle_after_s=idle_after)
+                      active_s=active, idle_s=idle, idle_after_s=idle_after, lead_s=lead)
 
 
 def _cost(kind: str) -> float:
@@ -123,6 +123,51 @@ def test_pull_intervals_grow_only_as_the_budget_requires(
         capped = {n for n in names if got[n] >= max(wanted[n], b.cap_s) - 1e-9}
         free = sum(1 / got[n] for n in names if n not in capped)
         assert capped or free <= supply * (1 + 1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(tick=st.floats(0.2, 2.0), per_interval=st.integers(1, 5),
+       late=st.lists(st.floats(0.0, 0.45), min_size=20, max_size=120))
+def test_a_pull_is_granted_at_the_tick_nearest_its_due_time(
+        tick: float, per_interval: int, late: list[float]) -> None:
+    """The scheduler's tick runs a little late, by a varying amount (``late``, in ticks):
+    a pull due one interval after the last must still be granted by the tick nearest its
+    due time. Due times advanced from the granting tick slipped a whole tick each time a
+    tick was later than the one before (a 1 s interval on a 1 s tick pulled every 1-2 s)."""
+    interval = tick * per_interval
+    b = _budget(60_000, 1000, base=interval, cap=interval, full=1e9, lead=tick / 2)
+    b.add("m", 0.0)
+    ticks = [(n + 1) * tick + lag * tick for n, lag in enumerate(late)]
+    granted = [n for n, now in enumerate(ticks) if (PULL, "m") in b.tick(now)]
+    assert granted == list(range(per_interval - 1, len(ticks), per_interval))
+
+
+@settings(max_examples=100, deadline=None)
+@given(tick=st.floats(0.2, 2.0), interval=st.floats(0.2, 10.0), mappings=st.integers(1, 5),
+       per_minute=st.floats(6.0, 6000.0),
+       steps=st.lists(st.floats(0.01, 3.0), min_size=1, max_size=150))
+def test_pulls_never_run_ahead_of_their_interval(
+        tick: float, interval: float, mappings: int, per_minute: float,
+        steps: list[float]) -> None:
+    """Whenever the ticks come (``steps``, in ticks), and whatever the budget stretches:
+    the n pulls after a mapping's first span at least n intervals less one tick (each is
+    granted within half a tick of its due time, and a late grant restarts the cadence
+    from itself, never catching up)."""
+    b = _budget(per_minute, FULL_COST, base=interval, cap=interval * 4, full=30.0,
+                lead=tick / 2)
+    names = [f"m{i}" for i in range(mappings)]
+    for name in names:
+        b.add(name, 0.0)
+    grants: dict[str, list[float]] = {name: [] for name in names}
+    now = 0.0
+    for dt in steps:
+        now += dt * tick
+        for kind, name in b.tick(now):
+            if kind == PULL:
+                grants[name].append(now)
+    for times in grants.values():
+        for i, j in itertools.combinations(range(len(times)), 2):
+            assert times[j] - times[i] >= (j - i) * interval - tick - 1e-6
 
 
 def test_a_quiet_mapping_keeps_pulling_at_the_base_interval_while_the_budget_pays() -> None:

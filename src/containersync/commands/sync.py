@@ -178,6 +178,7 @@ def _sync_one(sess: Session, index: Index, m: Any, args: argparse.Namespace) -> 
     held = HeldBackNotes(state.summary if state else None)
     progress = Progress(m.name, quiet=args.quiet)
     opts = CycleOptions(force=args.force, dry_run=args.dry_run, scan_while_listing=True,
+                        collect_while_listing=False,
                         on_outcome=progress.on_outcome, on_plan=progress.on_plan,
                         on_bytes=progress.on_bytes)
     lock = MappingLock(sess.state_dir, ctx.name, purpose="containersync sync")

@@ -30,7 +30,7 @@ from containersync.engine.cycle import CycleOptions
 from containersync.engine.manifest import split
 from containersync.engine.remote import NewObjects
 from containersync.engine.runner import sync_mapping
-from containersync.engine.scope import fresh_paths
+from containersync.engine.scope import Scope, fresh_paths
 from containersync.engine.summary import CycleReport
 from containersync.execute.outcome import Outcome
 from containersync.logs import get_logger
@@ -47,15 +47,20 @@ class CycleRequest:
     listing: str = "full"
     #: what the pull check just listed: the targeted cycle's listing (not read again)
     listed: NewObjects | None = None
+    #: the index rows the pull check read for the new objects: the cycle's scope when it
+    #: covers the cycle's paths (``Scope.serves``; not read again)
+    scope: Scope | None = None
 
 
 class NewRemote(NamedTuple):
     """What a pull check found: the local paths of the new objects, how many are news,
-    and everything it listed (``CycleRequest.listed`` of the cycle it starts)."""
+    everything it listed and the index rows it read for them (``CycleRequest.listed`` and
+    ``.scope`` of the cycle it starts)."""
 
     paths: list[str]
     news: int
     listed: NewObjects | None = None
+    scope: Scope | None = None
 
 
 def new_remote_paths(ctx: MappingContext) -> NewRemote | None:
@@ -79,8 +84,9 @@ def new_remote_paths(ctx: MappingContext) -> NewRemote | None:
     if not fresh:
         return NewRemote([], 0, listed)
     s = ctx.settings
-    return NewRemote(fresh_paths(ctx.index.scoped, ctx.name, fresh, remote_root=s.remote_root,
-                                 pull_sources=s.pull_sources), len(fresh), listed)
+    paths, scope = fresh_paths(ctx.index.scoped, ctx.name, fresh, remote_root=s.remote_root,
+                               pull_sources=s.pull_sources)
+    return NewRemote(paths, len(fresh), listed, scope)
 
 
 def run(ctx: MappingContext, request: CycleRequest, *, now: Callable[[], datetime],
@@ -99,6 +105,7 @@ def run(ctx: MappingContext, request: CycleRequest, *, now: Callable[[], datetim
         on_progress()
 
     opts = CycleOptions(only=request.only, listing=request.listing, listed=request.listed,
+                        scope=request.scope,
                         on_outcome=outcome,
                         on_plan=plan, should_stop=should_stop, while_waiting=on_progress,
                         deletion_windows=windows)

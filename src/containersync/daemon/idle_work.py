@@ -30,8 +30,19 @@ if TYPE_CHECKING:  # annotations only: the daemon can run on a cached config rec
     from containersync.config import DaemonConfig
 
 
+#: the scheduler's idle-work tick, at most (``tick_seconds``)
+TICK_S = 1.0
+
+
+def tick_seconds(daemon: DaemonConfig) -> float:
+    """How often the scheduler asks for due idle work: every ``TICK_S``, or the shortest
+    pull interval when that is shorter."""
+    return min(TICK_S, daemon.pull_interval_seconds, daemon.active_pull_interval_seconds)
+
+
 def budget_for(daemon: DaemonConfig) -> IdleBudget:
-    """The (empty) idle budget ``daemon`` asks for."""
+    """The (empty) idle budget ``daemon`` asks for; work due within half a tick is granted
+    by the tick nearest its due time."""
     per_minute = daemon.idle_requests_per_minute
     base = daemon.pull_interval_seconds
     return IdleBudget(TokenBucket(per_minute, max(FULL_COST, per_minute / 6)), base_s=base,
@@ -39,7 +50,8 @@ def budget_for(daemon: DaemonConfig) -> IdleBudget:
                       full_s=daemon.full_sync_interval_seconds,
                       active_s=daemon.active_pull_interval_seconds,
                       idle_s=daemon.idle_pull_interval_seconds,
-                      idle_after_s=daemon.keepalive_idle_limit_seconds)
+                      idle_after_s=daemon.keepalive_idle_limit_seconds,
+                      lead_s=tick_seconds(daemon) / 2)
 
 
 class IdleWork:

@@ -1,12 +1,12 @@
 """Timers of the daemon: APScheduler 3 jobs that only *enqueue* triggers.
 
-One ``idle-work`` tick for every mapping (every ``TICK_S``, or the shortest pull interval
-when that is shorter) asks the shared ``IdleWork`` budget which pulls and periodic full cycles are
-due and paid for (oldest first, ``plan.idle_budget``) and triggers those; per mapping, a
-``keepalive`` job (``DaemonConfig.keepalive_interval`` of the mapping's expiry window),
-paid from the same budget by the worker. A job calls ``worker.trigger(kind)`` and returns
-at once; the mapping's worker does the work, serially. Idle handling (slower pulls, no
-keep-alives) is the worker's decision.
+One ``idle-work`` tick for every mapping (``idle_work.tick_seconds``: every second, or the
+shortest pull interval when that is shorter) asks the shared ``IdleWork`` budget which
+pulls and periodic full cycles are due and paid for (oldest first, ``plan.idle_budget``)
+and triggers those; per mapping, a ``keepalive`` job (``DaemonConfig.keepalive_interval``
+of the mapping's expiry window), paid from the same budget by the worker. A job calls
+``worker.trigger(kind)`` and returns at once; the mapping's worker does the work,
+serially. Idle handling (slower pulls, no keep-alives) is the worker's decision.
 
 Jobs use ``coalesce=True`` (missed runs collapse into one), ``max_instances=1`` and
 ``misfire_grace_time=None`` (a late run still happens: a laptop waking from sleep gets its
@@ -20,12 +20,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from containersync.daemon.idle_work import IdleWork
+from containersync.daemon.idle_work import IdleWork, tick_seconds
 
 if TYPE_CHECKING:  # annotations only: the daemon can run on a cached config record
     from containersync.config import DaemonConfig, MappingConfig
-
-TICK_S = 1.0
 
 
 class Triggerable(Protocol):
@@ -34,10 +32,6 @@ class Triggerable(Protocol):
     def trigger(self, kind: str) -> None: ...
 
     def use_idle_work(self, idle: IdleWork) -> None: ...
-
-
-def tick_seconds(daemon: DaemonConfig) -> float:
-    return min(TICK_S, daemon.pull_interval_seconds, daemon.active_pull_interval_seconds)
 
 
 def trigger_due(idle: IdleWork, workers: Mapping[str, Triggerable]) -> list[tuple[str, str]]:

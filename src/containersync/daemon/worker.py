@@ -57,7 +57,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -127,9 +127,13 @@ def is_idle(daemon: DaemonConfig, quiet_for: float) -> bool:
     return limit > 0 and quiet_for >= limit
 
 
-def pull_due(daemon: DaemonConfig, *, idle: bool, since_last_pull: float) -> bool:
-    """A ``pull`` tick acts at once, or, while idle, every ``idle_pull_interval_seconds``."""
-    return not idle or since_last_pull >= daemon.idle_pull_interval_seconds
+def pull_check_due(triggers: Collection[str], *, container_gone_idle: bool) -> bool:
+    """Whether the timers ask this turn for a pull check: a ``pull`` trigger is the idle
+    budget's grant, and the budget alone paces pulls (idle ones every
+    ``idle_pull_interval_seconds`` from their due time, by the tick nearest it: a few ms
+    early at times). A second interval counted here from the last check refused each grant
+    that came a little earlier than the one before: every other idle pull was dropped."""
+    return "pull" in triggers and not container_gone_idle
 
 
 def next_wake(now: float, *, deadlines: list[float | None], poll: bool) -> float:
@@ -185,7 +189,6 @@ class MappingWorker:
         self._backoff = Backoff()
         self._deletions = DeletionWindows(clock)
         self._last_change = clock()
-        self._last_pull = float("-inf")
         self._container_gone_idle = False
         self._budget_notes = keepalive_budget.BudgetNotes()
         self._refused = False  # the API refused the key: no more cycles until a reload
@@ -514,8 +517,7 @@ class MappingWorker:
             kind = "full" if self._first_done else "first"
             self._cycle(ctx, watch, cycles.CycleRequest(kind, None, "full"))
             return
-        due = "pull" in triggers and not self._container_gone_idle and pull_due(
-            self._cfg, idle=idle, since_last_pull=self._clock() - self._last_pull)
+        due = pull_check_due(triggers, container_gone_idle=self._container_gone_idle)
         if not self._pending and not due:
             return
         try:
@@ -523,13 +525,12 @@ class MappingWorker:
         except ContainerGone as exc:
             self._container_lost(ctx, watch, exc)
             return
-        self._last_pull = self._clock()
         self.status.last_pull_check = self._now().timestamp()
         if found is None:
             self._owe_full = True
             self._cycle(ctx, watch, cycles.CycleRequest("full", None, "full"))
             return
-        remote_paths, fresh, listed = found
+        remote_paths, fresh = found.paths, found.news
         if fresh:
             self._last_change = self._clock()
         if fresh and self._idle_work is not None:
@@ -538,10 +539,11 @@ class MappingWorker:
             return
         only = sorted(self._pending | set(remote_paths))
         kind = "targeted" if self._pending else "pull"
-        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental", listed))
+        self._cycle(ctx, watch, cycles.CycleRequest(kind, only, "incremental", found.listed,
+                                                    found.scope))
         if fresh:
             # the assistant writes in bursts: more may have landed while this cycle ran, so
-            # look again at once (a tick acts at once while not idle: pull_due)
+            # look again at once (a pull trigger always checks: pull_check_due)
             self.trigger("pull")
 
     def _cycle(self, ctx: MappingContext, watch: MappingWatch,

@@ -5,9 +5,11 @@ hundreds of thousands at 100,000 files), none of them in a reference cycle, and 
 automatic collection walks every tracked object there is: ~15 % of a no-op sync's CPU
 went to collections (measured at 20,000 files: 0.42-0.59 s of 3.0-3.3 s; with the pause
 0.33-0.47 s, 2 full collections instead of 3). Transfers do make cyclic garbage (~60-100
-objects per upload), and so does a listing (each page's request and answer, ~30 KB,
-in cycles): the collector runs while a cycle lists and while it moves content, and is
-paused from the listing's end (after collecting the young generations) to the
+objects per upload); a listing does not (the client frees each answer as it is read,
+``api.client._release``: httpx links a response and its stream both ways, which left
+each page's ~30 KB for the collector). The collector is paused from the listing's end
+(after collecting the young generations), or from the cycle's start where nothing else in
+the process makes garbage meanwhile (``CycleOptions.collect_while_listing``), to the
 transfers, and after them.
 
 ``paused()`` is shared by threads (the daemon runs mappings side by side): the collector

@@ -96,11 +96,24 @@ class CycleOptions:
     #: the new objects a pull check listed just before this cycle: a targeted cycle's
     #: listing, taken instead of reading the same pages again (``remote.observe_new``)
     listed: NewObjects | None = None
+    #: the index rows that pull check read for those objects: the targeted cycle's scope
+    #: when nothing was settled since and it covers the cycle's paths (``Scope.serves``),
+    #: taken instead of reading the same rows again
+    scope: Scope | None = None
     #: a full cycle loads its base and scans while its listing is under way
     #: (``engine.ahead``): faster by the scan's time, but the listing's stage then holds
     #: the base and the scan too (~0.45 KiB more per file at its peak). ``sync`` asks for
     #: it; the daemon, whose peak memory is its budget, does not
     scan_while_listing: bool = False
+    #: the cyclic collector runs while the cycle lists (and loads its base and scans
+    #: meanwhile); off, it is paused from the cycle's start instead of the listing's end.
+    #: A listing makes no cyclic garbage (the client frees each answer as read), but the
+    #: collector is off for the whole process while any cycle holds it off: ``sync``,
+    #: alone in its process, turns it off (collections there walked every object of the
+    #: base and the scan: ~7 % of a no-op sync's CPU); the daemon, whose other mappings'
+    #: transfers make garbage while a listing at a live link's latency lasts seconds,
+    #: does not
+    collect_while_listing: bool = True
 
 
 def run_cycle(
@@ -108,9 +121,11 @@ def run_cycle(
 ) -> CycleReport:
     """One cycle of ``ctx``'s mapping; its report counts the requests sent for it alone
     (``api.counting``: other mappings on the same client are not counted)."""
-    # the collector is paused from the listing's end to the transfers: only objects per
-    # file are made there, no cyclic garbage (``engine.collector``)
-    with counting() as requests, collector.paused(start=False) as gc_switch:
+    # the collector is paused from the listing's end (or from the start: see
+    # ``collect_while_listing``) to the transfers: only objects per file are made there, no
+    # cyclic garbage (``engine.collector``)
+    with counting() as requests, \
+            collector.paused(start=not opts.collect_while_listing) as gc_switch:
         return _cycle(ctx, opts, now=now, requests=requests, gc_switch=gc_switch)
 
 
@@ -156,7 +171,7 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
         ctx, attached, dry_run=opts.dry_run, scoped=scoped)
     index = (_whole_index(ctx, base, remote, as_stored=rebuilt is None and not (
         opts.dry_run and attached.new_generation)) if not scoped
-        else _scoped_index(ctx, opts, remote))
+        else _scoped_index(ctx, opts, remote, settled=bool(report.settled)))
     if index.scope is not None:
         base, remote = index.scope.base, Listing(index.scope.objects, remote.fresh)
     # the view holds what planning needs of the listing: the raw objects go as they are
@@ -350,10 +365,15 @@ def _sharing(own: Iterable[tuple[str, str]], base: Mapping[str, BaseEntry]) -> d
     return shared
 
 
-def _scoped_index(ctx: MappingContext, opts: CycleOptions, remote: Listing) -> IndexRows:
-    s = ctx.settings
-    scope = load_scope(ctx.index.scoped, ctx.name, opts.only or (), remote.fresh,
-                       remote_root=s.remote_root, pull_sources=s.pull_sources)
+def _scoped_index(ctx: MappingContext, opts: CycleOptions, remote: Listing, *,
+                  settled: bool) -> IndexRows:
+    """``opts.scope`` when it serves the cycle (the index is as the pull check read it:
+    only this mapping's worker writes it, and settling did not), else the scope loaded."""
+    s, given = ctx.settings, opts.scope
+    scope = given if given is not None and not settled and given.serves(
+        opts.only or (), remote.fresh) else load_scope(
+        ctx.index.scoped, ctx.name, opts.only or (), remote.fresh,
+        remote_root=s.remote_root, pull_sources=s.pull_sources)
     return IndexRows(lambda: scope.own, lambda: scope.known, lambda: scope.upload_paths,
                      lambda _ids: scope.digests,
                      lambda: ctx.index.scoped.base_counts(ctx.name), scope.listed, scope)

@@ -49,6 +49,14 @@ class Scope:
     listed: int = 0
     fresh: list[RemoteObject] = field(default_factory=list)
 
+    def serves(self, only: Collection[str], fresh: Sequence[RemoteObject]) -> bool:
+        """Whether ``load`` would give this scope again for ``only`` and ``fresh`` on the
+        same index (``fresh`` since cached: ``load`` keeps the new objects apart either
+        way): the same new objects, and paths that are all among this scope's. So the
+        pull check's scope is its pull cycle's, which reads no row of it again."""
+        return ([o.file_id for o in fresh] == [o.file_id for o in self.fresh]
+                and set(only) <= set(self.paths))
+
 
 @dataclass(frozen=True)
 class Anchors:
@@ -86,17 +94,19 @@ def kept_paths(reads: ScopedReads, name: str, fresh: Sequence[RemoteObject], *,
 
 
 def fresh_paths(reads: ScopedReads, name: str, fresh: Sequence[RemoteObject], *,
-                remote_root: str, pull_sources: frozenset[str]) -> list[str]:
+                remote_root: str, pull_sources: frozenset[str]) -> tuple[list[str], Scope | None]:
     """The paths of new objects that may be pulled or are ours, and of our objects beside
-    them (garbage): the daemon's pull check (``daemon.cycles.new_remote_paths``)."""
+    them (garbage), with the scope they were found in (None: no new objects): the daemon's
+    pull check (``daemon.cycles.new_remote_paths``), whose pull cycle plans with that
+    scope (``Scope.serves``)."""
     if not fresh:
-        return []
+        return [], None
     scope = load(reads, name, (), fresh, remote_root=remote_root, pull_sources=pull_sources)
     new = {o.file_id for o in fresh}
     view = remote_view(scope.objects, scope.base, remote_root=remote_root,
                        pull_sources=pull_sources, own_ids=scope.own,
                        upload_paths=scope.upload_paths, keep=lambda o, _path: o.file_id in new)
-    return sorted(set(view.files) | {f.path for f in view.garbage})
+    return sorted(set(view.files) | {f.path for f in view.garbage}), scope
 
 
 def _oldest_first(objects: Iterable[RemoteObject]) -> list[RemoteObject]:

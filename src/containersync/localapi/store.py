@@ -202,7 +202,8 @@ class Store:
 
     def list_container_files_page(self, cid: str, query: ListQuery) -> dict[str, Any]:
         return self._with_container(cid, lambda conn, row, now: self._page(
-            conn, "container_files", "container_id = ?", (cid,), query, wire.container_file),
+            conn, "container_files", "container_id = ?", (cid,), query,
+            wire.listed_container_file, columns=", ".join(wire.LISTED_FILE_COLUMNS)),
             refresh=True)
 
     def get_container_file(self, cid: str, fid: str) -> dict[str, Any]:
@@ -360,8 +361,9 @@ class Store:
 
     @staticmethod
     def _page(conn: Any, table: str, where: str, args: tuple[Any, ...], query: ListQuery,
-              render: Callable[[Row], dict[str, Any]]) -> dict[str, Any]:
-        """One page ordered by ``(created_at, seq)``; ``after`` must name an item of the list."""
+              render: Callable[[Row], dict[str, Any]], *, columns: str = "*") -> dict[str, Any]:
+        """One page ordered by ``(created_at, seq)``; ``after`` must name an item of the list.
+        ``render`` gets each row of ``columns``."""
         direction, cmp = ("ASC", ">") if query.order == "asc" else ("DESC", "<")
         if query.after is not None:
             cursor = conn.execute(f"SELECT created_at, seq FROM {table} WHERE id = ? AND {where}",
@@ -371,6 +373,6 @@ class Store:
                                  param="after", code="invalid_cursor")
             where += f" AND (created_at, seq) {cmp} (?, ?)"
             args = (*args, cursor["created_at"], cursor["seq"])
-        rows = conn.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY created_at {direction},"
+        rows = conn.execute(f"SELECT {columns} FROM {table} WHERE {where} ORDER BY created_at {direction},"
                             f" seq {direction} LIMIT ?", (*args, query.limit + 1)).fetchall()
         return wire.page([render(r) for r in rows[: query.limit]], len(rows) > query.limit)

@@ -12,6 +12,7 @@ import json
 import secrets
 import sqlite3
 import string
+from collections.abc import Sequence
 from typing import Any
 
 _ALNUM = string.ascii_letters + string.digits
@@ -64,14 +65,27 @@ def container(row: sqlite3.Row, *, omit: tuple[str, ...] = (),
 
 
 def container_file(row: sqlite3.Row) -> dict[str, Any]:
+    return listed_container_file([row[c] for c in LISTED_FILE_COLUMNS])
+
+
+#: the columns of ``container_files`` that ``listed_container_file`` takes, in its order
+LISTED_FILE_COLUMNS = ("id", "container_id", "created_at", "size", "record_bytes", "path",
+                       "source")
+
+
+def listed_container_file(row: Sequence[Any]) -> dict[str, Any]:
+    """A container file from the values of ``LISTED_FILE_COLUMNS``, by position: a listing
+    page renders 100 of them, and a row read by column name costs a scan of the names per
+    field (the page's rendering took twice as long)."""
+    fid, cid, created_at, size, record_bytes, path, source = row
     return {
-        "id": row["id"],
+        "id": fid,
         "object": "container.file",
-        "container_id": row["container_id"],
-        "created_at": int(row["created_at"]),
-        "bytes": row["size"] if row["record_bytes"] else None,
-        "path": row["path"],
-        "source": row["source"],
+        "container_id": cid,
+        "created_at": int(created_at),
+        "bytes": size if record_bytes else None,
+        "path": path,
+        "source": source,
     }
 
 

@@ -19,6 +19,13 @@ bucket of ``per_minute`` requests with a burst of ``burst``.
   the next one (a quiet minute must not delay the assistant's next write by a minute);
 - work is granted while a token is free, in order of due time (then name); the first item
   that cannot be paid stops the tick, so later work never overtakes earlier work;
+- the scheduler's tick runs a little after its time, by a varying amount: work due within
+  ``lead_s`` after ``now`` (half the tick) is granted now, by the tick nearest its due time,
+  and a granted item is due again one interval after its *due time*, not after the tick
+  that granted it (due times counted from the tick slipped a whole tick each time a tick
+  ran earlier than the one before: 1 s pulls on a 1 s tick came every 1-2 s). Work
+  granted later than that (the budget was short, the machine slept) is due again one
+  interval after its grant: the cadence restarts from there and never catches up;
 - a granted item is due again one interval later even if its result never comes (a busy or
   failing mapping is offered its turn again, it is not dropped);
 - keep-alives are never refused (``charge``): a container must not expire because pulls
@@ -31,7 +38,10 @@ took in that window; every due mapping is granted within ``(mappings * FULL_COST
 rate + one tick`` of its due time (no starvation), whatever the others do; a pull
 interval is never shorter than the mapping wants, equals it while the wanted pulls of
 every mapping fit ``PULL_SHARE`` of the budget, and otherwise the intervals together fit
-that share or sit at ``cap_s``.
+that share or sit at ``cap_s``; with ticks every ``2 * lead_s`` that run late by less than
+``lead_s``, a pull the budget pays is granted by the tick nearest its due time, and
+whenever the ticks come, the ``n`` pulls after one span at least ``n`` wanted intervals
+less ``2 * lead_s`` (never ahead of the cadence by more than a tick).
 """
 
 from __future__ import annotations
@@ -97,6 +107,8 @@ class IdleBudget:
     active_for_s: float = ACTIVE_FOR_S
     idle_s: float | None = None  # None: base_s
     idle_after_s: float = 0.0  # 0: never idle
+    #: work due this soon after a tick is granted by it: half the scheduler's tick
+    lead_s: float = 0.0
     _mappings: dict[str, _Mapping] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -107,6 +119,8 @@ class IdleBudget:
         if (self.active_s is not None and self.active_s <= 0) or (
                 self.idle_s is not None and self.idle_s <= 0):
             raise ValueError("need active_s > 0 and idle_s > 0")
+        if self.lead_s < 0:
+            raise ValueError("need lead_s >= 0")
 
     def add(self, name: str, now: float) -> None:
         """A mapping joins: its first pull is one interval away, its full cycle one full
@@ -140,21 +154,27 @@ class IdleBudget:
         due = sorted((m.pull_at if kind == PULL else m.full_at, kind, name)
                      for name, m in self._mappings.items()
                      for kind in (PULL, FULL)
-                     if (m.pull_at if kind == PULL else m.full_at) <= now)
+                     if (m.pull_at if kind == PULL else m.full_at) <= now + self.lead_s)
         granted: list[tuple[str, str]] = []
         stretch = self.stretch(now) if due else 1.0
-        for _at, kind, name in due:
+        for at, kind, name in due:
             if not self.bucket.take(now, FULL_COST if kind == FULL else 1.0):
                 break
             m = self._mappings[name]
             interval = self.interval(name, now, stretch)
             if kind == PULL:
-                m.pull_at = now + interval
+                m.pull_at = self._next_due(at, now, interval)
             else:
-                m.full_at = now + self.full_s
+                m.full_at = self._next_due(at, now, self.full_s)
                 m.pull_at = max(m.pull_at, now + interval)  # the full cycle pulled too
             granted.append((kind, name))
         return granted
+
+    def _next_due(self, due: float, now: float, interval: float) -> float:
+        """When work due at ``due`` and granted at ``now`` is due again: one interval after
+        its due time while the grant was on time (within ``lead_s``), else one interval
+        after the grant."""
+        return due + interval if now - due <= self.lead_s else now + interval
 
     def changed(self, name: str, now: float) -> None:
         """Something changed on either side: the mapping is active, its next pull one
