@@ -306,12 +306,10 @@ class Store:
             def insert(conn: Any, row: Row, now: float) -> dict[str, Any]:
                 self._insert_file(conn, cid, fid, now, path, source, size, record_bytes,
                                   content_type)
-                # rendered from the values just written: reading the row back costs a
-                # query per upload and can only return these
-                written: Row = {"id": fid, "container_id": cid, "created_at": now,
-                                "size": size, "record_bytes": int(record_bytes), "path": path,
-                                "source": source}
-                return wire.container_file(written)
+                # rendered from the values just written (in ``LISTED_FILE_COLUMNS``' order):
+                # reading the row back costs a query per upload and can only return these
+                return wire.listed_container_file(
+                    (fid, cid, now, size, int(record_bytes), path, source))
             return self._with_container(cid, insert, refresh=True)
         except BaseException:
             self._blobs.remove([fid])
