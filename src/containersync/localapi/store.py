@@ -290,7 +290,7 @@ class Store:
                 row = self._container_row(conn, cid)
             elif refresh and row["status"] == "running":
                 conn.execute("UPDATE containers SET last_active_at = ? WHERE id = ?", (now, cid))
-                row = self._container_row(conn, cid)
+                row = {**dict(row), "last_active_at": now}  # what a re-read would return
             expired = row["status"] != "running" and need_running
             result = _EXPIRED if expired else op(conn, row, now)
         self._blobs.remove(garbage)
@@ -306,7 +306,10 @@ class Store:
             def insert(conn: Any, row: Row, now: float) -> dict[str, Any]:
                 self._insert_file(conn, cid, fid, now, path, source, size, record_bytes,
                                   content_type)
-                return wire.container_file(self._cfile_row(conn, cid, fid))
+                # rendered from the values just written (in ``LISTED_FILE_COLUMNS``' order):
+                # reading the row back costs a query per upload and can only return these
+                return wire.listed_container_file(
+                    (fid, cid, now, size, int(record_bytes), path, source))
             return self._with_container(cid, insert, refresh=True)
         except BaseException:
             self._blobs.remove([fid])
