@@ -42,11 +42,12 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def uvicorn_config(app: Starlette, *, log_level: str = "warning") -> uvicorn.Config:
-    """The server's configuration. HTTP is parsed by httptools (llhttp, in C): with h11,
-    parsing requests and framing answers in Python was the largest part of the server's
-    CPU per small upload (``bench/profile_backend_uploads.py``)."""
+    """The server's configuration. HTTP is parsed by httptools (llhttp, in C; a dependency)
+    where it imports, else by h11 (uvicorn's ``auto``: an environment installed before the
+    dependency still serves): with h11, parsing requests and framing answers in Python was
+    the largest part of the server's CPU per small upload (``bench/profile_backend_uploads.py``)."""
     return uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
-                          ws="none", http="httptools", timeout_graceful_shutdown=2)
+                          ws="none", http="auto", timeout_graceful_shutdown=2)
 
 
 class RunningServer:
