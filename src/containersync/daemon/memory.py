@@ -26,17 +26,25 @@ import ctypes
 import ctypes.util
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from containersync.index.store import Index
 
 
-def _malloc_trim() -> Callable[[], int] | None:
+def _glibc(name: str) -> Any | None:
+    """glibc's function ``name``, or None where there is no glibc (musl has neither
+    ``malloc_trim`` nor a working ``mallopt``; other systems no libc.so.6)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim  # glibc only (musl has none)
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
     except (OSError, AttributeError):
+        return None
+
+
+def _malloc_trim() -> Callable[[], int] | None:
+    trim = _glibc("malloc_trim")
+    if trim is None:
         return None
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
@@ -54,12 +62,8 @@ MMAP_THRESHOLD = 128 * 1024
 def map_large_blocks() -> bool:
     """Fix glibc's mmap threshold at its default (see the module doc); True when glibc
     took it, False where there is no glibc."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt  # glibc only (musl has none)
-    except (OSError, AttributeError):
+    mallopt = _glibc("mallopt")
+    if mallopt is None:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
