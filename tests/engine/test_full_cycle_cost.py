@@ -12,6 +12,7 @@ import gc
 import threading
 import tracemalloc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -141,30 +142,45 @@ def test_a_no_op_cycle_scanning_while_listing_holds_the_listing_base_and_scan_at
     assert (peak - before) / FILES <= PEAK_SCANNING_WHILE_LISTING, (peak - before) / FILES
 
 
+@contextmanager
+def one_more_file(synced: MappingContext) -> Iterator[None]:
+    """A file written beside the synced tree (the daemon's usual first cycle uploads one),
+    taken back afterwards, and the container with it."""
+    new = synced.settings.local_root / "one-more.txt"
+    new.write_text("one more\n")
+    try:
+        yield
+    finally:
+        new.unlink()
+        assert run_cycle(synced, CycleOptions(), now=now).counts == {"deleted_remote": 1}
+
+
+def uploading_cycle(synced: MappingContext) -> tuple[int, int]:
+    """Run the cycle that uploads ``one_more_file`` under tracemalloc: traced bytes before
+    it and at its peak."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        report = run_cycle(synced, CycleOptions(), now=now)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert report.counts == {"uploaded": 1}
+    assert report.sandbox_paths["one-more.txt"].endswith("one-more.txt")
+    assert len(report.sandbox_paths) == FILES + 1
+    return before, peak
+
+
 def test_a_full_cycle_that_uploads_peaks_no_higher_than_a_no_op(synced: MappingContext) -> None:
     """The daemon's first cycle usually acts (a file written while it was down): its
     manifest step then reads what the index holds of the container after the commit,
     while the cycle's base, view and scan are still alive. Read whole, the bases were a
     second copy of the tree at the cycle's peak (1.6 KiB per file); the manifest needs
     two strings of the bases that hold a remote object, nothing more."""
-    new = synced.settings.local_root / "one-more.txt"
-    new.write_text("one more\n")
-    try:
-        gc.collect()
-        tracemalloc.start()
-        try:
-            before = tracemalloc.get_traced_memory()[0]
-            report = run_cycle(synced, CycleOptions(), now=now)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-        assert report.counts == {"uploaded": 1}
-        assert report.sandbox_paths["one-more.txt"].endswith("one-more.txt")
-        assert len(report.sandbox_paths) == FILES + 1
+    with one_more_file(synced):
+        before, peak = uploading_cycle(synced)
         assert (peak - before) / FILES <= PEAK_PER_FILE, (peak - before) / FILES
-    finally:
-        new.unlink()
-        assert run_cycle(synced, CycleOptions(), now=now).counts == {"deleted_remote": 1}
 
 
 #: traced bytes per file alive while an uploading cycle's manifest step reads the sandbox
@@ -187,20 +203,10 @@ def test_the_manifest_step_holds_neither_the_scan_nor_the_view(
         return read(*args, **kwargs)
 
     monkeypatch.setattr(index, "sandbox_paths", counted)
-    new = synced.settings.local_root / "one-more.txt"
-    new.write_text("one more\n")
-    try:
-        gc.collect()
-        tracemalloc.start()
+    with one_more_file(synced):
         try:
-            before = tracemalloc.get_traced_memory()[0]
-            report = run_cycle(synced, CycleOptions(), now=now)
+            before, _peak = uploading_cycle(synced)
         finally:
-            tracemalloc.stop()
-        assert report.counts == {"uploaded": 1} and len(report.sandbox_paths) == FILES + 1
+            monkeypatch.undo()
         assert len(held) == 1
         assert (held[0] - before) / FILES <= HELD_AT_MANIFEST_PER_FILE, (held[0] - before) / FILES
-    finally:
-        new.unlink()
-        monkeypatch.undo()
-        assert run_cycle(synced, CycleOptions(), now=now).counts == {"deleted_remote": 1}
