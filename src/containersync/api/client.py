@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any, BinaryIO, Protocol, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -329,7 +330,8 @@ class ContainersClient:
                           recover_with=look, redact=spec.secret_values())
 
     def retrieve_container(self, cid: str) -> Container:
-        return self._json("GET", f"containers/{cid}", Container, container_id=cid)
+        return self._json("GET", f"containers/{_segment(cid)}", Container,
+                          container_id=cid)
 
     def list_containers(self, *, name: str | None = None, order: str = "desc",
                         page_size: int = 100) -> Iterator[Container]:
@@ -339,7 +341,7 @@ class ContainersClient:
         return self._pages("containers", _CONTAINERS, params, None)
 
     def delete_container(self, cid: str) -> None:
-        self._json("DELETE", f"containers/{cid}", Deleted, container_id=cid)
+        self._json("DELETE", f"containers/{_segment(cid)}", Deleted, container_id=cid)
 
     # -- container files ------------------------------------------------------------------
 
@@ -374,7 +376,7 @@ class ContainersClient:
             size = source.stat().st_size if opener is None else _size_of(opener)
         except OSError as exc:
             raise LocalError(f"cannot read {source}: {exc.strerror}") from exc
-        url = f"containers/{cid}/files"
+        url = f"containers/{_segment(cid)}/files"
         opened: list[_Counting] = []
         #: what earlier attempts read whole (what the server may hold), by digest:
         #: (stable, size, mtime_ns) of the file as that attempt read it
@@ -437,23 +439,23 @@ class ContainersClient:
 
     def copy_file(self, cid: str, file_id: str) -> ContainerFile:
         """Copy a Files API object (``file-...``) into the container."""
-        obj = self._json("POST", f"containers/{cid}/files", ContainerFile,
+        obj = self._json("POST", f"containers/{_segment(cid)}/files", ContainerFile,
                          json={"file_id": file_id}, file_route=True, container_id=cid)
         return self._remember(cid, obj)
 
     def list_files(self, cid: str, *, order: str = "desc", page_size: int = 100,
                    after: str | None = None) -> Iterator[ContainerFile]:
         params: dict[str, Any] = {"order": order, "limit": page_size}
-        return self._pages(f"containers/{cid}/files", _FILES, params, after,
+        return self._pages(f"containers/{_segment(cid)}/files", _FILES, params, after,
                            container_id=cid)
 
     def retrieve_file(self, cid: str, fid: str) -> ContainerFile:
-        return self._json("GET", f"containers/{cid}/files/{fid}", ContainerFile,
-                          file_route=True, container_id=cid)
+        return self._json("GET", f"containers/{_segment(cid)}/files/{_segment(fid)}",
+                          ContainerFile, file_route=True, container_id=cid)
 
     def delete_file(self, cid: str, fid: str) -> None:
-        self._json("DELETE", f"containers/{cid}/files/{fid}", Deleted, file_route=True,
-                   container_id=cid)
+        self._json("DELETE", f"containers/{_segment(cid)}/files/{_segment(fid)}", Deleted,
+                   file_route=True, container_id=cid)
 
     def file_sha256(self, cid: str, fid: str) -> str:
         """The sha256 of a container file's content, streamed and kept nowhere."""
@@ -467,7 +469,7 @@ class ContainersClient:
 
     def _download(self, cid: str, fid: str, dest: _Sink,
                   on_received: Callable[[int], None] | None = None) -> tuple[int, str]:
-        url = f"containers/{cid}/files/{fid}/content"
+        url = f"containers/{_segment(cid)}/files/{_segment(fid)}/content"
 
         def make() -> httpx.Request:
             return self._http.build_request("GET", url)
@@ -489,6 +491,17 @@ class ContainersClient:
             return written, digest.hexdigest()
 
         return self._call(make, read, stream=True, file_route=True, container_id=cid)
+
+
+def _segment(value: str) -> str:
+    """``value`` (an id an answer gave) as exactly one segment of a request's path: quoted
+    whole, ``.`` and ``..`` too, so no id resolves against the base URL into another route
+    (``../../<other container>/files/<its file>``) or ends the path (``x?y``, ``x#y``). An
+    empty id names no segment at all: refused (``Rejected``) before anything is sent."""
+    if not value:
+        raise Rejected("an empty id names nothing to ask the server for")
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if value in (".", "..") else quoted
 
 
 #: what a released answer's stream is: nothing left to read
