@@ -15,7 +15,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from test_sync_knowledge import stamp
 
 from containersync.config import parse_config
@@ -84,3 +86,37 @@ def test_our_upload_that_a_listing_does_not_show_is_not_taken_for_deleted(world:
         assert again.counts.get("deleted_local", 0) == 0, again.to_dict()
     assert world.local()["p.txt"] == "v2, mine"
     assert world.remote()["p.txt"] == "v2, mine"
+
+
+def test_a_pull_check_reads_past_our_uploads_once(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our uploads are cached unlisted as they land, so the next pull check reads past
+    them (to what the sandbox wrote just before they landed, above). Once a check has
+    listed down through them to a listed object, it saw every object between: the next
+    check reads only what is newer. Before, an idle daemon's every check (each 5 s) read
+    all of its recent uploads again until the next full listing, ten minutes later: the
+    idle CPU grew with how much had been uploaded."""
+    world.write({f"d/f{i:03d}.txt": f"file {i}" for i in range(150)})
+    assert world.sync().code == 0
+    with mapping(world) as ctx:
+        read: list[str] = []
+        list_files = ctx.client.list_files
+
+        def counted(*args: Any, **kwargs: Any) -> Iterator[Any]:  # an instrument: calls through
+            for f in list_files(*args, **kwargs):
+                read.append(f.id)
+                yield f
+
+        monkeypatch.setattr(ctx.client, "list_files", counted)
+        first = new_remote_paths(ctx)
+        assert first is not None and first.news == 0
+        assert len(read) >= 150  # our uploads, walked past once
+        read.clear()
+        again = new_remote_paths(ctx)
+        assert again is not None and again.news == 0
+        assert len(read) == 1, f"the second check read {len(read)} objects"  # the newest
+        add_assistant_file(world.server, world.cid, world.sandbox_path("made.txt"), b"new")
+        read.clear()
+        found = new_remote_paths(ctx)
+        assert found is not None and found.paths == ["made.txt"] and found.news == 1
+        assert len(read) <= 3  # the new one, then a run of two down to the newest known

@@ -28,7 +28,7 @@ from containersync.engine import remote as listing
 from containersync.engine.context import MappingContext
 from containersync.engine.cycle import CycleOptions
 from containersync.engine.manifest import split
-from containersync.engine.remote import NewObjects
+from containersync.engine.remote import NewObjects, remember_listed
 from containersync.engine.runner import sync_mapping
 from containersync.engine.scope import Scope, fresh_paths
 from containersync.engine.summary import CycleReport
@@ -82,7 +82,10 @@ def new_remote_paths(ctx: MappingContext) -> NewRemote | None:
     if fresh:  # a manifest we wrote (or a leftover one) is no news
         fresh = split(ctx, fresh)[0]
     if not fresh:
-        return NewRemote([], 0, listed)
+        # only our uploads or the manifest: read past once, not by every check until the
+        # next full listing (the cycle a check with news starts does the same: observe_new)
+        remember_listed(ctx, listed.objects if listed is not None else [])
+        return NewRemote([], 0, None)
     s = ctx.settings
     paths, scope = fresh_paths(ctx.index.scoped, ctx.name, fresh, remote_root=s.remote_root,
                                pull_sources=s.pull_sources)

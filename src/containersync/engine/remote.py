@@ -208,11 +208,19 @@ def observe_new(ctx: MappingContext, cid: str | None, *, dry_run: bool,
     # found something) reads newest first down to these, now cached, and finds them
     fresh = (list(listed.objects) if listed is not None and listed.container_id == cid
              else list_new(ctx, cid, cached(ctx)))
-    if fresh and not dry_run:
+    if not dry_run:
+        remember_listed(ctx, fresh)
+    return Listing(list(fresh), fresh)
+
+
+def remember_listed(ctx: MappingContext, fresh: Sequence[RemoteObject]) -> None:
+    """Cache what ``list_new`` read as listed, after the cached listing: it read newest
+    first down to a listed object, so it saw every object since, our unlisted uploads
+    among them, and the next ``list_new`` stops at these."""
+    if fresh:
         with ctx.index.write() as tx:
             tx.add_remote_objects(ctx.name, fresh)
             tx.append_positions(ctx.name, [o.file_id for o in fresh])
-    return Listing(list(fresh), fresh)
 
 
 def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject],
