@@ -202,8 +202,8 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
     candidates: dict[str, RemoteFile] = {}
     several: dict[str, list[RemoteFile]] = {}
 
-    def ours_of(f: RemoteFile) -> tuple[RemoteFile, bool]:
-        return f, f.file_id in by_remote_id or f.file_id in own
+    def is_ours(file_id: str) -> bool:
+        return file_id in by_remote_id or file_id in own
 
     foreign: list[RemoteFile] = []
     problems: list[Problem] = []
@@ -223,8 +223,7 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
         path for obj, path in mapped if isinstance(path, str) and keep(obj, path)}
 
     for obj, where in mapped:
-        ours = obj.file_id in by_remote_id or obj.file_id in own
-        pulled = ours or obj.source in pull_sources
+        pulled = is_ours(obj.file_id) or obj.source in pull_sources
         if isinstance(where, UnsafePath):
             if kept is not None:
                 continue
@@ -260,10 +259,10 @@ def remote_view(objects: Iterable[RemoteObject], base: Mapping[str, BaseEntry], 
         one = candidates.get(path)
         if one is not None:
             at = base.get(path)
-            if at is not None and at.remote_id == one.file_id and ours_of(one)[1]:
-                files[path] = one  # the base's own upload, alone: what _current says
+            if at is not None and at.remote_id == one.file_id:
+                files[path] = one  # the base's own object, alone: what _current says
                 continue
-        group = [ours_of(f) for f in ([one] if one is not None else several[path])]
+        group = [(f, is_ours(f.file_id)) for f in ([one] if one is not None else several[path])]
         current, unclear, rivals = _current(group, base.get(path), own, known)
         if current is not None:
             files[path] = current
