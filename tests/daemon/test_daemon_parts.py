@@ -4,12 +4,13 @@ the signal inbox, and `status` for a config that never synced."""
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 from containersync.commands.status import collect, render
 from containersync.config import parse_config
 from containersync.daemon.backoff import Backoff
-from containersync.daemon.schedule import intervals
+from containersync.daemon.schedule import intervals, start_scheduler, stop_scheduler
 from containersync.daemon.signals import RELOAD, STOP, SignalInbox
 from containersync.daemon.state import (
     HEARTBEAT_S,
@@ -55,6 +56,38 @@ def test_schedule_intervals_follow_the_config(tmp_path: Path) -> None:
     cfg = parse_config(_config(tmp_path, "keepalive_interval_seconds = 7"),
                        file=tmp_path / "c.toml", env=os.environ)
     assert intervals(cfg.daemon, cfg.mappings[0])["keepalive"] == 7
+
+
+class _Timed:
+    """A worker as the scheduler sees it: it records what it was triggered with."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def trigger(self, kind: str) -> None:
+        pass
+
+    def use_idle_work(self, idle: object) -> None:
+        pass
+
+
+def test_keepalive_timers_of_many_mappings_are_spread_not_all_at_once(tmp_path: Path) -> None:
+    """Four mappings' first timed keep-alives, read off the started scheduler: one per
+    quarter of the second half of the 300 s interval, not all in the same second (every
+    keep-alive is paid from the shared idle budget; 200 at once starved the pulls)."""
+    text = _config(tmp_path).split("[[mappings]]")[0] + "".join(
+        f'[[mappings]]\nname = "m{i}"\nlocal = "{tmp_path / f"m{i}"}"\n'
+        "[mappings.container]\nexpires_after_minutes = 10\n" for i in range(4))
+    cfg = parse_config(text, file=tmp_path / "c.toml", env=os.environ)
+    before = datetime.now(UTC)
+    scheduler = start_scheduler(cfg.daemon, [(m, _Timed(m.name)) for m in cfg.mappings])
+    try:
+        firsts = [(scheduler.get_job(f"m{i}:keepalive").next_run_time - before).total_seconds()
+                  for i in range(4)]
+    finally:
+        stop_scheduler(scheduler)
+    for got, want in zip(firsts, (150, 187.5, 225, 262.5), strict=True):
+        assert want <= got < want + 5
 
 
 def test_signal_inbox_delivers_requests_in_order() -> None:

@@ -16,11 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from containersync.config import load_config
+from containersync.daemon.idle_work import IdleWork
 from containersync.daemon.runners import Runners
 from containersync.daemon.worker import TICK_S, MappingWorker, next_wake
 from containersync.engine.session import open_session
 from containersync.index.store import Index
 from containersync.localapi.embedded import RunningServer
+from containersync.plan.idle_budget import IdleBudget, TokenBucket
 from support.backend import clear_faults, inject_fault
 from support.daemon_harness import wait_for
 
@@ -166,6 +168,45 @@ def test_a_first_sync_keeps_its_keepalive_in_the_same_turn_not_behind_every_othe
         snaps = [w.snapshot() for w in workers]
         for before, after in itertools.pairwise(snaps):
             assert before["last_keepalive"] < after["last_cycle"]["at"]
+    finally:
+        for w in workers:
+            w.request_stop()
+        assert all(w.join(30) for w in workers)
+        assert runners.stop(30)
+        session.close()
+
+
+def test_first_sync_keepalives_leave_the_idle_budget_to_pulls(
+        tmp_path: Path, local_server: RunningServer) -> None:
+    """The keep-alive each first sync queues (to learn the container's expiry) is start-up
+    work, not idle work: charged to the shared budget, 200 of them left it ~185 requests
+    short and no mapping pulled for the next two minutes (the many-mappings bench row
+    measured 0 idle requests a minute). Here a budget with a burst of two and three first
+    syncs, and pulls stretched to the 5 s cap (as 200 mappings stretch theirs to 60 s): the
+    first pulls it owes are granted when due, not after the bucket repays the keep-alives."""
+    lines = ["[api]", f'base_url = "{local_server.base_url}"', f'api_key_env = "{KEY_ENV}"',
+             "[state]", f'dir = "{tmp_path / "state"}"']
+    for i in range(3):
+        (tmp_path / f"m{i}").mkdir()
+        lines += ["[[mappings]]", f'name = "m{i}"', f'local = "{tmp_path / f"m{i}"}"']
+    (tmp_path / "config.toml").write_text("\n".join(lines) + "\n")
+    cfg = load_config(tmp_path / "config.toml").config
+    now = [0.0]
+    idle = IdleWork(IdleBudget(TokenBucket(6, 2), base_s=5, cap_s=5, full_s=600, active_s=1),
+                    clock=lambda: now[0])
+    session = open_session(cfg, {KEY_ENV: "sk-test-not-a-secret"})
+    runners = Runners(session.open_index, 1)
+    runners.start()
+    workers = [MappingWorker(session, m, cfg.daemon, runners=runners) for m in cfg.mappings]
+    try:
+        for w in workers:
+            idle.add(w.name)
+            w.use_idle_work(idle)
+            w.start()
+        wait_for(lambda: all(w.snapshot()["keepalives"] == 1 for w in workers),
+                 "every mapping's first keep-alive")
+        now[0] = 5.0  # every mapping's first pull is due (the capped interval)
+        assert [kind for kind, _name in idle.due()] == ["pull", "pull"]  # the burst
     finally:
         for w in workers:
             w.request_stop()

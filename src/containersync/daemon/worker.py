@@ -127,6 +127,14 @@ def is_idle(daemon: DaemonConfig, quiet_for: float) -> bool:
     return limit > 0 and quiet_for >= limit
 
 
+#: the keep-alive a first cycle queues to learn the container's expiry: start-up work, not
+#: idle work, so it is not charged to the shared idle budget (charged, a daemon's 200 first
+#: syncs left the budget ~185 requests short, and no mapping pulled for two minutes)
+EXPIRY = "expiry"
+#: the triggers that make a keep-alive: the scheduler's timer (charged) and ``EXPIRY``
+KEEPALIVES = frozenset({"keepalive", EXPIRY})
+
+
 def pull_check_due(triggers: Collection[str], *, container_gone_idle: bool) -> bool:
     """Whether the timers ask this turn for a pull check: a ``pull`` trigger is the idle
     budget's grant, and the budget alone paces pulls (idle ones every
@@ -318,8 +326,7 @@ class MappingWorker:
         """The last step left work for this mapping that is due now (the keep-alive after
         a first sync, the pull again after one that found new objects): it runs in the same
         turn, as the mapping's own thread did, instead of behind every other due mapping
-        (200 first syncs would otherwise charge 200 keep-alives to the idle budget at the
-        end of start-up, and pulls would wait minutes for the budget to refill)."""
+        (with 200 first syncs, the last keep-alives came minutes after start-up)."""
         with self._tlock:
             queued = bool(self._triggers or self._waiters)
         return queued and not self._refused and (
@@ -439,8 +446,8 @@ class MappingWorker:
             if not watch.running and watch.start():
                 self._owe_full = True  # the root (re)appeared: look at everything
             self._sync_step(ctx, watch, triggers)
-            if "keepalive" in triggers and not self._idle() and not self._container_gone_idle:
-                self._keepalive(ctx, watch)
+            if triggers & KEEPALIVES and not self._idle() and not self._container_gone_idle:
+                self._keepalive(ctx, watch, charged="keepalive" in triggers)
             self._backoff.reset()
             self.status.clear_error()
             self.config_error = None
@@ -571,7 +578,7 @@ class MappingWorker:
         if not self._first_done:
             self._first_done = True
             self.first_attempt.set()
-            self.trigger("keepalive")  # learn the container's expiry for status at once
+            self.trigger(EXPIRY)  # learn the container's expiry for status at once
         if cycles.changed_anything(report):
             self._last_change = self._clock()
             if self._idle_work is not None:
@@ -606,7 +613,7 @@ class MappingWorker:
                         count=len(note.paths), paths=note.paths)
         self.status.state = "idle" if self._idle() else "watching"
 
-    def _keepalive(self, ctx: MappingContext, watch: MappingWatch) -> None:
+    def _keepalive(self, ctx: MappingContext, watch: MappingWatch, *, charged: bool) -> None:
         state = ctx.index.mapping(ctx.name)
         if state is None or state.container_id is None:
             return
@@ -614,7 +621,7 @@ class MappingWorker:
         if self._budget_spent(ctx, now):
             return
         before = self.status.expires_at
-        if self._idle_work is not None:
+        if charged and self._idle_work is not None:
             self._idle_work.charge()  # never refused: pulls wait for the budget instead
         try:
             container = ctx.client.retrieve_container(state.container_id)
@@ -743,7 +750,7 @@ class MappingWorker:
                           mapping=self.name,
                           retry_in_s=round(delay, 1))
         with self._tlock:
-            self._triggers |= triggers & {"keepalive"}
+            self._triggers |= triggers & KEEPALIVES
         self.status.state = "backoff"
         self.status.set_error(message, self._now().timestamp() + delay)
         self._retry_at = self._clock() + delay
