@@ -12,7 +12,8 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from containersync.config import load_config
@@ -142,13 +143,12 @@ def test_a_stopped_mapping_fails_the_sync_now_it_can_no_longer_answer(
         session.close()  # type: ignore[attr-defined]
 
 
-def test_a_first_sync_keeps_its_keepalive_in_the_same_turn_not_behind_every_other_mapping(
-        tmp_path: Path, local_server: RunningServer) -> None:
-    """One runner, three mappings: each first sync's keep-alive (a follow-up the step
-    queued for itself) runs before the next mapping's first sync, as the mapping's own
-    thread did; behind every other due mapping, a daemon of 200 charged 200 keep-alives at
-    the end of start-up and its pulls waited minutes for the idle budget."""
-    lines = ["[api]", f'base_url = "{local_server.base_url}"', f'api_key_env = "{KEY_ENV}"',
+@contextmanager
+def _three_on_one_runner(tmp_path: Path, server: RunningServer,
+                         idle: IdleWork | None = None) -> Iterator[list[MappingWorker]]:
+    """Three mappings' started workers taking turns on one runner (reporting to ``idle``
+    when given); stopped, with their runner and session, at the end."""
+    lines = ["[api]", f'base_url = "{server.base_url}"', f'api_key_env = "{KEY_ENV}"',
              "[state]", f'dir = "{tmp_path / "state"}"']
     for i in range(3):
         (tmp_path / f"m{i}").mkdir()
@@ -162,18 +162,31 @@ def test_a_first_sync_keeps_its_keepalive_in_the_same_turn_not_behind_every_othe
     workers = [MappingWorker(session, m, cfg.daemon, runners=runners) for m in cfg.mappings]
     try:
         for w in workers:
+            if idle is not None:
+                idle.add(w.name)
+                w.use_idle_work(idle)
             w.start()
         wait_for(lambda: all(w.snapshot()["keepalives"] == 1 for w in workers),
                  "every mapping's first keep-alive")
-        snaps = [w.snapshot() for w in workers]
-        for before, after in itertools.pairwise(snaps):
-            assert before["last_keepalive"] < after["last_cycle"]["at"]
+        yield workers
     finally:
         for w in workers:
             w.request_stop()
         assert all(w.join(30) for w in workers)
         assert runners.stop(30)
         session.close()
+
+
+def test_a_first_sync_keeps_its_keepalive_in_the_same_turn_not_behind_every_other_mapping(
+        tmp_path: Path, local_server: RunningServer) -> None:
+    """One runner, three mappings: each first sync's keep-alive (a follow-up the step
+    queued for itself) runs before the next mapping's first sync, as the mapping's own
+    thread did; behind every other due mapping, the last of 200 mappings' keep-alives
+    came minutes after start-up."""
+    with _three_on_one_runner(tmp_path, local_server) as workers:
+        snaps = [w.snapshot() for w in workers]
+        for before, after in itertools.pairwise(snaps):
+            assert before["last_keepalive"] < after["last_cycle"]["at"]
 
 
 def test_first_sync_keepalives_leave_the_idle_budget_to_pulls(
@@ -184,32 +197,9 @@ def test_first_sync_keepalives_leave_the_idle_budget_to_pulls(
     measured 0 idle requests a minute). Here a budget with a burst of two and three first
     syncs, and pulls stretched to the 5 s cap (as 200 mappings stretch theirs to 60 s): the
     first pulls it owes are granted when due, not after the bucket repays the keep-alives."""
-    lines = ["[api]", f'base_url = "{local_server.base_url}"', f'api_key_env = "{KEY_ENV}"',
-             "[state]", f'dir = "{tmp_path / "state"}"']
-    for i in range(3):
-        (tmp_path / f"m{i}").mkdir()
-        lines += ["[[mappings]]", f'name = "m{i}"', f'local = "{tmp_path / f"m{i}"}"']
-    (tmp_path / "config.toml").write_text("\n".join(lines) + "\n")
-    cfg = load_config(tmp_path / "config.toml").config
     now = [0.0]
     idle = IdleWork(IdleBudget(TokenBucket(6, 2), base_s=5, cap_s=5, full_s=600, active_s=1),
                     clock=lambda: now[0])
-    session = open_session(cfg, {KEY_ENV: "sk-test-not-a-secret"})
-    runners = Runners(session.open_index, 1)
-    runners.start()
-    workers = [MappingWorker(session, m, cfg.daemon, runners=runners) for m in cfg.mappings]
-    try:
-        for w in workers:
-            idle.add(w.name)
-            w.use_idle_work(idle)
-            w.start()
-        wait_for(lambda: all(w.snapshot()["keepalives"] == 1 for w in workers),
-                 "every mapping's first keep-alive")
+    with _three_on_one_runner(tmp_path, local_server, idle):
         now[0] = 5.0  # every mapping's first pull is due (the capped interval)
         assert [kind for kind, _name in idle.due()] == ["pull", "pull"]  # the burst
-    finally:
-        for w in workers:
-            w.request_stop()
-        assert all(w.join(30) for w in workers)
-        assert runners.stop(30)
-        session.close()
