@@ -59,7 +59,8 @@ def test_schedule_intervals_follow_the_config(tmp_path: Path) -> None:
 
 
 class _Timed:
-    """A worker as the scheduler sees it: it records what it was triggered with."""
+    """A worker as the scheduler sees it (a name, a trigger): the test reads the jobs the
+    scheduler made for it, never fires them."""
 
     def __init__(self, name: str) -> None:
         self.name = name
