@@ -27,12 +27,14 @@ def write_config(tmp: Path, server: RunningServer, local: Path, **daemon: object
     return config
 
 
-def start_daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_daemon(config: Path, log: Path, *, debug: bool = False) -> subprocess.Popen[bytes]:
+    """``debug``: log at debug level (a line per action carried out, each timestamped)."""
     env = {**os.environ, KEY_ENV: "sk-bench-not-a-secret"}
     env.pop("NOTIFY_SOCKET", None)
     with open(log, "wb") as out:
         return subprocess.Popen([sys.executable, "-m", "containersync", "daemon", "--config",
-                                 str(config), "--log-format", "json"], stdout=out,
+                                 str(config), "--log-format", "json",
+                                 *(["--log-level", "debug"] if debug else [])], stdout=out,
                                 stderr=subprocess.STDOUT, env=env)
 
 

@@ -18,7 +18,7 @@ from bench_sync_common import run_sync
 FULL = {
     "daemon_sizes": [1000, 10000, 100000], "changes": 200, "changes_small": 200, "idle_s": 60,
     "push_files": 2000, "sdk_seq_files": 2000, "noop_files": 100000, "noop_rounds": 3,
-    "listing_files": 100000, "listing_latency_ms": 100, "upload_mib": 500, "upload_rounds": 2,
+    "listing_files": 100000, "listing_latency_ms": 100, "upload_mib": 500, "upload_rounds": 5,
     "pull_files": 1000, "pull_rounds": 3, "mappings": 200, "mapping_files": 100,
     "mappings_timeout_s": 600, "startup_rounds": 10, "sync_timeout_s": 1800,
 }
