@@ -1,7 +1,7 @@
 """A no-op re-sync of a 100,000-file tree through the real engine, and the initial sync first.
 
 Starts ``containersync serve-local`` as a subprocess on a free loopback port (fresh data
-dir), writes a tree of tiny files (100 folders), runs ``containersync sync --json`` once to
+dir), writes a tree of tiny files (100 folders, dated an hour back), runs ``containersync sync --json`` once to
 push everything for real (``initial_seconds``: nothing is seeded behind the engine's back),
 then runs it again with nothing changed on either side and prints one JSON object:
 ``{"files", "initial_seconds", "initial_requests", "noop_seconds", "noop_engine_seconds",
@@ -20,6 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench_measure import age_tree
 from bench_sync_common import run_sync, start_backend, write_config
 
 FILES = 100_000
@@ -41,6 +42,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="containersync-bench-noop-") as tmp:
         work = Path(tmp)
         write_tree(work / "tree", count)
+        # dated an hour back: a tree synced the second it was written is racily clean, and
+        # the re-sync would read every file again (``bench_measure.age_tree``)
+        age_tree(work / "tree")
         backend, base_url = start_backend(work / "backend")
         try:
             config = write_config(work, base_url)
