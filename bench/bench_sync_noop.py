@@ -1,9 +1,10 @@
 """A no-op re-sync of a 100,000-file tree through the real engine, and the initial sync first.
 
 Starts ``containersync serve-local`` as a subprocess on a free loopback port (fresh data
-dir), writes a tree of tiny files (100 folders, dated an hour back), runs ``containersync sync --json`` once to
-push everything for real (``initial_seconds``: nothing is seeded behind the engine's back),
-then runs it again with nothing changed on either side and prints one JSON object:
+dir), writes a tree of tiny files (100 folders, dated an hour back), runs
+``containersync sync --json`` once to push everything for real (``initial_seconds``:
+nothing is seeded behind the engine's back), then runs it again with nothing changed on
+either side and prints one JSON object:
 ``{"files", "initial_seconds", "initial_requests", "noop_seconds", "noop_engine_seconds",
 "noop_requests", "noop_files_hashed", "noop_uploaded", "noop_downloaded", "exit_codes"}``.
 ``*_seconds`` is the wall time of the command (interpreter start-up included);

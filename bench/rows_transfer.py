@@ -115,10 +115,10 @@ def _curl_upload(ctx: Ctx, curl: str, big: Path) -> float:
 
 def row_upload(ctx: Ctx, row: RowResult) -> None:
     """The two clients take turns, round by round, and every round starts with the page
-    cache's dirty pages written out (``os.sync``): on a small VM the backend's cost of
-    writing 500 MiB (its spool file, then the blob) swings between 0.5 and 2 s of kernel
-    time with the writeback a previous round left behind, and with two rounds each one
-    such round decided the row."""
+    cache's dirty pages written out (``os.sync``), so no round pays for another's
+    writeback: on a small VM the backend's kernel time for writing 500 MiB (its spool
+    file, then the blob) swings between 0.5 and 2 s from one identical upload to the next,
+    and with two rounds per client one such round decided the row."""
     p = ctx.params
     mib = p["upload_mib"]
     row.params = {"mib": mib, "rounds": p["upload_rounds"], "latency_ms": 0,
