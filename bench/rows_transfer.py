@@ -27,6 +27,10 @@ HERE = Path(__file__).resolve().parent
 TODAY_PUSH_0MS_S = 5.1  # issue 9's figure for 2,000 x 4 KiB at 0 ms (the "today" of its target)
 
 
+def _backend_cpu(before: tuple[float, float], after: tuple[float, float]) -> dict[str, float]:
+    return {"user_s": round(after[0] - before[0], 2), "system_s": round(after[1] - before[1], 2)}
+
+
 def _cs_sync(ctx: Ctx, name: str, tree: Path, latency_ms: int, *,
              flush: bool = False) -> dict[str, Any]:
     """``flush``: write out the page cache's dirty pages just before the sync starts."""
@@ -35,11 +39,13 @@ def _cs_sync(ctx: Ctx, name: str, tree: Path, latency_ms: int, *,
         config = write_config(work, backend.base_url, [{"name": "bench", "local": str(tree)}])
         if flush:
             os.sync()
+        before = backend.cpu()
         seconds, result, code = run_sync(config, ctx.params["sync_timeout_s"])
+        cpu = _backend_cpu(before, backend.cpu())
     shutil.rmtree(work)
     return {"seconds": round(seconds, 3), "engine_seconds": result["seconds"],
             "requests": result["requests"], "uploaded": result["uploaded"],
-            "files_hashed": result["files_hashed"], "exit_code": code}
+            "files_hashed": result["files_hashed"], "exit_code": code, "backend_cpu": cpu}
 
 
 def _baseline(ctx: Ctx, name: str, latency_ms: int, *args: str) -> dict[str, Any]:
@@ -99,18 +105,21 @@ def row_push(ctx: Ctx, row: RowResult) -> None:
         row.notes.append("the 0 ms check against issue 9's 5.1 s needs 2,000 files: not made")
 
 
-def _curl_upload(ctx: Ctx, curl: str, big: Path) -> float:
+def _curl_upload(ctx: Ctx, curl: str, big: Path) -> tuple[float, dict[str, float]]:
+    """The wall seconds of one ``curl -F`` upload of ``big``, and the backend's CPU."""
     work = ctx.dir("upload-curl")
     with Backend(work / "backend") as backend:
         cid = backend.create_container("curl")
         os.sync()
+        before = backend.cpu()
         seconds, proc = timed([curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}",
                                "-H", "Authorization: Bearer sk-bench", "-F", f"file=@{big}",
                                f"{backend.base_url}/containers/{cid}/files"], timeout=600)
+        cpu = _backend_cpu(before, backend.cpu())
     shutil.rmtree(work)
     if proc.stdout.strip() != "200":
         raise RuntimeError(f"curl upload: HTTP {proc.stdout!r} {proc.stderr[-500:]}")
-    return round(seconds, 3)
+    return round(seconds, 3), cpu
 
 
 def row_upload(ctx: Ctx, row: RowResult) -> None:
@@ -134,14 +143,18 @@ def row_upload(ctx: Ctx, row: RowResult) -> None:
         row.baselines["curl"] = {"skipped": "not installed"}
     runs: list[dict[str, Any]] = []
     values: list[float] = []
+    backend_cpu: list[dict[str, float]] = []
     for _ in range(p["upload_rounds"]):
         runs.append(_cs_sync(ctx, "upload-cs", tree, 0, flush=True))
         if curl is not None:
-            values.append(_curl_upload(ctx, curl, tree / "big.bin"))
+            seconds, cpu = _curl_upload(ctx, curl, tree / "big.bin")
+            values.append(seconds)
+            backend_cpu.append(cpu)
     row.containersync = {"seconds": statistics.median(r["seconds"] for r in runs), "runs": runs}
     check_base = None
     if curl is not None:
-        row.baselines["curl_F"] = {"seconds": statistics.median(values), "rounds": values}
+        row.baselines["curl_F"] = {"seconds": statistics.median(values), "rounds": values,
+                                   "backend_cpu": backend_cpu}
         check_base = row.baselines["curl_F"]["seconds"]
     row.checks.append(Check(f"one {mib} MiB file", row.containersync["seconds"], "s", 1.3,
                             baseline="curl -F", baseline_value=check_base, compared="ratio"))
