@@ -10,7 +10,6 @@ take seconds instead of the minutes the upload API needs. Rows that use it say
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -58,12 +57,6 @@ class Backend:
     def requests(self) -> int:
         """How many ``/v1`` requests the backend has received so far."""
         return int(httpx.get(f"{self.root_url}/_bench/requests").json()["requests"])
-
-    def cpu(self) -> tuple[float, float]:
-        """The backend process's CPU seconds so far, (user, system), from ``/proc``."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        tick = os.sysconf("SC_CLK_TCK")
-        return int(fields[11]) / tick, int(fields[12]) / tick
 
     def create_container(self, name: str) -> str:
         reply = httpx.post(f"{self.base_url}/containers", json={"name": name},

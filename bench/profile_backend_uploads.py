@@ -32,14 +32,9 @@ from typing import Any
 
 import httpx
 
+from bench_measure import cpu_split
+
 FILE_SIZE = 4096
-
-
-def _cpu_seconds(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def serve(data_dir: Path, stats_out: Path | None, http: str | None) -> None:
@@ -152,9 +147,9 @@ def main() -> int:
         base = line.split("listening on ")[1].split()[0]
         try:
             drive(base, 20, 1)  # warm up: imports, first connection, first pages
-            cpu_before = _cpu_seconds(proc.pid)
+            cpu_before = cpu_split(proc.pid)
             result = drive(base, args.uploads, args.clients)
-            cpu_after = _cpu_seconds(proc.pid)
+            cpu_after = cpu_split(proc.pid)
             user, system = (a - b for a, b in zip(cpu_after, cpu_before, strict=True))
         finally:
             proc.send_signal(signal.SIGTERM)

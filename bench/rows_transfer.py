@@ -19,7 +19,7 @@ from typing import Any
 from bench_backend import Backend
 from bench_daemon_common import start_daemon, stop
 from bench_fixtures import Ctx
-from bench_measure import timed, tool, wait_for, write_config, write_tree
+from bench_measure import cpu_split, timed, tool, wait_for, write_config, write_tree
 from bench_report import Check, RowResult
 from bench_sync_common import run_sync
 
@@ -39,9 +39,9 @@ def _cs_sync(ctx: Ctx, name: str, tree: Path, latency_ms: int, *,
         config = write_config(work, backend.base_url, [{"name": "bench", "local": str(tree)}])
         if flush:
             os.sync()
-        before = backend.cpu()
+        before = cpu_split(backend.proc.pid)
         seconds, result, code = run_sync(config, ctx.params["sync_timeout_s"])
-        cpu = _backend_cpu(before, backend.cpu())
+        cpu = _backend_cpu(before, cpu_split(backend.proc.pid))
     shutil.rmtree(work)
     return {"seconds": round(seconds, 3), "engine_seconds": result["seconds"],
             "requests": result["requests"], "uploaded": result["uploaded"],
@@ -111,11 +111,11 @@ def _curl_upload(ctx: Ctx, curl: str, big: Path) -> tuple[float, dict[str, float
     with Backend(work / "backend") as backend:
         cid = backend.create_container("curl")
         os.sync()
-        before = backend.cpu()
+        before = cpu_split(backend.proc.pid)
         seconds, proc = timed([curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}",
                                "-H", "Authorization: Bearer sk-bench", "-F", f"file=@{big}",
                                f"{backend.base_url}/containers/{cid}/files"], timeout=600)
-        cpu = _backend_cpu(before, backend.cpu())
+        cpu = _backend_cpu(before, cpu_split(backend.proc.pid))
     shutil.rmtree(work)
     if proc.stdout.strip() != "200":
         raise RuntimeError(f"curl upload: HTTP {proc.stdout!r} {proc.stderr[-500:]}")
