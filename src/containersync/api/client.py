@@ -38,6 +38,7 @@ import httpx
 from containersync import __version__
 from containersync.api import recover
 from containersync.api.counting import note_request
+from containersync.api.deliver import deliver
 from containersync.api.errors import translate
 from containersync.api.pacing import Pacer
 from containersync.api.pool import TransferPool
@@ -213,7 +214,7 @@ class ContainersClient:
         with self._lock:
             self._requests += 1
         note_request()  # for the cycle (or other work) it is sent for (``api.counting``)
-        return self._http.send(request, stream=stream)
+        return deliver(self._http, request, stream=stream)
 
     def _call(self, make: Callable[[], httpx.Request], read: Callable[[httpx.Response], T], *,
               stream: bool = False, file_route: bool = False, container_id: str | None = None,
