@@ -6,36 +6,32 @@ nothing listens on)."""
 
 from __future__ import annotations
 
-import socket
+from pathlib import Path
 
 import httpx
 import pytest
 
 from containersync.api import ContainersClient, ContainerSpec
 from containersync.errors import TransientError
+from support.daemon_harness import free_port
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def test_a_refused_connection_names_the_request_it_failed(tmp_path: object) -> None:
+def test_a_refused_connection_names_the_request_it_failed() -> None:
     # the failure comes from the transport, below ``Client.send``: the error must still
     # say which request failed (it said nothing, or crashed, when ``.request`` was unset)
-    api = ContainersClient(httpx.Client(base_url=f"http://127.0.0.1:{_free_port()}/v1/"),
+    api = ContainersClient(httpx.Client(base_url=f"http://127.0.0.1:{free_port()}/v1/"),
                            max_retries=0, sleep=lambda _s: None)
     with api, pytest.raises(TransientError) as caught:
         api.retrieve_container("cntr_x")
     assert str(caught.value).startswith("GET /v1/containers/cntr_x: ConnectError")
 
 
-def test_answers_are_whole_and_bodies_stream(local_server: object, tmp_path: object) -> None:
+def test_an_upload_and_its_download_carry_the_same_bytes(local_server: object,
+                                                         tmp_path: Path) -> None:
     base = local_server.base_url  # type: ignore[attr-defined]
     with ContainersClient.connect(base, None) as api:
         made = api.create_container(ContainerSpec(name="deliver"))
-        source = tmp_path / "a.bin"  # type: ignore[operator]
+        source = tmp_path / "a.bin"
         source.write_bytes(b"x" * 300_000)
         sent = api.send_file(made.id, source, remote_path="/mnt/data/a.bin")
         assert [f.path for f in api.list_files(made.id)] == ["/mnt/data/a.bin"]
