@@ -122,6 +122,25 @@ def _curl_upload(ctx: Ctx, curl: str, big: Path) -> tuple[float, dict[str, float
     return round(seconds, 3), cpu
 
 
+def _httpx_upload(ctx: Ctx, big: Path) -> tuple[float, dict[str, float]]:
+    """The wall seconds of one ``baselines.py upload`` of ``big`` (httpx, hashing as it
+    reads), and the backend's CPU."""
+    work = ctx.dir("upload-httpx")
+    with Backend(work / "backend") as backend:
+        cid = backend.create_container("httpx")
+        os.sync()
+        before = cpu_split(backend.proc.pid)
+        seconds, proc = timed([sys.executable, str(HERE / "baselines.py"), "upload",
+                               "--base-url", backend.base_url, "--container", cid,
+                               "--file", str(big)], timeout=600)
+        cpu = _backend_cpu(before, cpu_split(backend.proc.pid))
+    shutil.rmtree(work)
+    sent = json.loads(proc.stdout) if proc.returncode == 0 else {}
+    if sent.get("status") != 200 or sent.get("bytes") != big.stat().st_size:
+        raise RuntimeError(f"httpx upload: {proc.stdout[-300:]} {proc.stderr[-800:]}")
+    return round(seconds, 3), cpu
+
+
 def row_upload(ctx: Ctx, row: RowResult) -> None:
     """The two clients take turns, round by round, and every round starts with the page
     cache's dirty pages written out (``os.sync``), so no round pays for another's
@@ -144,13 +163,21 @@ def row_upload(ctx: Ctx, row: RowResult) -> None:
     runs: list[dict[str, Any]] = []
     values: list[float] = []
     backend_cpu: list[dict[str, float]] = []
-    for _ in range(p["upload_rounds"]):
+    plain: list[float] = []
+    plain_cpu: list[dict[str, float]] = []
+    for _ in range(p["upload_rounds"]):  # in turns: containersync, curl, plain httpx
         runs.append(_cs_sync(ctx, "upload-cs", tree, 0, flush=True))
         if curl is not None:
             seconds, cpu = _curl_upload(ctx, curl, tree / "big.bin")
             values.append(seconds)
             backend_cpu.append(cpu)
+        seconds, cpu = _httpx_upload(ctx, tree / "big.bin")
+        plain.append(seconds)
+        plain_cpu.append(cpu)
     row.containersync = {"seconds": statistics.median(r["seconds"] for r in runs), "runs": runs}
+    # not a target: what a script using httpx as documented gets, hashing what it sends
+    row.baselines["httpx_hashing"] = {"seconds": statistics.median(plain), "rounds": plain,
+                                      "backend_cpu": plain_cpu}
     check_base = None
     if curl is not None:
         row.baselines["curl_F"] = {"seconds": statistics.median(values), "rounds": values,
@@ -158,6 +185,8 @@ def row_upload(ctx: Ctx, row: RowResult) -> None:
         check_base = row.baselines["curl_F"]["seconds"]
     row.checks.append(Check(f"one {mib} MiB file", row.containersync["seconds"], "s", 1.3,
                             baseline="curl -F", baseline_value=check_base, compared="ratio"))
+    row.notes.append("containersync / plain httpx hashing as it sends: "
+                     f"{row.containersync['seconds'] / row.baselines['httpx_hashing']['seconds']:.2f}")
 
 
 NAME = re.compile(r"f\d{4}\.txt")

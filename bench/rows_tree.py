@@ -4,6 +4,7 @@ link's latency, and the start-up of the command line."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_backend import Backend
-from bench_fixtures import Ctx
+from bench_fixtures import Ctx, SyncedTree
 from bench_measure import containersync, median_of, timed, tool, write_config, write_tree
 from bench_report import Check, RowResult
 from bench_sync_common import run_sync
@@ -50,6 +51,32 @@ def _tool_runs(ctx: Ctx, row: RowResult, src: Path, dst: Path) -> None:
         row.baselines[name] = median_of(rounds, once)
 
 
+HERE = Path(__file__).resolve().parent
+
+
+def _python_floor(ctx: Ctx, row: RowResult, fixture: SyncedTree) -> None:
+    """``baselines.py noop-floor`` over the synced tree and its container: its first run
+    writes its state (untimed, as unison's first run builds its archives); each timed run
+    must find nothing changed on either side."""
+    state = ctx.dir("noop-floor") / "state.sqlite3"
+    cmd = [sys.executable, str(HERE / "baselines.py"), "noop-floor",
+           "--base-url", fixture.backend.base_url, "--container", fixture.container_id,
+           "--tree", str(fixture.tree), "--state", str(state), "--workers", "4"]
+    timeout = ctx.params["sync_timeout_s"]
+    timed(cmd, timeout=timeout)
+
+    def once() -> float:
+        seconds, proc = timed(cmd, timeout=timeout)
+        found = json.loads(proc.stdout) if proc.returncode == 0 else None
+        if found is None or found["local_changes"] or found["remote_changes"] \
+                or found["listed"] != fixture.files:
+            raise RuntimeError(f"noop-floor: exit {proc.returncode}, {proc.stdout[-300:]} "
+                               f"{proc.stderr[-800:]}")
+        return seconds
+
+    row.baselines["python_floor"] = median_of(ctx.params["noop_rounds"], once)
+
+
 def row_noop(ctx: Ctx, row: RowResult) -> None:
     p = ctx.params
     fixture = ctx.synced_tree(p["noop_files"])
@@ -71,13 +98,23 @@ def row_noop(ctx: Ctx, row: RowResult) -> None:
     ctx.log(row.row, "baselines over an identical copy")
     _tool_runs(ctx, row, fixture.tree, copy)
     shutil.rmtree(copy.parent)
+    ctx.log(row.row, "the plain-Python floor over the synced tree")
+    _python_floor(ctx, row, fixture)
     rclone = row.baselines.get("rclone_sync_dry_run", {}).get("seconds")
+    floor = row.baselines["python_floor"]["seconds"]
     work_done = max(r["transfers"] + r["files_hashed"] for r in runs)
     row.checks += [
         Check("files hashed + transferred", work_done, "", 0),
         Check(f"no-op sync of {fixture.files:,} files", row.containersync["seconds"], "s", 2.0,
               baseline="rclone sync --dry-run", baseline_value=rclone, compared="ratio"),
+        # the same target for the least a Python client does: where this fails, the target
+        # is out of reach for any client in Python against this API, not just this engine
+        Check("plain-Python floor (not containersync)", floor, "s", 2.0,
+              baseline="rclone sync --dry-run", baseline_value=rclone, compared="ratio",
+              note="baselines.py noop-floor: list, lstat, compare with a state file"),
     ]
+    row.notes.append(f"containersync / plain-Python floor: "
+                     f"{row.containersync['seconds'] / floor:.2f}")
 
 
 def row_listing(ctx: Ctx, row: RowResult) -> None:

@@ -4,7 +4,9 @@ No timing is asserted: only the report's shape and the counts that do not depend
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -100,3 +102,52 @@ def test_a_check_compares_the_ratio_or_the_value_and_a_missing_figure_is_not_a_v
     assert row.passed is False
     assert summary([row]) == {"rows": 1, "rows_failed_to_run": 0, "checks": 3, "passed": 1,
                               "failed": 1, "not_measured": 1}
+
+
+def _baseline(*args: str) -> dict[str, object]:
+    proc = subprocess.run([sys.executable, str(BENCH / "baselines.py"), *args],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    found: dict[str, object] = json.loads(proc.stdout)
+    return found
+
+
+def test_the_noop_floor_lists_and_scans_everything_and_sees_a_change_on_either_side(
+        backend: Backend, tmp_path: Path) -> None:
+    # a floor that skipped work would flatter the language and blame the engine: it must
+    # walk every page in its segments and stat every file, and see what changed
+    cid = backend.create_container("floor")
+    backend.seed_files(cid, [(f"/mnt/data/f{i:04d}.txt", b"x") for i in range(1700)],
+                       source="assistant")
+    tree = tmp_path / "tree"
+    for i in range(30):
+        (tree / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
+        (tree / f"d{i % 3}" / f"f{i}.txt").write_text(str(i))
+    args = ("noop-floor", "--base-url", backend.base_url, "--container", cid,
+            "--tree", str(tree), "--state", str(tmp_path / "state.sqlite3"), "--workers", "2")
+    first = _baseline(*args)
+    assert first["state_written"] is True and first["listed"] == 1700
+    again = _baseline(*args)
+    assert (again["state_written"], again["listed"], again["files"]) == (False, 1700, 30)
+    assert (again["local_changes"], again["remote_changes"]) == (0, 0)
+    assert again["pages"] == 20  # four segments from the state's cursors, 425 objects each
+    (tree / "d1" / "f1.txt").write_text("longer now")
+    (tree / "d2" / "f2.txt").unlink()
+    backend.seed_files(cid, [("/mnt/data/new.txt", b"n")], source="assistant")
+    changed = _baseline(*args)
+    assert (changed["local_changes"], changed["remote_changes"], changed["listed"]) == (2, 1, 1701)
+
+
+def test_the_httpx_upload_baseline_sends_the_whole_file_and_hashes_what_it_sent(
+        backend: Backend, tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 << 20) + b"tail")
+    cid = backend.create_container("httpx")
+    sent = _baseline("upload", "--base-url", backend.base_url, "--container", cid,
+                     "--file", str(big))
+    assert sent == {"status": 200, "bytes": big.stat().st_size,
+                    "sha256": hashlib.sha256(big.read_bytes()).hexdigest(),
+                    "work_seconds": sent["work_seconds"]}
+    listed = httpx.get(f"{backend.base_url}/containers/{cid}/files").json()["data"]
+    content = httpx.get(f"{backend.base_url}/containers/{cid}/files/{listed[0]['id']}/content")
+    assert content.content == big.read_bytes()
