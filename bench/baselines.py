@@ -222,7 +222,7 @@ def upload(base_url: str, cid: str, path: Path) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {KEY}"}
     with httpx.Client(base_url=base_url, headers=headers, timeout=600) as http, \
             open(path, "rb", buffering=0) as raw:
-        body = _Hashing(raw)  # type: ignore[arg-type]
+        body = _Hashing(raw)
         reply = http.post(f"/containers/{cid}/files", files={"file": (path.name, body)})
     return {"status": reply.status_code, "bytes": reply.json().get("bytes"),
             "sha256": body.sha256.hexdigest()}

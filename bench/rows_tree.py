@@ -18,6 +18,8 @@ from bench_measure import containersync, median_of, timed, tool, write_config, w
 from bench_report import Check, RowResult
 from bench_sync_common import run_sync
 
+HERE = Path(__file__).resolve().parent
+
 
 def _tool_runs(ctx: Ctx, row: RowResult, src: Path, dst: Path) -> None:
     """rsync, rclone, unison and find over two identical trees, median of the rounds."""
@@ -49,9 +51,6 @@ def _tool_runs(ctx: Ctx, row: RowResult, src: Path, dst: Path) -> None:
             return seconds
 
         row.baselines[name] = median_of(rounds, once)
-
-
-HERE = Path(__file__).resolve().parent
 
 
 def _python_floor(ctx: Ctx, row: RowResult, fixture: SyncedTree) -> None:
@@ -107,8 +106,8 @@ def row_noop(ctx: Ctx, row: RowResult) -> None:
         Check("files hashed + transferred", work_done, "", 0),
         Check(f"no-op sync of {fixture.files:,} files", row.containersync["seconds"], "s", 2.0,
               baseline="rclone sync --dry-run", baseline_value=rclone, compared="ratio"),
-        # the same target for the least a Python client does: where this fails, the target
-        # is out of reach for any client in Python against this API, not just this engine
+        # the same target for the least a Python client does in one process: where this
+        # fails, the target is out of reach for such a client, not just for this engine
         Check("plain-Python floor (not containersync)", floor, "s", 2.0,
               baseline="rclone sync --dry-run", baseline_value=rclone, compared="ratio",
               note="baselines.py noop-floor: list, lstat, compare with a state file"),
