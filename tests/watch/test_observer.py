@@ -509,6 +509,48 @@ def test_reads_are_not_asked_of_the_kernel(root: Path, shared: bool) -> None:
 
 
 @pytest.mark.parametrize("shared", [False, True])
+def test_a_temporary_in_a_folder_just_made_costs_no_event_either(
+        root: Path, shared: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first download into a new folder makes the folder, then its temporary at once:
+    # watchdog, watching the new folder, walks it and makes up a creation for each file it
+    # finds there, the temporary too, past the filter of the kernel's own events. Seen as
+    # a flaky failure of the test below (a temporary's creation dispatched): here the two
+    # writes come back to back, before watchdog's thread can read the folder's event
+    from watchdog.events import FileCreatedEvent, FileSystemEventHandler
+
+    from containersync.scan.ignore import TEMP_PREFIX
+    from containersync.watch.shared import SharedInotify
+
+    dispatched: list[object] = []
+    real = FileSystemEventHandler.dispatch
+
+    def dispatch(self: FileSystemEventHandler, event: object) -> None:
+        dispatched.append(event)
+        real(self, event)
+
+    monkeypatch.setattr(FileSystemEventHandler, "dispatch", dispatch)
+    inotify = SharedInotify.open() if shared else None
+    rec = Recorder()
+    watcher = start(root, rec, shared=inotify)
+    try:
+        for i in range(20):
+            folder = root / f"new{i}"
+            folder.mkdir()
+            (folder / f"{TEMP_PREFIX}{i:016x}").write_bytes(b"pulled")
+            (folder / "kept.txt").write_bytes(b"the user's")
+        for i in range(20):
+            rec.wait_seen(f"new{i}/kept.txt")  # a real file found that way is still reported
+        sentinel(root, rec)
+    finally:
+        watcher.stop()
+        if inotify is not None:
+            inotify.stop()
+    made = [os.fsdecode(e.src_path) for e in dispatched if isinstance(e, FileCreatedEvent)]
+    assert [m for m in made if TEMP_PREFIX in m] == []
+    assert rec.raw and not [r for r in rec.raw if TEMP_PREFIX in r]
+
+
+@pytest.mark.parametrize("shared", [False, True])
 def test_our_temporaries_cost_the_watcher_only_their_landing(
         root: Path, shared: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     # a download writes a temporary and renames it over the real name: the making,

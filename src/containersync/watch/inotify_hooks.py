@@ -53,7 +53,8 @@ try:
 
     HOOKS_OK = all(
         hasattr(InotifyWatchGroup, name)
-        for name in ("on_queue_overflow", "_add_callback", "_add_all_callbacks")
+        for name in ("on_queue_overflow", "_add_callback", "_add_all_callbacks",
+                     "_recursive_simulate")
     ) and hasattr(InotifyEmitter, "build_and_queue_event") and all(
         hasattr(DelayedQueue(0), name) for name in ("_lock", "_queue", "delay"))
 except ImportError:  # not Linux, or a watchdog without these internals
@@ -103,7 +104,8 @@ if HOOKS_OK:
     @dataclass
     class ReportingWatchGroup(InotifyWatchGroup):
         """An ``InotifyWatchGroup`` that reports overflows and failed watches, and skips
-        what our temporaries raise before anything parses it (``ours_to_skip``)."""
+        what our temporaries raise before anything parses it (``ours_to_skip``), the
+        creations watchdog makes up for the entries of a folder just made included."""
 
         reporter: InotifyReporter | None = None
         skip_dir: Callable[[bytes], bool] = field(default=lambda _path: False)
@@ -112,6 +114,12 @@ if HOOKS_OK:
         def on_event(self, event: Any) -> None:
             if not ours_to_skip(event):
                 super().on_event(event)
+
+        def _recursive_simulate(self, src_path: bytes) -> list[Any]:
+            # watchdog walks a folder just made and makes up a creation for each entry it
+            # finds, past ``on_event``: the first download into a new folder makes its
+            # temporary at once, and that made-up event reached every handler
+            return [e for e in super()._recursive_simulate(src_path) if not ours_to_skip(e)]
 
         def on_queue_overflow(self) -> None:
             super().on_queue_overflow()
