@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 from containersync.index.store import Index
@@ -50,6 +51,22 @@ FAULTS: list[dict[str, Any]] = [
     {"when": "pass", "delay_ms": 800},
 ]
 
+
+def _utime_when_back(path: Path, mtime_ns: int, *, within_s: float = 2.0) -> None:
+    """Set ``path``'s times to ``mtime_ns``. RACE: a write lands just as the daemon moves
+    the file to its trash (the assistant deleted it): the move finds the file changed
+    since its check and puts it back (``execute.trash``), and for that moment the path
+    is empty. Retried until it is back; a file still gone after ``within_s`` is left to
+    the ledger, which reports the edit as lost if it is nowhere."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            os.utime(path, ns=(mtime_ns, mtime_ns))
+            return
+        except FileNotFoundError:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.005)
 
 class Script:
     def __init__(self, rng: random.Random, run: DaemonRun, server: RunningServer) -> None:
@@ -132,7 +149,7 @@ class Script:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body(token, kind))
         self.mtime = max(time.time_ns(), self.mtime + 10_000_000)  # coarse fs timestamps
-        os.utime(path, ns=(self.mtime, self.mtime))
+        _utime_when_back(path, self.mtime)
         self.ledger.placed(rel, token if kind != "empty" else None)
         self.log(f"local write {rel} {token} {kind} over {old}")
 
