@@ -68,6 +68,7 @@ def _utime_when_back(path: Path, mtime_ns: int, *, within_s: float = 2.0) -> Non
                 return
             time.sleep(0.005)
 
+
 class Script:
     def __init__(self, rng: random.Random, run: DaemonRun, server: RunningServer) -> None:
         self.rng, self.run, self.server = rng, run, server

@@ -508,17 +508,13 @@ def test_reads_are_not_asked_of_the_kernel(root: Path, shared: bool) -> None:
             inotify.stop()
 
 
-@pytest.mark.parametrize("shared", [False, True])
-def test_a_temporary_in_a_folder_just_made_costs_no_event_either(
-        root: Path, shared: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    # the first download into a new folder makes the folder, then its temporary at once:
-    # watchdog, watching the new folder, walks it and makes up a creation for each file it
-    # finds there, the temporary too, past the filter of the kernel's own events. Seen as
-    # a flaky failure of the test below (a temporary's creation dispatched): here the two
-    # writes come back to back, before watchdog's thread can read the folder's event
-    from watchdog.events import FileCreatedEvent, FileSystemEventHandler
+@contextlib.contextmanager
+def dispatching(root: Path, monkeypatch: pytest.MonkeyPatch, *, shared: bool
+                ) -> Iterator[tuple[Recorder, list[object]]]:
+    """A watcher on ``root`` (on a shared inotify instance or its own), its recorder, and
+    every event watchdog dispatched to any handler meanwhile."""
+    from watchdog.events import FileSystemEventHandler
 
-    from containersync.scan.ignore import TEMP_PREFIX
     from containersync.watch.shared import SharedInotify
 
     dispatched: list[object] = []
@@ -533,6 +529,26 @@ def test_a_temporary_in_a_folder_just_made_costs_no_event_either(
     rec = Recorder()
     watcher = start(root, rec, shared=inotify)
     try:
+        yield rec, dispatched
+    finally:
+        watcher.stop()
+        if inotify is not None:
+            inotify.stop()
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_temporary_in_a_folder_just_made_costs_no_event_either(
+        root: Path, shared: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first download into a new folder makes the folder, then its temporary at once:
+    # watchdog, watching the new folder, walks it and makes up a creation for each file it
+    # finds there, the temporary too, past the filter of the kernel's own events. Seen as
+    # a flaky failure of the test below (a temporary's creation dispatched): here the two
+    # writes come back to back, before watchdog's thread can read the folder's event
+    from watchdog.events import FileCreatedEvent
+
+    from containersync.scan.ignore import TEMP_PREFIX
+
+    with dispatching(root, monkeypatch, shared=shared) as (rec, dispatched):
         for i in range(20):
             folder = root / f"new{i}"
             folder.mkdir()
@@ -541,10 +557,6 @@ def test_a_temporary_in_a_folder_just_made_costs_no_event_either(
         for i in range(20):
             rec.wait_seen(f"new{i}/kept.txt")  # a real file found that way is still reported
         sentinel(root, rec)
-    finally:
-        watcher.stop()
-        if inotify is not None:
-            inotify.stop()
     made = [os.fsdecode(e.src_path) for e in dispatched if isinstance(e, FileCreatedEvent)]
     assert [m for m in made if TEMP_PREFIX in m] == []
     assert rec.raw and not [r for r in rec.raw if TEMP_PREFIX in r]
@@ -558,24 +570,12 @@ def test_our_temporaries_cost_the_watcher_only_their_landing(
     # watchdog's thread and ours, every one dropped at the end (the watcher drops every
     # path with a temporary's name); only the move that lands it is dispatched now,
     # and the landed file is still reported
-    from watchdog.events import FileSystemEventHandler, FileSystemMovedEvent
+    from watchdog.events import FileSystemMovedEvent
 
     from containersync.execute import localfs
     from containersync.scan.ignore import TEMP_PREFIX
-    from containersync.watch.shared import SharedInotify
 
-    dispatched: list[object] = []
-    real = FileSystemEventHandler.dispatch
-
-    def dispatch(self: FileSystemEventHandler, event: object) -> None:
-        dispatched.append(event)
-        real(self, event)
-
-    monkeypatch.setattr(FileSystemEventHandler, "dispatch", dispatch)
-    inotify = SharedInotify.open() if shared else None
-    rec = Recorder()
-    watcher = start(root, rec, shared=inotify)
-    try:
+    with dispatching(root, monkeypatch, shared=shared) as (rec, dispatched):
         (root / "sub").mkdir()
         rec.wait_seen("sub")
         for i in range(5):
@@ -583,10 +583,6 @@ def test_our_temporaries_cost_the_watcher_only_their_landing(
         for i in range(5):
             rec.wait_seen(f"sub/f{i}.txt")
         sentinel(root, rec)
-    finally:
-        watcher.stop()
-        if inotify is not None:
-            inotify.stop()
     of_temporaries = [e for e in dispatched
                       if TEMP_PREFIX in os.fsdecode(getattr(e, "src_path", ""))
                       and not isinstance(e, FileSystemMovedEvent)]
