@@ -100,20 +100,31 @@ def push_httpx_threads(base_url: str, files: list[tuple[str, bytes]], workers: i
     return failures[0]
 
 
+def _walk_listing(http: httpx.Client, cid: str, after: str | None = None,
+                  until: str | None = None, *, order: str | None = "asc"
+                  ) -> tuple[list[dict[str, Any]], int]:
+    """Each object after ``after`` up to ``until`` (included; None: to the end of the
+    listing), pages of 100 in ``order`` (None: the server's default), and the pages read."""
+    out: list[dict[str, Any]] = []
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"limit": 100, **({"order": order} if order else {}),
+                                  **({"after": after} if after else {})}
+        page = http.get(f"/containers/{cid}/files", params=params).json()
+        pages += 1
+        for item in page["data"]:
+            out.append(item)
+            if item["id"] == until:
+                return out, pages
+        if not page["has_more"] or not page["data"]:
+            return out, pages
+        after = page["data"][-1]["id"]
+
+
 def pull(base_url: str, cid: str, dest: Path, workers: int) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {KEY}"}
-    items: list[dict[str, Any]] = []
-    pages = 0
     with httpx.Client(base_url=base_url, headers=headers, timeout=60) as http:
-        after: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": 100, **({"after": after} if after else {})}
-            page = http.get(f"/containers/{cid}/files", params=params).json()
-            pages += 1
-            items += page["data"]
-            if not page["has_more"] or not page["data"]:
-                break
-            after = page["data"][-1]["id"]
+        items, pages = _walk_listing(http, cid, order=None)
     wanted = [i for i in items if i["source"] == "assistant" and i["path"].startswith(REMOTE_ROOT)]
     local = threading.local()
 
@@ -127,26 +138,6 @@ def pull(base_url: str, cid: str, dest: Path, workers: int) -> dict[str, Any]:
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, wanted))
     return {"listed": len(items), "pages": pages, "downloaded": len(wanted)}
-
-
-def _walk_listing(http: httpx.Client, cid: str, after: str | None,
-                  until: str | None) -> tuple[list[tuple[str, str]], int]:
-    """(id, path) of each object after ``after`` up to ``until`` (included; None: to the
-    end of the listing), oldest first, and the pages read."""
-    out: list[tuple[str, str]] = []
-    pages = 0
-    while True:
-        params: dict[str, Any] = {"order": "asc", "limit": 100,
-                                  **({"after": after} if after else {})}
-        page = http.get(f"/containers/{cid}/files", params=params).json()
-        pages += 1
-        for item in page["data"]:
-            out.append((item["id"], item["path"]))
-            if item["id"] == until:
-                return out, pages
-        if not page["has_more"] or not page["data"]:
-            return out, pages
-        after = page["data"][-1]["id"]
 
 
 def _lstat_tree(tree: Path) -> dict[str, tuple[int, int]]:
@@ -180,7 +171,7 @@ def noop_floor(base_url: str, cid: str, tree: Path, state: Path, workers: int) -
                                          for j in range(1, segments))]
     local = threading.local()
 
-    def segment(j: int) -> tuple[list[tuple[str, str]], int]:
+    def segment(j: int) -> tuple[list[dict[str, Any]], int]:
         if not hasattr(local, "http"):
             local.http = httpx.Client(base_url=base_url, headers=headers, timeout=60)
         return _walk_listing(local.http, cid, cursors[j],
@@ -188,7 +179,7 @@ def noop_floor(base_url: str, cid: str, tree: Path, state: Path, workers: int) -
 
     with ThreadPoolExecutor(workers) as pool:
         walks = list(pool.map(segment, range(len(cursors))))
-    listed = [obj for items, _ in walks for obj in items]
+    listed = [(item["id"], item["path"]) for items, _ in walks for item in items]
     files = _lstat_tree(tree)
     if first:
         with db:

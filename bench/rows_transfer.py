@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,40 +106,42 @@ def row_push(ctx: Ctx, row: RowResult) -> None:
         row.notes.append("the 0 ms check against issue 9's 5.1 s needs 2,000 files: not made")
 
 
-def _curl_upload(ctx: Ctx, curl: str, big: Path) -> tuple[float, dict[str, float]]:
-    """The wall seconds of one ``curl -F`` upload of ``big``, and the backend's CPU."""
-    work = ctx.dir("upload-curl")
+def _one_upload(ctx: Ctx, name: str, command: Callable[[str, str], list[str]]
+                ) -> tuple[float, dict[str, float], subprocess.CompletedProcess[str]]:
+    """One baseline upload, alone with a fresh backend and a container made beforehand:
+    ``command(base_url, container_id)`` is run after ``os.sync()``. Returns its wall
+    seconds, the backend's CPU over it, and the finished process."""
+    work = ctx.dir(name)
     with Backend(work / "backend") as backend:
-        cid = backend.create_container("curl")
+        cid = backend.create_container(name)
         os.sync()
         before = cpu_split(backend.proc.pid)
-        seconds, proc = timed([curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}",
-                               "-H", "Authorization: Bearer sk-bench", "-F", f"file=@{big}",
-                               f"{backend.base_url}/containers/{cid}/files"], timeout=600)
+        seconds, proc = timed(command(backend.base_url, cid), timeout=600)
         cpu = _backend_cpu(before, cpu_split(backend.proc.pid))
     shutil.rmtree(work)
+    return round(seconds, 3), cpu, proc
+
+
+def _curl_upload(ctx: Ctx, curl: str, big: Path) -> tuple[float, dict[str, float]]:
+    """The wall seconds of one ``curl -F`` upload of ``big``, and the backend's CPU."""
+    seconds, cpu, proc = _one_upload(ctx, "upload-curl", lambda url, cid: [
+        curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+        "Authorization: Bearer sk-bench", "-F", f"file=@{big}", f"{url}/containers/{cid}/files"])
     if proc.stdout.strip() != "200":
         raise RuntimeError(f"curl upload: HTTP {proc.stdout!r} {proc.stderr[-500:]}")
-    return round(seconds, 3), cpu
+    return seconds, cpu
 
 
 def _httpx_upload(ctx: Ctx, big: Path) -> tuple[float, dict[str, float]]:
     """The wall seconds of one ``baselines.py upload`` of ``big`` (httpx, hashing as it
     reads), and the backend's CPU."""
-    work = ctx.dir("upload-httpx")
-    with Backend(work / "backend") as backend:
-        cid = backend.create_container("httpx")
-        os.sync()
-        before = cpu_split(backend.proc.pid)
-        seconds, proc = timed([sys.executable, str(HERE / "baselines.py"), "upload",
-                               "--base-url", backend.base_url, "--container", cid,
-                               "--file", str(big)], timeout=600)
-        cpu = _backend_cpu(before, cpu_split(backend.proc.pid))
-    shutil.rmtree(work)
+    seconds, cpu, proc = _one_upload(ctx, "upload-httpx", lambda url, cid: [
+        sys.executable, str(HERE / "baselines.py"), "upload", "--base-url", url,
+        "--container", cid, "--file", str(big)])
     sent = json.loads(proc.stdout) if proc.returncode == 0 else {}
     if sent.get("status") != 200 or sent.get("bytes") != big.stat().st_size:
         raise RuntimeError(f"httpx upload: {proc.stdout[-300:]} {proc.stderr[-800:]}")
-    return round(seconds, 3), cpu
+    return seconds, cpu
 
 
 def row_upload(ctx: Ctx, row: RowResult) -> None:
