@@ -2,7 +2,8 @@
 
 Invariants:
 - Every action is checked against the state it was planned on just before it acts
-  (``localfs.matches``); a mismatch is a per-path problem, and the next cycle re-plans.
+  (``localfs.matches``; a download through the folder it lands in, ``write_atomically``'s
+  ``expect``); a mismatch is a per-path problem, and the next cycle re-plans.
 - An intent row is written (by the caller's ``step``, on the calling thread) before
   each remote side effect, and cleared with the result in the same transaction, but only
   when the result is known (``Outcome.known``): an upload or delete that failed in a way
@@ -384,26 +385,29 @@ class Executor:
             self.client.delete_file(self.t.container_id, file_id)
 
     def _download(self, a: Download) -> Outcome:
-        root = self.t.local_root
-        if not localfs.matches(root, a.path, a.expect_local):
-            return _problem(a, "changed-since-scan", "changed locally while syncing; will retry")
+        root, old = self.t.local_root, a.expect_local
 
         def before_replace() -> None:
-            # the last look before the old copy goes: it must still be what we planned on
-            if not localfs.matches(root, a.path, a.expect_local):
-                raise LocalError(f"{a.path!r} changed locally while downloading; kept it")
-            if a.expect_local is not None:
-                self.trash.move_in(root, a.path, self.t.mapping, self.now(),
-                                   expect=a.expect_local)
+            # after the last look (``expect``): the old copy goes to the trash
+            if old is not None:
+                self.trash.move_in(root, a.path, self.t.mapping, self.now(), expect=old)
 
-        local, nbytes, folders = self._fetch_into(a.path, a.remote, before_replace)
+        try:
+            # the target must be what we planned on, before the fetch and before the rename
+            local, nbytes, folders = self._fetch_into(
+                a.path, a.remote, lambda st: localfs.stat_matches(st, old), before_replace)
+        except localfs.NotAsExpected as exc:
+            if exc.fetched:
+                raise LocalError(f"{a.path!r} changed locally while downloading; kept it"
+                                 ) from None
+            return _problem(a, "changed-since-scan", "changed locally while syncing; will retry")
         return Outcome(
             a, OutcomeKind.DOWNLOADED, base=_base_from(local, a.remote), digest=(a.remote.file_id, local.sha256),
             bytes_down=nbytes, unsynced_folders=folders,
         )
 
     def _save_conflict(self, a: SaveConflictCopy) -> Outcome:
-        local, nbytes, folders = self._fetch_into(a.copy_path, a.remote, None)
+        local, nbytes, folders = self._fetch_into(a.copy_path, a.remote, None, None)
         self._prune_conflict_copies(a.path)
         return Outcome(
             a, OutcomeKind.CONFLICT_COPY, digest=(a.remote.file_id, local.sha256), bytes_down=nbytes,
@@ -411,7 +415,9 @@ class Executor:
         )
 
     def _fetch_into(
-        self, rel: str, remote: RemoteFile, before_replace: Callable[[], None] | None
+        self, rel: str, remote: RemoteFile,
+        expect: Callable[[os.stat_result | None], bool] | None,
+        before_replace: Callable[[], None] | None,
     ) -> tuple[LocalFile, int, tuple[str, ...]]:
         """Download ``remote`` to ``rel``; what was written (described by the stat of the
         temporary file once its content was durable: the rename keeps inode, size and
@@ -428,7 +434,8 @@ class Executor:
         nbytes, sha = localfs.write_atomically(
             self.t.local_root, rel,
             lambda f: self.client.download_file(cid, remote.file_id, f, on_received=self.on_bytes),
-            before_replace=before_replace, on_landing=on_landing, unsynced=folders.append,
+            expect=expect, before_replace=before_replace, on_landing=on_landing,
+            unsynced=folders.append,
             made=self._made_folder,
         )
         st = landed[-1]

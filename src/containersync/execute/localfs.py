@@ -145,7 +145,18 @@ def safe_parent(root: Path, rel: str) -> Path:
     return Path(root, head) if head else Path(root)
 
 
+class NotAsExpected(LocalError):
+    """What ``write_atomically`` found at its target is not what ``expect`` accepts;
+    ``fetched``: whether ``fill`` had run (the content was fetched for nothing)."""
+
+    def __init__(self, rel: str, *, fetched: bool) -> None:
+        when = "while it was written" if fetched else "before it was written"
+        super().__init__(f"{rel!r} changed {when}; kept it")
+        self.fetched = fetched
+
+
 def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
+                     expect: Callable[[os.stat_result | None], bool] | None = None,
                      before_replace: Callable[[], None] | None = None,
                      on_landing: Callable[[os.stat_result], None] | None = None,
                      unsynced: Callable[[str], None] | None = None,
@@ -162,10 +173,15 @@ def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
     before anything happens at ``rel``: what ``rel`` will look like (a rename keeps inode,
     size and mtime), so a watcher knows our write before any of its events.
 
-    ``before_replace`` runs after the content is durable and just before the rename: the
-    place to re-check the target (``matches``) and move the old copy to the trash. If it
-    raises, nothing is replaced. The rename never replaces: a file at ``rel`` then (one
-    ``before_replace`` left, or one saved since) fails the write with ``LocalError``.
+    ``expect(st)`` is asked of the target's ``lstat`` (None: nothing there) before ``fill``
+    runs and again once the content is durable, both times through the folder handle the
+    rename goes through (no second walk from the root); a refusal raises ``NotAsExpected``
+    and leaves the target as it was. Folders are made only where ``expect(None)`` holds: a
+    file expected at ``rel`` needs its folder, and one deleted since is not made again.
+    ``before_replace`` runs after the second look, just before the rename: the place to
+    move the old copy to the trash. If it raises, nothing is replaced. The rename never
+    replaces: a file at ``rel`` then (one ``before_replace`` left, or one saved since)
+    fails the write with ``LocalError``.
     """
     folders: list[str] = []  # whose entries this write changes, to fsync
 
@@ -175,15 +191,20 @@ def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
         if made is not None:
             made(folder, what)
 
-    dfd, name = open_parent(root, rel, create=True, made=on_made)
+    create = expect is None or expect(None)
+    try:
+        dfd, name = open_parent(root, rel, create=create, made=on_made)
+    except FileNotFoundError:
+        if create:
+            raise
+        raise NotAsExpected(rel, fetched=False) from None
     folders.append(normalize_relpath(rel).rpartition("/")[0])
     tmp = f"{TEMP_PREFIX}{secrets.token_hex(8)}"
     created = False
     try:
-        try:
-            target = os.stat(name, dir_fd=dfd, follow_symlinks=False)
-        except FileNotFoundError:
-            target = None
+        target = _stat_at(dfd, name)
+        if expect is not None and not expect(target):
+            raise NotAsExpected(rel, fetched=False)
         if target is not None and st_mod.S_ISDIR(target.st_mode):
             raise LocalError(f"cannot write {rel!r}: a folder is in the way")
         fd = os.open(tmp, _NEW_FILE, 0o666, dir_fd=dfd)
@@ -199,6 +220,8 @@ def write_atomically(root: Path, rel: str, fill: Callable[[BinaryIO], T], *,
             # event of that move seen while ``rel`` is absent does not match the landing
             # fingerprint and is reported: one needless rescan, never a swallowed edit
             on_landing(os.stat(tmp, dir_fd=dfd, follow_symlinks=False))
+        if expect is not None and not expect(_stat_at(dfd, name)):
+            raise NotAsExpected(rel, fetched=True)
         if before_replace is not None:
             before_replace()
         # the name is free now (checked, or its old copy trashed): a file saved there since
@@ -273,30 +296,39 @@ def open_to_read(root: Path, rel: str) -> int:
     return fd
 
 
+def _stat_at(dfd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dfd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
 def _lstat(root: Path | str, rel: str) -> os.stat_result | None:
     try:
         dfd, name = open_parent(root, rel, create=False)
     except FileNotFoundError:
         return None
     try:
-        return os.stat(name, dir_fd=dfd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
+        return _stat_at(dfd, name)
     finally:
         os.close(dfd)
 
 
-def matches(root: Path, rel: str, expect: LocalFile | None, *, check_hash: bool = False) -> bool:
-    """True if ``rel`` is still what a plan expected: ``None`` means nothing may be there;
-    otherwise a regular file with the same size and mtime_ns (and sha256 if asked)."""
-    s = _lstat(root, rel)
+def stat_matches(s: os.stat_result | None, expect: LocalFile | None) -> bool:
+    """Whether ``s`` (an lstat, None: nothing there) is what a plan expected: ``None``
+    means nothing may be there; otherwise a regular file with the same size and mtime_ns."""
     if expect is None:
         return s is None
-    if s is None or not st_mod.S_ISREG(s.st_mode):
+    return (s is not None and st_mod.S_ISREG(s.st_mode)
+            and (s.st_size, s.st_mtime_ns) == (expect.size, expect.mtime_ns))
+
+
+def matches(root: Path, rel: str, expect: LocalFile | None, *, check_hash: bool = False) -> bool:
+    """True if ``rel`` is still what a plan expected (``stat_matches``, and the sha256 too
+    if asked)."""
+    if not stat_matches(_lstat(root, rel), expect):
         return False
-    if (s.st_size, s.st_mtime_ns) != (expect.size, expect.mtime_ns):
-        return False
-    return not check_hash or stat_local(root, rel).sha256 == expect.sha256
+    return expect is None or not check_hash or stat_local(root, rel).sha256 == expect.sha256
 
 
 def stat_local(root: Path, rel: str, sha256: str | None = None) -> LocalFile:
