@@ -568,9 +568,11 @@ def test_our_temporaries_cost_the_watcher_only_their_landing(
     # a download writes a temporary and renames it over the real name: the making,
     # writing and closing of the temporary were three events per pulled file for
     # watchdog's thread and ours, every one dropped at the end (the watcher drops every
-    # path with a temporary's name); only the move that lands it is dispatched now,
-    # and the landed file is still reported
-    from watchdog.events import FileSystemMovedEvent
+    # path with a temporary's name), and the rename's half that names the temporary made
+    # the landing a move (the temporary's path decoded, relativized and dropped, and a
+    # second event for the folder). Only the rename's arrival at the real name is read
+    # now: one creation of the landed file (and watchdog's one event of its folder)
+    from watchdog.events import DirModifiedEvent, FileCreatedEvent
 
     from containersync.execute import localfs
     from containersync.scan.ignore import TEMP_PREFIX
@@ -578,13 +580,35 @@ def test_our_temporaries_cost_the_watcher_only_their_landing(
     with dispatching(root, monkeypatch, shared=shared) as (rec, dispatched):
         (root / "sub").mkdir()
         rec.wait_seen("sub")
+        dispatched.clear()
         for i in range(5):
             localfs.write_atomically(root, f"sub/f{i}.txt", lambda f: f.write(b"pulled"))
         for i in range(5):
             rec.wait_seen(f"sub/f{i}.txt")
         sentinel(root, rec)
-    of_temporaries = [e for e in dispatched
-                      if TEMP_PREFIX in os.fsdecode(getattr(e, "src_path", ""))
-                      and not isinstance(e, FileSystemMovedEvent)]
-    assert of_temporaries == []
-    assert sum(1 for e in dispatched if isinstance(e, FileSystemMovedEvent)) == 5
+    named = [os.fsdecode(p) for e in dispatched
+             for p in (e.src_path, getattr(e, "dest_path", ""))]
+    assert [p for p in named if TEMP_PREFIX in p] == []
+    landed = sorted(os.path.basename(os.fsdecode(e.src_path)) for e in dispatched
+                    if isinstance(e, FileCreatedEvent) and "/sub/" in os.fsdecode(e.src_path))
+    assert landed == [f"f{i}.txt" for i in range(5)]
+    assert sum(1 for e in dispatched if isinstance(e, DirModifiedEvent)) <= 5 + 2  # sentinel
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_file_renamed_to_or_from_a_temporarys_name_is_reported_at_its_real_name(
+        root: Path, shared: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the watcher skips a temporary's departure (a landing) but keeps its arrival: a user's
+    # file renamed to a temporary's name is gone from its real name, and a temporary a user
+    # renamed to a real name is a new file there
+    from containersync.scan.ignore import TEMP_PREFIX
+
+    (root / "mine.txt").write_text("the user's")
+    (root / f"{TEMP_PREFIX}0123456789abcdef").write_text("left by someone")
+    with dispatching(root, monkeypatch, shared=shared) as (rec, _dispatched):
+        os.rename(root / "mine.txt", root / f"{TEMP_PREFIX}fedcba9876543210")
+        rec.wait_seen("mine.txt")
+        os.rename(root / f"{TEMP_PREFIX}0123456789abcdef", root / "found.txt")
+        rec.wait_seen("found.txt")
+        sentinel(root, rec)
+    assert not [r for r in rec.raw if TEMP_PREFIX in r]

@@ -89,15 +89,19 @@ class InotifyReporter(Protocol):
 if HOOKS_OK:
 
     #: an event of one of our temporaries that changes nothing the watcher looks at: it
-    #: drops every path with a temporary's name (``LocalWatcher._drop``), so only the
-    #: move that lands one (it names the real file) is worth watchdog's parse and ours.
-    #: A download's temporary was three events more per pulled file (made, written,
-    #: closed) for both threads, every one of them thrown away at the end.
-    _KEPT_FOR_TEMPORARIES = (InotifyConstants.IN_MOVED_FROM | InotifyConstants.IN_MOVED_TO
-                             | InotifyConstants.IN_ISDIR | InotifyConstants.IN_Q_OVERFLOW)
+    #: drops every path with a temporary's name (``LocalWatcher._drop``), so of a landing
+    #: only the rename's arrival at the real name is worth watchdog's parse and ours; its
+    #: departure from the temporary is skipped too, so the arrival comes alone, as a
+    #: creation of the real file (paired, it was a move: one path more to decode and drop,
+    #: one event of the folder more). A download's temporary was four events more per
+    #: pulled file (made, written, closed, moved away), every one thrown away at the end.
+    #: An arrival at a temporary's name is kept: it pairs with the departure of the real
+    #: file that a user renamed to it, which the watcher reports.
+    _KEPT_FOR_TEMPORARIES = (InotifyConstants.IN_MOVED_TO | InotifyConstants.IN_ISDIR
+                             | InotifyConstants.IN_Q_OVERFLOW)
 
     def ours_to_skip(event: Any) -> bool:
-        """An event of one of our temporary files that only the move out of it matters for."""
+        """An event of one of our temporary files that the watcher has no use for."""
         return (event.name.startswith(_TEMP_PREFIX)
                 and not event.mask & _KEPT_FOR_TEMPORARIES)
 
