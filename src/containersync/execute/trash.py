@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from containersync.errors import LocalError, UnsafePath
-from containersync.execute.localfs import open_parent
+from containersync.execute.localfs import open_parent, stat_matches
 from containersync.execute.noreplace import rename_noreplace
 from containersync.model.entry import LocalFile
 from containersync.model.paths import check_component, normalize_relpath
@@ -122,8 +122,8 @@ class Trash:
 
 
 def _same(st: os.stat_result, expect: LocalFile | None) -> bool:
-    return expect is None or (st_mod.S_ISREG(st.st_mode)
-                              and (st.st_size, st.st_mtime_ns) == (expect.size, expect.mtime_ns))
+    """What was moved is the file the caller checked (None: nothing was checked)."""
+    return expect is None or stat_matches(st, expect)
 
 
 def _check_moved(st: os.stat_result, expect: LocalFile | None, rel: str, dest: Path) -> None:
