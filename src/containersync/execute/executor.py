@@ -395,7 +395,8 @@ class Executor:
         try:
             # the target must be what we planned on, before the fetch and before the rename
             local, nbytes, folders = self._fetch_into(
-                a.path, a.remote, lambda st: localfs.stat_matches(st, old), before_replace)
+                a.path, a.remote, expect=lambda st: localfs.stat_matches(st, old),
+                before_replace=before_replace)
         except localfs.NotAsExpected as exc:
             if exc.fetched:
                 raise LocalError(f"{a.path!r} changed locally while downloading; kept it"
@@ -407,7 +408,7 @@ class Executor:
         )
 
     def _save_conflict(self, a: SaveConflictCopy) -> Outcome:
-        local, nbytes, folders = self._fetch_into(a.copy_path, a.remote, None, None)
+        local, nbytes, folders = self._fetch_into(a.copy_path, a.remote)
         self._prune_conflict_copies(a.path)
         return Outcome(
             a, OutcomeKind.CONFLICT_COPY, digest=(a.remote.file_id, local.sha256), bytes_down=nbytes,
@@ -415,9 +416,9 @@ class Executor:
         )
 
     def _fetch_into(
-        self, rel: str, remote: RemoteFile,
-        expect: Callable[[os.stat_result | None], bool] | None,
-        before_replace: Callable[[], None] | None,
+        self, rel: str, remote: RemoteFile, *,
+        expect: Callable[[os.stat_result | None], bool] | None = None,
+        before_replace: Callable[[], None] | None = None,
     ) -> tuple[LocalFile, int, tuple[str, ...]]:
         """Download ``remote`` to ``rel``; what was written (described by the stat of the
         temporary file once its content was durable: the rename keeps inode, size and
