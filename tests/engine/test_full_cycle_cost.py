@@ -86,6 +86,17 @@ def test_a_no_op_full_cycle_reads_each_whole_table_once(synced: MappingContext) 
     assert rows.count <= 3 * FILES + 100, rows.count / FILES
 
 
+def test_a_no_op_full_cycle_scanning_while_listing_reads_no_cached_row(
+        synced: MappingContext) -> None:
+    """``sync``'s cycle reads the positions before its listing and, when the listing's
+    digest is the one the cache records (nothing listed or written since), no row of the
+    cache after it: the bases, the positions and our uploads (4 rows per file before)."""
+    with Rows(synced) as rows:
+        report = run_cycle(synced, CycleOptions(scan_while_listing=True), now=now)
+    assert report.counts == {} and report.hashed == 0
+    assert rows.count <= 3 * FILES + 100, rows.count / FILES
+
+
 class RowsBesideListing(Rows):
     """Counts the rows the index hands out while the early listing's thread is alive."""
 

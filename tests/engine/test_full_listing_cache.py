@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from containersync.engine.context import MappingContext
-from containersync.engine.remote import PendingListing, Listing, observe
+from containersync.engine.remote import Listing, PendingListing, observe
 from containersync.index.store import row_of
 from containersync.localapi.embedded import RunningServer
 from containersync.model.entry import RemoteObject

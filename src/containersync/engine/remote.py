@@ -10,6 +10,7 @@ listing will.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -163,16 +164,21 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
     if cid is None:
         return Listing()
     if not incremental:
+        cached: Mapping[str, CachedRow] | None = None
         if pending is not None:
-            # after the listing ended, not beside it (as the base: ``engine.ahead``)
             positions, objects = pending.positions, pending.objects()
-            cached = ctx.index.cached_rows(ctx.name)
         else:
             cached, positions = ctx.index.cached_rows_and_positions(ctx.name)
             objects = list_full(ctx, cid, positions)
-        if not dry_run:
-            store_full_listing(ctx, objects, cached, positions)
-        fresh = [o for o in objects if o.file_id not in cached]
+        digest = listing_digest(cid, objects)
+        if ctx.index.listing_digest(ctx.name) == digest:
+            fresh = []  # the cache holds exactly this listing: nothing to compare or write
+        else:
+            # after the listing ended, not beside it (as the base: ``engine.ahead``)
+            cached = ctx.index.cached_rows(ctx.name) if cached is None else cached
+            if not dry_run:
+                store_full_listing(ctx, objects, cached, positions, digest=digest)
+            fresh = [o for o in objects if o.file_id not in cached]
     else:
         objects, count = list_incremental(ctx, cid)
         fresh = objects[len(objects) - count:] if count else []
@@ -223,13 +229,27 @@ def remember_listed(ctx: MappingContext, fresh: Sequence[RemoteObject]) -> None:
             tx.append_positions(ctx.name, [o.file_id for o in fresh])
 
 
+def listing_digest(container_id: str, objects: Sequence[RemoteObject]) -> str:
+    """A digest of a full listing of ``container_id``: every object's cached fields
+    (``row_of``), in the listing's order, each string prefixed with its length so that no
+    sandbox path can pass for the end of one object and the start of another."""
+    text = "".join([f"{len(o.file_id)}:{o.file_id}{len(o.remote_path)}:{o.remote_path}"
+                    f"{o.created_at},{len(o.source)}:{o.source}{o.bytes};" for o in objects])
+    digest = hashlib.blake2b(container_id.encode(), digest_size=16)
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
 def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject],
                        cached: Mapping[str, CachedRow],
-                       positions: Mapping[str, int] | None = None) -> None:
+                       positions: Mapping[str, int] | None = None, *,
+                       digest: str | None = None) -> None:
     """Make the index's cache of the listing (``cached``: its rows by id) equal
     ``objects``, with
     their listing positions (``positions``: the cached ones), writing only the difference
-    (rewriting 100,000 unchanged rows made a no-op sync seconds slower)."""
+    (rewriting 100,000 unchanged rows made a no-op sync seconds slower). ``digest``: the
+    listing's (``listing_digest``), recorded once the cache agrees with it, so the next
+    full listing that finds it unchanged compares nothing."""
     listed = {o.file_id: o for o in objects}
     stale = [fid for fid in cached if fid not in listed]
     changed = [o for fid, o in listed.items() if cached.get(fid) != row_of(o)]
@@ -237,13 +257,15 @@ def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject],
     unlisted = any(fid in listed for fid in ctx.index.unlisted(ctx.name))
     known = ctx.index.listing_positions(ctx.name) if positions is None else positions
     moved = assign_positions(list(listed), known)
-    if stale or changed or forgotten or unlisted or moved:
+    if stale or changed or forgotten or unlisted or moved or digest is not None:
         with ctx.index.write() as tx:
             tx.remove_remote_objects(ctx.name, stale)
             tx.add_remote_objects(ctx.name, changed)
             tx.remove_known(ctx.name, forgotten)
             tx.mark_listed(ctx.name)
             tx.set_positions(ctx.name, moved.items())
+            if digest is not None:  # last: each write above clears it
+                tx.set_listing_digest(ctx.name, digest)
 
 
 def with_fresh_paths(

@@ -354,6 +354,14 @@ class Index:
             " AND position IS NOT NULL ORDER BY position", (name,))
         return dict(rows.fetchall())
 
+    def listing_digest(self, name: str) -> str | None:
+        """The digest of the full listing the cache of the listing holds as it stands
+        (``engine.remote.listing_digest``), or None: any write to the cache or to the
+        known objects since it was set cleared it (``v007_listing_digest.sql``)."""
+        row = self._conn.execute("SELECT listing_digest FROM mappings WHERE name = ?",
+                                 (name,)).fetchone()
+        return row[0] if row is not None else None
+
     def known_objects(self, name: str) -> dict[str, str]:
         """Objects a finished decision has taken into account: file id -> local path."""
         rows = self._conn.execute(

@@ -241,6 +241,12 @@ class WriteTx:
         start = -1 if row[0] is None else int(row[0])
         self.set_positions(name, ((fid, start + 1 + i) for i, fid in enumerate(ids)))
 
+    def set_listing_digest(self, name: str, digest: str) -> None:
+        """The cache of the listing, its positions and the known objects now agree with the
+        full listing ``digest`` describes; call it after this transaction's other writes to
+        them (each clears it)."""
+        self._exec("UPDATE mappings SET listing_digest = ? WHERE name = ?", (digest, name))
+
     def mark_listed(self, name: str) -> None:
         """After a full listing: every cached object is one it returned."""
         self._exec("UPDATE remote_cache SET listed = 1 WHERE mapping = ? AND listed = 0",
