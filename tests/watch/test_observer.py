@@ -513,6 +513,14 @@ def dispatching(root: Path, monkeypatch: pytest.MonkeyPatch, *, shared: bool
                 ) -> Iterator[tuple[Recorder, list[object]]]:
     """A watcher on ``root`` (on a shared inotify instance or its own), its recorder, and
     every event watchdog dispatched to any handler meanwhile."""
+    with dispatching_watcher(root, monkeypatch, shared=shared) as (_watcher, rec, dispatched):
+        yield rec, dispatched
+
+
+@contextlib.contextmanager
+def dispatching_watcher(root: Path, monkeypatch: pytest.MonkeyPatch, *, shared: bool
+                        ) -> Iterator[tuple[LocalWatcher, Recorder, list[object]]]:
+    """``dispatching``, with the watcher."""
     from watchdog.events import FileSystemEventHandler
 
     from containersync.watch.shared import SharedInotify
@@ -529,7 +537,7 @@ def dispatching(root: Path, monkeypatch: pytest.MonkeyPatch, *, shared: bool
     rec = Recorder()
     watcher = start(root, rec, shared=inotify)
     try:
-        yield rec, dispatched
+        yield watcher, rec, dispatched
     finally:
         watcher.stop()
         if inotify is not None:
@@ -593,6 +601,35 @@ def test_our_temporaries_cost_the_watcher_only_their_landing(
                     if isinstance(e, FileCreatedEvent) and "/sub/" in os.fsdecode(e.src_path))
     assert landed == [f"f{i}.txt" for i in range(5)]
     assert sum(1 for e in dispatched if isinstance(e, DirModifiedEvent)) <= 5 + 2  # sentinel
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_declared_landing_costs_watchdog_no_event(
+        root: Path, shared: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a download declares what it lands (``watch.own_writes``), then renames its temporary
+    # over the path: the arrival was built into a creation, queued, dispatched with an
+    # event of its folder, and dropped by the handler as our own write, for every pulled
+    # file. It is recognised as the kernel reports it now, and a user's file renamed over
+    # the landed one right after is still reported
+    from containersync.scan.ignore import TEMP_PREFIX
+
+    (root / "sub").mkdir()
+    with dispatching_watcher(root, monkeypatch, shared=shared) as (watcher, rec, dispatched):
+        for i in range(5):
+            tmp = root / "sub" / f"{TEMP_PREFIX}{i:016x}"
+            tmp.write_bytes(b"pulled")
+            watcher.expect_own_write(f"sub/f{i}.txt", time.monotonic() + 60,
+                                     Fingerprint.of(tmp.lstat()))
+            os.replace(tmp, root / "sub" / f"f{i}.txt")
+        sentinel(root, rec)
+        named = [os.fsdecode(p) for e in dispatched
+                 for p in (e.src_path, getattr(e, "dest_path", ""))]  # type: ignore[attr-defined]
+        assert [p for p in named if "/sub" in p] == []
+        assert not rec.seen() & {f"sub/f{i}.txt" for i in range(5)}
+
+        (root / "draft.txt").write_text("the user's")
+        os.replace(root / "draft.txt", root / "sub" / "f0.txt")
+        rec.wait_seen("sub/f0.txt")
 
 
 @pytest.mark.parametrize("shared", [False, True])

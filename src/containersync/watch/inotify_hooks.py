@@ -54,7 +54,7 @@ try:
     HOOKS_OK = all(
         hasattr(InotifyWatchGroup, name)
         for name in ("on_queue_overflow", "_add_callback", "_add_all_callbacks",
-                     "_recursive_simulate")
+                     "_recursive_simulate", "_build_event_source_path")
     ) and hasattr(InotifyEmitter, "build_and_queue_event") and all(
         hasattr(DelayedQueue(0), name) for name in ("_lock", "_queue", "delay"))
 except ImportError:  # not Linux, or a watchdog without these internals
@@ -85,6 +85,11 @@ class InotifyReporter(Protocol):
 
     def watch_failed(self, path: bytes, error: OSError) -> None: ...
 
+    def own_landing(self, path: bytes) -> bool:
+        """Whether a file that arrived at ``path`` by a rename is one of our writes landing,
+        as declared (``watch.own_writes``): then watchdog builds no event of it."""
+        ...
+
 
 if HOOKS_OK:
 
@@ -105,6 +110,10 @@ if HOOKS_OK:
         return (event.name.startswith(_TEMP_PREFIX)
                 and not event.mask & _KEPT_FOR_TEMPORARIES)
 
+    #: a file's arrival by a rename (not a folder's): how each of our downloads lands
+    _ARRIVAL = InotifyConstants.IN_MOVED_TO
+    _ARRIVAL_OF_FOLDER = InotifyConstants.IN_MOVED_TO | InotifyConstants.IN_ISDIR
+
     @dataclass
     class ReportingWatchGroup(InotifyWatchGroup):
         """An ``InotifyWatchGroup`` that reports overflows and failed watches, and skips
@@ -116,8 +125,22 @@ if HOOKS_OK:
         _identities: dict[bytes, tuple[int, int]] = field(default_factory=dict, init=False)
 
         def on_event(self, event: Any) -> None:
-            if not ours_to_skip(event):
+            if self.wanted(event):
                 super().on_event(event)
+
+        def wanted(self, event: Any) -> bool:
+            """Not an event of our temporaries (``ours_to_skip``), nor the arrival of a
+            download we declared: the handler would drop it as our own write anyway, once
+            watchdog had built it into a creation and an event of its folder, queued and
+            dispatched them (two events per pulled file). The declaration is checked as
+            the kernel reports the rename, with the same rule (the path still looks as we
+            wrote it), so a user's file renamed over it right after still counts."""
+            if ours_to_skip(event):
+                return False
+            if event.mask & _ARRIVAL_OF_FOLDER != _ARRIVAL or self.reporter is None:
+                return True
+            path = self._build_event_source_path(event)
+            return path is None or not self.reporter.own_landing(path)
 
         def _recursive_simulate(self, src_path: bytes) -> list[Any]:
             # watchdog walks a folder just made and makes up a creation for each entry it
@@ -241,8 +264,8 @@ if HOOKS_OK:
         on_put: Callable[[], None] = field(default=lambda: None)
 
         def on_event(self, event: Any) -> None:
-            if not ours_to_skip(event):
-                super().on_event(event)
+            if self.wanted(event):
+                InotifyWatchGroup.on_event(self, event)
                 self.on_put()
 
     def take_ready(group: InotifyWatchGroup, now: float) -> tuple[list[Any], float | None]:

@@ -251,6 +251,10 @@ class LocalWatcher:
 
     # -- inotify reporter (called on watchdog threads) -----------------------------------
 
+    def own_landing(self, path: bytes) -> bool:
+        rel = self._relative(path)
+        return rel is not None and rel != "" and self._own.is_own(rel)
+
     def queue_overflow(self) -> None:
         log.warning("watch-queue-overflow", message="inotify queue overflowed: events were "
                     "lost; rescanning", root=self._root_str)
