@@ -75,11 +75,11 @@ def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
 
 
 def test_a_no_op_full_cycle_reads_each_whole_table_once(synced: MappingContext) -> None:
-    """The bases, the cache of the listing with its positions (one pass: the two share
-    each id's string while the listing runs), and our uploads: a row per file each. Not
-    the bases a second time (the manifest), not every digest (only the paths not in sync
-    need one), not the upload paths the bases already name (7 rows per file before, 4
-    while the positions were read apart)."""
+    """The bases, the listing positions and our uploads: a row per file each. Not the
+    cache of the listing when the listing's digest is the one it records, not the bases a
+    second time (the manifest), not every digest (only the paths not in sync need one),
+    not the upload paths the bases already name (7 rows per file before, 4 while the
+    positions were read apart from the cache, 3 while they were read with it)."""
     with Rows(synced) as rows:
         report = run_cycle(synced, CycleOptions(), now=now)
     assert report.counts == {} and report.hashed == 0

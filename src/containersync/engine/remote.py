@@ -164,18 +164,17 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
     if cid is None:
         return Listing()
     if not incremental:
-        cached: Mapping[str, CachedRow] | None = None
         if pending is not None:
             positions, objects = pending.positions, pending.objects()
         else:
-            cached, positions = ctx.index.cached_rows_and_positions(ctx.name)
+            positions = ctx.index.listing_positions(ctx.name)
             objects = list_full(ctx, cid, positions)
         digest = listing_digest(cid, objects)
         if ctx.index.listing_digest(ctx.name) == digest:
             fresh = []  # the cache holds exactly this listing: nothing to compare or write
         else:
             # after the listing ended, not beside it (as the base: ``engine.ahead``)
-            cached = ctx.index.cached_rows(ctx.name) if cached is None else cached
+            cached = ctx.index.cached_rows(ctx.name)
             if not dry_run:
                 store_full_listing(ctx, objects, cached, positions, digest=digest)
             fresh = [o for o in objects if o.file_id not in cached]

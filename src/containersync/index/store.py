@@ -330,22 +330,6 @@ class Index:
             " WHERE mapping = ?", (name,))
         return {r[0]: (r[0], r[1], r[2], sys.intern(r[3]), r[4]) for r in rows}
 
-    def cached_rows_and_positions(self, name: str
-                                  ) -> tuple[dict[str, CachedRow], dict[str, int]]:
-        """``cached_rows`` and ``listing_positions`` in one pass over the cache: both are
-        held while a full listing runs, and here they share each id's string (a second
-        copy of every id was ~110 B per file at that stage, the cycle's peak)."""
-        rows = self._conn.execute(
-            "SELECT file_id, remote_path, created_at, source, bytes, position FROM remote_cache"
-            " WHERE mapping = ? ORDER BY position", (name,))  # NULL positions first
-        cached: dict[str, CachedRow] = {}
-        positions: dict[str, int] = {}
-        for fid, remote_path, created_at, source, size, position in rows:
-            cached[fid] = (fid, remote_path, created_at, sys.intern(source), size)
-            if position is not None:
-                positions[fid] = position
-        return cached, positions
-
     def listing_positions(self, name: str) -> dict[str, int]:
         """Where cached objects stood in the listing: file id -> position, in listing order
         (objects without a position are left out)."""
