@@ -633,6 +633,42 @@ def test_a_declared_landing_costs_watchdog_no_event(
 
 
 @pytest.mark.parametrize("shared", [False, True])
+def test_a_landing_whose_path_cannot_be_looked_at_is_reported_and_watching_goes_on(
+        root: Path, shared: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a download lands in a watched folder under a name whose whole path is longer than
+    # the kernel takes (a sandbox picks the names; the executor writes through folder
+    # handles, so it lands): looking at it to tell our landing from a user's file fails
+    # with ENAMETOOLONG. That must mean "not known to be ours" (the event is reported),
+    # never an error on watchdog's thread, which ended it: with the shared inotify
+    # instance, every root's events stopped
+    from containersync.scan.ignore import TEMP_PREFIX
+
+    folder, rel = root, []
+    while len(str(folder)) + 1 + 240 < 4090:  # the folder's own path stays within the limit
+        rel.append("d" * 240)
+        folder = folder / rel[-1]
+    folder.mkdir(parents=True)
+    name = "f" * 250
+    rel_path = "/".join([*rel, name])
+    assert len(str(root / rel_path)) > 4096
+    with dispatching_watcher(root, monkeypatch, shared=shared) as (watcher, rec, _dispatched):
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            tmp = f"{TEMP_PREFIX}{0:016x}"
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=fd)
+            os.write(out, b"pulled")
+            os.close(out)
+            watcher.expect_own_write(rel_path, time.monotonic() + 60,
+                                     Fingerprint.of(os.stat(tmp, dir_fd=fd,
+                                                            follow_symlinks=False)))
+            os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        finally:
+            os.close(fd)
+        rec.wait_for(lambda: rel_path in rec.seen(), "the landing at the long path reported")
+        sentinel(root, rec)  # watchdog's threads are still reading
+
+
+@pytest.mark.parametrize("shared", [False, True])
 def test_a_file_renamed_to_or_from_a_temporarys_name_is_reported_at_its_real_name(
         root: Path, shared: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     # the watcher skips a temporary's departure (a landing) but keeps its arrival: a user's

@@ -70,3 +70,17 @@ def test_a_folder_we_are_making_is_ours_before_and_after_its_inode_is_known(
     (tmp_path / "file").write_text("x")
     own.expect("file", 10.0, NEW_FOLDER)
     assert not own.is_own("file")  # a file is not the folder we are making
+
+
+def test_a_path_that_cannot_be_looked_at_is_never_ours_and_raises_nothing(
+        tmp_path: Path) -> None:
+    # the check runs on watchdog's reading thread, where an error ended the thread; a path
+    # too long for the kernel (ENAMETOOLONG) is one a sandbox can make a download land at
+    own = OwnWrites(tmp_path, clock=lambda: 0.0)
+    long = "/".join(["d" * 250] * 20)
+    real = tmp_path / "f"
+    real.write_bytes(b"x")
+    own.expect(long, 60.0, Fingerprint.of(real.lstat()))
+    own.expect(long + "/gone", 60.0, ABSENT)
+    assert not own.is_own(long)
+    assert not own.is_own(long + "/gone")  # not known to be absent either

@@ -140,7 +140,10 @@ if HOOKS_OK:
             if event.mask & _ARRIVAL_OF_FOLDER != _ARRIVAL or self.reporter is None:
                 return True
             path = self._build_event_source_path(event)
-            return path is None or not self.reporter.own_landing(path)
+            try:
+                return path is None or not self.reporter.own_landing(path)
+            except Exception:  # on watchdog's reading thread: an error there ended it
+                return True  # not known to be ours: reported
 
         def _recursive_simulate(self, src_path: bytes) -> list[Any]:
             # watchdog walks a folder just made and makes up a creation for each entry it

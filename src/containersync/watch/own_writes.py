@@ -65,6 +65,7 @@ class _Special(Enum):
     ABSENT = "absent"
     NEW_FOLDER = "new-folder"
     NOTHING = "nothing"
+    UNKNOWN = "unknown"
 
 
 ABSENT = _Special.ABSENT
@@ -73,18 +74,23 @@ ABSENT = _Special.ABSENT
 NEW_FOLDER = _Special.NEW_FOLDER
 #: withdraws a ``NEW_FOLDER`` expectation (one already resolved to an inode stays)
 NOTHING = _Special.NOTHING
+#: a path that could not be looked at (too long a name, no permission, an I/O error): it
+#: matches no expectation, so an event of it is never taken for ours
+UNKNOWN = _Special.UNKNOWN
 #: what a path looks like once our write lands
 Expected = Fingerprint | _Special
 
 
 def current_state(path: Path) -> Fingerprint | _Special:
-    """``Fingerprint`` of ``path`` (not following symlinks), or ``ABSENT``."""
+    """``Fingerprint`` of ``path`` (not following symlinks), ``ABSENT``, or ``UNKNOWN``
+    when it cannot be looked at. Never raises: it runs on watchdog's threads, and an error
+    there ended the thread (with a shared inotify instance, every root's events)."""
     try:
         return Fingerprint.of(path.lstat())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return ABSENT
-    except NotADirectoryError:
-        return ABSENT
+    except OSError:
+        return UNKNOWN
 
 
 class OwnWrites:
@@ -122,9 +128,11 @@ class OwnWrites:
         state = current_state(self._root / rel)
         if expected is NEW_FOLDER:
             return isinstance(state, Fingerprint) and state.size is None
-        if expected is ABSENT or state is ABSENT:
-            return state is expected
-        assert isinstance(expected, Fingerprint) and isinstance(state, Fingerprint)
+        if expected is ABSENT:
+            return state is ABSENT
+        if not isinstance(state, Fingerprint):
+            return False  # gone, or it cannot be looked at: not known to be ours
+        assert isinstance(expected, Fingerprint)
         if expected.size is None:  # a directory: same inode is enough
             return state.ino == expected.ino
         return state == expected
