@@ -71,3 +71,12 @@ def test_a_new_container_clears_the_digest(index: Index) -> None:
     with index.write() as tx:
         tx.attach_container(A, "cntr_new", None, adopted=False)
     assert index.listing_digest(A) is None
+
+
+def test_a_new_container_clears_the_digest_of_an_empty_cache(index: Index) -> None:
+    with index.write() as tx:
+        tx.remove_remote_objects(A, [OBJ.file_id])
+        tx.remove_known(A, [OBJ.file_id])
+        tx.set_listing_digest(A, "digest-of-an-empty-listing")
+        tx.attach_container(A, "cntr_new", None, adopted=False)
+    assert index.listing_digest(A) is None

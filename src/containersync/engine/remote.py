@@ -228,14 +228,21 @@ def remember_listed(ctx: MappingContext, fresh: Sequence[RemoteObject]) -> None:
             tx.append_positions(ctx.name, [o.file_id for o in fresh])
 
 
+#: objects hashed per update of a listing's digest: its text is never held whole (~0.2
+#: KiB per file at the listing's stage, which the daemon's memory budget counts)
+DIGEST_CHUNK = 1000
+
+
 def listing_digest(container_id: str, objects: Sequence[RemoteObject]) -> str:
     """A digest of a full listing of ``container_id``: every object's cached fields
     (``row_of``), in the listing's order, each string prefixed with its length so that no
     sandbox path can pass for the end of one object and the start of another."""
-    text = "".join([f"{len(o.file_id)}:{o.file_id}{len(o.remote_path)}:{o.remote_path}"
-                    f"{o.created_at},{len(o.source)}:{o.source}{o.bytes};" for o in objects])
-    digest = hashlib.blake2b(container_id.encode(), digest_size=16)
-    digest.update(text.encode("utf-8", "surrogatepass"))
+    digest = hashlib.blake2b(f"{len(container_id)}:{container_id}".encode(), digest_size=16)
+    for start in range(0, len(objects), DIGEST_CHUNK):
+        text = "".join([f"{len(o.file_id)}:{o.file_id}{len(o.remote_path)}:{o.remote_path}"
+                        f"{o.created_at},{len(o.source)}:{o.source}{o.bytes};"
+                        for o in objects[start:start + DIGEST_CHUNK]])
+        digest.update(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 

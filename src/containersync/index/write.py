@@ -100,7 +100,8 @@ class WriteTx:
         generation = self._generation(name) + 1
         self._exec(
             "UPDATE mappings SET container_id = ?, container_name = ?, adopted = ?,"
-            " generation = ?, last_pull = NULL, last_full_list = NULL WHERE name = ?",
+            " generation = ?, last_pull = NULL, last_full_list = NULL, listing_digest = NULL"
+            " WHERE name = ?",
             (container_id, container_name, int(adopted), generation, name))
         self._exec("UPDATE bases SET remote_id = NULL, remote_path = NULL,"
                    " remote_created_at = NULL, source = NULL WHERE mapping = ?", (name,))
