@@ -204,7 +204,7 @@ def test_a_pull_check_right_after_our_uploads_finds_nothing_new(ctx: MappingCont
     for i in range(20):
         (root / f"f{i:02d}.txt").write_text(f"file {i}\n")
     run_cycle(ctx, CycleOptions(), now=now)  # the first sync: uploads only
-    assert len(ctx.index.unlisted(ctx.name)) == 20
+    assert len(ctx.index.scoped.unlisted_among(ctx.name, ctx.index.cached_rows(ctx.name))) == 20
     before = ctx.client.requests_made
     assert new_remote_paths(ctx)[:2] == ([], 0)
     assert ctx.client.requests_made - before == 1

@@ -90,7 +90,7 @@ def check_full(ctx: MappingContext, cid: str, op: str) -> None:
     assert all(a < b for a, b in pairwise(positions.values()))
     ids = {o.file_id for o in walked}
     assert set(ctx.index.known_objects(ctx.name)) <= ids
-    assert not set(ctx.index.unlisted(ctx.name)) & ids
+    assert not ctx.index.scoped.unlisted_among(ctx.name, ids)
 
 
 def apply(ctx: MappingContext, server: RunningServer, cid: str, op: str, n: int,

@@ -247,31 +247,25 @@ def listing_digest(container_id: str, objects: Sequence[RemoteObject]) -> str:
 
 
 def store_full_listing(ctx: MappingContext, objects: Sequence[RemoteObject],
-                       cached: Mapping[str, CachedRow],
-                       positions: Mapping[str, int] | None = None, *,
-                       digest: str | None = None) -> None:
+                       cached: Mapping[str, CachedRow], positions: Mapping[str, int], *,
+                       digest: str) -> None:
     """Make the index's cache of the listing (``cached``: its rows by id) equal
-    ``objects``, with
-    their listing positions (``positions``: the cached ones), writing only the difference
-    (rewriting 100,000 unchanged rows made a no-op sync seconds slower). ``digest``: the
-    listing's (``listing_digest``), recorded once the cache agrees with it, so the next
-    full listing that finds it unchanged compares nothing."""
+    ``objects``, with their listing positions (``positions``: the cached ones), writing
+    only the difference (rewriting 100,000 unchanged rows made a no-op sync seconds
+    slower), and record the listing's ``digest`` (``listing_digest``) once the cache
+    agrees with it, so the next full listing that finds it unchanged compares nothing."""
     listed = {o.file_id: o for o in objects}
     stale = [fid for fid in cached if fid not in listed]
     changed = [o for fid, o in listed.items() if cached.get(fid) != row_of(o)]
     forgotten = [fid for fid in ctx.index.known_objects(ctx.name) if fid not in listed]
-    unlisted = any(fid in listed for fid in ctx.index.unlisted(ctx.name))
-    known = ctx.index.listing_positions(ctx.name) if positions is None else positions
-    moved = assign_positions(list(listed), known)
-    if stale or changed or forgotten or unlisted or moved or digest is not None:
-        with ctx.index.write() as tx:
-            tx.remove_remote_objects(ctx.name, stale)
-            tx.add_remote_objects(ctx.name, changed)
-            tx.remove_known(ctx.name, forgotten)
-            tx.mark_listed(ctx.name)
-            tx.set_positions(ctx.name, moved.items())
-            if digest is not None:  # last: each write above clears it
-                tx.set_listing_digest(ctx.name, digest)
+    moved = assign_positions(list(listed), positions)
+    with ctx.index.write() as tx:
+        tx.remove_remote_objects(ctx.name, stale)
+        tx.add_remote_objects(ctx.name, changed)
+        tx.remove_known(ctx.name, forgotten)
+        tx.mark_listed(ctx.name)  # every row left is one this listing returned
+        tx.set_positions(ctx.name, moved.items())
+        tx.set_listing_digest(ctx.name, digest)  # last: each write above clears it
 
 
 def with_fresh_paths(

@@ -358,12 +358,6 @@ class Index:
             "SELECT remote_path, path FROM upload_paths WHERE mapping = ?", (name,))
         return {r[0]: r[1] for r in rows}
 
-    def unlisted(self, name: str) -> list[str]:
-        """Cached uploads of ours that no listing has returned yet."""
-        rows = self._conn.execute("SELECT file_id FROM remote_cache WHERE mapping = ?"
-                                  " AND listed = 0", (name,))
-        return [r[0] for r in rows]
-
     def cached_among(self, name: str, file_ids: Iterable[str]) -> set[str]:
         """Which of ``file_ids`` the cached listing holds: a lookup per id by primary key,
         so a pull check costs what it finds, not the size of the cache."""
