@@ -110,10 +110,6 @@ if HOOKS_OK:
         return (event.name.startswith(_TEMP_PREFIX)
                 and not event.mask & _KEPT_FOR_TEMPORARIES)
 
-    #: a file's arrival by a rename (not a folder's): how each of our downloads lands
-    _ARRIVAL = InotifyConstants.IN_MOVED_TO
-    _ARRIVAL_OF_FOLDER = InotifyConstants.IN_MOVED_TO | InotifyConstants.IN_ISDIR
-
     @dataclass
     class ReportingWatchGroup(InotifyWatchGroup):
         """An ``InotifyWatchGroup`` that reports overflows and failed watches, and skips
@@ -137,7 +133,8 @@ if HOOKS_OK:
             wrote it), so a user's file renamed over it right after still counts."""
             if ours_to_skip(event):
                 return False
-            if event.mask & _ARRIVAL_OF_FOLDER != _ARRIVAL or self.reporter is None:
+            # a file's arrival by a rename (not a folder's): how each of our downloads lands
+            if not event.is_moved_to or event.is_directory or self.reporter is None:
                 return True
             path = self._build_event_source_path(event)
             try:
@@ -268,6 +265,7 @@ if HOOKS_OK:
 
         def on_event(self, event: Any) -> None:
             if self.wanted(event):
+                # watchdog's own, past ReportingWatchGroup's: ``wanted`` is asked once
                 InotifyWatchGroup.on_event(self, event)
                 self.on_put()
 
