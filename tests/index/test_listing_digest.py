@@ -43,6 +43,7 @@ CLEARING: dict[str, Callable[[WriteTx], None]] = {
     "position moved": lambda tx: tx.set_positions(A, [(OBJ.file_id, 3)]),
     "position appended": lambda tx: tx.append_positions(A, [OBJ.file_id]),
     "known added": lambda tx: tx.add_known(A, [("cfile_9", "z")]),
+    "known at a new path": lambda tx: tx.add_known(A, [(OBJ.file_id, "moved.txt")]),
     "known forgotten": lambda tx: tx.remove_known(A, [OBJ.file_id]),
 }
 
@@ -64,7 +65,11 @@ def test_what_a_no_op_cycle_writes_after_its_listing_keeps_the_digest(index: Ind
                                    remote_id=OBJ.file_id, remote_path=OBJ.remote_path,
                                    remote_created_at=OBJ.created_at, source="user")])
         tx.mark_listed(A)  # every row is listed already: no row changes
+        # a finished decision at a path whose objects are known already: every no-op
+        # cycle knows them again (a conflict's losing version, say)
+        tx.add_known(A, [(OBJ.file_id, "x.txt")])
     assert index.listing_digest(A) == "digest-a"
+    assert index.known_objects(A) == {OBJ.file_id: "x.txt"}
 
 
 def test_a_new_container_clears_the_digest(index: Index) -> None:

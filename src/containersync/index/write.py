@@ -176,10 +176,14 @@ class WriteTx:
     # -- knowledge: objects decided on, sandbox paths of our uploads ----------------------
 
     def add_known(self, name: str, rows: Iterable[tuple[str, str]]) -> None:
-        """Remember objects (file id, local path) a finished decision took into account."""
+        """Remember objects (file id, local path) a finished decision took into account.
+        A row known already as it is is not written again: every no-op cycle knows the
+        objects at its decided paths again, and a write clears the listing digest."""
         self._generation(name)
-        self._exec_many("INSERT OR REPLACE INTO known_objects (mapping, file_id, path)"
-                        " VALUES (?, ?, ?)", [(name, fid, path) for fid, path in rows])
+        self._exec_many("INSERT INTO known_objects (mapping, file_id, path) VALUES (?, ?, ?)"
+                        " ON CONFLICT (mapping, file_id) DO UPDATE SET path = excluded.path"
+                        " WHERE known_objects.path IS NOT excluded.path",
+                        [(name, fid, path) for fid, path in rows])
 
     def remove_known(self, name: str, ids: Iterable[str]) -> None:
         self._exec_many("DELETE FROM known_objects WHERE mapping = ? AND file_id = ?",
