@@ -18,12 +18,16 @@ from datetime import datetime
 
 from containersync.api.counting import RequestCount, counting
 from containersync.engine import collector, manifest
-from containersync.engine.ahead import load_base, scan_ahead
+from containersync.engine.ahead import Ahead, load_base, scan_ahead
 from containersync.engine.apply import commit_cycle, execute_plan, remember_known
 from containersync.engine.baseline import refresh_touched_bases
 from containersync.engine.conflicts import forget_gone_copies
 from containersync.engine.container import Attached, attach
 from containersync.engine.context import MappingContext
+from containersync.engine.quiet import Quiet
+from containersync.engine.quiet import begin as begin_quiet
+from containersync.engine.quiet import check as check_quiet
+from containersync.engine.quiet import end as end_quiet
 from containersync.engine.rebuild import rebuild_if_lost
 from containersync.engine.remote import (
     Listing,
@@ -174,34 +178,27 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
         else _scoped_index(ctx, opts, remote, settled=bool(report.settled)))
     if index.scope is not None:
         base, remote = index.scope.base, Listing(index.scope.objects, remote.fresh)
-    # the view holds what planning needs of the listing: the raw objects go as they are
-    # mapped (``consume``), not once the whole view is built beside them
-    listed, remote = remote.objects, Listing([], remote.fresh, remote.manifests)
-    view = remote_view(listed, base, remote_root=ctx.settings.remote_root,
-                       pull_sources=ctx.settings.pull_sources, own_ids=index.own(),
-                       keep=_targeted(opts.only, remote), known=index.known(),
-                       upload_paths=index.upload_paths(), consume=True)
+    listed = remote.objects
+    # a full cycle of an unchanged listing and tree that the index knows planned nothing
+    # plans nothing again (``engine.quiet``): no view, no reconcile, no whole-table reads
+    quiet = Quiet() if ahead is None or rebuilt or report.settled \
+        or attached.new_generation else check_quiet(ctx, remote, ahead.scanned, base)
+    remote = replace(remote, objects=[])  # the raw objects go as the view maps them
+    known: Mapping[str, BaseEntry]
+    digests: dict[str, str]
+    if quiet.holds:
+        assert ahead is not None
+        scanned, ahead = ahead.scanned, None
+        view, known, plan, digests = RemoteView(), base, Plan(), {}
+        _took_scan(ctx, scanned, report, dry_run=opts.dry_run)
+    else:
+        if not opts.dry_run:
+            begin_quiet(ctx, quiet)
+        scanned, base, view, known, plan, digests = _plan_all(
+            ctx, opts, cid, base, listed, remote, index, ahead, report,
+            rebuilt=rebuilt is not None, now=now, before_downloads=gc_switch.resume)
+        ahead = None
     del listed
-    defer = hash_later(view, base)
-    scanned = ahead.scanned if ahead and ahead.holds(rebuilt=rebuilt is not None,
-                                                     settled=report.settled, defer=defer) \
-        else _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts, defer=defer)
-    # the early scan is in ``scanned`` now, or was not usable; ``defer``'s set of every
-    # rival path is not needed past the scan
-    ahead = None
-    del defer
-    _refuse_reserved(scanned)
-    if not opts.dry_run:
-        sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
-    report.hashed, report.held_back = scanned.hashed, list(scanned.held_back)
-    if not opts.dry_run:
-        base = refresh_touched_bases(ctx, base, scanned.files, scanned.started_ns)
-    view = screen_local(view, base, scanned.files, folders=scanned.folders,
-                        links={p.path for p in scanned.problems if p.kind == "symlink"})
-    known, view = _known_to_scan(base, view, scanned)
-
-    plan, digests = _reconcile(ctx, cid, known, scanned, view, index.digests, now=now,
-                               before_downloads=gc_switch.resume)
     plan, report.held_back_pulls = hold_back_pulls(  # .envrc, rule files, .git/: never
         plan, resend=ctx.settings.mode is not Mode.PULL)
     # an object another folder sharing this container still records is never deleted here
@@ -259,9 +256,55 @@ def _cycle(ctx: MappingContext, opts: CycleOptions, *, now: Callable[[], datetim
     report.sandbox_paths, report.manifest_path = refreshed.paths, refreshed.manifest
     finish(problems)
     commit_cycle(ctx, report, full_listing=opts.listing == "full", now=now)
+    end_quiet(ctx, quiet, planned_nothing=not (
+        changed or problems or plan.actions or plan.needs_digest or plan.conflicts
+        or report.held_back_pulls))
     if opts.only is None:
         forget_gone_copies(ctx)
     return report
+
+
+def _plan_all(
+    ctx: MappingContext, opts: CycleOptions, cid: str | None, base: dict[str, BaseEntry],
+    listed: list[RemoteObject], remote: Listing, index: IndexRows, ahead: Ahead | None,
+    report: CycleReport, *, rebuilt: bool, now: Callable[[], datetime],
+    before_downloads: Callable[[], None],
+) -> tuple[ScanResult, dict[str, BaseEntry], RemoteView, Mapping[str, BaseEntry], Plan,
+           dict[str, str]]:
+    """Map the listing, scan (or take the early scan) and plan: (the scan, the base, the
+    view, the base of the paths the scan knows, the plan, the digests it used)."""
+    # the view holds what planning needs of the listing: the raw objects go as they are
+    # mapped (``consume``), not once the whole view is built beside them
+    view = remote_view(listed, base, remote_root=ctx.settings.remote_root,
+                       pull_sources=ctx.settings.pull_sources, own_ids=index.own(),
+                       keep=_targeted(opts.only, remote), known=index.known(),
+                       upload_paths=index.upload_paths(), consume=True)
+    defer = hash_later(view, base)
+    scanned = ahead.scanned if ahead and ahead.holds(rebuilt=rebuilt,
+                                                     settled=report.settled, defer=defer) \
+        else _scan(ctx, base, with_fresh_paths(opts.only, view, remote.fresh), opts, defer=defer)
+    # the early scan is in ``scanned`` now, or was not usable; ``defer``'s set of every
+    # rival path is not needed past the scan
+    del ahead, defer
+    _took_scan(ctx, scanned, report, dry_run=opts.dry_run)
+    if not opts.dry_run:
+        base = refresh_touched_bases(ctx, base, scanned.files, scanned.started_ns)
+    view = screen_local(view, base, scanned.files, folders=scanned.folders,
+                        links={p.path for p in scanned.problems if p.kind == "symlink"})
+    known, view = _known_to_scan(base, view, scanned)
+    plan, digests = _reconcile(ctx, cid, known, scanned, view, index.digests, now=now,
+                               before_downloads=before_downloads)
+    return scanned, base, view, known, plan, digests
+
+
+def _took_scan(ctx: MappingContext, scanned: ScanResult, report: CycleReport, *,
+               dry_run: bool) -> None:
+    """What every scan a cycle plans with goes through: the reserved name, our
+    temporaries, the report's counts."""
+    _refuse_reserved(scanned)
+    if not dry_run:
+        sweep_temporaries(ctx.settings.local_root, scanned.temporaries)
+    report.hashed, report.held_back = scanned.hashed, list(scanned.held_back)
 
 
 def _refuse_unmade_root(ctx: MappingContext) -> None:

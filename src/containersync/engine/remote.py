@@ -151,6 +151,10 @@ class Listing:
     objects: list[RemoteObject] = field(default_factory=list)
     fresh: list[RemoteObject] = field(default_factory=list)
     manifests: list[RemoteObject] = field(default_factory=list)
+    #: a full listing's digest (``listing_digest``), and whether the index's cache already
+    #: held exactly that listing (nothing was compared or written)
+    digest: str | None = None
+    unchanged: bool = False
 
 
 def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run: bool,
@@ -170,7 +174,8 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
             positions = ctx.index.listing_positions(ctx.name)
             objects = list_full(ctx, cid, positions)
         digest = listing_digest(cid, objects)
-        if ctx.index.listing_digest(ctx.name) == digest:
+        unchanged = ctx.index.listing_digest(ctx.name) == digest
+        if unchanged:
             fresh = []  # the cache holds exactly this listing: nothing to compare or write
         else:
             # after the listing ended, not beside it (as the base: ``engine.ahead``)
@@ -179,6 +184,7 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
                 store_full_listing(ctx, objects, cached, positions, digest=digest)
             fresh = [o for o in objects if o.file_id not in cached]
     else:
+        digest, unchanged = None, False
         objects, count = list_incremental(ctx, cid)
         fresh = objects[len(objects) - count:] if count else []
         if fresh and not dry_run:
@@ -187,7 +193,8 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
                 tx.append_positions(ctx.name, [o.file_id for o in fresh])
     files, manifests = split(ctx, objects)
     not_files = {o.file_id for o in manifests}
-    return Listing(files, [o for o in fresh if o.file_id not in not_files], manifests)
+    return Listing(files, [o for o in fresh if o.file_id not in not_files], manifests,
+                   digest, unchanged)
 
 
 @dataclass(frozen=True)

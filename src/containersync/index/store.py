@@ -346,6 +346,14 @@ class Index:
                                  (name,)).fetchone()
         return row[0] if row is not None else None
 
+    def quiet_digest(self, name: str) -> str | None:
+        """What the last full cycle that planned nothing saw (``engine.quiet``), or None:
+        a write to the bases, own uploads, digests, upload paths or the listing digest
+        since it was set cleared it (``v008_quiet_digest.sql``)."""
+        row = self._conn.execute("SELECT quiet_digest FROM mappings WHERE name = ?",
+                                 (name,)).fetchone()
+        return row[0] if row is not None else None
+
     def known_objects(self, name: str) -> dict[str, str]:
         """Objects a finished decision has taken into account: file id -> local path."""
         rows = self._conn.execute(

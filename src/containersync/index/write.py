@@ -252,6 +252,16 @@ class WriteTx:
         them (each clears it)."""
         self._exec("UPDATE mappings SET listing_digest = ? WHERE name = ?", (digest, name))
 
+    def set_quiet_digest(self, name: str, digest: str, *, was: str | None = None) -> None:
+        """A full cycle saw what ``digest`` describes (``engine.quiet``); with ``was``, only
+        if the stored one is still ``was`` (no write cleared it). Call it after this
+        transaction's other writes: each write to a table planning reads clears it."""
+        if was is None:
+            self._exec("UPDATE mappings SET quiet_digest = ? WHERE name = ?", (digest, name))
+        else:
+            self._exec("UPDATE mappings SET quiet_digest = ? WHERE name = ?"
+                       " AND quiet_digest = ?", (digest, name, was))
+
     def mark_listed(self, name: str) -> None:
         """After a full listing: every cached object is one it returned."""
         self._exec("UPDATE remote_cache SET listed = 1 WHERE mapping = ? AND listed = 0",

@@ -53,6 +53,9 @@ class ScanResult:
     folders: set[str] = field(default_factory=set)  # every real folder seen (ignored too)
     #: the wall clock when the scan began: no stat in ``files`` is older (``trusted``)
     started_ns: int = 0
+    #: files the scan opened (to hash them, or to see whether one may wait): 0 means every
+    #: file in ``files`` is its base's size, mtime and digest (``engine.quiet``)
+    opened: int = 0
     _scope_set: frozenset[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -96,6 +99,7 @@ class _Scan:
         self.temporaries: list[str] = []
         self.folders: set[str] = set()
         self.hashed = 0
+        self.opened = 0
         self.buffer = bytearray(CHUNK)
 
     def problem(self, rel: str, kind: str, message: str) -> None:
@@ -202,6 +206,7 @@ class _Scan:
         except OSError as exc:
             self.problem(rel, "unreadable", f"cannot read file: {exc.strerror}")
             return
+        self.opened += 1
         try:
             first = os.fstat(fd)
             if (self.defer is not None and rel not in self.base
@@ -338,4 +343,4 @@ def scan(root: os.PathLike[str] | str, rules: IgnoreRules, base: Mapping[str, Ba
         for rel in scope:
             run.target(rel)
     return ScanResult(run.files, run.problems, run.hashed, run.held_back, RootState.OK, scope,
-                      run.incomplete, run.temporaries, run.folders, started_ns)
+                      run.incomplete, run.temporaries, run.folders, started_ns, run.opened)
