@@ -122,6 +122,12 @@ def test_a_settled_tree_skips_planning_until_something_changes(
         write_old(tree / "d0" / "f0.txt", b"edited\n", 100)
         report, held = sync_checked(ctx, spy)
         assert not held and report.counts == {"uploaded": 1}
+        # the next one lists the upload (and stores that listing): it plans every path,
+        # finds nothing, and the one after it skips planning again
+        report, held = sync_checked(ctx, spy)
+        assert not held and report.counts == {}
+        report, held = sync_checked(ctx, spy)
+        assert held and report.counts == {}
         add_assistant_file(local_server, cid_of(ctx), "/mnt/data/out.txt", b"from code\n")
         report, held = sync_checked(ctx, spy)
         assert not held and report.counts == {"downloaded": 1}

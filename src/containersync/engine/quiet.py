@@ -9,11 +9,12 @@ scan *stands* for its base (``stands``) when it covered the whole tree, met no p
 opened no file, and describes one file per base: each file is then its base's size,
 mtime and digest, so the scan is a function of the base too.
 
-So a full cycle whose scan stands, whose listing the index's cache already held
-(``Listing.unchanged``) and whose ``digest`` (of that listing, the rules, the settings and
-the folders) equals the one the index keeps has the inputs of the earlier cycle that
-stored it, as long as none of the index's rows planning reads was written since: every
-such write clears the stored digest (``index/v008_quiet_digest.sql``). That earlier cycle
+So a full cycle whose scan stands and whose ``digest`` (of its listing, the rules, the
+settings and the folders) equals the one the index keeps has the inputs of the earlier
+cycle that stored it, as long as none of the index's rows planning reads was written
+since: every such write clears the stored digest (``index/v008_quiet_digest.sql``), and
+a listing that differs from the cached one is stored (which clears it too) or, in a dry
+run, has another digest. That earlier cycle
 planned nothing and met no problem, so this one plans nothing: it skips the view, the
 reconcile and their reads of the index (``run_cycle``).
 
@@ -51,9 +52,9 @@ def stands(scanned: ScanResult, base: Mapping[str, BaseEntry]) -> bool:
 def digest(ctx: MappingContext, listing: Listing, scanned: ScanResult,
            base: Mapping[str, BaseEntry]) -> str | None:
     """What this cycle's inputs come to beside the index's rows, or None when they are not
-    ones a digest can stand for (a listing that was not full and unchanged, a scan that
-    does not stand for its base)."""
-    if listing.digest is None or not listing.unchanged or not stands(scanned, base):
+    ones a digest can stand for (a listing that was not full, a scan that does not stand
+    for its base)."""
+    if listing.digest is None or not stands(scanned, base):
         return None
     s = ctx.settings
     h = hashlib.blake2b(_VERSION, digest_size=16)

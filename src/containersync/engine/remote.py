@@ -151,10 +151,8 @@ class Listing:
     objects: list[RemoteObject] = field(default_factory=list)
     fresh: list[RemoteObject] = field(default_factory=list)
     manifests: list[RemoteObject] = field(default_factory=list)
-    #: a full listing's digest (``listing_digest``), and whether the index's cache already
-    #: held exactly that listing (nothing was compared or written)
+    #: a full listing's digest (``listing_digest``)
     digest: str | None = None
-    unchanged: bool = False
 
 
 def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run: bool,
@@ -174,8 +172,7 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
             positions = ctx.index.listing_positions(ctx.name)
             objects = list_full(ctx, cid, positions)
         digest = listing_digest(cid, objects)
-        unchanged = ctx.index.listing_digest(ctx.name) == digest
-        if unchanged:
+        if ctx.index.listing_digest(ctx.name) == digest:
             fresh = []  # the cache holds exactly this listing: nothing to compare or write
         else:
             # after the listing ended, not beside it (as the base: ``engine.ahead``)
@@ -184,7 +181,7 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
                 store_full_listing(ctx, objects, cached, positions, digest=digest)
             fresh = [o for o in objects if o.file_id not in cached]
     else:
-        digest, unchanged = None, False
+        digest = None
         objects, count = list_incremental(ctx, cid)
         fresh = objects[len(objects) - count:] if count else []
         if fresh and not dry_run:
@@ -194,7 +191,7 @@ def observe(ctx: MappingContext, cid: str | None, *, incremental: bool, dry_run:
     files, manifests = split(ctx, objects)
     not_files = {o.file_id for o in manifests}
     return Listing(files, [o for o in fresh if o.file_id not in not_files], manifests,
-                   digest, unchanged)
+                   digest)
 
 
 @dataclass(frozen=True)
